@@ -1,0 +1,13 @@
+/**
+ * @file semiparam.h
+ * @brief Umbrella header of libsemiparam: includes every module's header.
+ */
+#ifndef SEMIPARAM_H
+#define SEMIPARAM_H
+
+#include "semiparam/version.h"
+#include "semiparam/core.h"
+#include "semiparam/go.h"
+#include "semiparam/sgf.h"
+
+#endif /* SEMIPARAM_H */

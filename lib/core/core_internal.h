@@ -1,0 +1,56 @@
+/* Internal helpers of the core module shared by every other module:
+ * error reporting, logging and argument checks. Never exported. */
+#ifndef SP_CORE_INTERNAL_H
+#define SP_CORE_INTERNAL_H
+
+#include "semiparam/core.h"
+
+#if defined(__GNUC__)
+#define SP__PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define SP__PRINTF(fmt, args)
+#endif
+
+/* Record the calling thread's error text and return status, so that a
+ * failing call reads `return sp__error(SP_ERR_INVALID_ARG, "...", ...);`. */
+int sp__error(int status, const char *fmt, ...) SP__PRINTF(2, 3);
+
+/* Send a message to the user's log callback, if one is set. */
+void sp__log(int level, const char *fmt, ...) SP__PRINTF(2, 3);
+
+/* Report progress to the process-wide callback; returns non-zero to cancel. */
+int sp__progress(const char *task, uint64_t done, uint64_t total);
+
+/* The generator's state is visible inside the library so hot loops
+ * (playouts, sampling) can inline it. */
+struct sp_rng {
+    uint64_t s[4];
+};
+
+void sp__rng_seed(struct sp_rng *rng, uint64_t seed);
+
+static inline uint64_t sp__rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+/* xoshiro256** step. */
+static inline uint64_t sp__rng_next(struct sp_rng *rng)
+{
+    uint64_t *s = rng->s;
+    uint64_t result = sp__rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = sp__rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in [0, bound) by Lemire's multiply-shift; the bias (< bound/2^32)
+ * is far below anything a playout could notice, and it avoids a division. */
+static inline uint32_t sp__rng_below(struct sp_rng *rng, uint32_t bound)
+{
+    return (uint32_t)(((sp__rng_next(rng) >> 32) * (uint64_t)bound) >> 32);
+}
+
+#endif

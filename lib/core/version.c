@@ -1,0 +1,18 @@
+/* Run-time version and feature queries. */
+#include "core_internal.h"
+
+uint32_t sp_version(void) { return SP_VERSION_NUMBER; }
+
+const char *sp_version_string(void) { return SP_VERSION_STRING; }
+
+int sp_has_feature(int feature)
+{
+    switch (feature) {
+    case SP_FEATURE_GPU:
+    case SP_FEATURE_FAISS_C_API:
+    case SP_FEATURE_FAISS_BRIDGE:
+    default:
+        /* Set by the modules that bring these features once they exist. */
+        return 0;
+    }
+}

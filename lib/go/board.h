@@ -1,0 +1,134 @@
+/* The fast board under every Go function: stones, groups with pseudo-liberty
+ * counts, the list of empty points, a Zobrist hash and simple ko. It knows
+ * nothing of history or superko; game.c adds those. */
+#ifndef SP_GO_BOARD_H
+#define SP_GO_BOARD_H
+
+#include <stdint.h>
+
+#include "core/core_internal.h"
+#include "semiparam/go.h"
+
+/* Board vertices carry a border: rows 0 and size+1 are off the board, and
+ * column 0 serves as the border on both sides (the stride is size + 1, so
+ * the point right of the last column is the next row's column 0). */
+#define SP__OFF 3
+#define SP__MAX_STRIDE (SP_GO_MAX_SIZE + 1)
+#define SP__MAX_VERTS ((SP_GO_MAX_SIZE + 2) * SP__MAX_STRIDE + 1)
+#define SP__NO_VERTEX 0 /* vertex 0 is always border */
+
+/* Per-group data, stored at the group's root vertex. Pseudo-liberties count
+ * (stone, empty neighbour) pairs; with the sum and the sum of squares of
+ * those liberty vertices, "exactly one distinct liberty" is
+ * libs * sum2 == sum * sum (every pseudo-liberty is the same vertex). */
+typedef struct sp__group {
+    uint16_t libs;
+    uint16_t stones;
+    uint32_t lib_sum;
+    uint32_t lib_sum2;
+} sp__group;
+
+typedef struct sp__board {
+    int size;
+    int stride;
+    int to_play;
+    int ko;            /* vertex where ko_color may not play, or SP__NO_VERTEX */
+    int ko_color;
+    int passes;        /* consecutive passes just played */
+    int last_move;     /* vertex, or SP__NO_VERTEX for a pass / no move */
+    int captures[3];   /* stones of each colour captured so far */
+    int n_empty;
+    uint64_t hash;
+    uint8_t color[SP__MAX_VERTS];
+    uint16_t group[SP__MAX_VERTS];   /* root vertex of the stone's group */
+    uint16_t next[SP__MAX_VERTS];    /* circular list of a group's stones */
+    uint16_t empty[SP__MAX_VERTS];   /* the empty points, in any order */
+    uint16_t empty_pos[SP__MAX_VERTS];
+    sp__group groups[SP__MAX_VERTS];
+} sp__board;
+
+extern uint64_t sp__zobrist[3][SP__MAX_VERTS];
+
+static inline int sp__opponent(int color) { return 3 - color; }
+
+static inline int sp__vertex(const sp__board *b, int point)
+{
+    return (point / b->size + 1) * b->stride + point % b->size + 1;
+}
+
+static inline int sp__point(const sp__board *b, int vertex)
+{
+    return (vertex / b->stride - 1) * b->size + vertex % b->stride - 1;
+}
+
+void sp__board_init(sp__board *b, int size);
+/* Rebuild a board from a size*size colour array (row-major, from the top).
+ * Returns 0, or -1 when a group has no liberty. */
+int sp__board_set_colors(sp__board *b, int size, const uint8_t *colors);
+/* Copy only the part of the arrays a board of this size uses. */
+void sp__board_copy(sp__board *dst, const sp__board *src);
+
+static inline int sp__group_in_atari(const sp__board *b, int root)
+{
+    const sp__group *g = &b->groups[root];
+    return (uint64_t)g->libs * g->lib_sum2 == (uint64_t)g->lib_sum * g->lib_sum;
+}
+
+/* Empty vertex v: would a stone of `color` there have no liberty after captures? */
+static inline int sp__is_suicide(const sp__board *b, int v, int color)
+{
+    const int s = b->stride;
+    const int nb[4] = { v - s, v - 1, v + 1, v + s };
+    for (int k = 0; k < 4; k++) {
+        int c = b->color[nb[k]];
+        if (c == SP_EMPTY)
+            return 0;
+        if (c == SP__OFF)
+            continue;
+        int atari = sp__group_in_atari(b, b->group[nb[k]]);
+        if (c == color ? !atari : atari)
+            return 0;
+    }
+    return 1;
+}
+
+/* Single-point eye of `color` at empty vertex v (see sp_game_is_eye()). */
+static inline int sp__is_eye(const sp__board *b, int v, int color)
+{
+    const int s = b->stride;
+    const uint8_t *col = b->color;
+    const int nb[4] = { v - s, v - 1, v + 1, v + s };
+    for (int k = 0; k < 4; k++)
+        if (col[nb[k]] != color && col[nb[k]] != SP__OFF)
+            return 0;
+    const int diag[4] = { v - s - 1, v - s + 1, v + s - 1, v + s + 1 };
+    int opp = sp__opponent(color), bad = 0, edge = 0;
+    for (int k = 0; k < 4; k++) {
+        bad += col[diag[k]] == opp;
+        edge |= col[diag[k]] == SP__OFF;
+    }
+    return bad + edge < 2;
+}
+
+/* Plain legality on this board: empty, not the simple-ko point, not suicide. */
+static inline int sp__is_legal_simple(const sp__board *b, int v, int color)
+{
+    return b->color[v] == SP_EMPTY && !(v == b->ko && color == b->ko_color)
+           && !sp__is_suicide(b, v, color);
+}
+
+/* Hash of the board after `color` plays at empty vertex v (captures applied). */
+uint64_t sp__board_hash_after(const sp__board *b, int v, int color);
+
+/* Put a stone of `color` at v, which must satisfy sp__is_legal_simple();
+ * removes captured groups, updates ko, hash and the side to move. */
+void sp__board_play(sp__board *b, int v, int color);
+
+/* A pass by `color`: clears ko, counts passes, hands the move over. */
+void sp__board_pass(sp__board *b, int color);
+
+/* Tromp-Taylor area ownership into owner[size*size] and the score
+ * (Black minus White, komi not included). */
+int sp__board_area(const sp__board *b, uint8_t *owner);
+
+#endif

@@ -1,0 +1,94 @@
+/* Random play: the fast playout loop that search and benchmarks run
+ * millions of times, and one random move that honours the full rules. */
+#include "game_internal.h"
+
+/* A uniformly random vertex among the empty points where `color` may play
+ * (simple ko, no suicide) without filling its own eye, or SP__NO_VERTEX.
+ * Points found unplayable are swapped behind the shrinking candidate range,
+ * so every candidate is tried at most once and the pick stays uniform. */
+static int random_vertex(sp__board *b, struct sp_rng *rng, int color)
+{
+    for (int k = b->n_empty; k > 0; k--) {
+        int i = (int)sp__rng_below(rng, (uint32_t)k);
+        int v = b->empty[i];
+        if (!(v == b->ko && color == b->ko_color) && !sp__is_eye(b, v, color) && !sp__is_suicide(b, v, color))
+            return v;
+        int last = b->empty[k - 1];
+        b->empty[i] = (uint16_t)last;
+        b->empty_pos[last] = (uint16_t)i;
+        b->empty[k - 1] = (uint16_t)v;
+        b->empty_pos[v] = (uint16_t)(k - 1);
+    }
+    return SP__NO_VERTEX;
+}
+
+/* Play `b` out to two passes (or max_moves); returns the area score. */
+static int playout(sp__board *b, struct sp_rng *rng, int max_moves, uint8_t *owner)
+{
+    for (int n = 0; n < max_moves && b->passes < 2; n++) {
+        int color = b->to_play;
+        int v = random_vertex(b, rng, color);
+        if (v == SP__NO_VERTEX)
+            sp__board_pass(b, color);
+        else
+            sp__board_play(b, v, color);
+    }
+    return sp__board_area(b, owner);
+}
+
+int sp_game_playout(const sp_game *game, sp_rng *rng, int max_moves, float *out_score, uint8_t *out_ownership,
+                    size_t capacity)
+{
+    int rc = sp__check_game(game, "sp_game_playout");
+    if (rc)
+        return rc;
+    if (!rng)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_game_playout: rng is NULL");
+    if (max_moves < 0)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_game_playout: max_moves %d is negative", max_moves);
+    const int area = game->board.size * game->board.size;
+    if (out_ownership && capacity < (size_t)area)
+        return sp__error(SP_ERR_BUFFER_TOO_SMALL, "sp_game_playout: %d bytes of ownership needed", area);
+    if (max_moves == 0)
+        max_moves = 3 * area;
+    sp__board b;
+    sp__board_copy(&b, &game->board);
+    if (game->end != SP_END_NONE)
+        max_moves = 0;
+    uint8_t owner[SP_GO_MAX_SIZE * SP_GO_MAX_SIZE];
+    int score = playout(&b, rng, max_moves, out_ownership ? out_ownership : owner);
+    if (out_score)
+        *out_score = (float)score - game->komi;
+    return SP_OK;
+}
+
+int sp_game_random_move(const sp_game *game, sp_rng *rng, int *out_move)
+{
+    int rc = sp__check_game(game, "sp_game_random_move");
+    if (rc)
+        return rc;
+    if (!rng || !out_move)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_game_random_move: %s is NULL", rng ? "out_move" : "rng");
+    if (game->end != SP_END_NONE)
+        return sp__error(SP_ERR_MISUSE, "sp_game_random_move: the game is over");
+    sp__board b;
+    sp__board_copy(&b, &game->board);
+    const int color = b.to_play;
+    /* Draw among the simply-legal candidates until one also passes superko. */
+    for (;;) {
+        int v = random_vertex(&b, rng, color);
+        if (v == SP__NO_VERTEX) {
+            *out_move = SP_PASS;
+            return SP_OK;
+        }
+        int point = sp__point(&b, v);
+        if (sp_game_is_legal(game, color, point)) {
+            *out_move = point;
+            return SP_OK;
+        }
+        /* Superko forbids it: drop it from the candidates and draw again. */
+        int pos = b.empty_pos[v], last = b.empty[--b.n_empty];
+        b.empty[pos] = (uint16_t)last;
+        b.empty_pos[last] = (uint16_t)pos;
+    }
+}
