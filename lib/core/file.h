@@ -1,0 +1,35 @@
+/* File helpers for every loader and writer: whole-file reads, atomic writes
+ * (temporary name + rename, so a final name never holds a partial file) and
+ * the CRC-32 that file sections carry. */
+#ifndef SP_CORE_FILE_H
+#define SP_CORE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Read the whole file at path into a malloc'ed buffer (NUL appended, not
+ * counted in *out_length). SP_ERR_IO with the reason on failure. */
+int sp__file_read(const char *path, char **out_data, size_t *out_length);
+
+/* Write `length` bytes to path via a temporary file in the same directory,
+ * fsync and rename. SP_ERR_IO and no file under path on failure. */
+int sp__file_write_atomic(const char *path, const void *data, size_t length);
+
+/* Streaming version for large outputs: open a temporary file next to path,
+ * write to it, then commit (fsync + rename) or abort (unlink). */
+typedef struct sp__atomic_file {
+    int fd;
+    char *final_path;
+    char *temp_path;
+    int failed;
+} sp__atomic_file;
+
+int sp__atomic_open(sp__atomic_file *f, const char *path);
+int sp__atomic_write(sp__atomic_file *f, const void *data, size_t length);
+int sp__atomic_commit(sp__atomic_file *f);
+void sp__atomic_abort(sp__atomic_file *f);
+
+/* CRC-32 (IEEE, as zlib): start with crc = 0, feed pieces in order. */
+uint32_t sp__crc32(uint32_t crc, const void *data, size_t length);
+
+#endif
