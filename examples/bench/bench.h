@@ -1,0 +1,22 @@
+/* Shared pieces of sp-bench: one subcommand per module, timing and medians. */
+#ifndef SP_BENCH_H
+#define SP_BENCH_H
+
+#include <stddef.h>
+
+/* A subcommand: `sp-bench <name> [args]`; returns the process exit code. */
+typedef struct bench_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} bench_command;
+
+int bench_go(int argc, char **argv);
+
+/* Monotonic seconds. */
+double bench_now(void);
+
+/* Median of n values (reorders them). */
+double bench_median(double *values, size_t n);
+
+#endif

@@ -1,0 +1,32 @@
+/* sp-bench: speed and memory figures of each module, each measured against
+ * a reference in the same run (see docs/benchmarks.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/bench.h"
+
+static const bench_command commands[] = {
+    { "go", "random playouts per second on 9x9, and instructions per playout under callgrind", bench_go },
+};
+
+static int usage(FILE *out)
+{
+    fprintf(out, "usage: sp-bench <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`sp-bench <command> --help` lists a command's options.\n");
+    return out == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return usage(stdout);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "sp-bench: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}
