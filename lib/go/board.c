@@ -145,33 +145,39 @@ void sp__board_play(sp__board *b, int v, int color)
     b->color[v] = (uint8_t)color;
     b->group[v] = (uint16_t)v;
     b->next[v] = (uint16_t)v;
-    sp__group *g = &b->groups[v];
-    g->libs = 0;
-    g->stones = 1;
-    g->lib_sum = 0;
-    g->lib_sum2 = 0;
+    b->groups[v] = (sp__group){ 0, 1, 0, 0 };
     empty_remove(b, v);
     b->hash ^= sp__zobrist[color][v];
 
+    /* One pass over the neighbours: liberties, merges, and the opponent
+     * groups left without liberty. Captures wait until the pass is over, so
+     * that a captured neighbour is not also counted as an empty one. */
+    int root = v, dead[4], n_dead = 0;
     for (int k = 0; k < 4; k++) {
-        int c = b->color[nb[k]];
-        if (c == SP_EMPTY)
-            lib_add(g, nb[k]);
-        else if (c != SP__OFF)
-            lib_remove(&b->groups[b->group[nb[k]]], v);
+        int n = nb[k], c = b->color[n];
+        if (c == SP_EMPTY) {
+            lib_add(&b->groups[root], n);
+            continue;
+        }
+        if (c == SP__OFF)
+            continue;
+        int r = b->group[n];
+        lib_remove(&b->groups[r], v);
+        if (c == color) {
+            if (r != root)
+                root = merge(b, root, r);
+        } else if (b->groups[r].libs == 0) {
+            /* Reached only at the group's last adjacency to v: listed once. */
+            dead[n_dead++] = r;
+        }
     }
-    int root = v;
-    for (int k = 0; k < 4; k++)
-        if (b->color[nb[k]] == color && b->group[nb[k]] != root)
-            root = merge(b, root, b->group[nb[k]]);
 
     int captured = 0, ko = SP__NO_VERTEX;
-    for (int k = 0; k < 4; k++)
-        if (b->color[nb[k]] == opp && b->groups[b->group[nb[k]]].libs == 0) {
-            if (b->groups[b->group[nb[k]]].stones == 1)
-                ko = nb[k];
-            captured += capture(b, b->group[nb[k]]);
-        }
+    for (int i = 0; i < n_dead; i++) {
+        if (b->groups[dead[i]].stones == 1)
+            ko = dead[i];
+        captured += capture(b, dead[i]);
+    }
 
     const sp__group *mine = &b->groups[root];
     if (captured == 1 && mine->stones == 1 && mine->libs == 1) {
@@ -280,6 +286,14 @@ int sp__board_area(const sp__board *b, uint8_t *owner)
         }
         if (seen[v])
             continue;
+        /* A point whose neighbours are all one colour (or border) is a region
+         * of its own: after a playout that is most empty points. */
+        int all = b->color[v - s] & b->color[v - 1] & b->color[v + 1] & b->color[v + s];
+        if (all & (SP_BLACK | SP_WHITE)) {
+            owner[p] = (uint8_t)(all & SP_BLACK ? SP_BLACK : SP_WHITE);
+            score += all & SP_BLACK ? 1 : -1;
+            continue;
+        }
         /* Flood the empty region from v; note which colours it reaches. */
         int top = 0, reach = 0;
         uint16_t region[SP__MAX_VERTS];

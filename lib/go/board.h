@@ -74,39 +74,40 @@ static inline int sp__group_in_atari(const sp__board *b, int root)
     return (uint64_t)g->libs * g->lib_sum2 == (uint64_t)g->lib_sum * g->lib_sum;
 }
 
+/* Does neighbour n leave a stone of `color` at an empty vertex a liberty?
+ * Yes when n is empty, an own group with a liberty besides the new stone's
+ * point (not in atari), or an opponent group the stone captures (in atari). */
+static inline int sp__gives_liberty(const sp__board *b, int n, int color)
+{
+    int c = b->color[n];
+    if (c == SP_EMPTY)
+        return 1;
+    if (c == SP__OFF)
+        return 0;
+    return (c == color) != sp__group_in_atari(b, b->group[n]);
+}
+
 /* Empty vertex v: would a stone of `color` there have no liberty after captures? */
 static inline int sp__is_suicide(const sp__board *b, int v, int color)
 {
     const int s = b->stride;
-    const int nb[4] = { v - s, v - 1, v + 1, v + s };
-    for (int k = 0; k < 4; k++) {
-        int c = b->color[nb[k]];
-        if (c == SP_EMPTY)
-            return 0;
-        if (c == SP__OFF)
-            continue;
-        int atari = sp__group_in_atari(b, b->group[nb[k]]);
-        if (c == color ? !atari : atari)
-            return 0;
-    }
-    return 1;
+    return !(sp__gives_liberty(b, v - s, color) || sp__gives_liberty(b, v - 1, color)
+             || sp__gives_liberty(b, v + 1, color) || sp__gives_liberty(b, v + s, color));
 }
 
-/* Single-point eye of `color` at empty vertex v (see sp_game_is_eye()). */
+/* Single-point eye of `color` at empty vertex v (see sp_game_is_eye()).
+ * With EMPTY=0, BLACK=1, WHITE=2 and OFF=3, a neighbour is own-or-border
+ * exactly when it shares the colour's bit. */
 static inline int sp__is_eye(const sp__board *b, int v, int color)
 {
     const int s = b->stride;
     const uint8_t *col = b->color;
-    const int nb[4] = { v - s, v - 1, v + 1, v + s };
-    for (int k = 0; k < 4; k++)
-        if (col[nb[k]] != color && col[nb[k]] != SP__OFF)
-            return 0;
-    const int diag[4] = { v - s - 1, v - s + 1, v + s - 1, v + s + 1 };
-    int opp = sp__opponent(color), bad = 0, edge = 0;
-    for (int k = 0; k < 4; k++) {
-        bad += col[diag[k]] == opp;
-        edge |= col[diag[k]] == SP__OFF;
-    }
+    if (!(col[v - s] & col[v - 1] & col[v + 1] & col[v + s] & color))
+        return 0;
+    const int opp = sp__opponent(color);
+    int d0 = col[v - s - 1], d1 = col[v - s + 1], d2 = col[v + s - 1], d3 = col[v + s + 1];
+    int bad = (d0 == opp) + (d1 == opp) + (d2 == opp) + (d3 == opp);
+    int edge = (d0 == SP__OFF) | (d1 == SP__OFF) | (d2 == SP__OFF) | (d3 == SP__OFF);
     return bad + edge < 2;
 }
 
