@@ -53,13 +53,15 @@ int sp_move_from_gtp(int size, const char *text, int *out_move)
         return SP_OK;
     }
     const char *col = text[0] ? strchr(columns, toupper((unsigned char)text[0])) : NULL;
+    if (!col)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_move_from_gtp: \"%.16s\" is not a vertex", text);
     int row = 0, digits = 0;
     for (const char *p = text + 1; *p && digits < 3; p++, digits++) {
         if (!isdigit((unsigned char)*p))
             break;
         row = row * 10 + (*p - '0');
     }
-    if (!col || digits == 0 || text[1 + digits] != '\0' || text[1] == '0' || (col - columns) >= size || row < 1
+    if (digits == 0 || text[1 + digits] != '\0' || text[1] == '0' || (col - columns) >= size || row < 1
         || row > size)
         return sp__error(SP_ERR_INVALID_ARG, "sp_move_from_gtp: \"%.16s\" is not a vertex of a %dx%d board", text,
                          size, size);
