@@ -513,12 +513,16 @@ START_TEST(full_game_against_gnugo)
     const char *sp_gtp = getenv("SP_GTP");
     ck_assert_msg(sp_gtp != NULL, "SP_GTP is not set");
     signal(SIGPIPE, SIG_IGN);
-    char *ours_argv[] = { (char *)sp_gtp, "--seed", "11", NULL };
+    /* Two games, sp-gtp Black in the first and White in the second. */
+    char seed[16];
+    snprintf(seed, sizeof seed, "%d", 11 + _i);
+    char *ours_argv[] = { (char *)sp_gtp, "--seed", seed, NULL };
     char *gnugo_argv[] = { gnugo_path, "--mode", "gtp", "--level", "1", "--chinese-rules", "--positional-superko",
                            NULL };
-    peer players[2];
-    peer_start(&players[0], ours_argv);
-    peer_start(&players[1], gnugo_argv);
+    peer players[2]; /* indexed by the colour to move: 0 Black, 1 White */
+    const int ours = _i % 2, theirs = 1 - ours;
+    peer_start(&players[ours], ours_argv);
+    peer_start(&players[theirs], gnugo_argv);
     for (int i = 0; i < 2; i++) {
         ask(&players[i], "boardsize 9");
         ask(&players[i], "clear_board");
@@ -526,7 +530,7 @@ START_TEST(full_game_against_gnugo)
     }
     int passes = 0, moves = 0;
     for (; passes < 2 && moves < 400; moves++) {
-        int mover = moves % 2; /* sp-gtp is Black */
+        int mover = moves % 2;
         char command[64];
         snprintf(command, sizeof command, "genmove %s", mover ? "white" : "black");
         char vertex[32];
@@ -538,16 +542,17 @@ START_TEST(full_game_against_gnugo)
         passes = strcasecmp(vertex, "pass") == 0 ? passes + 1 : 0;
     }
     char gnugo_black[82], gnugo_white[82], our_black[82], our_white[82];
-    stones_from_list(ask(&players[1], "list_stones black"), gnugo_black);
-    stones_from_list(ask(&players[1], "list_stones white"), gnugo_white);
-    const char *board = ask(&players[0], "showboard");
+    stones_from_list(ask(&players[theirs], "list_stones black"), gnugo_black);
+    stones_from_list(ask(&players[theirs], "list_stones white"), gnugo_white);
+    const char *board = ask(&players[ours], "showboard");
     stones_from_board(board, 'X', our_black);
     stones_from_board(board, 'O', our_white);
     ck_assert_str_eq(our_black, gnugo_black);
     ck_assert_str_eq(our_white, gnugo_white);
     ck_assert_int_gt(moves, 20);
-    fprintf(stderr, "game against GNU Go: %d moves, %s, final score (ours) %s\n", moves,
-            passes == 2 ? "two passes" : "no two passes", ask(&players[0], "final_score"));
+    fprintf(stderr, "game against GNU Go, sp-gtp %s: %d moves, %s, final score (ours) %s\n",
+            ours ? "White" : "Black", moves, passes == 2 ? "two passes" : "no two passes",
+            ask(&players[ours], "final_score"));
     peer_stop(&players[0]);
     peer_stop(&players[1]);
 }
@@ -572,7 +577,7 @@ int main(void)
     suite_add_tcase(s, tc);
     TCase *match = tcase_create("gnugo");
     tcase_set_timeout(match, 120);
-    tcase_add_test(match, full_game_against_gnugo);
+    tcase_add_loop_test(match, full_game_against_gnugo, 0, 2);
     suite_add_tcase(s, match);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -276,7 +276,8 @@ static size_t preprocess(gtp_engine *e, const char *line, size_t length)
 static int split(char *line, char **words, int max_words)
 {
     int n = 0;
-    for (char *p = strtok(line, " "); p; p = strtok(NULL, " ")) {
+    char *save = NULL;
+    for (char *p = strtok_r(line, " ", &save); p; p = strtok_r(NULL, " ", &save)) {
         if (n == max_words)
             return max_words + 1;
         words[n++] = p;
