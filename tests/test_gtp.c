@@ -185,7 +185,7 @@ START_TEST(setup_commands_and_argument_errors)
     EXPECT("time_left g 30 0", "? syntax error\n\n");
     EXPECT("loadsgf", "? syntax error\n\n");
     EXPECT("loadsgf a.sgf 0", "? syntax error\n\n");
-    EXPECT("printsgf a b", "? syntax error\n\n");
+    EXPECT("printsgf a", "? syntax error\n\n"); /* no command writes files */
     /* Colours and vertices in any case. */
     EXPECT("clear_board", "=\n\n");
     EXPECT("play B D4", "=\n\n");
@@ -326,6 +326,76 @@ START_TEST(genmove_plays_legal_random_games)
     sp_game_move_at(gtp_engine_game(engine), 1, &color, &move);
     ck_assert_int_eq(color, SP_WHITE);
     ck_assert_int_ge(move, 0);
+}
+END_TEST
+
+static void write_file(const char *path, const char *text, size_t length)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, length, f), length);
+    fclose(f);
+}
+
+START_TEST(sgf_load_and_print)
+{
+    static const char *const moves[] = { "komi 6.5", "play b e5", "play w c3", "play b d4", "play w pass", NULL };
+    script(moves);
+    char sgf[4096];
+    snprintf(sgf, sizeof sgf, "%s", send("printsgf"));
+    size_t n = strlen(sgf);
+    ck_assert_msg(strncmp(sgf, "= (;", 4) == 0 && strcmp(sgf + n - 3, ")\n\n") == 0, "printsgf gave %s", sgf);
+    ck_assert(strstr(sgf, "SZ[9]") && strstr(sgf, "KM[6.5]") && strstr(sgf, ";B[ee];W[cg];B[df];W[])"));
+    char board[4096];
+    snprintf(board, sizeof board, "%s", send("showboard"));
+
+    char path[] = "/tmp/test_gtp_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    write_file(path, sgf + 2, n - 4);
+    char command[128];
+    static const char *const reset[] = { "boardsize 13", "komi 0", NULL };
+    script(reset);
+    snprintf(command, sizeof command, "loadsgf %s", path);
+    EXPECT(command, "=\n\n");
+    sp_game *g = gtp_engine_game(engine);
+    ck_assert_int_eq(sp_game_size(g), 9);
+    ck_assert(sp_game_komi(g) == 6.5f);
+    ck_assert_int_eq(sp_game_move_count(g), 4);
+    EXPECT("showboard", board);
+    /* A move number gives the position before that move is played. */
+    snprintf(command, sizeof command, "7 loadsgf %s 3", path);
+    EXPECT(command, "=7\n\n");
+    g = gtp_engine_game(engine);
+    ck_assert_int_eq(sp_game_move_count(g), 2);
+    ck_assert_int_eq(sp_game_color_at(g, sp_point(9, 5, 3)), SP_EMPTY);
+    ck_assert_int_eq(sp_game_to_play(g), SP_BLACK);
+    snprintf(command, sizeof command, "loadsgf %s 1", path);
+    EXPECT(command, "=\n\n");
+    ck_assert_int_eq(sp_game_move_count(gtp_engine_game(engine)), 0);
+    snprintf(command, sizeof command, "loadsgf %s 99", path);
+    EXPECT(command, "=\n\n");
+    ck_assert_int_eq(sp_game_move_count(gtp_engine_game(engine)), 4);
+
+    /* Setup stones and another size; a failed load keeps the game. */
+    static const char setup_sgf[] = "(;GM[1]FF[4]SZ[13]KM[0.5]AB[aa][bb]AW[cc];W[dd])";
+    write_file(path, setup_sgf, strlen(setup_sgf));
+    snprintf(command, sizeof command, "loadsgf %s", path);
+    EXPECT(command, "=\n\n");
+    g = gtp_engine_game(engine);
+    ck_assert_int_eq(sp_game_size(g), 13);
+    ck_assert_int_eq(sp_game_color_at(g, sp_point(13, 0, 0)), SP_BLACK);
+    ck_assert_int_eq(sp_game_color_at(g, sp_point(13, 2, 2)), SP_WHITE);
+    ck_assert_int_eq(sp_game_color_at(g, sp_point(13, 3, 3)), SP_WHITE);
+    ck_assert_int_eq(sp_game_to_play(g), SP_BLACK);
+    static const char broken[] = "(;GM[1]SZ[9];B[ee];W[zz";
+    write_file(path, broken, strlen(broken));
+    EXPECT(command, "? cannot load file\n\n");
+    EXPECT("loadsgf /nonexistent/game.sgf", "? cannot load file\n\n");
+    ck_assert_int_eq(sp_game_size(gtp_engine_game(engine)), 13);
+    ck_assert_int_eq(sp_game_move_count(gtp_engine_game(engine)), 1);
+    unlink(path);
 }
 END_TEST
 
@@ -572,6 +642,7 @@ int main(void)
     tcase_add_test(tc, final_score_of_a_built_position);
     tcase_add_test(tc, showboard_diagram);
     tcase_add_test(tc, genmove_plays_legal_random_games);
+    tcase_add_test(tc, sgf_load_and_print);
     tcase_add_test(tc, player_interface_clock_and_extensions);
     tcase_add_test(tc, quit_ends_the_session);
     suite_add_tcase(s, tc);

@@ -3,11 +3,6 @@
 
 #include "gtp_internal.h"
 
-/* Until the SGF module lands in the library these stay unresolved (NULL). */
-#pragma weak sp_sgf_load
-#pragma weak sp_sgf_write
-#pragma weak sp_sgf_save
-
 /* loadsgf file [move_number]: the position before move_number is played
  * (the whole game without it), with the file's board size and komi. */
 static int cmd_loadsgf(gtp_engine *e, int argc, char **args, void *payload)
@@ -15,13 +10,9 @@ static int cmd_loadsgf(gtp_engine *e, int argc, char **args, void *payload)
     int move_number = 0;
     if (argc < 1 || argc > 2 || (argc == 2 && gtp__parse_int(args[1], 1, 1000000000, &move_number)))
         return gtp__fail(e, "syntax error");
-    if (!sp_sgf_load)
-        return gtp__fail(e, "cannot load file: SGF support is missing");
     sp_game *game = NULL;
-    if (sp_sgf_load(&game, args[0]) != SP_OK) {
-        gtp_printf(e, "cannot load file: %s", sp_last_error());
-        return -1;
-    }
+    if (sp_sgf_load(&game, args[0]) != SP_OK)
+        return gtp__fail(e, "cannot load file"); /* the text GTP 2 prescribes */
     while (move_number > 0 && sp_game_move_count(game) >= move_number)
         sp_game_undo(game);
     sp_game_free(e->game);
@@ -29,20 +20,12 @@ static int cmd_loadsgf(gtp_engine *e, int argc, char **args, void *payload)
     return 0;
 }
 
-/* printsgf [file]: the game as SGF text, or saved to file. */
+/* printsgf: the game as SGF text (GNU Go's extension; its form that writes
+ * a file is left out, so no command line can write files). */
 static int cmd_printsgf(gtp_engine *e, int argc, char **args, void *payload)
 {
-    if (argc > 1)
+    if (argc)
         return gtp__fail(e, "syntax error");
-    if (!sp_sgf_write || !sp_sgf_save)
-        return gtp__fail(e, "SGF support is missing");
-    if (argc == 1) {
-        if (sp_sgf_save(e->game, args[0]) != SP_OK) {
-            gtp_printf(e, "cannot save file: %s", sp_last_error());
-            return -1;
-        }
-        return 0;
-    }
     char probe[1];
     size_t needed = 0;
     int rc = sp_sgf_write(e->game, probe, sizeof probe, &needed);
