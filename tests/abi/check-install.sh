@@ -38,7 +38,9 @@ int main(void)
 }
 CEOF
 
-export PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$dest"
+PKG_CONFIG_PATH=$(dirname "$pc")
+PKG_CONFIG_SYSROOT_DIR=$dest
+export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 unset PKG_CONFIG_LIBDIR || true
 flags=$(pkg-config --cflags --libs semiparam) || { echo "FAIL: pkg-config semiparam"; exit 1; }
 extra=""

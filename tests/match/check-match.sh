@@ -22,12 +22,15 @@ cat "$tmp/out"
 sum=$(( $(field a_wins "$tmp/out") + $(field b_wins "$tmp/out") + $(field draws "$tmp/out") ))
 [ "$sum" = 2 ] || fail "wins and draws do not add up to 2"
 [ "$(grep -c '^game [12]: black=[AB] white=[AB] result=[BW0]' "$tmp/out")" = 2 ] || fail "per-game lines"
-grep -q '^game 1: black=A white=B' "$tmp/out" && grep -q '^game 2: black=B white=A' "$tmp/out" ||
+if ! grep -q '^game 1: black=A white=B' "$tmp/out" || ! grep -q '^game 2: black=B white=A' "$tmp/out"; then
     fail "colours do not alternate"
+fi
 [ -s "$tmp/err" ] && fail "stderr is not empty off a terminal: $(cat "$tmp/err")"
 for n in 1 2; do
     f=$tmp/sgf/game-000$n.sgf
-    [ -s "$f" ] && grep -q 'RE\[' "$f" && grep -q 'PB\[GNU Go' "$f" || fail "$f missing or without RE/PB"
+    if ! grep -qE 'RE\[(B\+|W\+|0\])' "$f" || ! grep -q 'PB\[GNU Go' "$f"; then
+        fail "$f missing or without RE/PB"
+    fi
 done
 
 # A faulty engine A against one that always passes: A loses both games, as

@@ -5,6 +5,7 @@
 mode=$1
 [ "$mode" = silent-name ] && exec sleep 1000
 while IFS= read -r line; do
+    # shellcheck disable=SC2086 # split the command into words
     set -- $line
     case $1 in
         name) printf '= fake-%s\n\n' "$mode" ;;
