@@ -9,5 +9,6 @@
 #include "semiparam/core.h"
 #include "semiparam/go.h"
 #include "semiparam/sgf.h"
+#include "semiparam/nn.h"
 
 #endif /* SEMIPARAM_H */
