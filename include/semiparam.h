@@ -10,5 +10,7 @@
 #include "semiparam/go.h"
 #include "semiparam/sgf.h"
 #include "semiparam/nn.h"
+#include "semiparam/search.h"
+#include "semiparam/go_evaluator.h"
 
 #endif /* SEMIPARAM_H */

@@ -1,0 +1,206 @@
+/* Model calls: the rows of a batch split across a small pool of worker
+ * threads (the calling thread is worker 0), each share cut into calls of at
+ * most max_batch rows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "search_internal.h"
+
+int sp__batch_reserve(sp__batch *b, int32_t rows, int32_t num_actions)
+{
+    if (rows <= b->cap && num_actions == b->num_actions)
+        return SP_OK;
+    sp__batch_free(b);
+    size_t r = (size_t)rows, a = (size_t)num_actions;
+    b->in_states = malloc(r * sizeof *b->in_states);
+    b->actions = malloc(r * sizeof *b->actions);
+    b->out_states = malloc(r * sizeof *b->out_states);
+    b->rewards = malloc(r * sizeof *b->rewards);
+    b->priors = malloc(r * a * sizeof *b->priors);
+    b->values = malloc(r * sizeof *b->values);
+    b->masks = malloc(r * a);
+    b->terminal = malloc(r * sizeof *b->terminal);
+    if (!b->in_states || !b->actions || !b->out_states || !b->rewards || !b->priors || !b->values || !b->masks ||
+        !b->terminal) {
+        sp__batch_free(b);
+        return sp__error(SP_ERR_NOMEM, "search: out of memory for a batch of %d", rows);
+    }
+    b->cap = rows;
+    b->num_actions = num_actions;
+    return SP_OK;
+}
+
+void sp__batch_free(sp__batch *b)
+{
+    free(b->in_states);
+    free(b->actions);
+    free(b->out_states);
+    free(b->rewards);
+    free(b->priors);
+    free(b->values);
+    free(b->masks);
+    free(b->terminal);
+    memset(b, 0, sizeof *b);
+}
+
+void sp__batch_reset_rows(sp__batch *b, int32_t n)
+{
+    size_t r = (size_t)n, a = (size_t)b->num_actions;
+    b->n = n;
+    memset(b->out_states, 0, r * sizeof *b->out_states);
+    memset(b->rewards, 0, r * sizeof *b->rewards);
+    memset(b->priors, 0, r * a * sizeof *b->priors);
+    memset(b->values, 0, r * sizeof *b->values);
+    memset(b->masks, 1, r * a);
+    memset(b->terminal, 0, r * sizeof *b->terminal);
+}
+
+int sp__callback_status(int rc, const char *what)
+{
+    if (rc < 0 && rc >= SP_ERR_INTERNAL)
+        return sp__error(rc, "search: the model's %s inference failed: %s", what, sp_status_str(rc));
+    return sp__error(SP_ERR_CANCELLED, "search: the model's %s inference returned %d", what, rc);
+}
+
+/* ---------------------------------------------------------------------- */
+
+struct sp__pool {
+    int threads;
+    pthread_t *ids;
+    pthread_mutex_t lock;
+    pthread_cond_t start, done;
+    uint64_t generation;
+    int busy;
+    int quit;
+    const sp_search_model *model;
+    sp__batch *batch;
+    int *rc;
+};
+
+typedef struct worker_arg {
+    sp__pool *pool;
+    int index;
+} worker_arg;
+
+static int run_share(const sp_search_model *m, sp__batch *b, int worker, int workers)
+{
+    const size_t A = (size_t)b->num_actions;
+    int32_t lo = (int32_t)((int64_t)b->n * worker / workers), hi = (int32_t)((int64_t)b->n * (worker + 1) / workers);
+    const int32_t step = m->max_batch > 0 ? m->max_batch : hi - lo;
+    for (int32_t i = lo; i < hi; i += step) {
+        size_t n = (size_t)(hi - i < step ? hi - i : step);
+        int rc = m->recurrent(worker, n, b->in_states + i, b->actions + i, b->out_states + i, b->rewards + i,
+                              b->priors + (size_t)i * A, b->values + i, b->masks + (size_t)i * A, b->terminal + i,
+                              m->payload);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_arg *w = arg;
+    sp__pool *p = w->pool;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->quit && p->generation == seen)
+            pthread_cond_wait(&p->start, &p->lock);
+        if (p->quit)
+            break;
+        seen = p->generation;
+        pthread_mutex_unlock(&p->lock);
+        int rc = run_share(p->model, p->batch, w->index, p->threads);
+        pthread_mutex_lock(&p->lock);
+        p->rc[w->index] = rc;
+        if (--p->busy == 0)
+            pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->lock);
+    free(w);
+    return NULL;
+}
+
+void sp__pool_free(sp__pool *p)
+{
+    if (!p)
+        return;
+    if (p->ids) {
+        pthread_mutex_lock(&p->lock);
+        p->quit = 1;
+        pthread_cond_broadcast(&p->start);
+        pthread_mutex_unlock(&p->lock);
+        for (int i = 1; i < p->threads; i++)
+            if (p->ids[i])
+                pthread_join(p->ids[i], NULL);
+    }
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->start);
+    pthread_cond_destroy(&p->done);
+    free(p->ids);
+    free(p->rc);
+    free(p);
+}
+
+int sp__pool_create(sp__pool **out, int threads)
+{
+    *out = NULL;
+    sp__pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return sp__error(SP_ERR_NOMEM, "search: out of memory for the thread pool");
+    p->threads = threads;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->start, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->rc = calloc((size_t)threads, sizeof *p->rc);
+    p->ids = calloc((size_t)threads, sizeof *p->ids);
+    if (!p->rc || !p->ids) {
+        sp__pool_free(p);
+        return sp__error(SP_ERR_NOMEM, "search: out of memory for the thread pool");
+    }
+    for (int i = 1; i < threads; i++) {
+        worker_arg *w = malloc(sizeof *w);
+        if (w) {
+            w->pool = p;
+            w->index = i;
+        }
+        if (!w || pthread_create(&p->ids[i], NULL, worker_main, w)) {
+            free(w);
+            p->ids[i] = 0;
+            sp__pool_free(p);
+            return sp__error(SP_ERR_INTERNAL, "search: could not start worker thread %d", i);
+        }
+    }
+    *out = p;
+    return SP_OK;
+}
+
+int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b)
+{
+    if (b->n == 0)
+        return SP_OK;
+    /* Too few rows to share: stay on this thread. */
+    int workers = p && p->threads > 1 && b->n > 1 ? p->threads : 1;
+    if (workers == 1) {
+        int rc = run_share(m, b, 0, 1);
+        return rc ? sp__callback_status(rc, "recurrent") : SP_OK;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->model = m;
+    p->batch = b;
+    p->busy = workers - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->lock);
+    int rc0 = run_share(m, b, 0, workers);
+    pthread_mutex_lock(&p->lock);
+    while (p->busy > 0)
+        pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+    p->rc[0] = rc0;
+    for (int i = 0; i < workers; i++)
+        if (p->rc[i])
+            return sp__callback_status(p->rc[i], "recurrent");
+    return SP_OK;
+}

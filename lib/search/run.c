@@ -1,0 +1,333 @@
+/* A run: evaluate the root, then batches of simulations (select with
+ * virtual loss, one model call for the whole batch, expand and back up)
+ * until the budget is spent, for one tree or for many stepped together. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "search_internal.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int push_path(struct sp_search *s, int32_t node)
+{
+    if (s->path_len == s->path_cap) {
+        int32_t cap = s->path_cap ? 2 * s->path_cap : 256;
+        int32_t *p = realloc(s->path, (size_t)cap * sizeof *p);
+        if (!p)
+            return sp__error(SP_ERR_NOMEM, "search: out of memory for a search path");
+        s->path = p;
+        s->path_cap = cap;
+    }
+    s->path[s->path_len++] = node;
+    return SP_OK;
+}
+
+/* Install the evaluated root. A kept root keeps its children and statistics
+ * but takes the fresh state, value and legal actions. */
+static int setup_root(struct sp_search *s, sp__batch *b, int32_t row, const uint8_t *root_mask)
+{
+    const int A = s->model.num_actions;
+    sp__tree *t = &s->tree;
+    uint8_t *mask = b->masks + (size_t)row * A;
+    s->sims_target = s->opts.simulations;
+    if (root_mask)
+        for (int a = 0; a < A; a++)
+            mask[a] = mask[a] && root_mask[a];
+    int kept = t->n_nodes > 0;
+    int rc = sp__tree_reserve(t, 1, A);
+    if (rc)
+        return rc;
+    if (!kept) {
+        sp__tree_new_node(t);
+        t->nodes[0].visits = 1;
+        t->nodes[0].value_sum = b->values[row];
+    } else if (t->nodes[0].state && s->model.release) {
+        s->model.release(t->nodes[0].state, s->model.payload);
+    }
+    sp__node *root = &t->nodes[0];
+    root->state = b->out_states[row];
+    b->out_states[row] = NULL;
+    root->value = b->values[row];
+    root->terminal = b->terminal[row] != 0;
+    root->ready = 1;
+    int32_t old_first = root->first_edge, old_n = root->n_edges;
+    root->n_edges = 0;
+    if (!root->terminal)
+        sp__tree_expand(s, 0, b->priors + (size_t)row * A, mask);
+    root = &t->nodes[0];
+    /* Children of actions still legal stay attached; the rest are dropped
+     * from the tree and released at the next advance or reset. */
+    for (int32_t k = 0, j = 0; kept && k < root->n_edges; k++) {
+        sp__edge *e = &t->edges[root->first_edge + k];
+        while (j < old_n && t->edges[old_first + j].action < e->action)
+            j++;
+        if (j < old_n && t->edges[old_first + j].action == e->action)
+            e->child = t->edges[old_first + j].child;
+    }
+    if (root->n_edges == 0)
+        root->terminal = 1;
+
+    s->sims_started = s->sims_done = 0;
+    s->minmax = (sp__minmax){ INFINITY, -INFINITY };
+    s->action = -1;
+    s->has_run = 1;
+    if (root->terminal)
+        return SP_OK;
+    if (s->opts.kind == SP_SEARCH_PUCT && s->opts.dirichlet_fraction > 0.0f) {
+        sp__edge *e = &t->edges[root->first_edge];
+        const float f = s->opts.dirichlet_fraction;
+        sp__dirichlet(&s->rng, s->opts.dirichlet_alpha, root->n_edges, s->scratch);
+        for (int32_t k = 0; k < root->n_edges; k++)
+            e[k].prior = (1.0f - f) * e[k].prior + f * s->scratch[k];
+    }
+    if (s->opts.kind == SP_SEARCH_GUMBEL)
+        return sp__gumbel_prepare(s);
+    return SP_OK;
+}
+
+/* Walk from the root to a leaf, adding virtual loss on the way.
+ * Returns 1 with a leaf queued, 0 when the walk met a leaf already in
+ * flight (the batch is then full enough), or an error. */
+static int collect_one(struct sp_search *s, sp__batch *b)
+{
+    sp__tree *t = &s->tree;
+    const int32_t start = s->path_len;
+    sp__leaf leaf = { s, start, 0, -1, -1 };
+    int32_t node = 0;
+    int rc = push_path(s, 0);
+    if (rc)
+        return rc;
+    for (;;) {
+        sp__node *n = &t->nodes[node];
+        if (n->terminal)
+            break;
+        int32_t ei;
+        if (s->opts.kind == SP_SEARCH_GUMBEL)
+            ei = node == 0 ? sp__select_gumbel_root(s) : sp__select_gumbel_inner(s, node);
+        else
+            ei = sp__select_puct(s, node);
+        sp__edge *e = &t->edges[ei];
+        if (e->child < 0) {
+            int32_t c = sp__tree_new_node(t);
+            e->child = c;
+            if ((rc = push_path(s, c)))
+                return rc;
+            leaf.edge = ei;
+            leaf.slot = b->n++;
+            b->out_states[leaf.slot] = NULL;
+            b->in_states[leaf.slot] = t->nodes[node].state;
+            b->actions[leaf.slot] = e->action;
+            break;
+        }
+        if (!t->nodes[e->child].ready) {
+            s->path_len = start;
+            return 0;
+        }
+        node = e->child;
+        if ((rc = push_path(s, node)))
+            return rc;
+    }
+    leaf.depth = s->path_len - start;
+    for (int32_t i = start; i < s->path_len; i++)
+        t->nodes[s->path[i]].pending++;
+    s->leaves[s->n_leaves++] = leaf;
+    s->sims_started++;
+    return 1;
+}
+
+/* Take back the batch after a failed model call: no statistics change. */
+static void rollback(struct sp_search *s, sp__batch *b, int32_t nodes_before)
+{
+    sp__tree *t = &s->tree;
+    for (int32_t l = 0; l < s->n_leaves; l++) {
+        const sp__leaf *leaf = &s->leaves[l];
+        for (int32_t i = 0; i < leaf->depth; i++)
+            t->nodes[s->path[leaf->path_start + i]].pending--;
+        if (leaf->edge >= 0) {
+            t->edges[leaf->edge].child = -1;
+            if (b->out_states[leaf->slot] && s->model.release)
+                s->model.release(b->out_states[leaf->slot], s->model.payload);
+            b->out_states[leaf->slot] = NULL;
+        }
+    }
+    s->sims_started -= s->n_leaves;
+    s->n_leaves = 0;
+    t->n_nodes = nodes_before;
+}
+
+static void backup(struct sp_search *s, sp__batch *b)
+{
+    sp__tree *t = &s->tree;
+    const size_t A = (size_t)s->model.num_actions;
+    const double sign = s->model.two_player ? -1.0 : 1.0;
+    for (int32_t l = 0; l < s->n_leaves; l++) {
+        const sp__leaf *leaf = &s->leaves[l];
+        const int32_t *path = s->path + leaf->path_start;
+        const int32_t last = path[leaf->depth - 1];
+        if (leaf->edge >= 0) {
+            sp__node *n = &t->nodes[last];
+            n->state = b->out_states[leaf->slot];
+            b->out_states[leaf->slot] = NULL;
+            n->value = b->values[leaf->slot];
+            n->reward = b->rewards[leaf->slot];
+            n->terminal = b->terminal[leaf->slot] != 0;
+            n->ready = 1;
+            if (!n->terminal) {
+                sp__tree_expand(s, last, b->priors + (size_t)leaf->slot * A, b->masks + (size_t)leaf->slot * A);
+                if (t->nodes[last].n_edges == 0)
+                    t->nodes[last].terminal = 1;
+            }
+        }
+        double g = t->nodes[last].value;
+        for (int32_t i = leaf->depth - 1; i >= 0; i--) {
+            sp__node *n = &t->nodes[path[i]];
+            n->value_sum += g;
+            n->visits++;
+            n->pending--;
+            if (i > 0) {
+                sp__minmax_update(&s->minmax, sp__child_q(s, n));
+                g = n->reward + s->opts.discount * sign * g;
+            }
+        }
+        s->sims_done++;
+    }
+    s->n_leaves = 0;
+}
+
+static int32_t pick_puct_action(struct sp_search *s)
+{
+    const sp__node *root = &s->tree.nodes[0];
+    const sp__edge *e = &s->tree.edges[root->first_edge];
+    const float temperature = s->opts.temperature;
+    int32_t best = 0, best_visits = -1;
+    double total = 0.0;
+    for (int32_t k = 0; k < root->n_edges; k++) {
+        int32_t v = e[k].child >= 0 ? s->tree.nodes[e[k].child].visits : 0;
+        if (v > best_visits) {
+            best_visits = v;
+            best = k;
+        }
+        if (temperature > 0.0f && v > 0)
+            total += pow((double)v, 1.0 / temperature);
+    }
+    if (temperature > 0.0f && total > 0.0 && isfinite(total)) {
+        double u = sp__uniform(&s->rng) * total;
+        for (int32_t k = 0; k < root->n_edges; k++) {
+            int32_t v = e[k].child >= 0 ? s->tree.nodes[e[k].child].visits : 0;
+            if (v > 0 && (u -= pow((double)v, 1.0 / temperature)) < 0.0)
+                return e[k].action;
+        }
+    }
+    return e[best].action;
+}
+
+static void finish(struct sp_search *s)
+{
+    const sp__node *root = &s->tree.nodes[0];
+    if (root->terminal || root->n_edges == 0)
+        s->action = -1;
+    else if (s->opts.kind == SP_SEARCH_GUMBEL)
+        s->action = sp__gumbel_final_action(s);
+    else
+        s->action = pick_puct_action(s);
+}
+
+static int active(const struct sp_search *s, double start)
+{
+    if (s->tree.nodes[0].terminal || s->sims_started >= s->sims_target)
+        return 0;
+    return !(s->opts.max_seconds > 0.0 && s->sims_done > 0 && now_seconds() - start >= s->opts.max_seconds);
+}
+
+int sp__search_run(struct sp_search *const *searches, size_t n, void *const *inputs, const uint8_t *const *masks,
+                   sp__batch *b)
+{
+    const sp_search_model *m = &searches[0]->model;
+    const double start = now_seconds();
+    /* Root inference for every tree in calls of at most max_batch. */
+    sp__batch_reset_rows(b, (int32_t)n);
+    const size_t A = (size_t)m->num_actions;
+    const size_t step = m->max_batch > 0 ? (size_t)m->max_batch : n;
+    for (size_t i = 0; i < n; i += step) {
+        size_t k = n - i < step ? n - i : step;
+        int rc = m->initial(0, k, inputs + i, b->out_states + i, b->priors + i * A, b->values + i, b->masks + i * A,
+                            b->terminal + i, m->payload);
+        if (rc) {
+            for (size_t j = 0; j < n; j++)
+                if (b->out_states[j] && m->release)
+                    m->release(b->out_states[j], m->payload);
+            return sp__callback_status(rc, "initial");
+        }
+    }
+    int rc = SP_OK;
+    for (size_t i = 0; i < n; i++) {
+        int r = setup_root(searches[i], b, (int32_t)i, masks ? masks[i] : NULL);
+        if (r && !rc)
+            rc = r;
+        if (b->out_states[i] && m->release)
+            m->release(b->out_states[i], m->payload);
+    }
+    if (rc)
+        return rc;
+
+    int32_t *nodes_before = malloc(n * sizeof *nodes_before);
+    if (!nodes_before)
+        return sp__error(SP_ERR_NOMEM, "search: out of memory");
+    for (;;) {
+        b->n = 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            struct sp_search *s = searches[i];
+            nodes_before[i] = s->tree.n_nodes;
+            s->n_leaves = 0;
+            s->path_len = 0;
+            if (!active(s, start))
+                continue;
+            int32_t want = s->batch_size;
+            if (want > s->sims_target - s->sims_started)
+                want = s->sims_target - s->sims_started;
+            rc = sp__tree_reserve(&s->tree, want + 1, want * (int32_t)A);
+            for (int32_t j = 0; j < want && !rc; j++) {
+                int r = collect_one(s, b);
+                if (r < 0)
+                    rc = r;
+                if (r == 0)
+                    break;
+            }
+        }
+        if (!rc && b->n == 0) {
+            /* Only terminal leaves (or nothing) this round: back them up alone. */
+            int any = 0;
+            for (size_t i = 0; i < n; i++)
+                if (searches[i]->n_leaves) {
+                    backup(searches[i], b);
+                    any = 1;
+                }
+            if (any)
+                continue;
+            break;
+        }
+        if (!rc) {
+            /* Collection filled the inputs; clear the outputs. */
+            sp__batch_reset_rows(b, b->n);
+            rc = sp__batch_recurrent(searches[0]->pool, m, b);
+        }
+        if (rc) {
+            for (size_t i = 0; i < n; i++)
+                rollback(searches[i], b, nodes_before[i]);
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            backup(searches[i], b);
+    }
+    free(nodes_before);
+    for (size_t i = 0; i < n; i++)
+        finish(searches[i]);
+    return rc;
+}

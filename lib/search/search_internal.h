@@ -1,0 +1,156 @@
+/* The search tree (a node and an edge arena addressed by index, so growing
+ * them never invalidates anything), the leaf batches that go to the model,
+ * and the thread pool that calls it. Never exported. */
+#ifndef SP_SEARCH_INTERNAL_H
+#define SP_SEARCH_INTERNAL_H
+
+#include <pthread.h>
+
+#include "core/core_internal.h"
+#include "semiparam/search.h"
+
+/* An action of an expanded node; only legal actions get one. */
+typedef struct sp__edge {
+    int32_t action;
+    int32_t child; /* node index, or -1 before the first visit */
+    float prior;
+} sp__edge;
+
+/* A node's statistics are for the player to move in it; the parent reads
+ * them as reward + discount * sign * mean. */
+typedef struct sp__node {
+    void *state;
+    double value_sum;
+    int32_t visits;
+    int32_t pending;    /* simulations in flight through it (virtual loss) */
+    int32_t first_edge;
+    int32_t n_edges;
+    float value;        /* the model's own estimate */
+    float reward;       /* of the transition into this node, for the parent's player */
+    uint8_t ready;      /* evaluated; 0 while its leaf is in flight */
+    uint8_t terminal;
+} sp__node;
+
+/* Tree-wide min-max of the Q values seen, to put them into [0, 1]. */
+typedef struct sp__minmax {
+    double min, max;
+} sp__minmax;
+
+typedef struct sp__tree {
+    sp__node *nodes;
+    sp__edge *edges;
+    int32_t n_nodes, cap_nodes;
+    int32_t n_edges, cap_edges;
+} sp__tree;
+
+/* One simulation in flight: its path from the root and, when it ends at a
+ * new node, the (state, action) to evaluate. */
+typedef struct sp__leaf {
+    struct sp_search *search;
+    int32_t path_start; /* into search->path */
+    int32_t depth;      /* nodes on the path, root included */
+    int32_t edge;       /* edge whose child is new, or -1 for a terminal leaf */
+    int32_t slot;       /* row in the model batch, or -1 */
+} sp__leaf;
+
+/* Rows of one model call; rows are filled by the workers. */
+typedef struct sp__batch {
+    int32_t cap, n, num_actions;
+    void **in_states;
+    int32_t *actions;
+    void **out_states;
+    float *rewards;
+    float *priors;
+    float *values;
+    uint8_t *masks;
+    int32_t *terminal;
+} sp__batch;
+
+typedef struct sp__pool sp__pool;
+
+struct sp_search {
+    sp_search_model model;
+    sp_search_options opts;
+    sp__tree tree, spare; /* spare receives the kept subtree on advance */
+    sp__minmax minmax;
+    struct sp_rng rng;
+    sp__pool *pool;
+    int batch_size;
+
+    /* The run in progress and its results. */
+    int has_run;
+    int32_t sims_started, sims_done, sims_target;
+    int32_t action;
+    sp__leaf *leaves;
+    int32_t n_leaves;
+    int32_t *path;
+    int32_t path_len, path_cap;
+    sp__batch batch;
+
+    /* Gumbel state of the root for this run, per root edge. */
+    float *gumbel;
+    float *logits;
+    int32_t *schedule; /* considered visit count for each simulation */
+    int32_t schedule_len;
+    float *scratch;    /* num_actions floats for the completed-Q transform */
+    float *scratch2;
+};
+
+/* run.c: one run of n searches stepped together, model rows in `b`. */
+int sp__search_run(struct sp_search *const *searches, size_t n, void *const *inputs, const uint8_t *const *masks,
+                   sp__batch *b);
+
+/* tree.c */
+int sp__tree_reserve(sp__tree *t, int32_t nodes, int32_t edges);
+void sp__tree_release_all(struct sp_search *s, sp__tree *t);
+void sp__tree_free(sp__tree *t);
+int sp__tree_keep_subtree(struct sp_search *s, int32_t new_root);
+int32_t sp__tree_new_node(sp__tree *t);
+void sp__tree_expand(struct sp_search *s, int32_t node, const float *prior, const uint8_t *mask);
+
+static inline double sp__node_mean(const sp__node *n) { return n->visits ? n->value_sum / n->visits : 0.0; }
+
+/* Q of an edge's child for the player to move at the parent. */
+static inline double sp__child_q(const struct sp_search *s, const sp__node *c)
+{
+    double sign = s->model.two_player ? -1.0 : 1.0;
+    return c->reward + s->opts.discount * sign * sp__node_mean(c);
+}
+
+static inline void sp__minmax_update(sp__minmax *m, double v)
+{
+    if (v < m->min)
+        m->min = v;
+    if (v > m->max)
+        m->max = v;
+}
+
+static inline double sp__minmax_normalize(const sp__minmax *m, double v)
+{
+    return m->max > m->min ? (v - m->min) / (m->max - m->min) : v;
+}
+
+/* select.c */
+int32_t sp__select_puct(const struct sp_search *s, int32_t node);
+int32_t sp__select_gumbel_root(struct sp_search *s);
+int32_t sp__select_gumbel_inner(struct sp_search *s, int32_t node);
+void sp__completed_q(const struct sp_search *s, int32_t node, float *out_sigma);
+int sp__gumbel_prepare(struct sp_search *s);
+int32_t sp__gumbel_final_action(struct sp_search *s);
+
+/* noise.c */
+void sp__dirichlet(struct sp_rng *rng, float alpha, int n, float *out);
+float sp__gumbel_sample(struct sp_rng *rng);
+static inline double sp__uniform(struct sp_rng *rng) { return (double)(sp__rng_next(rng) >> 11) * 0x1.0p-53; }
+
+/* batch.c */
+int sp__batch_reserve(sp__batch *b, int32_t rows, int32_t num_actions);
+void sp__batch_free(sp__batch *b);
+void sp__batch_reset_rows(sp__batch *b, int32_t n);
+int sp__pool_create(sp__pool **out, int threads);
+void sp__pool_free(sp__pool *p);
+/* Run the model on all rows of `b`, split across the pool's workers. */
+int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b);
+int sp__callback_status(int rc, const char *what);
+
+#endif

@@ -1,0 +1,485 @@
+/* Search: a synthetic game-agnostic model for the searcher's contracts
+ * (visit sums, determinism, masks, errors, batching, reuse), and the
+ * playout evaluator on small Go positions with known answers. */
+#include <check.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "semiparam.h"
+
+/* ------------------------------------------------------------------------ */
+/* A synthetic model: states are heap ids (so leaks show), values and priors
+ * are hashes of the path. Action WIN at the root ends the game won for the
+ * mover; actions listed in `illegal` are masked at the root.              */
+
+#define TOY_ACTIONS 6
+#define TOY_WIN 3
+
+typedef struct toy {
+    atomic_int live;          /* states handed out and not yet released */
+    atomic_int recurrent_calls;
+    int fail_after;           /* recurrent calls before one fails; -1 never */
+    int fail_initial;
+    int has_win;
+    uint8_t illegal[TOY_ACTIONS];
+    float illegal_prior;      /* prior mass the model puts on each illegal action */
+    atomic_int max_rows;      /* largest batch seen */
+} toy;
+
+typedef struct toy_state {
+    uint64_t id;
+    int depth;
+} toy_state;
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
+}
+
+static float unit(uint64_t h) { return (float)((h >> 11) * 0x1.0p-53); }
+
+static void toy_fill(toy *t, const toy_state *s, float *prior, float *value, uint8_t *mask, int root)
+{
+    *value = 0.6f * unit(mix(s->id)) - 0.3f;
+    float sum = 0.0f;
+    for (int a = 0; a < TOY_ACTIONS; a++) {
+        prior[a] = 0.2f + unit(mix(s->id * 31 + (uint64_t)a));
+        if (root && t->illegal[a]) {
+            mask[a] = 0;
+            prior[a] = t->illegal_prior;
+        }
+        sum += prior[a];
+    }
+    for (int a = 0; a < TOY_ACTIONS; a++)
+        prior[a] /= sum;
+}
+
+static int toy_initial(int worker, size_t n, void *const *inputs, void **out_states, float *out_priors,
+                       float *out_values, uint8_t *masks, int32_t *terminal, void *payload)
+{
+    toy *t = payload;
+    if (t->fail_initial)
+        return SP_ERR_IO;
+    for (size_t i = 0; i < n; i++) {
+        toy_state *s = malloc(sizeof *s);
+        s->id = inputs[i] ? *(const uint64_t *)inputs[i] : 1;
+        s->depth = 0;
+        atomic_fetch_add(&t->live, 1);
+        out_states[i] = s;
+        toy_fill(t, s, out_priors + i * TOY_ACTIONS, &out_values[i], masks + i * TOY_ACTIONS, 1);
+    }
+    return 0;
+}
+
+static int toy_recurrent(int worker, size_t n, void *const *states, const int32_t *actions, void **out_states,
+                         float *out_rewards, float *out_priors, float *out_values, uint8_t *masks, int32_t *terminal,
+                         void *payload)
+{
+    toy *t = payload;
+    int calls = atomic_fetch_add(&t->recurrent_calls, 1);
+    if ((int)n > atomic_load(&t->max_rows))
+        atomic_store(&t->max_rows, (int)n);
+    /* Create some states before failing, so the searcher must release them. */
+    for (size_t i = 0; i < n; i++) {
+        const toy_state *p = states[i];
+        ck_assert_int_ge(actions[i], 0);
+        ck_assert_int_lt(actions[i], TOY_ACTIONS);
+        toy_state *s = malloc(sizeof *s);
+        s->id = mix(p->id * 1000003 + (uint64_t)actions[i] + 1);
+        s->depth = p->depth + 1;
+        atomic_fetch_add(&t->live, 1);
+        out_states[i] = s;
+        out_rewards[i] = 0.0f;
+        toy_fill(t, s, out_priors + i * TOY_ACTIONS, &out_values[i], masks + i * TOY_ACTIONS, 0);
+        if (t->has_win && p->depth == 0 && actions[i] == TOY_WIN) {
+            out_values[i] = -1.0f; /* the player to move here has lost */
+            terminal[i] = 1;
+        }
+    }
+    if (t->fail_after >= 0 && calls >= t->fail_after)
+        return SP_ERR_NO_DEVICE;
+    return 0;
+}
+
+static void toy_release(void *state, void *payload)
+{
+    toy *t = payload;
+    atomic_fetch_sub(&t->live, 1);
+    free(state);
+}
+
+static void toy_init(toy *t)
+{
+    memset(t, 0, sizeof *t);
+    t->fail_after = -1;
+}
+
+static sp_search_model toy_model(toy *t)
+{
+    sp_search_model m = SP_SEARCH_MODEL_INIT;
+    m.num_actions = TOY_ACTIONS;
+    m.initial = toy_initial;
+    m.recurrent = toy_recurrent;
+    m.release = toy_release;
+    m.payload = t;
+    return m;
+}
+
+static sp_search *toy_search(toy *t, int kind, int sims, int threads, int batch, uint64_t seed)
+{
+    sp_search_model m = toy_model(t);
+    sp_search_options o;
+    sp_search_options_init(&o);
+    o.kind = kind;
+    o.simulations = sims;
+    o.threads = threads;
+    o.batch_size = batch;
+    o.seed = seed;
+    sp_search *s = NULL;
+    ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_OK);
+    return s;
+}
+
+static int visit_sum(const sp_search *s, int32_t *visits)
+{
+    int32_t local[TOY_ACTIONS];
+    if (!visits)
+        visits = local;
+    ck_assert_int_eq(sp_search_root_stats(s, visits, NULL, NULL, NULL, TOY_ACTIONS), SP_OK);
+    int sum = 0;
+    for (int a = 0; a < TOY_ACTIONS; a++)
+        sum += visits[a];
+    return sum;
+}
+
+START_TEST(options_and_arguments)
+{
+    sp_search_options o, init = SP_SEARCH_OPTIONS_INIT;
+    ck_assert_int_eq(sp_search_options_init(&o), SP_OK);
+    ck_assert_uint_eq(o.version, init.version);
+    ck_assert_int_eq(o.kind, init.kind);
+    ck_assert_int_eq(o.batch_size, init.batch_size);
+    ck_assert_int_eq(o.reuse_tree, init.reuse_tree);
+    ck_assert(o.gumbel_c_scale == init.gumbel_c_scale);
+    ck_assert_int_eq(o.simulations, 200);
+    ck_assert(o.c1 == 1.25f && o.c2 == 19652.0f);
+    ck_assert(o.dirichlet_fraction == 0.0f);
+    ck_assert_int_eq(sp_search_options_init(NULL), SP_ERR_INVALID_ARG);
+
+    toy t;
+    toy_init(&t);
+    sp_search_model m = toy_model(&t);
+    sp_search *s = (sp_search *)&o;
+    o.version = SP_SEARCH_OPTIONS_VERSION + 1;
+    ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_ERR_VERSION);
+    ck_assert_ptr_null(s);
+    o.version = 0;
+    ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_ERR_VERSION);
+    sp_search_options_init(&o);
+    o.simulations = 0;
+    ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_ERR_INVALID_ARG);
+    sp_search_options_init(&o);
+    m.recurrent = NULL;
+    ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_ERR_INVALID_ARG);
+    m = toy_model(&t);
+    m.version = SP_SEARCH_MODEL_VERSION + 1;
+    ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_ERR_VERSION);
+    ck_assert_int_eq(sp_search_create(NULL, &m, &o), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_null(s);
+
+    s = toy_search(&t, SP_SEARCH_PUCT, 10, 1, 1, 1);
+    ck_assert_int_eq(sp_search_root_value(s, NULL, NULL), SP_ERR_MISUSE);
+    ck_assert_int_eq(sp_search_set_limits(s, 0, 0.0), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_search_set_limits(s, 20, -1.0), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_search_advance(s, TOY_ACTIONS), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_search_run(NULL, NULL, NULL, NULL), SP_ERR_INVALID_ARG);
+    int32_t visits[TOY_ACTIONS];
+    ck_assert_int_eq(sp_search_run(s, NULL, NULL, NULL), SP_OK);
+    ck_assert_int_eq(sp_search_root_stats(s, visits, NULL, NULL, NULL, TOY_ACTIONS - 1), SP_ERR_BUFFER_TOO_SMALL);
+    sp_search_free(s);
+    sp_search_free(NULL);
+    ck_assert_int_eq(atomic_load(&t.live), 0);
+}
+END_TEST
+
+/* Every configuration: visits at the root sum to the simulations run. */
+START_TEST(visit_counts_sum_to_simulations)
+{
+    const int kinds[] = { SP_SEARCH_PUCT, SP_SEARCH_GUMBEL };
+    const int threads[] = { 1, 2, 2 }, batches[] = { 1, 1, 8 };
+    for (int k = 0; k < 2; k++)
+        for (int c = 0; c < 3; c++)
+            for (int sims = 1; sims <= 301; sims += 50) {
+                toy t;
+                toy_init(&t);
+                sp_search *s = toy_search(&t, kinds[k], sims, threads[c], batches[c], 7);
+                int32_t action, done;
+                ck_assert_int_eq(sp_search_run(s, NULL, NULL, &action), SP_OK);
+                ck_assert_int_eq(sp_search_root_value(s, NULL, &done), SP_OK);
+                ck_assert_int_eq(done, sims);
+                ck_assert_int_eq(visit_sum(s, NULL), sims);
+                ck_assert_int_ge(action, 0);
+                ck_assert_int_lt(action, TOY_ACTIONS);
+                if (batches[c] > 1 && sims > 50)
+                    ck_assert_int_gt(atomic_load(&t.max_rows), 1);
+                sp_search_free(s);
+                ck_assert_int_eq(atomic_load(&t.live), 0);
+            }
+}
+END_TEST
+
+START_TEST(one_ply_win_is_found)
+{
+    for (int kind = 0; kind < 2; kind++)
+        for (int sims = 16; sims <= 256; sims *= 4) {
+            toy t;
+            toy_init(&t);
+            t.has_win = 1;
+            sp_search *s = toy_search(&t, kind, sims, 1, 1, 3);
+            int32_t action;
+            float values[TOY_ACTIONS];
+            ck_assert_int_eq(sp_search_run(s, NULL, NULL, &action), SP_OK);
+            ck_assert_int_eq(action, TOY_WIN);
+            ck_assert_int_eq(sp_search_root_stats(s, NULL, NULL, values, NULL, TOY_ACTIONS), SP_OK);
+            ck_assert_float_eq(values[TOY_WIN], 1.0f);
+            int32_t pv[8];
+            size_t len;
+            ck_assert_int_eq(sp_search_pv(s, pv, 8, &len), SP_OK);
+            ck_assert_uint_eq(len, 1); /* the game ends there */
+            ck_assert_int_eq(pv[0], TOY_WIN);
+            sp_search_free(s);
+        }
+}
+END_TEST
+
+static void run_and_record(int kind, int threads, int batch, uint64_t seed, float temperature, int32_t *visits,
+                           int32_t *action, float *policy)
+{
+    toy t;
+    toy_init(&t);
+    sp_search_model m = toy_model(&t);
+    sp_search_options o;
+    sp_search_options_init(&o);
+    o.kind = kind;
+    o.simulations = 200;
+    o.threads = threads;
+    o.batch_size = batch;
+    o.seed = seed;
+    o.temperature = temperature;
+    o.dirichlet_fraction = 0.25f;
+    sp_search *s;
+    ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_OK);
+    ck_assert_int_eq(sp_search_run(s, NULL, NULL, action), SP_OK);
+    ck_assert_int_eq(sp_search_root_stats(s, visits, NULL, NULL, policy, TOY_ACTIONS), SP_OK);
+    sp_search_free(s);
+}
+
+START_TEST(fixed_seed_is_reproducible)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        int32_t v1[TOY_ACTIONS], v2[TOY_ACTIONS], v3[TOY_ACTIONS], a1, a2, a3;
+        float p1[TOY_ACTIONS], p2[TOY_ACTIONS], p3[TOY_ACTIONS];
+        run_and_record(kind, 1, 1, 11, 1.0f, v1, &a1, p1);
+        run_and_record(kind, 1, 1, 11, 1.0f, v2, &a2, p2);
+        ck_assert_int_eq(a1, a2);
+        ck_assert_int_eq(memcmp(v1, v2, sizeof v1), 0);
+        ck_assert_int_eq(memcmp(p1, p2, sizeof p1), 0);
+        /* Another seed moves the noise, hence the visits. */
+        run_and_record(kind, 1, 1, 12, 1.0f, v3, &a3, p3);
+        ck_assert_int_ne(memcmp(v1, v3, sizeof v1), 0);
+    }
+}
+END_TEST
+
+START_TEST(illegal_root_actions_are_never_chosen)
+{
+    for (int kind = 0; kind < 2; kind++)
+        for (uint64_t seed = 1; seed <= 30; seed++) {
+            toy t;
+            toy_init(&t);
+            t.illegal[0] = t.illegal[4] = 1;
+            t.illegal_prior = 50.0f; /* the model "wants" them badly */
+            sp_search_model m = toy_model(&t);
+            sp_search_options o;
+            sp_search_options_init(&o);
+            o.kind = kind;
+            o.simulations = 60;
+            o.seed = seed;
+            o.temperature = 1.0f;
+            o.dirichlet_fraction = 0.5f;
+            sp_search *s;
+            ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_OK);
+            /* The caller forbids one more action on top of the model's mask. */
+            uint8_t allow[TOY_ACTIONS] = { 1, 1, 0, 1, 1, 1 };
+            int32_t action, visits[TOY_ACTIONS];
+            float prior[TOY_ACTIONS], policy[TOY_ACTIONS];
+            ck_assert_int_eq(sp_search_run(s, NULL, allow, &action), SP_OK);
+            ck_assert(action == 1 || action == 3 || action == 5);
+            ck_assert_int_eq(sp_search_root_stats(s, visits, prior, NULL, policy, TOY_ACTIONS), SP_OK);
+            for (int a = 0; a < TOY_ACTIONS; a += 2) {
+                ck_assert_int_eq(visits[a], 0);
+                ck_assert_float_eq(prior[a], 0.0f);
+                ck_assert_float_eq(policy[a], 0.0f);
+            }
+            int32_t pv[4];
+            size_t len;
+            ck_assert_int_eq(sp_search_pv(s, pv, 4, &len), SP_OK);
+            ck_assert_uint_ge(len, 1);
+            ck_assert_int_eq(pv[0], action);
+            sp_search_free(s);
+        }
+}
+END_TEST
+
+START_TEST(nothing_legal_gives_no_action)
+{
+    toy t;
+    toy_init(&t);
+    sp_search *s = toy_search(&t, SP_SEARCH_PUCT, 20, 1, 1, 1);
+    uint8_t none[TOY_ACTIONS] = { 0 };
+    int32_t action = 99, done = 99;
+    ck_assert_int_eq(sp_search_run(s, NULL, none, &action), SP_OK);
+    ck_assert_int_eq(action, -1);
+    ck_assert_int_eq(sp_search_root_value(s, NULL, &done), SP_OK);
+    ck_assert_int_eq(done, 0);
+    sp_search_free(s);
+    ck_assert_int_eq(atomic_load(&t.live), 0);
+}
+END_TEST
+
+START_TEST(callback_errors_stop_the_search)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        toy t;
+        toy_init(&t);
+        t.fail_after = 5;
+        sp_search *s = toy_search(&t, SP_SEARCH_PUCT, 100, threads, 4, 1);
+        sp_clear_error();
+        int32_t action = 42;
+        ck_assert_int_eq(sp_search_run(s, NULL, NULL, &action), SP_ERR_NO_DEVICE);
+        ck_assert_ptr_nonnull(strstr(sp_last_error(), "recurrent"));
+        /* The tree keeps what was finished and stays usable. */
+        int32_t done;
+        ck_assert_int_eq(sp_search_root_value(s, NULL, &done), SP_OK);
+        ck_assert_int_lt(done, 100);
+        ck_assert_int_eq(visit_sum(s, NULL), done);
+        t.fail_after = -1;
+        ck_assert_int_eq(sp_search_run(s, NULL, NULL, &action), SP_OK);
+        ck_assert_int_ge(action, 0);
+        ck_assert_int_eq(sp_search_root_value(s, NULL, &done), SP_OK);
+        ck_assert_int_eq(done, 100);
+        sp_search_free(s);
+        ck_assert_int_eq(atomic_load(&t.live), 0);
+
+        toy_init(&t);
+        t.fail_initial = 1;
+        s = toy_search(&t, SP_SEARCH_GUMBEL, 100, threads, 1, 1);
+        ck_assert_int_eq(sp_search_run(s, NULL, NULL, &action), SP_ERR_IO);
+        ck_assert_int_eq(action, -1);
+        ck_assert_ptr_nonnull(strstr(sp_last_error(), "initial"));
+        sp_search_free(s);
+        ck_assert_int_eq(atomic_load(&t.live), 0);
+    }
+    /* A non-status failure code reads as a cancellation. */
+    toy t;
+    toy_init(&t);
+    t.fail_after = 0;
+    sp_search *s = toy_search(&t, SP_SEARCH_PUCT, 10, 1, 1, 1);
+    ck_assert_int_eq(sp_search_run(s, NULL, NULL, NULL), SP_ERR_NO_DEVICE);
+    sp_search_free(s);
+    ck_assert_int_eq(atomic_load(&t.live), 0);
+}
+END_TEST
+
+START_TEST(tree_reuse_keeps_the_subtree)
+{
+    toy t;
+    toy_init(&t);
+    sp_search *s = toy_search(&t, SP_SEARCH_PUCT, 300, 1, 1, 1);
+    uint64_t root_id = 1;
+    int32_t action, visits[TOY_ACTIONS];
+    ck_assert_int_eq(sp_search_run(s, &root_id, NULL, &action), SP_OK);
+    ck_assert_int_eq(sp_search_root_stats(s, visits, NULL, NULL, NULL, TOY_ACTIONS), SP_OK);
+    int32_t kept = visits[action];
+    ck_assert_int_gt(kept, 10);
+    ck_assert_int_eq(sp_search_advance(s, action), SP_OK);
+    ck_assert_int_eq(sp_search_root_value(s, NULL, NULL), SP_ERR_MISUSE);
+    /* The child's state id as the toy computes it. */
+    uint64_t child_id = mix(root_id * 1000003 + (uint64_t)action + 1);
+    ck_assert_int_eq(sp_search_run(s, &child_id, NULL, &action), SP_OK);
+    /* The kept subtree had kept-1 visits below its root. */
+    ck_assert_int_eq(visit_sum(s, NULL), 300 + kept - 1);
+    /* An action never expanded empties the tree. */
+    ck_assert_int_eq(sp_search_reset(s), SP_OK);
+    ck_assert_int_eq(sp_search_run(s, &child_id, NULL, &action), SP_OK);
+    ck_assert_int_eq(visit_sum(s, NULL), 300);
+    sp_search_free(s);
+    ck_assert_int_eq(atomic_load(&t.live), 0);
+}
+END_TEST
+
+START_TEST(many_trees_step_together)
+{
+    toy t;
+    toy_init(&t);
+    enum { TREES = 5 };
+    sp_search *s[TREES];
+    uint64_t ids[TREES];
+    void *inputs[TREES];
+    int32_t actions[TREES];
+    for (int i = 0; i < TREES; i++) {
+        s[i] = toy_search(&t, i % 2 ? SP_SEARCH_GUMBEL : SP_SEARCH_PUCT, 40 + 10 * i, 2, 4, (uint64_t)i);
+        ids[i] = (uint64_t)i + 100;
+        inputs[i] = &ids[i];
+    }
+    ck_assert_int_eq(sp_search_run_many(s, TREES, inputs, NULL, actions), SP_OK);
+    /* One model call carried the leaves of all five trees (4 each). */
+    ck_assert_int_ge(atomic_load(&t.max_rows), 10);
+    for (int i = 0; i < TREES; i++) {
+        ck_assert_int_eq(visit_sum(s[i], NULL), 40 + 10 * i);
+        ck_assert_int_ge(actions[i], 0);
+    }
+    ck_assert_int_eq(sp_search_run_many(s, 0, inputs, NULL, actions), SP_ERR_INVALID_ARG);
+    sp_search *twice[2] = { s[0], s[0] };
+    ck_assert_int_eq(sp_search_run_many(twice, 2, inputs, NULL, actions), SP_ERR_INVALID_ARG);
+    for (int i = 0; i < TREES; i++)
+        sp_search_free(s[i]);
+    ck_assert_int_eq(atomic_load(&t.live), 0);
+}
+END_TEST
+
+Suite *search_suite(void);
+Suite *search_suite(void)
+{
+    Suite *s = suite_create("search");
+    TCase *tc = tcase_create("searcher");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, options_and_arguments);
+    tcase_add_test(tc, visit_counts_sum_to_simulations);
+    tcase_add_test(tc, one_ply_win_is_found);
+    tcase_add_test(tc, fixed_seed_is_reproducible);
+    tcase_add_test(tc, illegal_root_actions_are_never_chosen);
+    tcase_add_test(tc, nothing_legal_gives_no_action);
+    tcase_add_test(tc, callback_errors_stop_the_search);
+    tcase_add_test(tc, tree_reuse_keeps_the_subtree);
+    tcase_add_test(tc, many_trees_step_together);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(search_suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
