@@ -587,8 +587,8 @@ START_TEST(full_game_against_gnugo)
     char seed[16];
     snprintf(seed, sizeof seed, "%d", 11 + _i);
     char *ours_argv[] = { (char *)sp_gtp, "--seed", seed, NULL };
-    char *gnugo_argv[] = { gnugo_path, "--mode", "gtp", "--level", "1", "--chinese-rules", "--positional-superko",
-                           NULL };
+    char *gnugo_argv[] = { gnugo_path,        "--mode", "gtp", "--level", "1", "--seed", "1", "--chinese-rules",
+                           "--positional-superko", NULL };
     peer players[2]; /* indexed by the colour to move: 0 Black, 1 White */
     const int ours = _i % 2, theirs = 1 - ours;
     peer_start(&players[ours], ours_argv);
