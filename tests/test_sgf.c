@@ -124,12 +124,12 @@ END_TEST
 
 START_TEST(escapes_and_text)
 {
-    sp_game *g = parse_ok("(;SZ[9]PB[a\\]b\\\\c\\d]PW[line\\\nbreak]EV[two\nlines\r\nhere\tx]GC[keep\nthis]"
+    sp_game *g = parse_ok("(;SZ[9]PB[a\\]b\\\\c\\d]PW[line\\\nbreak]EV[two\nlines\r\nhere\tx\\\ty]GC[keep\r\nthis\tline]"
                           "RE[W+R] ;B[e\\e])");
     ck_assert_str_eq(sp_game_info(g, "PB"), "a]b\\cd");
     ck_assert_str_eq(sp_game_info(g, "PW"), "linebreak"); /* soft line break removed */
-    ck_assert_str_eq(sp_game_info(g, "EV"), "two lines here x");
-    ck_assert_str_eq(sp_game_info(g, "GC"), "keep\nthis"); /* Text keeps its line breaks */
+    ck_assert_str_eq(sp_game_info(g, "EV"), "two lines here x y"); /* even an escaped tab is a space */
+    ck_assert_str_eq(sp_game_info(g, "GC"), "keep\nthis line"); /* Text keeps its line breaks */
     ck_assert_int_eq(move_at(g, 0, NULL), sp_point(9, 4, 4));
     assert_round_trip(g);
     char *text = write_text(g);

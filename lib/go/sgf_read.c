@@ -144,9 +144,10 @@ static size_t line_break(const char *p, size_t end, size_t pos)
     return 1;
 }
 
-/* Unescape the value whose '[' is at `open` into ps->text: '\' takes the
- * next byte literally and an escaped line break disappears (a soft break).
- * Simple text (keep_breaks == 0) turns other white space into spaces. */
+/* Unescape the value whose '[' is at `open` into ps->text, as FF[4] says:
+ * '\' takes the next byte literally, an escaped line break disappears (a soft
+ * break), white space other than line breaks becomes a space even when
+ * escaped, and simple text (keep_breaks == 0) turns line breaks into spaces. */
 static int unescape(parser *ps, size_t open, int keep_breaks)
 {
     size_t end = 0;
@@ -156,22 +157,16 @@ static int unescape(parser *ps, size_t open, int keep_breaks)
     int rc = text_push(ps, '\0');
     ps->text_len = 0;
     for (size_t pos = open + 1; !rc && pos < end; pos++) {
+        int escaped = ps->p[pos] == '\\';
+        pos += (size_t)escaped;
         char c = ps->p[pos];
-        if (c == '\\') {
-            pos++;
-            size_t br = line_break(ps->p, end, pos);
-            if (br) {
-                pos += br - 1;
-                continue;
-            }
-            rc = text_push(ps, ps->p[pos]);
-        } else if (!keep_breaks && is_blank(c)) {
-            size_t br = line_break(ps->p, end, pos);
-            if (br)
-                pos += br - 1;
-            rc = text_push(ps, ' ');
+        size_t br = line_break(ps->p, end, pos);
+        if (br) {
+            pos += br - 1;
+            if (!escaped)
+                rc = keep_breaks ? text_push(ps, '\n') : text_push(ps, ' ');
         } else {
-            rc = text_push(ps, c);
+            rc = text_push(ps, is_blank(c) ? ' ' : c);
         }
     }
     return rc;
