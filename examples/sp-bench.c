@@ -7,6 +7,7 @@
 
 static const bench_command commands[] = {
     { "go", "random playouts per second on 9x9, and instructions per playout under callgrind", bench_go },
+    { "nn", "oneDNN sgemm peak vs the residual tower: throughput, training step, latency, bf16", bench_nn },
 };
 
 static int usage(FILE *out)

@@ -1,0 +1,220 @@
+/* sp-bench nn: oneDNN's sgemm on 2048x2048 (the machine's practical peak)
+ * against the residual tower (3x3 stem from 18 planes, 6 blocks x 64
+ * channels on 9x9): inference throughput at batch 256 in f32 and bf16,
+ * training forward+backward at 256, and inference latency at small batches.
+ * Uses the library's internal network toolkit (the networks' public API is
+ * built on it). */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "bench.h"
+#include "nn/tower.h"
+
+typedef struct nn_options {
+    int runs;
+    int threads;
+    double seconds;
+    int blocks, channels, planes;
+} nn_options;
+
+static int nn_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sp-bench nn [--runs N] [--seconds S] [--threads T] [--blocks B] [--channels C]\n"
+            "  --runs N       timed runs per figure; the median is reported (default 5)\n"
+            "  --seconds S    minimum length of each timed run (default 0.5)\n"
+            "  --threads T    OpenMP threads (default: OpenMP's default)\n"
+            "  --blocks B     residual blocks (default 6)\n"
+            "  --channels C   channels (default 64)\n");
+    return out == stdout ? 0 : 2;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "sp-bench nn: %s: %s\n", what, sp_last_error());
+    exit(1);
+}
+
+/* Median over runs of seconds per call of fn, each run repeating fn until
+ * `seconds` have passed. */
+typedef int (*step_fn)(void *ctx);
+static double time_per_call(const nn_options *o, step_fn fn, void *ctx)
+{
+    double per[1000];
+    for (int w = 0; w < 2; w++) /* primitives and blocked weights are made on the first call */
+        if (fn(ctx))
+            die("warm-up");
+    for (int r = 0; r < o->runs; r++) {
+        long calls = 0;
+        double start = bench_now(), elapsed;
+        do {
+            if (fn(ctx))
+                die("timed call");
+            calls++;
+            elapsed = bench_now() - start;
+        } while (elapsed < o->seconds);
+        per[r] = elapsed / (double)calls;
+    }
+    return bench_median(per, (size_t)o->runs);
+}
+
+typedef struct sgemm_ctx {
+    float *a, *b, *c;
+    int n;
+} sgemm_ctx;
+
+static int sgemm_step(void *p)
+{
+    sgemm_ctx *s = p;
+    return dnnl_sgemm('N', 'N', s->n, s->n, s->n, 1.0f, s->a, s->n, s->b, s->n, 0.0f, s->c, s->n) != dnnl_success;
+}
+
+typedef struct tower_ctx {
+    sp__tower tower;
+    sp__params params;
+    sp__nn *nn;
+    sp__tensor in, out, dout;
+} tower_ctx;
+
+static int infer_step(void *p)
+{
+    tower_ctx *t = p;
+    return sp__tower_infer(&t->tower, &t->in, &t->out);
+}
+
+static int train_step(void *p)
+{
+    tower_ctx *t = p;
+    int rc = sp__tower_forward(&t->tower, &t->in, 1);
+    return rc ? rc : sp__tower_backward(&t->tower, &t->dout, 0);
+}
+
+static void tower_open(tower_ctx *t, const nn_options *o, int precision)
+{
+    memset(t, 0, sizeof *t);
+    sp_nn_options no = SP_NN_OPTIONS_INIT;
+    no.backend = SP_BACKEND_CPU;
+    no.threads = o->threads;
+    no.precision = precision;
+    if (sp__nn_create(&t->nn, &no))
+        die("engine");
+    sp__params_setup(&t->params, t->nn);
+    if (sp__tower_setup(&t->tower, &t->params, "tower", o->planes, o->channels, o->blocks) ||
+        sp__params_initialise(&t->params, 1))
+        die("tower");
+}
+
+static void tower_batch(tower_ctx *t, const nn_options *o, int64_t n)
+{
+    if (sp__tensor_ensure(&t->in, t->nn, n, o->planes, 9, 9) ||
+        sp__tensor_ensure(&t->dout, t->nn, n, o->channels, 9, 9))
+        die("tensors");
+    size_t count = sp__tensor_count(&t->in), dcount = sp__tensor_count(&t->dout);
+    float *v = malloc((count > dcount ? count : dcount) * sizeof *v);
+    for (size_t i = 0; i < count; i++)
+        v[i] = (float)((i * 2654435761u >> 7) % 2);
+    sp__tensor_write(&t->in, v);
+    for (size_t i = 0; i < dcount; i++)
+        v[i] = (float)((double)((i * 2654435761u >> 5) % 1000) / 1000.0 - 0.5) * 1e-3f;
+    sp__tensor_write(&t->dout, v);
+    free(v);
+}
+
+static void tower_close(tower_ctx *t)
+{
+    sp__tensor_release(&t->in);
+    sp__tensor_release(&t->out);
+    sp__tensor_release(&t->dout);
+    sp__tower_release(&t->tower);
+    sp__params_release(&t->params);
+    sp__nn_free(t->nn);
+}
+
+static void row(const char *what, double seconds, int64_t batch, double flops_per_position, double peak)
+{
+    double pos = (double)batch / seconds;
+    printf("  %-28s %9.3f ms  %10.0f pos/s  %7.1f GFLOP/s  %5.2fx sgemm\n", what, seconds * 1e3, pos,
+           pos * flops_per_position * 1e-9, pos * flops_per_position / peak);
+}
+
+int bench_nn(int argc, char **argv)
+{
+    nn_options o = { 5, 0, 0.5, 6, 64, 18 };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (strcmp(a, "--help") == 0)
+            return nn_usage(stdout);
+        else if (strcmp(a, "--runs") == 0 && more)
+            o.runs = atoi(argv[++i]);
+        else if (strcmp(a, "--seconds") == 0 && more)
+            o.seconds = atof(argv[++i]);
+        else if (strcmp(a, "--threads") == 0 && more)
+            o.threads = atoi(argv[++i]);
+        else if (strcmp(a, "--blocks") == 0 && more)
+            o.blocks = atoi(argv[++i]);
+        else if (strcmp(a, "--channels") == 0 && more)
+            o.channels = atoi(argv[++i]);
+        else
+            return nn_usage(stderr);
+    }
+    if (o.runs < 1 || o.runs > 1000 || o.seconds <= 0 || o.threads < 0 || o.blocks < 0 || o.channels < 1)
+        return nn_usage(stderr);
+    if (o.threads > 0)
+        omp_set_num_threads(o.threads);
+
+    sgemm_ctx s = { NULL, NULL, NULL, 2048 };
+    size_t nn2 = (size_t)s.n * s.n;
+    s.a = malloc(nn2 * sizeof(float));
+    s.b = malloc(nn2 * sizeof(float));
+    s.c = malloc(nn2 * sizeof(float));
+    for (size_t i = 0; i < nn2; i++) {
+        s.a[i] = (float)(i % 7) * 0.1f;
+        s.b[i] = (float)(i % 5) * 0.1f;
+    }
+    double gemm = time_per_call(&o, sgemm_step, &s);
+    double peak = 2.0 * s.n * (double)s.n * s.n / gemm;
+    free(s.a);
+    free(s.b);
+    free(s.c);
+
+    /* 2*81*Cin*Cout*9 FLOPs per 3x3 convolution per position. */
+    double fwd = 2.0 * 81 * 9 * ((double)o.planes * o.channels + 2.0 * o.blocks * o.channels * o.channels);
+    printf("nn: %d threads, %d runs of >= %.2f s each (median)\n", omp_get_max_threads(), o.runs, o.seconds);
+    printf("  sgemm 2048x2048x2048         %9.3f ms  %7.1f GFLOP/s (peak reference)\n", gemm * 1e3, peak * 1e-9);
+    printf("  tower: 3x3 stem %d->%d, %d blocks x %d channels, 9x9; %.2f MFLOP/position forward\n", o.planes,
+           o.channels, o.blocks, o.channels, fwd * 1e-6);
+
+    tower_ctx t;
+    tower_open(&t, &o, SP_PRECISION_F32);
+    tower_batch(&t, &o, 256);
+    double f32_256 = time_per_call(&o, infer_step, &t);
+    const char *impl = sp__tower_infer_impl(&t.tower);
+    row("forward f32, batch 256", f32_256, 256, fwd, peak);
+    double train = time_per_call(&o, train_step, &t);
+    row("forward+backward, batch 256", train, 256, 3 * fwd, peak);
+    static const int64_t small[3] = { 1, 8, 32 };
+    for (int i = 0; i < 3; i++) {
+        char label[64];
+        tower_batch(&t, &o, small[i]);
+        snprintf(label, sizeof label, "forward f32, batch %lld", (long long)small[i]);
+        row(label, time_per_call(&o, infer_step, &t), small[i], fwd, peak);
+    }
+    tower_close(&t);
+
+    tower_open(&t, &o, SP_PRECISION_BF16);
+    tower_batch(&t, &o, 256);
+    double bf16_256 = time_per_call(&o, infer_step, &t);
+    const char *impl16 = sp__tower_infer_impl(&t.tower);
+    row("forward bf16, batch 256", bf16_256, 256, fwd, peak);
+    tower_batch(&t, &o, 1);
+    row("forward bf16, batch 1", time_per_call(&o, infer_step, &t), 1, fwd, peak);
+    printf("  bf16 / f32 forward throughput at batch 256: %.2fx\n", f32_256 / bf16_256);
+    printf("  convolution kernels: f32 %s, bf16 %s\n", impl, impl16);
+    tower_close(&t);
+    return 0;
+}
