@@ -1,0 +1,258 @@
+"""Loading libsemiparam and checking Python arguments before they reach C.
+
+Everything here is shared plumbing for the per-header modules (core, go, sgf, ...);
+nothing in it is public API.
+"""
+import ctypes
+import ctypes.util
+import glob
+import math
+import numbers
+import operator
+import os
+import sys
+
+#: Environment variable naming the shared library to load (a path).
+ENV_VAR = "SEMIPARAM_LIBRARY"
+SONAME = "libsemiparam.so.0"
+
+_SOURCE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def _build_tree_candidates():
+    # A checkout's own build directories (build/, build-asan/, ...), the
+    # conventional "build" first, then the most recently built. An installed
+    # package has no checkout around it.
+    if not os.path.exists(os.path.join(_SOURCE_ROOT, "bindings", "python", "semiparam", "_lib.py")):
+        return []
+    found = glob.glob(os.path.join(_SOURCE_ROOT, "build*", "lib", SONAME))
+    found.sort(key=lambda p: (os.path.basename(os.path.dirname(os.path.dirname(p))) != "build",
+                              -os.path.getmtime(p)))
+    return found
+
+
+def _load():
+    path = os.environ.get(ENV_VAR)
+    if path:
+        # An explicit choice never falls back silently to another copy.
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as exc:
+            raise ImportError("%s=%s cannot be loaded: %s" % (ENV_VAR, path, exc)) from exc
+    tried = []
+    for candidate in _build_tree_candidates():
+        try:
+            return ctypes.CDLL(candidate), candidate
+        except OSError as exc:
+            tried.append("%s (%s)" % (candidate, exc))
+    for name in (SONAME, ctypes.util.find_library("semiparam")):
+        if not name:
+            continue
+        try:
+            return ctypes.CDLL(name), name
+        except OSError as exc:
+            tried.append("%s (%s)" % (name, exc))
+    raise ImportError("libsemiparam not found: set %s to the path of %s, build it under %s/build, "
+                      "or install it; tried: %s" % (ENV_VAR, SONAME, _SOURCE_ROOT, "; ".join(tried) or "nothing"))
+
+
+LIB, LIBRARY_PATH = _load()
+
+
+def function(name, restype, argtypes):
+    """Declare a C function. A library that lacks it (an older build) fails on call, not on import."""
+    try:
+        fn = getattr(LIB, name)
+    except AttributeError:
+        def missing(*args):
+            from .core import UnsupportedError
+            raise UnsupportedError("%s is not in %s (the library is older than these bindings)"
+                                   % (name, LIBRARY_PATH), status=-7)
+        missing.__name__ = name
+        missing.available = False
+        return missing
+    fn.restype = restype
+    fn.argtypes = argtypes
+    fn.available = True
+    return fn
+
+
+def has_function(name):
+    """Whether the loaded library exports @name."""
+    return hasattr(LIB, name)
+
+
+# --------------------------------------------------------------------------
+# Argument checks: a wrong Python value raises TypeError/ValueError here
+# instead of being truncated or dereferenced by ctypes.
+# --------------------------------------------------------------------------
+
+def integer(value, name, lo=-(1 << 31), hi=(1 << 31) - 1):
+    """An int-like value (not bool) within [lo, hi]; numpy integers pass."""
+    if isinstance(value, bool):
+        raise TypeError("%s must be an integer, not bool" % name)
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError("%s must be an integer, not %s" % (name, type(value).__name__)) from None
+    if value < lo or value > hi:
+        raise ValueError("%s=%d outside %d..%d" % (name, value, lo, hi))
+    return value
+
+
+def uint32(value, name):
+    return integer(value, name, 0, (1 << 32) - 1)
+
+
+def uint64(value, name):
+    return integer(value, name, 0, (1 << 64) - 1)
+
+
+def real(value, name, finite=False):
+    """A real number (int or float, not bool) as a Python float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("%s must be a number, not %s" % (name, type(value).__name__))
+    value = float(value)
+    if finite and not math.isfinite(value):
+        raise ValueError("%s must be finite" % name)
+    return value
+
+
+def text(value, name, allow_none=False):
+    """A str (encoded UTF-8) or bytes without NUL, as bytes for a `const char *`."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    elif not isinstance(value, bytes):
+        raise TypeError("%s must be str or bytes, not %s" % (name, type(value).__name__))
+    if b"\0" in value:
+        raise ValueError("%s contains a NUL character" % name)
+    return value
+
+
+def path(value, name="path"):
+    """A filesystem path (str, bytes or os.PathLike) as bytes."""
+    try:
+        value = os.fsencode(os.fspath(value))
+    except TypeError:
+        raise TypeError("%s must be a path (str, bytes or os.PathLike), not %s"
+                        % (name, type(value).__name__)) from None
+    if b"\0" in value:
+        raise ValueError("%s contains a NUL character" % name)
+    return value
+
+
+def handle(value, cls, name):
+    """The C pointer of a live handle of class @cls."""
+    if not isinstance(value, cls):
+        raise TypeError("%s must be a %s, not %s" % (name, cls.__name__, type(value).__name__))
+    return value._p
+
+
+# Buffer formats accepted for each C element type (struct module codes; a
+# leading byte-order mark of native order is tolerated).
+_FORMATS = {ctypes.c_float: ("f",), ctypes.c_uint8: ("B",)}
+
+
+def _format_ok(fmt, ctype):
+    if fmt[:1] in ("@", "=", "<" if sys.byteorder == "little" else ">"):
+        fmt = fmt[1:]
+    return fmt in _FORMATS[ctype]
+
+
+def out_buffer(out, ctype, count, name="out"):
+    """A ctypes array of @count @ctype sharing the memory of @out.
+
+    @out is any writable, C-contiguous object with the buffer protocol
+    (bytearray, array.array, numpy arrays) holding at least @count elements
+    of the right type; the result is a view, not a copy.
+    """
+    try:
+        view = memoryview(out)
+    except TypeError:
+        raise TypeError("%s must support the buffer protocol (bytearray, array.array, numpy array), not %s"
+                        % (name, type(out).__name__)) from None
+    with view:
+        if view.readonly:
+            raise ValueError("%s is read-only" % name)
+        if not view.c_contiguous:
+            raise ValueError("%s must be C-contiguous" % name)
+        if not _format_ok(view.format, ctype) or view.itemsize != ctypes.sizeof(ctype):
+            raise TypeError("%s must hold %s elements, not format %r" % (name, ctype.__name__, view.format))
+        if view.nbytes < count * ctypes.sizeof(ctype):
+            raise ValueError("%s holds %d elements, %d needed" % (name, view.nbytes // view.itemsize, count))
+    return (ctype * count).from_buffer(out)
+
+
+def in_buffer(data, ctype, count, name):
+    """A ctypes array of @count @ctype read from @data: a buffer of that type
+    (shared when writable, copied when read-only) or a sequence of numbers."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        view = None
+    if view is None:
+        if isinstance(data, (str, bytes)) or not hasattr(data, "__len__"):
+            raise TypeError("%s must be a sequence of numbers or a buffer, not %s" % (name, type(data).__name__))
+        if len(data) != count:
+            raise ValueError("%s holds %d elements, %d expected" % (name, len(data), count))
+        if ctype is ctypes.c_float:
+            values = [real(v, name + " element") for v in data]
+        else:
+            values = [integer(v, name + " element", 0, 255) for v in data]
+        return (ctype * count)(*values)
+    with view:
+        if not view.c_contiguous:
+            raise ValueError("%s must be C-contiguous" % name)
+        if not _format_ok(view.format, ctype) or view.itemsize != ctypes.sizeof(ctype):
+            raise TypeError("%s must hold %s elements, not format %r" % (name, ctype.__name__, view.format))
+        if view.nbytes != count * ctypes.sizeof(ctype):
+            raise ValueError("%s holds %d elements, %d expected" % (name, view.nbytes // view.itemsize, count))
+        readonly = view.readonly
+        if readonly:
+            return (ctype * count).from_buffer_copy(view)
+    return (ctype * count).from_buffer(data)
+
+
+class Handle:
+    """Base of every handle: owns one C object, released by close(), by
+    leaving a `with` block, or (last resort) when garbage-collected."""
+
+    _free = None  # the C function releasing the object; set by subclasses
+
+    def __init__(self, pointer):
+        self._ptr = pointer
+
+    @property
+    def _p(self):
+        ptr = self.__dict__.get("_ptr")
+        if not ptr:
+            raise ValueError("operation on a closed %s" % type(self).__name__)
+        return ptr
+
+    @property
+    def closed(self):
+        """True once close() was called."""
+        return not self.__dict__.get("_ptr")
+
+    def close(self):
+        """Release the C object now; later calls on this handle raise ValueError. Idempotent."""
+        ptr = self.__dict__.get("_ptr")
+        if ptr:
+            self._ptr = None
+            type(self)._free(ptr)
+
+    def __enter__(self):
+        self._p  # entering a closed handle is an error
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown may have torn the module down
+            pass
