@@ -86,6 +86,15 @@ typedef enum sp_search_kind {
 } sp_search_kind;
 
 /**
+ * What pUCT assumes of an action it has not visited yet ("first play urgency").
+ * @since 0.1
+ */
+typedef enum sp_search_fpu {
+    SP_SEARCH_FPU_ZERO = 0,  /**< MuZero: the lowest value seen in the tree (0 after min-max normalisation) */
+    SP_SEARCH_FPU_PARENT = 1 /**< the parent's mean value: explores more when priors are flat */
+} sp_search_fpu;
+
+/**
  * Creation options of a search. Initialise with ::SP_SEARCH_OPTIONS_INIT or
  * sp_search_options_init(); fields are only ever appended.
  * @since 0.1
@@ -108,6 +117,7 @@ typedef struct sp_search_options {
     float gumbel_c_visit;      /**< Gumbel: sigma's c_visit, default 50 */
     float gumbel_c_scale;      /**< Gumbel: sigma's c_scale, default 1 */
     int32_t reuse_tree;        /**< keep the subtree of the played action (sp_search_advance), default 1 */
+    int32_t fpu;               /**< pUCT value of unvisited actions, ::sp_search_fpu; default ::SP_SEARCH_FPU_ZERO */
 } sp_search_options;
 
 /** Version of sp_search_options this header describes. */
@@ -115,7 +125,7 @@ typedef struct sp_search_options {
 /** Default search options as an initialiser. */
 #define SP_SEARCH_OPTIONS_INIT                                                                            \
     { SP_SEARCH_OPTIONS_VERSION, SP_SEARCH_PUCT, 200, 0.0, 1, 0, 1, 1.25f, 19652.0f, 1.0f, 0.3f, 0.0f, 0.0f, \
-      16, 50.0f, 1.0f, 1 }
+      16, 50.0f, 1.0f, 1, SP_SEARCH_FPU_ZERO }
 
 /** Fill @p opts with the defaults. @return SP_OK or SP_ERR_INVALID_ARG. @since 0.1 */
 SP_API int sp_search_options_init(sp_search_options *opts);

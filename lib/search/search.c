@@ -54,6 +54,7 @@ static int check_options(const sp_search_options *o)
     REQUIRE(o->gumbel_c_visit >= 0.0f && isfinite(o->gumbel_c_visit), "gumbel_c_visit must be >= 0");
     REQUIRE(o->gumbel_c_scale >= 0.0f && isfinite(o->gumbel_c_scale), "gumbel_c_scale must be >= 0");
     REQUIRE(o->reuse_tree == 0 || o->reuse_tree == 1, "reuse_tree must be 0 or 1");
+    REQUIRE(o->fpu == SP_SEARCH_FPU_ZERO || o->fpu == SP_SEARCH_FPU_PARENT, "fpu is not an sp_search_fpu");
 #undef REQUIRE
     return SP_OK;
 }

@@ -131,7 +131,7 @@ static inline double sp__minmax_normalize(const sp__minmax *m, double v)
 }
 
 /* select.c */
-int32_t sp__select_puct(const struct sp_search *s, int32_t node);
+int32_t sp__select_puct(struct sp_search *s, int32_t node);
 int32_t sp__select_gumbel_root(struct sp_search *s);
 int32_t sp__select_gumbel_inner(struct sp_search *s, int32_t node);
 void sp__completed_q(const struct sp_search *s, int32_t node, float *out_sigma);

@@ -7,7 +7,7 @@
 
 #include "search_internal.h"
 
-int32_t sp__select_puct(const struct sp_search *s, int32_t node)
+int32_t sp__select_puct(struct sp_search *s, int32_t node)
 {
     const sp__node *nodes = s->tree.nodes;
     const sp__node *n = &nodes[node];
@@ -15,10 +15,18 @@ int32_t sp__select_puct(const struct sp_search *s, int32_t node)
     const double N = (double)(n->visits + n->pending);
     const double c2 = s->opts.c2;
     const double factor = sqrt(N) * (s->opts.c1 + log((N + c2 + 1.0) / c2));
+    /* Unvisited actions: MuZero counts them as the worst value seen (0 once
+     * normalised); the parent variant gives them the parent's mean. */
+    double unvisited = 0.0;
+    if (s->opts.fpu == SP_SEARCH_FPU_PARENT && n->visits > 0)
+        unvisited = sp__minmax_normalize(&s->minmax, sp__node_mean(n));
+    /* Ties (equal priors, nothing visited) go to a random action rather
+     * than the lowest index: scan from a random place. */
+    const int32_t start = n->n_edges > 1 ? (int32_t)sp__rng_below(&s->rng, (uint32_t)n->n_edges) : 0;
     double best = -INFINITY;
     int32_t best_k = 0;
-    for (int32_t k = 0; k < n->n_edges; k++) {
-        double q = 0.0, count = 0.0;
+    for (int32_t i = 0, k = start; i < n->n_edges; i++, k = k + 1 == n->n_edges ? 0 : k + 1) {
+        double q = unvisited, count = 0.0;
         if (e[k].child >= 0) {
             const sp__node *c = &nodes[e[k].child];
             count = (double)(c->visits + c->pending);
