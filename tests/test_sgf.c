@@ -456,7 +456,7 @@ END_TEST
 /* Up to `max` bytes of `xz -dc path` (stopping early is fine: xz gets SIGPIPE). */
 static char *read_xz(const char *path, size_t max, size_t *out_length)
 {
-    char cmd[1024];
+    char cmd[1100];
     snprintf(cmd, sizeof cmd, "xz -dc '%s'", path);
     FILE *f = popen(cmd, "r");
     ck_assert_ptr_nonnull(f);
@@ -485,21 +485,27 @@ typedef struct index_row {
     char re[32];
 } index_row;
 
-/* The first `max` rows of a `*_index.tsv.xz` for the collection `file`. */
+/* The first `max` rows of a `*_index.tsv.xz` that belong to the collection
+ * `file`, read as a stream (the CGOS index holds 437,880 rows). */
 static index_row *read_index(const char *path, const char *file, int max, int *out_rows)
 {
-    size_t n;
-    char *text = read_xz(path, (size_t)max * 400 + 4096, &n);
-    index_row *rows = calloc((size_t)max, sizeof *rows);
-    int count = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line && count < max; line = strtok_r(NULL, "\n", &save)) {
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "xz -dc '%s'", path);
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    int count = 0, cap = 1024;
+    index_row *rows = malloc((size_t)cap * sizeof *rows);
+    char *line = NULL;
+    size_t line_cap = 0;
+    while (count < max && getline(&line, &line_cap, f) > 0) {
         char *fields[13];
         int nf = 0;
         for (char *p = line; nf < 13; nf++) {
             fields[nf] = p;
-            p = strchr(p, '\t');
-            if (!p) {
+            p = strpbrk(p, "\t\n");
+            if (!p || *p == '\n') {
+                if (p)
+                    *p = '\0';
                 nf++;
                 break;
             }
@@ -507,13 +513,18 @@ static index_row *read_index(const char *path, const char *file, int max, int *o
         }
         if (nf != 13 || strcmp(fields[0], file) != 0)
             continue;
+        if (count == cap) {
+            cap *= 2;
+            rows = realloc(rows, (size_t)cap * sizeof *rows);
+        }
         rows[count].offset = strtoull(fields[1], NULL, 10);
         rows[count].length = strtoull(fields[2], NULL, 10);
         rows[count].moves = atoi(fields[12]);
         snprintf(rows[count].re, sizeof rows[count].re, "%s", fields[11]);
         count++;
     }
-    free(text);
+    free(line);
+    pclose(f);
     *out_rows = count;
     return rows;
 }
@@ -590,11 +601,75 @@ START_TEST(cgos_games)
 }
 END_TEST
 
+/* Every CGOS game (437,880, ~506 MB of SGF), streamed game by game: all
+ * parse, every game has the index's number of moves, and every result by
+ * score agrees with Tromp-Taylor on the final board. Long: SP_LONG_TESTS=1. */
+START_TEST(cgos_all_games)
+{
+    const char *env = getenv("SP_LONG_TESTS");
+    if (!env || strcmp(env, "1") != 0)
+        return;
+    static const char *const years[] = { "2015", "2016", "2017", "2018" };
+    char index_path[1024];
+    if (!data_path(index_path, sizeof index_path, "cgos9x9_index.tsv.xz"))
+        return;
+    long games = 0, failed = 0, scored = 0, agree = 0;
+    for (int y = 0; y < 4; y++) {
+        char name[64], path[1024], cmd[1100];
+        snprintf(name, sizeof name, "cgos9x9_%s.sgf", years[y]);
+        int rows;
+        index_row *row = read_index(index_path, name, 1 << 30, &rows);
+        snprintf(name, sizeof name, "cgos9x9_%s.sgf.xz", years[y]);
+        if (!data_path(path, sizeof path, name))
+            return;
+        snprintf(cmd, sizeof cmd, "xz -dc '%s'", path);
+        FILE *f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        size_t at = 0, cap = 0;
+        char *buf = NULL;
+        for (int i = 0; i < rows; i++) {
+            ck_assert_uint_eq(row[i].offset, at); /* the files lie back to back */
+            if (row[i].length > cap) {
+                cap = row[i].length;
+                buf = realloc(buf, cap);
+            }
+            ck_assert_uint_eq(fread(buf, 1, row[i].length, f), row[i].length);
+            at += row[i].length;
+            sp_game *g;
+            games++;
+            if (sp_sgf_parse(&g, buf, row[i].length, NULL) != SP_OK) {
+                if (failed++ < 20)
+                    printf("cgos %s row %d: %s\n", years[y], i, sp_last_error());
+                continue;
+            }
+            ck_assert_int_eq(sp_game_move_count(g), row[i].moves);
+            char winner;
+            float margin, score;
+            if (sscanf(row[i].re, "%c+%f", &winner, &margin) == 2 && sp_game_is_over(g)) {
+                sp_game_score(g, &score);
+                scored++;
+                agree += score == (winner == 'B' ? margin : -margin);
+            }
+            sp_game_free(g);
+        }
+        free(buf);
+        free(row);
+        pclose(f);
+    }
+    printf("cgos all: %ld games, %ld failed; %ld scored games ended by two passes, %ld agree\n", games, failed,
+           scored, agree);
+    /* Measured: all 437,880 parse, and all 211,143 scored by two passes agree. */
+    ck_assert_int_eq(games, 437880);
+    ck_assert_int_eq(failed, 0);
+    ck_assert_int_eq(agree, scored);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sgf");
     TCase *tc = tcase_create("sgf");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 280);
     tcase_add_test(tc, parses_a_professional_game);
     tcase_add_test(tc, defaults_follow_the_sgf_standard);
     tcase_add_test(tc, escapes_and_text);
@@ -611,6 +686,7 @@ int main(void)
     tcase_add_test(tc, save_and_load);
     tcase_add_test(tc, professional_games);
     tcase_add_test(tc, cgos_games);
+    tcase_add_test(tc, cgos_all_games);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
