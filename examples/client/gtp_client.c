@@ -20,6 +20,7 @@ struct gtp_engine {
     size_t len, cap;
     size_t consumed;  /* the previous reply, dropped at the next receive */
     int eof;
+    int stuck;        /* a reply missed its deadline: quit would wait in vain */
 };
 
 static long long now_ms(void)
@@ -169,8 +170,10 @@ enum gtp_reply gtp_engine_receive(gtp_engine *e, int timeout_ms, const char **ou
         int wait_ms = -1;
         if (deadline >= 0) {
             long long left = deadline - now_ms();
-            if (left <= 0)
+            if (left <= 0) {
+                e->stuck = 1;
                 return GTP_REPLY_TIMEOUT;
+            }
             wait_ms = left > 1000000 ? 1000000 : (int)left;
         }
         struct pollfd pfd = {e->from_engine, POLLIN, 0};
@@ -218,12 +221,12 @@ int gtp_engine_stop(gtp_engine *e, int grace_ms)
     if (!e)
         return -1;
     int status = -1;
-    if (!e->eof && gtp_engine_send(e, "quit") == 0) {
+    if (!e->eof && !e->stuck && gtp_engine_send(e, "quit") == 0) {
         const char *text;
         gtp_engine_receive(e, grace_ms, &text);
     }
     close(e->to_engine); /* EOF on stdin ends most engines that ignored quit */
-    long long deadline = now_ms() + (grace_ms > 0 ? grace_ms : 0);
+    long long deadline = now_ms() + (grace_ms > 0 && !e->stuck ? grace_ms : 0);
     pid_t r;
     while ((r = waitpid(e->pid, &status, WNOHANG)) == 0 && now_ms() < deadline) {
         struct timespec pause = {0, 5 * 1000000};
