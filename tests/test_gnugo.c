@@ -19,6 +19,7 @@
 
 struct tally {
     int games, scored, set_aside, moves, legality_checks;
+    int ko_refusals, superko_refusals; /* how often the rarer rules were exercised */
 };
 
 static gtp_engine *start_gnugo(void)
@@ -82,6 +83,10 @@ static void check_legality(gtp_engine *e, const sp_game *game, int game_no, stru
         int theirs = strcmp(text, "1") == 0;
         ck_assert_msg(theirs || strcmp(text, "0") == 0, "gnugo is_legal answered '%s'", text);
         int ours = sp_game_is_legal(game, color, p);
+        if (!ours && strstr(sp_last_error(), "superko"))
+            t->superko_refusals++;
+        else if (!ours && strstr(sp_last_error(), "ko"))
+            t->ko_refusals++;
         sp_move_to_gtp(SIZE, p, v, sizeof v);
         ck_assert_msg(ours == theirs, "game %d move %d: %s %s is %s for us, %s for GNU Go; moves: %s",
                       game_no, sp_game_move_count(game) + 1, color_name(color), v,
@@ -181,9 +186,9 @@ START_TEST(random_games_agree_with_gnugo)
     for (int i = 0; i < games; i++)
         play_game(e, i, &t);
     gtp_engine_stop(e, 2000);
-    printf("gnugo: %d games, %d moves, %d legality checks; final score compared in %d, "
-           "%d set aside because GNU Go marks stones dead\n",
-           t.games, t.moves, t.legality_checks, t.scored, t.set_aside);
+    printf("gnugo: %d games, %d moves, %d legality checks (%d refused by simple ko, %d by superko only); "
+           "final score compared in %d, %d set aside because GNU Go marks stones dead\n",
+           t.games, t.moves, t.legality_checks, t.ko_refusals, t.superko_refusals, t.scored, t.set_aside);
     fflush(stdout);
     ck_assert_int_eq(t.games, games);
     ck_assert_int_eq(t.scored + t.set_aside, games);
