@@ -43,5 +43,6 @@ static int cmd_printsgf(gtp_engine *e, int argc, char **args, void *payload)
 
 int gtp__register_sgf(gtp_engine *e)
 {
-    return gtp_engine_register(e, "loadsgf", cmd_loadsgf, NULL) || gtp_engine_register(e, "printsgf", cmd_printsgf, NULL);
+    return gtp_engine_register(e, "loadsgf", cmd_loadsgf, NULL)
+        || gtp_engine_register(e, "printsgf", cmd_printsgf, NULL);
 }
