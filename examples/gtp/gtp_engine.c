@@ -294,7 +294,7 @@ static void frame(gtp_engine *e, int ok, const char *id)
     buffer_append(r, ok ? "=" : "?", 1);
     buffer_append(r, id, strlen(id));
     const char *text = e->text.failed ? "out of memory" : (e->text.data ? e->text.data : "");
-    if (e->text.failed)
+    if (e->text.failed && r->data)
         r->data[0] = '?';
     size_t n = strlen(text);
     while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
