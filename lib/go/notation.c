@@ -22,7 +22,7 @@ int sp_move_to_gtp(int size, int move, char *buf, size_t capacity)
         return sp__error(SP_ERR_INVALID_ARG, "sp_move_to_gtp: buf is NULL");
     if (size < SP_GO_MIN_SIZE || size > SP_GO_MAX_SIZE)
         return sp__error(SP_ERR_INVALID_ARG, "sp_move_to_gtp: board size %d outside 2..19", size);
-    char text[8];
+    char text[16]; /* room for any int, though rows stop at 19 */
     if (move == SP_PASS)
         strcpy(text, "pass");
     else if (move == SP_RESIGN)
