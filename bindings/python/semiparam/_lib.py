@@ -118,6 +118,29 @@ def real(value, name, finite=False):
     return value
 
 
+def _int_range(ctype):
+    bits = 8 * ctypes.sizeof(ctype)
+    signed = ctype(-1).value == -1
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
+def fill_options(opts, overrides):
+    """Set fields of an options struct (already filled by its _options_init
+    function) from keyword @overrides, each checked against its C type."""
+    fields = dict(type(opts)._fields_)
+    for name, value in overrides.items():
+        ctype = fields.get(name)
+        if ctype is None:
+            raise TypeError("%s has no field %r (fields: %s)" % (type(opts).__name__, name, ", ".join(fields)))
+        if ctype in (ctypes.c_float, ctypes.c_double):
+            value = real(value, name)
+        else:
+            lo, hi = _int_range(ctype)
+            value = integer(value, name, lo, hi)
+        setattr(opts, name, value)
+    return opts
+
+
 def text(value, name, allow_none=False):
     """A str (encoded UTF-8) or bytes without NUL, as bytes for a `const char *`."""
     if value is None and allow_none:
@@ -199,8 +222,8 @@ def in_buffer(data, ctype, count, name):
             raise ValueError("%s holds %d elements, %d expected" % (name, len(data), count))
         if ctype is ctypes.c_float:
             values = [real(v, name + " element") for v in data]
-        else:
-            values = [integer(v, name + " element", 0, 255) for v in data]
+        else:  # bytes of flags: bools are welcome
+            values = [integer(int(v) if isinstance(v, bool) else v, name + " element", 0, 255) for v in data]
         return (ctype * count)(*values)
     with view:
         if not view.c_contiguous:

@@ -4,7 +4,7 @@ from ctypes import POINTER, byref, c_char, c_char_p, c_int, c_size_t, c_void_p
 
 from . import _lib
 from ._lib import function
-from .core import BufferTooSmallError, Status, check
+from .core import Status, check
 from .go import Game
 
 _parse = function("sp_sgf_parse", c_int, [POINTER(c_void_p), POINTER(c_char), c_size_t, POINTER(c_size_t)])
