@@ -124,6 +124,15 @@ def _int_range(ctype):
     return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
 
 
+def new_options(cls):
+    """A zeroed options struct with spare room behind it: an _options_init()
+    of a newer library may write fields these bindings do not know yet."""
+    spare = ctypes.create_string_buffer(ctypes.sizeof(cls) + 512)
+    opts = cls.from_buffer(spare)
+    opts._spare = spare  # from_buffer keeps it alive too; this makes it explicit
+    return opts
+
+
 def fill_options(opts, overrides):
     """Set fields of an options struct (already filled by its _options_init
     function) from keyword @overrides, each checked against its C type."""

@@ -99,7 +99,7 @@ _random_move = function("sp_game_random_move", c_int, [c_void_p, c_void_p, POINT
 
 def game_options():
     """Default GameOptions (9x9, komi 7) from sp_game_options_init()."""
-    opts = GameOptions()
+    opts = _lib.new_options(GameOptions)
     check(_options_init(byref(opts)))
     return opts
 

@@ -31,7 +31,7 @@ _seed = function("sp_go_evaluator_seed", c_int, [c_void_p, c_uint64])
 def go_evaluator_options(**fields):
     """GoEvaluatorOptions with the library's defaults, then @fields
     (board_size, playouts, max_moves, threads, seed)."""
-    opts = GoEvaluatorOptions()
+    opts = _lib.new_options(GoEvaluatorOptions)
     check(_options_init(byref(opts)))
     return _lib.fill_options(opts, fields)
 

@@ -36,7 +36,7 @@ _device_count = function("sp_nn_device_count", c_int, [c_int, POINTER(c_int)])
 
 def nn_options(**fields):
     """NnOptions with the library's defaults, then @fields (backend, threads, precision, seed)."""
-    opts = NnOptions()
+    opts = _lib.new_options(NnOptions)
     check(_options_init(byref(opts)))
     return _lib.fill_options(opts, fields)
 

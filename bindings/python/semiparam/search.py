@@ -36,6 +36,12 @@ class SearchKind(enum.IntEnum):
     GUMBEL = 1
 
 
+class SearchFpu(enum.IntEnum):
+    """sp_search_fpu: what pUCT assumes of an unvisited action."""
+    ZERO = 0
+    PARENT = 1
+
+
 INITIAL_FN = ctypes.CFUNCTYPE(c_int, c_int, c_size_t, POINTER(c_void_p), POINTER(c_void_p), POINTER(c_float),
                               POINTER(c_float), POINTER(c_uint8), POINTER(c_int32), c_void_p)
 RECURRENT_FN = ctypes.CFUNCTYPE(c_int, c_int, c_size_t, POINTER(c_void_p), POINTER(c_int32), POINTER(c_void_p),
@@ -57,7 +63,7 @@ class SearchOptions(ctypes.Structure):
                 ("threads", c_int32), ("batch_size", c_int32), ("seed", c_uint64), ("c1", c_float), ("c2", c_float),
                 ("discount", c_float), ("dirichlet_alpha", c_float), ("dirichlet_fraction", c_float),
                 ("temperature", c_float), ("gumbel_considered", c_int32), ("gumbel_c_visit", c_float),
-                ("gumbel_c_scale", c_float), ("reuse_tree", c_int32)]
+                ("gumbel_c_scale", c_float), ("reuse_tree", c_int32), ("fpu", c_int32)]
 
 
 _options_init = function("sp_search_options_init", c_int, [POINTER(SearchOptions)])
@@ -78,7 +84,7 @@ _pv = function("sp_search_pv", c_int, [c_void_p, POINTER(c_int32), c_size_t, POI
 def search_options(**fields):
     """SearchOptions with the library's defaults, then @fields (kind, simulations,
     max_seconds, threads, batch_size, seed, c1, c2, ...; see search.h)."""
-    opts = SearchOptions()
+    opts = _lib.new_options(SearchOptions)
     check(_options_init(byref(opts)))
     return _lib.fill_options(opts, fields)
 
@@ -343,5 +349,5 @@ class _Dependents:
             search.close()
 
 
-__all__ = ["Search", "SearchOptions", "SearchModel", "SearchKind", "Evaluation", "RootStats", "search_options",
+__all__ = ["Search", "SearchOptions", "SearchModel", "SearchKind", "SearchFpu", "Evaluation", "RootStats", "search_options",
            "run_many"]
