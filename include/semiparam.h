@@ -12,5 +12,6 @@
 #include "semiparam/nn.h"
 #include "semiparam/search.h"
 #include "semiparam/go_evaluator.h"
+#include "semiparam/dataset.h"
 
 #endif /* SEMIPARAM_H */

@@ -1,0 +1,491 @@
+/* Import of game records: game trees are cut out of a decompressed stream
+ * one at a time (so memory is bounded by the longest game, not the file),
+ * parsed with the SGF reader, filtered, deduplicated and appended. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data_internal.h"
+#include "go/game_internal.h"
+#include "go/sgf_internal.h"
+#include "semiparam/sgf.h"
+
+/* One game tree may not exceed this (CGOS games are ~1.2 kB). */
+#define MAX_TREE_BYTES ((size_t)64 << 20)
+
+int sp_import_options_init(sp_import_options *opts)
+{
+    if (!opts)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_import_options_init: opts is NULL");
+    sp_import_options d = SP_IMPORT_OPTIONS_INIT;
+    *opts = d;
+    return SP_OK;
+}
+
+typedef struct importer {
+    sp_dataset *ds;
+    sp_import_options o;
+    sp_import_report *rep;
+    sp_import_report scratch;
+    int32_t *moves;
+    size_t cap;
+    const char *source; /* name of the file being read */
+    uint64_t ordinal;   /* game trees read from it */
+    uint64_t read;      /* game trees read in this call */
+    int done;           /* max_games reached */
+} importer;
+
+/* "2525", "1800?" -> 2525, 1800 (provisional); anything else NaN. */
+static float parse_rating(const char *text, int *provisional)
+{
+    *provisional = 0;
+    if (!text)
+        return NAN;
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '?')) {
+        if (text[n - 1] == '?')
+            *provisional = 1;
+        n--;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!((text[i] >= '0' && text[i] <= '9') || text[i] == '.' || text[i] == '-' || text[i] == ' '))
+            return NAN;
+    double v;
+    if (n == 0 || sp__sgf_parse_real(text, n, &v) != 0 || !isfinite(v))
+        return NAN;
+    return (float)v;
+}
+
+/* Fill rec and im->moves from a game; returns -1, or the ::sp_skip_reason. */
+static int record_of(sp_dataset *ds, const sp_game *g, sp__spd_game *rec, int32_t **moves, size_t *cap,
+                     uint8_t *ownership, int *err)
+{
+    *err = SP_OK;
+    memset(rec, 0, sizeof *rec);
+    if (sp_game_size(g) != ds->size)
+        return SP_SKIP_BOARD_SIZE;
+    int n = sp_game_move_count(g), first = 0, resigned = 0;
+    if (n > 0) {
+        int c, m;
+        sp_game_move_at(g, n - 1, &c, &m);
+        if (m == SP_RESIGN) {
+            n--;
+            resigned = c;
+        }
+    }
+    if (n == 0)
+        return SP_SKIP_NO_MOVES;
+    if (n > 65535)
+        return SP_SKIP_TOO_LONG;
+    const uint8_t *setup = sp__game_board_at(g, 0);
+    for (int p = 0; p < ds->area; p++)
+        if (setup[p] != SP_EMPTY)
+            return SP_SKIP_UNSUPPORTED;
+    if ((size_t)n > *cap) {
+        int32_t *m = realloc(*moves, (size_t)n * sizeof *m);
+        if (!m) {
+            *err = sp__error(SP_ERR_NOMEM, "out of memory reading a game of %d moves", n);
+            return SP_SKIP_BROKEN;
+        }
+        *moves = m;
+        *cap = (size_t)n;
+    }
+    for (int i = 0; i < n; i++) {
+        int c, m;
+        sp_game_move_at(g, i, &c, &m);
+        if (i == 0)
+            first = c;
+        if (c != (i % 2 ? 3 - first : first) || m == SP_RESIGN)
+            return SP_SKIP_UNSUPPORTED;
+        (*moves)[i] = m == SP_PASS ? ds->area : m;
+    }
+    rec->moves = (uint32_t)n;
+    rec->first_color = (uint8_t)first;
+    rec->komi = sp_game_komi(g);
+    int provisional;
+    rec->black_rating = parse_rating(sp_game_info(g, "BR"), &provisional);
+    rec->flags |= provisional ? SP_GAME_BLACK_PROVISIONAL : 0;
+    rec->white_rating = parse_rating(sp_game_info(g, "WR"), &provisional);
+    rec->flags |= provisional ? SP_GAME_WHITE_PROVISIONAL : 0;
+    int kind, winner;
+    float margin;
+    const char *re = sp_game_info(g, "RE");
+    sp_result_parse(re, &kind, &winner, &margin);
+    if (!re) { /* a game played here: how it ended */
+        if (resigned) {
+            kind = SP_RESULT_RESIGN;
+            winner = 3 - resigned;
+        } else if (sp_game_end_reason(g) == SP_END_PASSES) {
+            float score = 0;
+            sp_game_score(g, &score);
+            kind = score == 0 ? SP_RESULT_DRAW : SP_RESULT_SCORE;
+            winner = score > 0 ? SP_BLACK : score < 0 ? SP_WHITE : SP_EMPTY;
+            margin = score == 0 ? NAN : fabsf(score);
+        }
+    }
+    rec->result_kind = (uint8_t)kind;
+    rec->winner = (uint8_t)winner;
+    rec->margin = margin;
+    if (kind != SP_RESULT_SCORE && kind != SP_RESULT_DRAW)
+        rec->flags |= SP_GAME_OWNERSHIP_ESTIMATED;
+    sp_game_ownership(g, ownership, (size_t)ds->area);
+    rec->key = sp__moves_key(ds->size, *moves, (size_t)n);
+    return -1;
+}
+
+static int add_record(sp_dataset *ds, const sp_game *g, sp__spd_game *rec, const int32_t *moves,
+                      const uint8_t *ownership, const char *source)
+{
+    const char *texts[SP__SPD_TEXTS] = { sp_game_info(g, "PB"), sp_game_info(g, "PW"), sp_game_info(g, "DT"),
+                                         source };
+    return sp__ds_append(ds, rec, moves, ownership, texts);
+}
+
+/* Import one game tree; only running out of memory stops the import. */
+static int import_tree(importer *im, const char *data, size_t length)
+{
+    sp_dataset *ds = im->ds;
+    im->rep->games_read++;
+    im->ordinal++;
+    if (im->o.max_games && ++im->read >= im->o.max_games)
+        im->done = 1;
+    sp_game *g = NULL;
+    int rc = sp_sgf_parse(&g, data, length, NULL);
+    int reason = -1;
+    if (rc == SP_ERR_NOMEM)
+        return rc;
+    if (rc == SP_ERR_ILLEGAL_MOVE)
+        reason = SP_SKIP_ILLEGAL;
+    else if (rc == SP_ERR_UNSUPPORTED)
+        reason = SP_SKIP_UNSUPPORTED;
+    else if (rc)
+        reason = SP_SKIP_BROKEN;
+    sp__spd_game rec;
+    uint8_t ownership[SP_GO_MAX_SIZE * SP_GO_MAX_SIZE];
+    if (reason < 0) {
+        reason = record_of(ds, g, &rec, &im->moves, &im->cap, ownership, &rc);
+        if (rc) {
+            sp_game_free(g);
+            return rc;
+        }
+    }
+    if (reason < 0) {
+        double lo = fmin(rec.black_rating, rec.white_rating);
+        if (im->o.min_rating > 0 && (isnan(rec.black_rating) || isnan(rec.white_rating) || lo < im->o.min_rating))
+            reason = SP_SKIP_RATING;
+        else if (!(rec.komi >= im->o.komi_min && rec.komi <= im->o.komi_max))
+            reason = SP_SKIP_KOMI;
+        else if (!(im->o.result_kinds & (1u << rec.result_kind)))
+            reason = SP_SKIP_RESULT;
+    }
+    if (reason < 0 && im->o.dedup) {
+        int64_t found;
+        rc = sp__ds_find(ds, rec.key, im->moves, rec.moves, &found);
+        if (rc) {
+            sp_game_free(g);
+            return rc;
+        }
+        if (found >= 0)
+            reason = SP_SKIP_DUPLICATE;
+    }
+    if (reason >= 0) {
+        im->rep->skipped[reason]++;
+        sp_game_free(g);
+        return SP_OK;
+    }
+    char source[300];
+    snprintf(source, sizeof source, "%s#%llu", im->source, (unsigned long long)(im->ordinal - 1));
+    rc = add_record(ds, g, &rec, im->moves, ownership, source);
+    sp_game_free(g);
+    if (rc)
+        return rc;
+    im->rep->games_added++;
+    im->rep->positions_added += rec.moves;
+    im->rep->results[rec.result_kind]++;
+    return SP_OK;
+}
+
+/* Where import_stream() gets bytes: a decompressing file stream or memory. */
+typedef struct source_reader {
+    sp__stream *st;
+    const char *data;
+    size_t length, pos;
+} source_reader;
+
+static int reader_read(source_reader *r, char *buf, size_t cap, size_t *out_n)
+{
+    if (r->st)
+        return sp__stream_read(r->st, buf, cap, out_n);
+    size_t n = r->length - r->pos < cap ? r->length - r->pos : cap;
+    memcpy(buf, r->data + r->pos, n);
+    r->pos += n;
+    *out_n = n;
+    return SP_OK;
+}
+
+static int report_progress(importer *im, source_reader *r)
+{
+    sp__stream *st = r->st;
+    if (!st)
+        return SP_OK;
+    uint64_t done, total;
+    sp__stream_position(st, &done, &total);
+    int stop = im->o.progress ? im->o.progress("import", done, total, im->o.progress_payload)
+                              : sp__progress("import", done, total);
+    return stop ? sp__error(SP_ERR_CANCELLED, "import cancelled by the progress callback") : SP_OK;
+}
+
+/* Cut game trees out of the stream: '(' ... matching ')', with bracketed
+ * values (and their escapes) skipped, since they may hold parentheses. */
+static int import_stream(importer *im, source_reader *st)
+{
+    size_t cap = 1u << 20, len = 0, scan = 0, start = 0, depth = 0;
+    int in_tree = 0, in_value = 0, escape = 0, eof = 0, rc = SP_OK;
+    char *buf = malloc(cap);
+    if (!buf)
+        return sp__error(SP_ERR_NOMEM, "out of memory reading %s", im->source);
+    uint64_t last_report = 0;
+    while (!rc && !im->done) {
+        while (scan < len && !im->done) {
+            char c = buf[scan++];
+            if (!in_tree) {
+                if (c == '(') {
+                    in_tree = 1;
+                    depth = 1;
+                    start = scan - 1;
+                }
+            } else if (in_value) {
+                if (escape)
+                    escape = 0;
+                else if (c == '\\')
+                    escape = 1;
+                else if (c == ']')
+                    in_value = 0;
+            } else if (c == '[') {
+                in_value = 1;
+            } else if (c == '(') {
+                depth++;
+            } else if (c == ')' && --depth == 0) {
+                in_tree = 0;
+                if ((rc = import_tree(im, buf + start, scan - start)) != SP_OK)
+                    break;
+                if (im->rep->games_read - last_report >= 4096) {
+                    last_report = im->rep->games_read;
+                    if ((rc = report_progress(im, st)) != SP_OK)
+                        break;
+                }
+            }
+        }
+        if (rc || im->done)
+            break;
+        size_t keep = in_tree ? start : len; /* drop what is already read */
+        memmove(buf, buf + keep, len - keep);
+        len -= keep;
+        scan -= keep;
+        start = 0;
+        if (eof) {
+            if (in_tree) { /* a game cut off by the end of the file */
+                im->rep->games_read++;
+                im->rep->skipped[SP_SKIP_BROKEN]++;
+            }
+            break;
+        }
+        if (len == cap) {
+            if (cap >= MAX_TREE_BYTES) { /* a runaway tree: drop it and resynchronise */
+                im->rep->games_read++;
+                im->rep->skipped[SP_SKIP_BROKEN]++;
+                in_tree = in_value = escape = 0;
+                len = scan = 0;
+            } else {
+                char *p = realloc(buf, cap * 2);
+                if (!p) {
+                    rc = sp__error(SP_ERR_NOMEM, "out of memory reading %s", im->source);
+                    break;
+                }
+                buf = p;
+                cap *= 2;
+            }
+        }
+        size_t n;
+        rc = reader_read(st, buf + len, cap - len, &n);
+        im->rep->bytes += n;
+        len += n;
+        eof = n == 0;
+    }
+    free(buf);
+    if (!rc)
+        rc = report_progress(im, st);
+    return rc;
+}
+
+static int import_file(importer *im, const char *path)
+{
+    sp__stream *st;
+    int rc = sp__stream_open(&st, path);
+    if (rc)
+        return rc;
+    const char *slash = strrchr(path, '/');
+    im->source = slash ? slash + 1 : path;
+    im->ordinal = 0;
+    im->rep->files++;
+    source_reader r = { .st = st };
+    rc = import_stream(im, &r);
+    sp__stream_close(st);
+    return rc;
+}
+
+static int has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), s = strlen(suffix);
+    return n > s && strcmp(name + n - s, suffix) == 0;
+}
+
+static int import_dir(importer *im, const char *path, int depth)
+{
+    if (depth > 32)
+        return sp__error(SP_ERR_IO, "%s: directories nested too deep", path);
+    struct dirent **names;
+    int n = scandir(path, &names, NULL, alphasort); /* sorted: imports are reproducible */
+    if (n < 0)
+        return sp__error(SP_ERR_IO, "cannot list %s", path);
+    int rc = SP_OK;
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        if (!rc && !im->done && name[0] != '.') {
+            size_t len = strlen(path) + strlen(name) + 2;
+            char *child = malloc(len);
+            if (!child) {
+                rc = sp__error(SP_ERR_NOMEM, "out of memory listing %s", path);
+            } else {
+                snprintf(child, len, "%s/%s", path, name);
+                struct stat st;
+                if (stat(child, &st) == 0 && S_ISDIR(st.st_mode))
+                    rc = import_dir(im, child, depth + 1);
+                else if (has_suffix(name, ".sgf") || has_suffix(name, ".xz") || has_suffix(name, ".gz")
+                         || has_suffix(name, ".SGF"))
+                    rc = import_file(im, child);
+                free(child);
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+static int importer_init(importer *im, sp_dataset *ds, const sp_import_options *opts, sp_import_report *report,
+                         const char *fn)
+{
+    memset(im, 0, sizeof *im);
+    if (!ds)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: dataset is NULL", fn);
+    sp_import_options_init(&im->o);
+    if (opts) {
+        if (opts->version != SP_IMPORT_OPTIONS_VERSION)
+            return sp__error(opts->version > SP_IMPORT_OPTIONS_VERSION ? SP_ERR_VERSION : SP_ERR_INVALID_ARG,
+                             "%s: options version %u is not %u", fn, opts->version, SP_IMPORT_OPTIONS_VERSION);
+        im->o = *opts;
+    }
+    if (report && report->version != SP_IMPORT_REPORT_VERSION)
+        return sp__error(report->version > SP_IMPORT_REPORT_VERSION ? SP_ERR_VERSION : SP_ERR_INVALID_ARG,
+                         "%s: report version %u is not %u", fn, report->version, SP_IMPORT_REPORT_VERSION);
+    sp_import_report empty = SP_IMPORT_REPORT_INIT;
+    im->scratch = empty;
+    im->rep = report ? report : &im->scratch;
+    im->ds = ds;
+    return SP_OK;
+}
+
+int sp_dataset_import(sp_dataset *ds, const char *path, const sp_import_options *opts, sp_import_report *report)
+{
+    importer im;
+    int rc = importer_init(&im, ds, opts, report, "sp_dataset_import");
+    if (rc)
+        return rc;
+    if (!path)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_dataset_import: path is NULL");
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return sp__error(SP_ERR_IO, "cannot find %s", path);
+    rc = S_ISDIR(st.st_mode) ? import_dir(&im, path, 0) : import_file(&im, path);
+    free(im.moves);
+    return rc;
+}
+
+int sp_dataset_import_memory(sp_dataset *ds, const char *data, size_t length, const char *source,
+                             const sp_import_options *opts, sp_import_report *report)
+{
+    importer im;
+    int rc = importer_init(&im, ds, opts, report, "sp_dataset_import_memory");
+    if (rc)
+        return rc;
+    if (!data && length)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_dataset_import_memory: data is NULL");
+    im.source = source ? source : "memory";
+    source_reader r = { .data = data, .length = length };
+    rc = import_stream(&im, &r);
+    free(im.moves);
+    return rc;
+}
+
+int sp_dataset_add_game(sp_dataset *ds, const sp_game *game, const char *source, int dedup, uint64_t *out_game)
+{
+    if (!ds || !game)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_dataset_add_game: %s is NULL", ds ? "game" : "dataset");
+    sp__spd_game rec;
+    int32_t *moves = NULL;
+    size_t cap = 0;
+    uint8_t ownership[SP_GO_MAX_SIZE * SP_GO_MAX_SIZE];
+    int err;
+    int reason = record_of(ds, game, &rec, &moves, &cap, ownership, &err);
+    if (err) {
+        free(moves);
+        return err;
+    }
+    int rc = SP_OK;
+    if (reason >= 0)
+        rc = sp__error(SP_ERR_INVALID_ARG, "sp_dataset_add_game: the game cannot be stored (%s)",
+                       sp_skip_reason_name(reason));
+    if (!rc && dedup) {
+        int64_t found;
+        rc = sp__ds_find(ds, rec.key, moves, rec.moves, &found);
+        if (!rc && found >= 0)
+            rc = sp__error(SP_ERR_MISUSE, "sp_dataset_add_game: the same moves are game %lld", (long long)found);
+    }
+    if (!rc)
+        rc = add_record(ds, game, &rec, moves, ownership, source);
+    free(moves);
+    if (!rc && out_game)
+        *out_game = ds->n_games - 1;
+    return rc;
+}
+
+int sp_dataset_copy_game(sp_dataset *dst, const sp_dataset *src, uint64_t game)
+{
+    if (!dst || !src || game >= src->n_games)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_dataset_copy_game: %s",
+                         !dst || !src ? "a dataset is NULL" : "game out of range");
+    if (dst->size != src->size)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_dataset_copy_game: board sizes %d and %d differ", dst->size,
+                         src->size);
+    sp__spd_game rec = *sp__ds_game(src, game);
+    int32_t *moves = malloc((rec.moves ? rec.moves : 1) * sizeof *moves);
+    if (!moves)
+        return sp__error(SP_ERR_NOMEM, "out of memory copying a game");
+    for (uint32_t i = 0; i < rec.moves; i++)
+        moves[i] = sp__ds_move(src, rec.move_offset + i);
+    uint8_t ownership[SP_GO_MAX_SIZE * SP_GO_MAX_SIZE];
+    sp_dataset_game_ownership(src, game, ownership, sizeof ownership);
+    const char *t = (const char *)sp__seg_at(&src->text, rec.text_offset);
+    const char *texts[SP__SPD_TEXTS];
+    for (int i = 0; i < SP__SPD_TEXTS; i++) {
+        texts[i] = t;
+        t += strlen(t) + 1;
+    }
+    int rc = sp__ds_append(dst, &rec, moves, ownership, texts);
+    free(moves);
+    return rc;
+}

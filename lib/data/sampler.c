@@ -1,0 +1,251 @@
+/* The training batch sampler: uniform positions of a part, their planes,
+ * K-step action, policy and value targets, one random symmetry per sample.
+ * Sample i of batch n draws from its own generator seeded by (seed, n, i),
+ * so batches do not depend on how rows are shared among threads. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data_internal.h"
+#include "go/game_internal.h"
+
+struct sp_sampler {
+    const sp_dataset *ds;
+    sp_sampler_options o;
+    uint64_t *games;   /* games of the part with a kept position */
+    uint64_t *cum;     /* kept positions in games[0..i] */
+    uint64_t n_games, total;
+    uint64_t batch_no;
+    int planes;
+    sp_game **replay;  /* one per worker */
+    float **scratch;   /* planes before the symmetry, one per worker */
+};
+
+int sp_sampler_options_init(sp_sampler_options *opts)
+{
+    if (!opts)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_options_init: opts is NULL");
+    sp_sampler_options d = SP_SAMPLER_OPTIONS_INIT;
+    *opts = d;
+    return SP_OK;
+}
+
+void sp_sampler_free(sp_sampler *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; s->replay && i < s->o.threads; i++) {
+        sp_game_free(s->replay[i]);
+        free(s->scratch[i]);
+    }
+    free(s->replay);
+    free(s->scratch);
+    free(s->games);
+    free(s->cum);
+    free(s);
+}
+
+uint64_t sp_sampler_position_count(const sp_sampler *s) { return s ? s->total : 0; }
+
+int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_options *opts)
+{
+    if (!out)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: out is NULL");
+    *out = NULL;
+    if (!ds)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: dataset is NULL");
+    sp_sampler_options o;
+    sp_sampler_options_init(&o);
+    if (opts) {
+        if (opts->version != SP_SAMPLER_OPTIONS_VERSION)
+            return sp__error(opts->version > SP_SAMPLER_OPTIONS_VERSION ? SP_ERR_VERSION : SP_ERR_INVALID_ARG,
+                             "sp_sampler_create: options version %u is not %u", opts->version,
+                             SP_SAMPLER_OPTIONS_VERSION);
+        o = *opts;
+    }
+    int rc = sp__split_options(&o.split, &o.split, "sp_sampler_create");
+    if (rc)
+        return rc;
+    if (o.part < SP_PART_ALL || o.part > SP_PART_HALF1 || o.history < 1 || o.history > 16 || o.unroll < 0
+        || o.unroll > 64 || o.threads < 1 || o.threads > 256)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: part, history (1..16), unroll (0..64) or "
+                                             "threads (1..256) out of range");
+    sp_sampler *s = calloc(1, sizeof *s);
+    if (!s)
+        return sp__error(SP_ERR_NOMEM, "out of memory creating a sampler");
+    s->ds = ds;
+    s->o = o;
+    s->planes = sp_go_plane_count(o.history);
+    s->games = malloc((ds->n_games ? ds->n_games : 1) * sizeof *s->games);
+    s->cum = malloc((ds->n_games ? ds->n_games : 1) * sizeof *s->cum);
+    s->replay = calloc((size_t)o.threads, sizeof *s->replay);
+    s->scratch = calloc((size_t)o.threads, sizeof *s->scratch);
+    if (!s->games || !s->cum || !s->replay || !s->scratch) {
+        sp_sampler_free(s);
+        return sp__error(SP_ERR_NOMEM, "out of memory creating a sampler");
+    }
+    sp_game_options go = SP_GAME_OPTIONS_INIT;
+    go.board_size = ds->size;
+    for (int i = 0; i < o.threads; i++) {
+        s->scratch[i] = malloc((size_t)s->planes * (size_t)ds->area * sizeof(float));
+        if (!s->scratch[i] || (rc = sp_game_create(&s->replay[i], &go)) != SP_OK) {
+            sp_sampler_free(s);
+            return rc ? rc : sp__error(SP_ERR_NOMEM, "out of memory creating a sampler");
+        }
+    }
+    for (uint64_t i = 0; i < ds->n_games; i++) {
+        const sp__spd_game *g = sp__ds_game(ds, i);
+        if (!sp__split_in_part(sp__split_part(g->key, &o.split), o.part))
+            continue;
+        uint64_t kept = 0;
+        for (uint32_t m = 0; m < g->moves; m++)
+            kept += (uint64_t)sp__split_kept(g->key, m, &o.split);
+        if (!kept)
+            continue;
+        s->total += kept;
+        s->games[s->n_games] = i;
+        s->cum[s->n_games++] = s->total;
+    }
+    if (!s->total) {
+        sp_sampler_free(s);
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: the part holds no position");
+    }
+    *out = s;
+    return SP_OK;
+}
+
+/* The game and move of the r-th kept position of the part. */
+static void pick(const sp_sampler *s, uint64_t r, uint64_t *game, uint32_t *move)
+{
+    uint64_t lo = 0, hi = s->n_games - 1; /* first i with cum[i] > r */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (s->cum[mid] > r)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    uint64_t j = r - (lo ? s->cum[lo - 1] : 0);
+    *game = s->games[lo];
+    const sp__spd_game *g = sp__ds_game(s->ds, *game);
+    if (s->o.split.keep_fraction >= 1) {
+        *move = (uint32_t)j;
+        return;
+    }
+    for (uint32_t m = 0; m < g->moves; m++)
+        if (sp__split_kept(g->key, m, &s->o.split) && j-- == 0) {
+            *move = m;
+            return;
+        }
+    *move = 0; /* unreachable: cum counts exactly these */
+}
+
+static int fill_row(sp_sampler *s, int worker, const sp_batch *b, int row)
+{
+    const sp_dataset *ds = s->ds;
+    const int area = ds->area, actions = area + 1, K = s->o.unroll;
+    struct sp_rng rng;
+    sp__rng_seed(&rng, sp__mix64(s->o.seed ^ sp__mix64(s->batch_no * 0x100000001b3ull + (uint64_t)row)));
+    uint64_t r = (uint64_t)(((unsigned __int128)sp__rng_next(&rng) * s->total) >> 64);
+    uint64_t game;
+    uint32_t t;
+    pick(s, r, &game, &t);
+    int sym = s->o.symmetries ? (int)sp__rng_below(&rng, SP_SYMMETRY_COUNT) : 0;
+    const sp__spd_game *g = sp__ds_game(ds, game);
+    sp_game *replay = s->replay[worker];
+    int rc = sp__ds_replay_into(ds, game, (int)t, replay);
+    if (rc)
+        return rc;
+    size_t plane_floats = (size_t)s->planes * (size_t)area;
+    float *planes = b->planes + (size_t)row * plane_floats;
+    if (sym) {
+        sp_game_planes(replay, s->o.history, s->scratch[worker], plane_floats);
+        sp_symmetry_planes(sym, ds->size, s->planes, s->scratch[worker], planes);
+    } else {
+        sp_game_planes(replay, s->o.history, planes, plane_floats);
+    }
+    for (int k = 0; k <= K; k++) {
+        uint64_t m = (uint64_t)t + (uint64_t)k;
+        int inside = m < g->moves;
+        int a = -1;
+        if (inside) {
+            a = sp__ds_move(ds, g->move_offset + m);
+            if (a != area)
+                a = sp_symmetry_point(sym, ds->size, a);
+        }
+        if (b->actions && k < K)
+            b->actions[(size_t)row * (size_t)K + (size_t)k] = inside ? a : (int32_t)sp__rng_below(&rng, (uint32_t)actions);
+        size_t step = (size_t)row * (size_t)(K + 1) + (size_t)k;
+        if (b->policy) {
+            float *p = b->policy + step * (size_t)actions;
+            if (inside) {
+                memset(p, 0, (size_t)actions * sizeof *p);
+                p[a] = 1.0f;
+            } else {
+                for (int i = 0; i < actions; i++)
+                    p[i] = 1.0f / (float)actions;
+            }
+        }
+        if (b->value) {
+            int mover = m % 2 ? 3 - g->first_color : g->first_color;
+            b->value[step] = g->winner == SP_EMPTY ? 0.0f : g->winner == mover ? 1.0f : -1.0f;
+        }
+        if (b->mask)
+            b->mask[step] = (uint8_t)inside;
+    }
+    if (b->positions)
+        b->positions[row] = g->first_position + t;
+    if (b->symmetry)
+        b->symmetry[row] = sym;
+    return SP_OK;
+}
+
+typedef struct job {
+    sp_sampler *s;
+    const sp_batch *b;
+    int worker, stride;
+    int rc;
+    char error[256];
+} job;
+
+static void *run_job(void *arg)
+{
+    job *j = arg;
+    for (int row = j->worker; row < j->b->size && !j->rc; row += j->stride)
+        j->rc = fill_row(j->s, j->worker, j->b, row);
+    if (j->rc)
+        snprintf(j->error, sizeof j->error, "%s", sp_last_error());
+    return NULL;
+}
+
+int sp_sampler_next(sp_sampler *s, sp_batch *batch)
+{
+    if (!s || !batch || !batch->planes || batch->size < 0)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_next: %s",
+                         !s || !batch ? "a pointer is NULL" : "planes is NULL or size negative");
+    if (batch->version != SP_BATCH_VERSION)
+        return sp__error(batch->version > SP_BATCH_VERSION ? SP_ERR_VERSION : SP_ERR_INVALID_ARG,
+                         "sp_sampler_next: batch version %u is not %u", batch->version, SP_BATCH_VERSION);
+    int threads = s->o.threads < batch->size ? s->o.threads : (batch->size ? batch->size : 1);
+    job jobs[256];
+    pthread_t tid[256];
+    int created[256] = { 0 };
+    for (int i = 0; i < threads; i++)
+        jobs[i] = (job){ .s = s, .b = batch, .worker = i, .stride = threads };
+    for (int i = 1; i < threads; i++)
+        created[i] = pthread_create(&tid[i], NULL, run_job, &jobs[i]) == 0;
+    run_job(&jobs[0]); /* worker 0 is the calling thread */
+    for (int i = 1; i < threads; i++) {
+        if (created[i])
+            pthread_join(tid[i], NULL);
+        else
+            run_job(&jobs[i]); /* no thread to be had: its rows run here */
+    }
+    int rc = SP_OK;
+    for (int i = 0; i < threads && !rc; i++)
+        if (jobs[i].rc)
+            rc = sp__error(jobs[i].rc, "%s", jobs[i].error);
+    s->batch_no++;
+    return rc;
+}
