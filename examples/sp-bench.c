@@ -7,6 +7,8 @@
 
 static const bench_command commands[] = {
     { "go", "random playouts per second on 9x9, and instructions per playout under callgrind", bench_go },
+    { "search", "MCTS simulations/s: tree overhead with a zero-cost model, and with random playouts, 1-2 threads",
+      bench_search },
     { "nn", "oneDNN sgemm peak vs the residual tower: throughput, training step, latency, bf16", bench_nn },
 };
 

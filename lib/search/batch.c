@@ -1,6 +1,7 @@
 /* Model calls: the rows of a batch split across a small pool of worker
  * threads (the calling thread is worker 0), each share cut into calls of at
  * most max_batch rows. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,8 @@ struct sp__pool {
     const sp_search_model *model;
     sp__batch *batch;
     int *rc;
+    atomic_int next_row; /* next row of the batch to claim */
+    atomic_int failed;   /* a call failed: claim no more */
 };
 
 typedef struct worker_arg {
@@ -82,20 +85,45 @@ typedef struct worker_arg {
     int index;
 } worker_arg;
 
-static int run_share(const sp_search_model *m, sp__batch *b, int worker, int workers)
+static int call_rows(const sp_search_model *m, sp__batch *b, int worker, int32_t first, int32_t n)
 {
     const size_t A = (size_t)b->num_actions;
-    int32_t lo = (int32_t)((int64_t)b->n * worker / workers), hi = (int32_t)((int64_t)b->n * (worker + 1) / workers);
-    const int32_t step = m->max_batch > 0 ? m->max_batch : hi - lo;
-    for (int32_t i = lo; i < hi; i += step) {
-        size_t n = (size_t)(hi - i < step ? hi - i : step);
-        int rc = m->recurrent(worker, n, b->in_states + i, b->actions + i, b->out_states + i, b->rewards + i,
-                              b->priors + (size_t)i * A, b->values + i, b->masks + (size_t)i * A, b->terminal + i,
-                              m->payload);
+    return m->recurrent(worker, (size_t)n, b->in_states + first, b->actions + first, b->out_states + first,
+                        b->rewards + first, b->priors + (size_t)first * A, b->values + first,
+                        b->masks + (size_t)first * A, b->terminal + first, m->payload);
+}
+
+/* One thread: every row, in calls of at most max_batch. */
+static int run_alone(const sp_search_model *m, sp__batch *b)
+{
+    const int32_t step = m->max_batch > 0 ? m->max_batch : b->n;
+    for (int32_t r = 0; r < b->n; r += step) {
+        int rc = call_rows(m, b, 0, r, b->n - r < step ? b->n - r : step);
         if (rc)
             return rc;
     }
     return 0;
+}
+
+/* Claim rows in chunks until none is left: a worker that the scheduler
+ * holds back leaves its share to the others instead of stalling the batch. */
+static int run_share(sp__pool *p, const sp_search_model *m, sp__batch *b, int worker, int workers)
+{
+    int32_t chunk = (b->n + workers - 1) / workers;
+    if (m->max_batch > 0 && chunk > m->max_batch)
+        chunk = m->max_batch;
+    if (chunk < 1)
+        chunk = 1;
+    for (;;) {
+        int32_t i = atomic_fetch_add(&p->next_row, chunk);
+        if (i >= b->n || atomic_load(&p->failed))
+            return 0;
+        int rc = call_rows(m, b, worker, i, b->n - i < chunk ? b->n - i : chunk);
+        if (rc) {
+            atomic_store(&p->failed, 1);
+            return rc;
+        }
+    }
 }
 
 static void *worker_main(void *arg)
@@ -111,7 +139,7 @@ static void *worker_main(void *arg)
             break;
         seen = p->generation;
         pthread_mutex_unlock(&p->lock);
-        int rc = run_share(p->model, p->batch, w->index, p->threads);
+        int rc = run_share(p, p->model, p->batch, w->index, p->threads);
         pthread_mutex_lock(&p->lock);
         p->rc[w->index] = rc;
         if (--p->busy == 0)
@@ -181,19 +209,23 @@ int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b)
     if (b->n == 0)
         return SP_OK;
     /* Too few rows to share: stay on this thread. */
-    int workers = p && p->threads > 1 && b->n > 1 ? p->threads : 1;
-    if (workers == 1) {
-        int rc = run_share(m, b, 0, 1);
+    if (!p || p->threads < 2 || b->n < 2) {
+        int rc = run_alone(m, b);
         return rc ? sp__callback_status(rc, "recurrent") : SP_OK;
     }
+    const int workers = p->threads;
     pthread_mutex_lock(&p->lock);
     p->model = m;
     p->batch = b;
     p->busy = workers - 1;
+    atomic_store(&p->next_row, 0);
+    atomic_store(&p->failed, 0);
+    for (int i = 0; i < workers; i++)
+        p->rc[i] = 0;
     p->generation++;
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->lock);
-    int rc0 = run_share(m, b, 0, workers);
+    int rc0 = run_share(p, m, b, 0, workers);
     pthread_mutex_lock(&p->lock);
     while (p->busy > 0)
         pthread_cond_wait(&p->done, &p->lock);

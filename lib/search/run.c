@@ -48,6 +48,7 @@ static int setup_root(struct sp_search *s, sp__batch *b, int32_t row, const uint
         sp__tree_new_node(t);
         t->nodes[0].visits = 1;
         t->nodes[0].value_sum = b->values[row];
+        t->nodes[0].mean = b->values[row];
     } else if (t->nodes[0].state && s->model.release) {
         s->model.release(t->nodes[0].state, s->model.payload);
     }
@@ -57,20 +58,28 @@ static int setup_root(struct sp_search *s, sp__batch *b, int32_t row, const uint
     root->value = b->values[row];
     root->terminal = b->terminal[row] != 0;
     root->ready = 1;
-    int32_t old_first = root->first_edge, old_n = root->n_edges;
+    /* Children of actions still legal stay attached; the rest are dropped
+     * from the tree and released at the next advance or reset. */
+    if (kept) {
+        for (int a = 0; a < A; a++)
+            s->action_child[a] = -1;
+        for (int32_t k = 0; k < root->n_edges; k++) {
+            const sp__edge *old = &t->edges[root->first_edge + k];
+            s->action_child[old->action] = old->child;
+        }
+    }
     root->n_edges = 0;
     if (!root->terminal)
         sp__tree_expand(s, 0, b->priors + (size_t)row * A, mask);
     root = &t->nodes[0];
-    /* Children of actions still legal stay attached; the rest are dropped
-     * from the tree and released at the next advance or reset. */
-    for (int32_t k = 0, j = 0; kept && k < root->n_edges; k++) {
+    for (int32_t k = 0; kept && k < root->n_edges; k++) {
         sp__edge *e = &t->edges[root->first_edge + k];
-        while (j < old_n && t->edges[old_first + j].action < e->action)
-            j++;
-        if (j < old_n && t->edges[old_first + j].action == e->action)
-            e->child = t->edges[old_first + j].child;
+        e->child = s->action_child[e->action];
     }
+    /* Edges with children are no longer a prefix, and Gumbel picks root
+     * actions its own way: the root is scanned in full. */
+    if (kept || s->opts.kind == SP_SEARCH_GUMBEL)
+        root->prefix_ok = 0;
     if (root->n_edges == 0)
         root->terminal = 1;
 
@@ -86,6 +95,7 @@ static int setup_root(struct sp_search *s, sp__batch *b, int32_t row, const uint
         sp__dirichlet(&s->rng, s->opts.dirichlet_alpha, root->n_edges, s->scratch);
         for (int32_t k = 0; k < root->n_edges; k++)
             e[k].prior = (1.0f - f) * e[k].prior + f * s->scratch[k];
+        sp__tree_refresh_best(s, 0);
     }
     if (s->opts.kind == SP_SEARCH_GUMBEL)
         return sp__gumbel_prepare(s);
@@ -115,6 +125,8 @@ static int collect_one(struct sp_search *s, sp__batch *b)
             ei = sp__select_puct(s, node);
         sp__edge *e = &t->edges[ei];
         if (e->child < 0) {
+            ei = sp__tree_note_child(s, node, ei);
+            e = &t->edges[ei];
             int32_t c = sp__tree_new_node(t);
             e->child = c;
             if ((rc = push_path(s, c)))
@@ -190,6 +202,7 @@ static void backup(struct sp_search *s, sp__batch *b)
             sp__node *n = &t->nodes[path[i]];
             n->value_sum += g;
             n->visits++;
+            n->mean = n->value_sum / n->visits;
             n->pending--;
             if (i > 0) {
                 sp__minmax_update(&s->minmax, sp__child_q(s, n));

@@ -74,6 +74,7 @@ void sp_search_free(sp_search *s)
     free(s->logits);
     free(s->schedule);
     free(s->scratch);
+    free(s->action_child);
     free(s->scratch2);
     free(s);
 }
@@ -106,8 +107,9 @@ int sp_search_create(sp_search **out, const sp_search_model *model, const sp_sea
     s->gumbel = malloc(A * sizeof *s->gumbel);
     s->logits = malloc(A * sizeof *s->logits);
     s->scratch = malloc(A * sizeof *s->scratch);
+    s->action_child = malloc(A * sizeof *s->action_child);
     s->scratch2 = malloc(A * sizeof *s->scratch2);
-    if (!s->leaves || !s->gumbel || !s->logits || !s->scratch || !s->scratch2)
+    if (!s->leaves || !s->gumbel || !s->logits || !s->scratch || !s->scratch2 || !s->action_child)
         rc = sp__error(SP_ERR_NOMEM, "sp_search_create: out of memory");
     if (!rc)
         rc = sp__batch_reserve(&s->batch, s->batch_size, model->num_actions);

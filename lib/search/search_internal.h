@@ -21,15 +21,24 @@ typedef struct sp__edge {
 typedef struct sp__node {
     void *state;
     double value_sum;
+    double mean;        /* value_sum / visits, kept by backup so selection divides less */
     int32_t visits;
     int32_t pending;    /* simulations in flight through it (virtual loss) */
     int32_t first_edge;
     int32_t n_edges;
+    /* Edges with a child come first, so pUCT need only score them and the
+     * best of the rest (prefix_ok; see sp__tree_note_child). */
+    int32_t n_expanded;
+    int32_t best_unexpanded; /* edge offset of the highest prior without a child, -1 when none,
+                                SP__BEST_UNKNOWN until computed */
     float value;        /* the model's own estimate */
     float reward;       /* of the transition into this node, for the parent's player */
     uint8_t ready;      /* evaluated; 0 while its leaf is in flight */
     uint8_t terminal;
+    uint8_t prefix_ok;
 } sp__node;
+
+#define SP__BEST_UNKNOWN (-2)
 
 /* Tree-wide min-max of the Q values seen, to put them into [0, 1]. */
 typedef struct sp__minmax {
@@ -92,6 +101,7 @@ struct sp_search {
     float *logits;
     int32_t *schedule; /* considered visit count for each simulation */
     int32_t schedule_len;
+    int32_t *action_child; /* num_actions entries, for re-rooting a kept tree */
     float *scratch;    /* num_actions floats for the completed-Q transform */
     float *scratch2;
 };
@@ -107,8 +117,13 @@ void sp__tree_free(sp__tree *t);
 int sp__tree_keep_subtree(struct sp_search *s, int32_t new_root);
 int32_t sp__tree_new_node(sp__tree *t);
 void sp__tree_expand(struct sp_search *s, int32_t node, const float *prior, const uint8_t *mask);
+/* A child is about to hang from edge `ei` of `node`: keep the expanded
+ * edges a prefix (swapping edges). Returns the edge's index afterwards. */
+int32_t sp__tree_note_child(struct sp_search *s, int32_t node, int32_t ei);
+/* Recompute best_unexpanded after the priors changed (root noise). */
+void sp__tree_refresh_best(struct sp_search *s, int32_t node);
 
-static inline double sp__node_mean(const sp__node *n) { return n->visits ? n->value_sum / n->visits : 0.0; }
+static inline double sp__node_mean(const sp__node *n) { return n->mean; }
 
 /* Q of an edge's child for the player to move at the parent. */
 static inline double sp__child_q(const struct sp_search *s, const sp__node *c)

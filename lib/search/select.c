@@ -7,33 +7,67 @@
 
 #include "search_internal.h"
 
+/* Per-selection constants of the pUCT score. */
+typedef struct puct_ctx {
+    const sp__node *nodes;
+    double unvisited, factor, sign_discount, lo, inv_range;
+} puct_ctx;
+
+static inline double puct_score(const puct_ctx *p, const sp__edge *e)
+{
+    if (e->child < 0)
+        return p->unvisited + e->prior * p->factor; /* the common case deep in the tree: no division */
+    const sp__node *c = &p->nodes[e->child];
+    const int32_t count = c->visits + c->pending;
+    double q = p->unvisited;
+    if (c->visits > 0) {
+        q = (c->reward + p->sign_discount * c->mean - p->lo) * p->inv_range;
+        if (c->pending)
+            q = q * c->visits / count;
+    }
+    return q + e->prior * p->factor / (1.0 + count);
+}
+
 int32_t sp__select_puct(struct sp_search *s, int32_t node)
 {
-    const sp__node *nodes = s->tree.nodes;
-    const sp__node *n = &nodes[node];
+    if (s->tree.nodes[node].prefix_ok && s->tree.nodes[node].best_unexpanded == SP__BEST_UNKNOWN)
+        sp__tree_refresh_best(s, node);
+    const sp__node *n = &s->tree.nodes[node];
     const sp__edge *e = &s->tree.edges[n->first_edge];
     const double N = (double)(n->visits + n->pending);
     const double c2 = s->opts.c2;
-    const double factor = sqrt(N) * (s->opts.c1 + log((N + c2 + 1.0) / c2));
+    puct_ctx p;
+    p.nodes = s->tree.nodes;
+    p.factor = sqrt(N) * (s->opts.c1 + log((N + c2 + 1.0) / c2));
+    p.sign_discount = (s->model.two_player ? -1.0 : 1.0) * s->opts.discount;
+    /* Min-max normalisation, or raw values until two distinct ones were seen. */
+    p.lo = s->minmax.max > s->minmax.min ? s->minmax.min : 0.0;
+    p.inv_range = s->minmax.max > s->minmax.min ? 1.0 / (s->minmax.max - s->minmax.min) : 1.0;
     /* Unvisited actions: MuZero counts them as the worst value seen (0 once
      * normalised); the parent variant gives them the parent's mean. */
-    double unvisited = 0.0;
+    p.unvisited = 0.0;
     if (s->opts.fpu == SP_SEARCH_FPU_PARENT && n->visits > 0)
-        unvisited = sp__minmax_normalize(&s->minmax, sp__node_mean(n));
+        p.unvisited = (n->mean - p.lo) * p.inv_range;
+    double best = -INFINITY;
+    int32_t best_k = 0;
+    if (n->prefix_ok) {
+        /* Only the expanded edges and the best unexpanded one can win. */
+        for (int32_t k = 0; k < n->n_expanded; k++) {
+            double score = puct_score(&p, &e[k]);
+            if (score > best) {
+                best = score;
+                best_k = k;
+            }
+        }
+        if (n->best_unexpanded >= 0 && p.unvisited + e[n->best_unexpanded].prior * p.factor > best)
+            best_k = n->best_unexpanded;
+        return n->first_edge + best_k;
+    }
     /* Ties (equal priors, nothing visited) go to a random action rather
      * than the lowest index: scan from a random place. */
     const int32_t start = n->n_edges > 1 ? (int32_t)sp__rng_below(&s->rng, (uint32_t)n->n_edges) : 0;
-    double best = -INFINITY;
-    int32_t best_k = 0;
     for (int32_t i = 0, k = start; i < n->n_edges; i++, k = k + 1 == n->n_edges ? 0 : k + 1) {
-        double q = unvisited, count = 0.0;
-        if (e[k].child >= 0) {
-            const sp__node *c = &nodes[e[k].child];
-            count = (double)(c->visits + c->pending);
-            if (c->visits > 0)
-                q = sp__minmax_normalize(&s->minmax, sp__child_q(s, c)) * c->visits / count;
-        }
-        double score = q + e[k].prior * factor / (1.0 + count);
+        double score = puct_score(&p, &e[k]);
         if (score > best) {
             best = score;
             best_k = k;

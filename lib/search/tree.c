@@ -62,21 +62,77 @@ void sp__tree_expand(struct sp_search *s, int32_t node, const float *prior, cons
     sp__tree *t = &s->tree;
     const int A = s->model.num_actions;
     sp__node *n = &t->nodes[node];
-    n->first_edge = t->n_edges;
-    double sum = 0.0;
-    int count = 0;
-    for (int a = 0; a < A; a++)
-        if (mask[a]) {
-            float p = prior[a] > 0.0f && prior[a] == prior[a] ? prior[a] : 0.0f;
-            t->edges[t->n_edges + count] = (sp__edge){ a, -1, p };
-            sum += p;
-            count++;
-        }
     sp__edge *e = &t->edges[t->n_edges];
-    for (int i = 0; i < count; i++)
-        e[i].prior = sum > 0.0 ? (float)(e[i].prior / sum) : 1.0f / (float)count;
+    float sum = 0.0f;
+    int count = 0;
+    for (int a = 0; a < A; a++) {
+        if (!mask[a])
+            continue;
+        float p = prior[a] > 0.0f && prior[a] <= 3.4e38f ? prior[a] : 0.0f; /* also drops NaN */
+        e[count].action = a;
+        e[count].child = -1;
+        e[count].prior = p;
+        sum += p;
+        count++;
+    }
+    if (sum > 0.0f && sum < 3.4e38f) {
+        const float scale = 1.0f / sum;
+        for (int i = 0; i < count; i++)
+            e[i].prior *= scale;
+    } else {
+        for (int i = 0; i < count; i++)
+            e[i].prior = 1.0f / (float)count;
+    }
+    n->first_edge = t->n_edges;
     n->n_edges = count;
+    n->n_expanded = 0;
+    n->prefix_ok = 1;
     t->n_edges += count;
+    /* Most leaves are never passed through again: find their best
+     * unexpanded edge only when selection first needs it. */
+    n->best_unexpanded = SP__BEST_UNKNOWN;
+}
+
+void sp__tree_refresh_best(struct sp_search *s, int32_t node)
+{
+    sp__node *n = &s->tree.nodes[node];
+    const sp__edge *e = &s->tree.edges[n->first_edge];
+    const int32_t lo = n->n_expanded, hi = n->n_edges;
+    n->best_unexpanded = -1;
+    if (hi <= lo)
+        return;
+    /* Equal priors (a flat model) go to a random one: scan from a random place. */
+    const int32_t start = lo + (hi - lo > 1 ? (int32_t)sp__rng_below(&s->rng, (uint32_t)(hi - lo)) : 0);
+    float best = -1.0f;
+    int32_t best_k = -1;
+    for (int32_t k = start; k < hi; k++)
+        if (e[k].prior > best && e[k].child < 0) {
+            best = e[k].prior;
+            best_k = k;
+        }
+    for (int32_t k = lo; k < start; k++)
+        if (e[k].prior > best && e[k].child < 0) {
+            best = e[k].prior;
+            best_k = k;
+        }
+    n->best_unexpanded = best_k;
+}
+
+int32_t sp__tree_note_child(struct sp_search *s, int32_t node, int32_t ei)
+{
+    sp__node *n = &s->tree.nodes[node];
+    if (!n->prefix_ok)
+        return ei;
+    int32_t k = ei - n->first_edge;
+    if (k < n->n_expanded)
+        return ei; /* a prefix edge whose child a failed batch took back */
+    sp__edge *e = &s->tree.edges[n->first_edge];
+    int32_t to = n->n_expanded++;
+    sp__edge swap = e[k];
+    e[k] = e[to];
+    e[to] = swap;
+    n->best_unexpanded = SP__BEST_UNKNOWN;
+    return n->first_edge + to;
 }
 
 int sp__tree_keep_subtree(struct sp_search *s, int32_t new_root)

@@ -1,0 +1,228 @@
+/* sp-bench search: simulations per second of the searcher on 9x9-sized
+ * trees (82 actions). With a zero-cost model the figure is the searcher's
+ * own overhead (selection, expansion, backup, batching); with the playout
+ * evaluator it is what play gets. Each at 1 and 2 threads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <semiparam.h>
+
+#include "bench.h"
+
+#define ACTIONS 82
+
+/* States are 64-bit ids packed into the pointer: nothing to allocate. */
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 31;
+    x *= 0x7fb5d329728ea185ULL;
+    x ^= x >> 27;
+    return x;
+}
+
+static void zero_fill(uint64_t id, float *prior, float *value)
+{
+    for (int a = 0; a < ACTIONS; a++)
+        prior[a] = 1.0f;
+    *value = (float)((id >> 11) * 0x1.0p-53) * 2.0f - 1.0f;
+}
+
+static int zero_initial(int worker, size_t n, void *const *inputs, void **out_states, float *out_priors,
+                        float *out_values, uint8_t *masks, int32_t *terminal, void *payload)
+{
+    for (size_t i = 0; i < n; i++) {
+        out_states[i] = (void *)(uintptr_t)1;
+        zero_fill(1, out_priors + i * ACTIONS, &out_values[i]);
+    }
+    return 0;
+}
+
+static int zero_recurrent(int worker, size_t n, void *const *states, const int32_t *actions, void **out_states,
+                          float *out_rewards, float *out_priors, float *out_values, uint8_t *masks, int32_t *terminal,
+                          void *payload)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = mix((uint64_t)(uintptr_t)states[i] * 131 + (uint64_t)actions[i] + 1);
+        out_states[i] = (void *)(uintptr_t)id;
+        zero_fill(id, out_priors + i * ACTIONS, &out_values[i]);
+    }
+    return 0;
+}
+
+typedef struct search_options {
+    int runs;
+    int simulations;
+    int searches;
+    int playouts;
+    int fpu;
+    int callgrind;
+    long zero_searches; /* run exactly this many zero-model searches, print nothing (under valgrind) */
+} search_options;
+
+static int search_usage(FILE *out)
+{
+    fprintf(out, "usage: sp-bench search [--runs N] [--simulations N] [--searches N] [--playouts M] [--fpu zero|parent]\n"
+                 "                        [--callgrind]\n"
+                 "  --runs N         timed repetitions; the median is reported (default 5)\n"
+                 "  --simulations N  simulations per search (default 1000)\n"
+                 "  --searches N     searches per timed repetition (default 20)\n"
+                 "  --playouts M     random playouts per evaluated position (default 1)\n"
+                 "  --fpu KIND       value of unvisited actions: parent (default, as sp-gtp) or zero (MuZero)\n"
+                 "  --callgrind      also count instructions per tree-only simulation under valgrind\n");
+    return out == stdout ? 0 : 2;
+}
+
+/* Simulations per second of `searches` fresh searches; NAN-free: 0 on failure. */
+static double time_searches(const sp_search_model *m, const sp_search_options *so, void *root, int searches)
+{
+    sp_search *s;
+    if (sp_search_create(&s, m, so)) {
+        fprintf(stderr, "sp-bench search: %s\n", sp_last_error());
+        return 0.0;
+    }
+    double start = bench_now();
+    long sims = 0;
+    for (int i = 0; i < searches; i++) {
+        int32_t done;
+        if (sp_search_reset(s) || sp_search_run(s, root, NULL, NULL) || sp_search_root_value(s, NULL, &done)) {
+            fprintf(stderr, "sp-bench search: %s\n", sp_last_error());
+            sp_search_free(s);
+            return 0.0;
+        }
+        sims += done;
+    }
+    double rate = (double)sims / (bench_now() - start);
+    sp_search_free(s);
+    return rate;
+}
+
+/* Instructions callgrind counts for `sp-bench search --zero-searches n`. */
+static double callgrind_instructions(const search_options *o, long n)
+{
+    char command[512];
+    snprintf(command, sizeof command,
+             "valgrind --tool=callgrind --callgrind-out-file=/dev/null /proc/%d/exe search --simulations %d --fpu %s "
+             "--zero-searches %ld 2>&1",
+             (int)getpid(), o->simulations, o->fpu == SP_SEARCH_FPU_ZERO ? "zero" : "parent", n);
+    FILE *p = popen(command, "r");
+    if (!p)
+        return -1.0;
+    char line[512];
+    double total = -1.0;
+    while (fgets(line, sizeof line, p)) {
+        const char *c = strstr(line, "Collected :");
+        if (c)
+            total = strtod(c + strlen("Collected :"), NULL);
+    }
+    return pclose(p) == 0 ? total : -1.0;
+}
+
+static double median_rate(const search_options *o, const sp_search_model *m, int threads, int batch, void *root)
+{
+    sp_search_options so = SP_SEARCH_OPTIONS_INIT;
+    so.simulations = o->simulations;
+    so.threads = threads;
+    so.batch_size = batch;
+    so.fpu = o->fpu;
+    double rates[100];
+    for (int r = 0; r < o->runs; r++)
+        rates[r] = time_searches(m, &so, root, o->searches);
+    return bench_median(rates, (size_t)o->runs);
+}
+
+int bench_search(int argc, char **argv)
+{
+    search_options o = { 5, 1000, 20, 1, SP_SEARCH_FPU_PARENT, 0, -1 };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc;
+        if (strcmp(a, "--help") == 0)
+            return search_usage(stdout);
+        else if (strcmp(a, "--runs") == 0 && more)
+            o.runs = atoi(argv[++i]);
+        else if (strcmp(a, "--simulations") == 0 && more)
+            o.simulations = atoi(argv[++i]);
+        else if (strcmp(a, "--searches") == 0 && more)
+            o.searches = atoi(argv[++i]);
+        else if (strcmp(a, "--playouts") == 0 && more)
+            o.playouts = atoi(argv[++i]);
+        else if (strcmp(a, "--fpu") == 0 && more && (!strcmp(argv[i + 1], "zero") || !strcmp(argv[i + 1], "parent")))
+            o.fpu = strcmp(argv[++i], "zero") ? SP_SEARCH_FPU_PARENT : SP_SEARCH_FPU_ZERO;
+        else if (strcmp(a, "--callgrind") == 0)
+            o.callgrind = 1;
+        else if (strcmp(a, "--zero-searches") == 0 && more)
+            o.zero_searches = atol(argv[++i]);
+        else
+            return search_usage(stderr);
+    }
+    if (o.runs < 1 || o.runs > 100 || o.simulations < 1 || o.searches < 1 || o.playouts < 1)
+        return search_usage(stderr);
+
+    sp_search_model zero = SP_SEARCH_MODEL_INIT;
+    zero.num_actions = ACTIONS;
+    zero.initial = zero_initial;
+    zero.recurrent = zero_recurrent;
+
+    if (o.zero_searches >= 0) {
+        sp_search_options so = SP_SEARCH_OPTIONS_INIT;
+        so.simulations = o.simulations;
+        so.fpu = o.fpu;
+        return time_searches(&zero, &so, NULL, (int)o.zero_searches) > 0.0 || o.zero_searches == 0 ? 0 : 1;
+    }
+
+    sp_go_evaluator_options eo = SP_GO_EVALUATOR_OPTIONS_INIT;
+    eo.threads = 2;
+    eo.playouts = o.playouts;
+    sp_go_evaluator *ev;
+    sp_game *game;
+    sp_search_model playout;
+    if (sp_go_evaluator_create(&ev, &eo) || sp_game_create(&game, NULL) || sp_go_evaluator_model(ev, &playout)) {
+        fprintf(stderr, "sp-bench search: %s\n", sp_last_error());
+        return 1;
+    }
+    printf("search: pUCT (fpu %s), %d simulations per search from the empty 9x9 board (82 actions),"
+           " %d searches per run, median of %d runs\n",
+           o.fpu == SP_SEARCH_FPU_ZERO ? "zero" : "parent", o.simulations, o.searches, o.runs);
+    printf("  %-44s %14s %14s\n", "", "simulations/s", "us/simulation");
+    const struct {
+        const char *name;
+        const sp_search_model *model;
+        int threads, batch;
+    } rows[] = {
+        { "zero-cost model, 1 thread (tree overhead)", &zero, 1, 1 },
+        { "zero-cost model, 2 threads, batch 2", &zero, 2, 2 },
+        { "zero-cost model, 1 thread, batch 8", &zero, 1, 8 },
+        { "playout evaluator, 1 thread", &playout, 1, 1 },
+        { "playout evaluator, 2 threads, batch 2", &playout, 2, 2 },
+        { "playout evaluator, 2 threads, batch 8", &playout, 2, 8 },
+    };
+    double first_playout = 0.0;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        double rate = median_rate(&o, rows[i].model, rows[i].threads, rows[i].batch, game);
+        if (rate <= 0.0)
+            return 1;
+        printf("  %-44s %14.0f %14.2f", rows[i].name, rate, 1e6 / rate);
+        if (rows[i].model == &playout) {
+            if (rows[i].threads == 1)
+                first_playout = rate;
+            else
+                printf("  (x%.2f)", rate / first_playout);
+        }
+        printf("\n");
+    }
+    sp_game_free(game);
+    sp_go_evaluator_free(ev);
+    if (o.callgrind) {
+        const long n = 20;
+        double base = callgrind_instructions(&o, 0), with = callgrind_instructions(&o, n);
+        if (base < 0 || with < 0) {
+            fprintf(stderr, "sp-bench search: valgrind --tool=callgrind failed (is valgrind installed?)\n");
+            return 1;
+        }
+        printf("  instructions/simulation, zero-cost model, 1 thread: %.0f (callgrind, %ld searches minus none)\n",
+               (with - base) / ((double)n * o.simulations), n);
+    }
+    return 0;
+}
