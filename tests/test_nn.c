@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/file.h"
 #include "nn/layers.h"
+#include "nn/optim.h"
+#include "nn/spm.h"
 #include "nn/reference.h"
 #include "nn/tower.h"
 
@@ -759,6 +763,383 @@ START_TEST(tower_inference_folds_batch_norm)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------------ */
+/* Optimizers */
+
+START_TEST(schedules_give_the_stated_rates)
+{
+    sp__optim_config c;
+    sp__optim_defaults(&c, SP__OPT_SGD);
+    c.lr = 1.0;
+    ck_assert_double_eq(sp__optim_lr(&c, 12345), 1.0);
+    c.schedule = SP__LR_STEP;
+    c.step_size = 10;
+    c.gamma = 0.5;
+    ck_assert_double_eq(sp__optim_lr(&c, 9), 1.0);
+    ck_assert_double_eq(sp__optim_lr(&c, 10), 0.5);
+    ck_assert_double_eq(sp__optim_lr(&c, 25), 0.25);
+    c.schedule = SP__LR_COSINE;
+    c.warmup_steps = 10;
+    c.total_steps = 110;
+    c.min_lr = 0.0;
+    ck_assert_double_eq_tol(sp__optim_lr(&c, 0), 0.1, 1e-12);
+    ck_assert_double_eq_tol(sp__optim_lr(&c, 9), 1.0, 1e-12);
+    ck_assert_double_eq_tol(sp__optim_lr(&c, 10), 1.0, 1e-12);
+    ck_assert_double_eq_tol(sp__optim_lr(&c, 60), 0.5, 1e-12);
+    ck_assert_double_eq_tol(sp__optim_lr(&c, 110), 0.0, 1e-12);
+    ck_assert_double_eq_tol(sp__optim_lr(&c, 500), 0.0, 1e-12);
+    c.step_size = 0;
+    c.schedule = SP__LR_STEP;
+    ck_assert_int_eq(sp__optim_check(&c), SP_ERR_INVALID_ARG);
+}
+END_TEST
+
+/* Three steps of each optimizer against the update rules in double. */
+static void check_optimizer(int kind, double clip)
+{
+    sp__nn *nn = make_nn(SP_PRECISION_F32);
+    sp__params ps;
+    sp__params_setup(&ps, nn);
+    sp__linear d;
+    ck_assert_int_eq(sp__dense_setup(&d, &ps, "d", 3, 0, 0, 2, 1), SP_OK);
+    sp__params_initialise(&ps, 3);
+    sp__optim o = { .step = 0 };
+    sp__optim_defaults(&o.config, kind);
+    o.config.lr = 0.05;
+    o.config.weight_decay = 0.1;
+    o.config.clip_norm = clip;
+    sp__param *p[2] = { d.weight, d.bias };
+    double w[2][6], m[2][6] = { { 0 } }, v[2][6] = { { 0 } };
+    for (int k = 0; k < 2; k++) {
+        float tmp[6];
+        sp__param_read(p[k], tmp);
+        for (size_t j = 0; j < p[k]->count; j++)
+            w[k][j] = tmp[j];
+    }
+    for (int step = 0; step < 3; step++) {
+        float g[2][6];
+        double norm = 0.0;
+        for (int k = 0; k < 2; k++) {
+            float *r = rand_floats(p[k]->count, 60 + 10 * step + k, 3.0f);
+            memcpy(g[k], r, p[k]->count * sizeof(float));
+            free(r);
+            sp__param_write_grad(p[k], g[k]);
+            for (size_t j = 0; j < p[k]->count; j++)
+                norm += (double)g[k][j] * g[k][j];
+        }
+        norm = sqrt(norm);
+        double scale = clip > 0 && norm > clip ? clip / norm : 1.0, got_norm;
+        ck_assert_int_eq(sp__optim_step(&o, &ps, &got_norm), SP_OK);
+        ck_assert_double_eq_tol(got_norm, norm, 1e-5 * norm);
+        double t = step + 1;
+        for (int k = 0; k < 2; k++) {
+            double wd = k == 0 ? 0.1 : 0.0; /* biases are not decayed */
+            for (size_t j = 0; j < p[k]->count; j++) {
+                double gj = scale * g[k][j];
+                if (kind == SP__OPT_SGD) {
+                    m[k][j] = 0.9 * m[k][j] + gj + wd * w[k][j];
+                    w[k][j] -= 0.05 * m[k][j];
+                } else {
+                    m[k][j] = 0.9 * m[k][j] + 0.1 * gj;
+                    v[k][j] = 0.999 * v[k][j] + 0.001 * gj * gj;
+                    double mh = m[k][j] / (1 - pow(0.9, t)), vh = v[k][j] / (1 - pow(0.999, t));
+                    w[k][j] -= 0.05 * (mh / (sqrt(vh) + 1e-8) + wd * w[k][j]);
+                }
+            }
+            float now[6];
+            sp__param_read(p[k], now);
+            for (size_t j = 0; j < p[k]->count; j++)
+                ck_assert_msg(fabs(now[j] - w[k][j]) < 1e-5, "%s step %d: %g vs %g", kind ? "adamw" : "sgd", step,
+                              now[j], w[k][j]);
+        }
+    }
+    ck_assert_int_eq(o.step, 3);
+    sp__linear_release(&d);
+    sp__params_release(&ps);
+    sp__nn_free(nn);
+}
+
+START_TEST(optimizers_follow_their_update_rules)
+{
+    check_optimizer(SP__OPT_SGD, 0.0);
+    check_optimizer(SP__OPT_ADAMW, 0.0);
+    check_optimizer(SP__OPT_SGD, 1.0); /* gradients of norm ~5 clipped to 1 */
+    check_optimizer(SP__OPT_ADAMW, 1.0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* A tiny network: tower -> policy (soft targets) and value heads. */
+
+typedef struct tiny_net {
+    sp__nn *nn;
+    sp__params ps;
+    sp__tower tower;
+    sp__linear policy, value;
+    sp__act value_tanh;
+    sp__add join;
+    sp__tensor x, dlogits, dvalue;
+    sp__optim opt;
+} tiny_net;
+
+enum { TINY_N = 64, TINY_BATCH = 16, TINY_SIZE = 5, TINY_POINTS = 25 };
+
+static void tiny_open(tiny_net *t, uint64_t seed)
+{
+    memset(t, 0, sizeof *t);
+    t->nn = make_nn(SP_PRECISION_F32);
+    sp__params_setup(&t->ps, t->nn);
+    ck_assert_int_eq(sp__tower_setup(&t->tower, &t->ps, "tower", 2, 8, 1), SP_OK);
+    ck_assert_int_eq(sp__dense_setup(&t->policy, &t->ps, "policy", 8, TINY_SIZE, TINY_SIZE, TINY_POINTS, 1), SP_OK);
+    ck_assert_int_eq(sp__dense_setup(&t->value, &t->ps, "value", 8, TINY_SIZE, TINY_SIZE, 1, 1), SP_OK);
+    sp__act_setup(&t->value_tanh, t->nn, SP__ACT_TANH);
+    sp__add_setup(&t->join, t->nn);
+    ck_assert_int_eq(sp__params_initialise(&t->ps, seed), SP_OK);
+    sp__optim_defaults(&t->opt.config, SP__OPT_ADAMW);
+    t->opt.config.lr = 3e-3;
+    t->opt.config.clip_norm = 5.0;
+    t->opt.config.schedule = SP__LR_COSINE;
+    t->opt.config.warmup_steps = 20;
+    t->opt.config.total_steps = 400;
+    t->opt.config.min_lr = 3e-4;
+}
+
+static void tiny_close(tiny_net *t)
+{
+    sp__tensor_release(&t->x);
+    sp__tensor_release(&t->dlogits);
+    sp__tensor_release(&t->dvalue);
+    sp__tower_release(&t->tower);
+    sp__linear_release(&t->policy);
+    sp__linear_release(&t->value);
+    sp__act_release(&t->value_tanh);
+    sp__add_release(&t->join);
+    sp__params_release(&t->ps);
+    sp__nn_free(t->nn);
+}
+
+/* Fixed synthetic data: random stones; the policy target spreads over the
+ * first plane's stones, the value is the stone balance. */
+static void tiny_data(float *planes, float *policy, float *value)
+{
+    struct sp_rng rng;
+    sp__rng_seed(&rng, 2024);
+    for (int i = 0; i < TINY_N; i++) {
+        float *x = planes + i * 2 * TINY_POINTS;
+        double own = 0, other = 0;
+        for (int j = 0; j < TINY_POINTS; j++) {
+            uint32_t r = sp__rng_below(&rng, 3);
+            x[j] = r == 1;
+            x[TINY_POINTS + j] = r == 2;
+            own += r == 1;
+            other += r == 2;
+        }
+        for (int j = 0; j < TINY_POINTS; j++)
+            policy[i * TINY_POINTS + j] = own > 0 ? (float)(x[j] / own) : 1.0f / TINY_POINTS;
+        value[i] = (float)((own - other) / 10.0);
+        if (value[i] > 0.9f)
+            value[i] = 0.9f;
+        if (value[i] < -0.9f)
+            value[i] = -0.9f;
+    }
+}
+
+/* One pass over a batch; training also steps the optimizer. */
+static void tiny_batch(tiny_net *t, const float *planes, const float *policy, const float *value, int training,
+                       double *xent, double *mse)
+{
+    ck_assert_int_eq(sp__tensor_ensure(&t->x, t->nn, TINY_BATCH, 2, TINY_SIZE, TINY_SIZE), SP_OK);
+    sp__tensor_write(&t->x, planes);
+    ck_assert_int_eq(sp__tower_forward(&t->tower, &t->x, training), SP_OK);
+    ck_assert_int_eq(sp__linear_forward(&t->policy, t->tower.out, training), SP_OK);
+    ck_assert_int_eq(sp__linear_forward(&t->value, t->tower.out, training), SP_OK);
+    ck_assert_int_eq(sp__act_forward(&t->value_tanh, &t->value.out), SP_OK);
+    ck_assert_int_eq(sp__softmax_xent(&t->policy.out, policy, xent, training ? &t->dlogits : NULL, t->nn), SP_OK);
+    ck_assert_int_eq(sp__mse(&t->value_tanh.out, value, mse, training ? &t->dvalue : NULL, t->nn), SP_OK);
+    if (!training)
+        return;
+    sp__params_zero_grad(&t->ps);
+    ck_assert_int_eq(sp__linear_backward(&t->policy, &t->dlogits, 1), SP_OK);
+    ck_assert_int_eq(sp__act_backward(&t->value_tanh, &t->dvalue), SP_OK);
+    ck_assert_int_eq(sp__linear_backward(&t->value, &t->value_tanh.dsrc, 1), SP_OK);
+    ck_assert_int_eq(sp__add_forward(&t->join, &t->policy.dsrc, &t->value.dsrc), SP_OK);
+    ck_assert_int_eq(sp__tower_backward(&t->tower, &t->join.out, 0), SP_OK);
+    ck_assert_int_eq(sp__optim_step(&t->opt, &t->ps, NULL), SP_OK);
+}
+
+/* Trains `steps` steps; returns the evaluation losses over the whole set
+ * (inference mode) minus the targets' entropy for the policy. */
+static void tiny_train(tiny_net *t, int steps, double *xent_excess, double *mse, double *history)
+{
+    float planes[TINY_N * 2 * TINY_POINTS], policy[TINY_N * TINY_POINTS], value[TINY_N];
+    tiny_data(planes, policy, value);
+    for (int s = 0; s < steps; s++) {
+        int b = s % (TINY_N / TINY_BATCH);
+        double x, m;
+        tiny_batch(t, planes + b * TINY_BATCH * 2 * TINY_POINTS, policy + b * TINY_BATCH * TINY_POINTS,
+                   value + b * TINY_BATCH, 1, &x, &m);
+        if (history)
+            history[s] = x + m;
+    }
+    double entropy = 0.0, xsum = 0.0, msum = 0.0;
+    for (int i = 0; i < TINY_N * TINY_POINTS; i++)
+        if (policy[i] > 0)
+            entropy -= policy[i] * log(policy[i]);
+    entropy /= TINY_N;
+    for (int b = 0; b < TINY_N / TINY_BATCH; b++) {
+        double x, m;
+        tiny_batch(t, planes + b * TINY_BATCH * 2 * TINY_POINTS, policy + b * TINY_BATCH * TINY_POINTS,
+                   value + b * TINY_BATCH, 0, &x, &m);
+        xsum += x;
+        msum += m;
+    }
+    *xent_excess = xsum / (TINY_N / TINY_BATCH) - entropy;
+    *mse = msum / (TINY_N / TINY_BATCH);
+}
+
+START_TEST(tiny_network_learns_and_is_reproducible)
+{
+    enum { STEPS = 400 };
+    static double h1[STEPS], h2[STEPS];
+    tiny_net a, b;
+    double xa, ma, xb, mb, x0, m0;
+    tiny_open(&a, 42);
+    tiny_train(&a, 0, &x0, &m0, NULL);
+    tiny_train(&a, STEPS, &xa, &ma, h1);
+    tiny_open(&b, 42);
+    tiny_train(&b, STEPS, &xb, &mb, h2);
+    /* Stated bounds: the policy's cross-entropy comes within 0.1 nats of
+     * the targets' entropy (from about 1.5 above it) and the value's squared
+     * error falls below 0.01 (from about 1). */
+    ck_assert_msg(xa < 0.1 && ma < 0.01, "policy excess %.4f (start %.4f), value mse %.4f (start %.4f)", xa, x0, ma,
+                  m0);
+    ck_assert_mem_eq(h1, h2, sizeof h1); /* identical seeds, one thread: identical runs */
+    ck_assert_double_eq(xa, xb);
+    ck_assert_double_eq(ma, mb);
+    tiny_close(&a);
+    tiny_close(&b);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* Parameter files */
+
+static const char *temp_path(const char *name)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/sp_test_nn_%d_%s", P_tmpdir, (int)getpid(), name);
+    return path;
+}
+
+START_TEST(parameters_and_optimizer_state_round_trip)
+{
+    tiny_net a, b;
+    double x, m, xb, mbv;
+    tiny_open(&a, 1);
+    tiny_train(&a, 10, &x, &m, NULL);
+    const char *path = temp_path("roundtrip.spm");
+    ck_assert_msg(sp__params_save_file(&a.ps, &a.opt, path) == SP_OK, "%s", sp_last_error());
+    tiny_open(&b, 2); /* different initial values */
+    ck_assert_msg(sp__params_load_file(&b.ps, &b.opt, path) == SP_OK, "%s", sp_last_error());
+    ck_assert_int_eq(b.opt.step, 10);
+    for (size_t i = 0; i < a.ps.count; i++) {
+        sp__param *p = a.ps.items[i], *q = b.ps.items[i];
+        float *u = malloc(p->count * sizeof *u), *v = malloc(p->count * sizeof *v);
+        sp__param_read(p, u);
+        sp__param_read(q, v);
+        ck_assert_mem_eq(u, v, p->count * sizeof *u);
+        for (int s = 0; s < 2; s++) {
+            ck_assert((p->state[s] == NULL) == (q->state[s] == NULL));
+            if (p->state[s])
+                ck_assert_mem_eq(p->state[s], q->state[s], p->count * sizeof(float));
+        }
+        free(u);
+        free(v);
+    }
+    /* Both continue identically. */
+    tiny_train(&a, 5, &x, &m, NULL);
+    tiny_train(&b, 5, &xb, &mbv, NULL);
+    ck_assert_double_eq(x, xb);
+    ck_assert_double_eq(m, mbv);
+    unlink(path);
+    tiny_close(&a);
+    tiny_close(&b);
+}
+END_TEST
+
+START_TEST(corrupt_or_mismatched_parameter_files_are_refused)
+{
+    tiny_net a;
+    tiny_open(&a, 1);
+    sp__spm_writer w;
+    sp__spm_writer_init(&w);
+    ck_assert_int_eq(sp__params_save(&a.ps, &a.opt, &w), SP_OK);
+    unsigned char *file;
+    size_t size;
+    ck_assert_int_eq(sp__spm_serialise(&w, &file, &size), SP_OK);
+    sp__spm_writer_release(&w);
+    sp__spm_reader r;
+    ck_assert_int_eq(sp__spm_parse(&r, file, size), SP_OK);
+    /* Every truncation is refused. */
+    for (size_t cut = 0; cut < size; cut += 1 + cut / 8)
+        ck_assert_int_eq(sp__spm_parse(&r, file, cut), SP_ERR_FORMAT);
+    /* A flipped byte anywhere is caught by a checksum (or the magic). */
+    for (size_t at = 0; at < size; at += 1 + at / 16) {
+        file[at] ^= 0x20;
+        int rc = sp__spm_parse(&r, file, size);
+        ck_assert_msg(rc == SP_ERR_FORMAT || rc == SP_ERR_VERSION, "flip at %zu accepted", at);
+        file[at] ^= 0x20;
+    }
+    file[0] = 'X';
+    ck_assert_int_eq(sp__spm_parse(&r, file, size), SP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "not a libsemiparam model file"));
+    file[0] = 'S';
+    /* A newer format version. */
+    file[8] = 2;
+    ck_assert_int_eq(sp__spm_parse(&r, file, size), SP_ERR_VERSION);
+    file[8] = 1;
+
+    /* A different architecture: wider tower. */
+    sp__nn *nn = make_nn(SP_PRECISION_F32);
+    sp__params other;
+    sp__params_setup(&other, nn);
+    sp__tower t;
+    ck_assert_int_eq(sp__tower_setup(&t, &other, "tower", 2, 16, 1), SP_OK);
+    sp__linear pol, val;
+    sp__dense_setup(&pol, &other, "policy", 16, TINY_SIZE, TINY_SIZE, TINY_POINTS, 1);
+    sp__dense_setup(&val, &other, "value", 16, TINY_SIZE, TINY_SIZE, 1, 1);
+    ck_assert_int_eq(sp__spm_parse(&r, file, size), SP_OK);
+    ck_assert_int_eq(sp__params_load(&other, NULL, &r, NULL), SP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "does not fit the model"));
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "tower.stem.conv.weight"));
+    /* Fewer parameters. */
+    sp__linear_release(&val);
+    sp__params_release(&other);
+    sp__params_setup(&other, nn);
+    sp__linear_release(&pol);
+    sp__dense_setup(&pol, &other, "policy", 8, TINY_SIZE, TINY_SIZE, TINY_POINTS, 1);
+    ck_assert_int_eq(sp__params_load(&other, NULL, &r, NULL), SP_ERR_FORMAT);
+    /* A file without parameters, and missing files. */
+    sp__spm_writer_init(&w);
+    sp__spm_add(&w, "other", "x", 1, 0);
+    unsigned char *empty;
+    size_t empty_size;
+    sp__spm_serialise(&w, &empty, &empty_size);
+    sp__spm_writer_release(&w);
+    ck_assert_int_eq(sp__spm_parse(&r, empty, empty_size), SP_OK);
+    ck_assert_int_eq(sp__params_load(&a.ps, NULL, &r, NULL), SP_ERR_FORMAT);
+    ck_assert_int_eq(sp__params_load_file(&a.ps, NULL, temp_path("missing.spm")), SP_ERR_IO);
+    free(empty);
+    free(file);
+    sp__tower_release(&t);
+    sp__linear_release(&pol);
+    sp__params_release(&other);
+    sp__nn_free(nn);
+    tiny_close(&a);
+}
+END_TEST
+
 Suite *nn_suite(void);
 Suite *nn_suite(void)
 {
@@ -776,6 +1157,11 @@ Suite *nn_suite(void)
     tcase_add_test(tc, losses_match_reference_and_differences);
     tcase_add_test(tc, tower_matches_reference_and_differences);
     tcase_add_test(tc, tower_inference_folds_batch_norm);
+    tcase_add_test(tc, schedules_give_the_stated_rates);
+    tcase_add_test(tc, optimizers_follow_their_update_rules);
+    tcase_add_test(tc, tiny_network_learns_and_is_reproducible);
+    tcase_add_test(tc, parameters_and_optimizer_state_round_trip);
+    tcase_add_test(tc, corrupt_or_mismatched_parameter_files_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }
