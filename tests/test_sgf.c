@@ -391,6 +391,32 @@ START_TEST(random_games_round_trip)
 }
 END_TEST
 
+/* Any float komi comes back bit for bit, tiny and denormal ones included. */
+START_TEST(komi_round_trip)
+{
+    sp_rng *rng;
+    ck_assert_int_eq(sp_rng_create(&rng, 7), SP_OK);
+    sp_game *g;
+    ck_assert_int_eq(sp_game_create(&g, NULL), SP_OK);
+    for (int i = 0; i < 20000; i++) {
+        uint32_t bits = (uint32_t)sp_rng_next(rng);
+        float komi;
+        memcpy(&komi, &bits, sizeof komi);
+        if (i < 3)
+            komi = i == 0 ? 1e-45f : i == 1 ? -1000.0f : 0.1f;
+        if (sp_game_set_komi(g, komi) != SP_OK)
+            continue; /* NaN, infinite or beyond +-1000 */
+        char buf[256];
+        ck_assert_int_eq(sp_sgf_write(g, buf, sizeof buf, NULL), SP_OK);
+        sp_game *back = parse_ok(buf);
+        ck_assert_msg(sp_game_komi(back) == komi, "komi %a written as %s", (double)komi, buf);
+        sp_game_free(back);
+    }
+    sp_game_free(g);
+    sp_rng_free(rng);
+}
+END_TEST
+
 START_TEST(resignation_becomes_the_result)
 {
     sp_game *g = parse_ok("(;SZ[9];B[ee];W[dd])");
@@ -681,6 +707,7 @@ int main(void)
     tcase_add_test(tc, truncated_at_every_byte);
     tcase_add_test(tc, malformed_inputs);
     tcase_add_test(tc, random_games_round_trip);
+    tcase_add_test(tc, komi_round_trip);
     tcase_add_test(tc, resignation_becomes_the_result);
     tcase_add_test(tc, write_buffer_contract);
     tcase_add_test(tc, save_and_load);
