@@ -10,6 +10,7 @@ static const bench_command commands[] = {
     { "search", "MCTS simulations/s: tree overhead with a zero-cost model, and with random playouts, 1-2 threads",
       bench_search },
     { "nn", "oneDNN sgemm peak vs the residual tower: throughput, training step, latency, bf16", bench_nn },
+    { "data", "dataset import games/s and training batch positions/s per core", bench_data },
 };
 
 static int usage(FILE *out)

@@ -13,6 +13,7 @@ typedef struct bench_command {
 
 int bench_go(int argc, char **argv);
 int bench_search(int argc, char **argv);
+int bench_data(int argc, char **argv);
 int bench_nn(int argc, char **argv);
 
 /* Monotonic seconds. */
