@@ -59,8 +59,13 @@ def _load():
 LIB, LIBRARY_PATH = _load()
 
 
+#: Names of the C functions the modules declare (tests/test_coverage.py compares them with the headers).
+BOUND = set()
+
+
 def function(name, restype, argtypes):
     """Declare a C function. A library that lacks it (an older build) fails on call, not on import."""
+    BOUND.add(name)
     try:
         fn = getattr(LIB, name)
     except AttributeError:

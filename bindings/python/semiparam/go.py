@@ -43,6 +43,7 @@ class GameEnd(enum.IntEnum):
 
 class GameOptions(ctypes.Structure):
     """sp_game_options; fill with game_options() so that `version` and the defaults are set."""
+    _c_name_ = "sp_game_options"
     _fields_ = [("version", c_uint32), ("board_size", c_int32), ("komi", c_float)]
 
 

@@ -17,6 +17,7 @@ GO_EVALUATOR_OPTIONS_VERSION = 1
 
 class GoEvaluatorOptions(ctypes.Structure):
     """sp_go_evaluator_options; build with go_evaluator_options()."""
+    _c_name_ = "sp_go_evaluator_options"
     _fields_ = [("version", c_uint32), ("board_size", c_int32), ("playouts", c_int32), ("max_moves", c_int32),
                 ("threads", c_int32), ("seed", c_uint64)]
 

@@ -26,6 +26,7 @@ class Precision(enum.IntEnum):
 
 class NnOptions(ctypes.Structure):
     """sp_nn_options; build with nn_options() so that `version` and the defaults are set."""
+    _c_name_ = "sp_nn_options"
     _fields_ = [("version", c_uint32), ("backend", c_int), ("threads", c_int), ("precision", c_int),
                 ("seed", c_uint64)]
 

@@ -52,6 +52,7 @@ RELEASE_FN = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
 
 class SearchModel(ctypes.Structure):
     """sp_search_model: a model as the searcher sees it."""
+    _c_name_ = "sp_search_model"
     _fields_ = [("version", c_uint32), ("num_actions", c_int32), ("two_player", c_int32), ("max_batch", c_int32),
                 ("initial", INITIAL_FN), ("recurrent", RECURRENT_FN), ("release", RELEASE_FN),
                 ("payload", c_void_p)]
@@ -59,6 +60,7 @@ class SearchModel(ctypes.Structure):
 
 class SearchOptions(ctypes.Structure):
     """sp_search_options; build with search_options() so that `version` and the defaults are set."""
+    _c_name_ = "sp_search_options"
     _fields_ = [("version", c_uint32), ("kind", c_int32), ("simulations", c_int32), ("max_seconds", c_double),
                 ("threads", c_int32), ("batch_size", c_int32), ("seed", c_uint64), ("c1", c_float), ("c2", c_float),
                 ("discount", c_float), ("dirichlet_alpha", c_float), ("dirichlet_fraction", c_float),

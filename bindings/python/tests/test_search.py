@@ -52,6 +52,7 @@ class TestOptions(unittest.TestCase):
         self.assertEqual((o.version, o.kind, o.simulations, o.threads, o.seed), (1, SearchKind.PUCT, 200, 1, 1))
         self.assertAlmostEqual(o.c1, 1.25)
         self.assertEqual(o.c2, 19652.0)
+        self.assertEqual(o.fpu, search.SearchFpu.ZERO)
         o = search.search_options(simulations=10, kind=SearchKind.GUMBEL, max_seconds=0.5)
         self.assertEqual((o.simulations, o.kind, o.max_seconds), (10, 1, 0.5))
 

@@ -1,0 +1,86 @@
+"""The bindings follow the C headers: one Python module per public header,
+every SP_API function declared by some module, and every public struct
+mirrored field by field (a struct grown in C but not here would make
+_options_init() write past the Python copy).
+
+A new header therefore comes with bindings/python/semiparam/<header>.py and
+bindings/python/tests/test_<header>.py, listed in bindings/python/meson.build.
+"""
+import ctypes
+import glob
+import importlib
+import os
+import pkgutil
+import re
+import unittest
+
+import semiparam
+from semiparam import _lib
+
+ROOT = os.environ.get("SP_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+HEADERS = sorted(glob.glob(os.path.join(ROOT, "include", "semiparam", "*.h")))
+
+
+def strip_comments(text):
+    return re.sub(r"//[^\n]*", "", re.sub(r"/\*.*?\*/", "", text, flags=re.S))
+
+
+def header_functions(text):
+    return set(re.findall(r"SP_API[^;]*?\b(sp_\w+)\s*\(", strip_comments(text)))
+
+
+def header_structs(text):
+    structs = {}
+    for name, body in re.findall(r"typedef\s+struct\s+(sp_\w+)\s*\{(.*?)\}\s*\1\s*;", strip_comments(text), re.S):
+        fields = []
+        for decl in body.split(";"):
+            decl = decl.strip()
+            if decl:
+                fields.append(re.findall(r"\w+", decl)[-1])
+        structs[name] = fields
+    return structs
+
+
+def python_modules():
+    modules = {}
+    for info in pkgutil.iter_modules(semiparam.__path__):
+        if not info.name.startswith("_"):
+            modules[info.name] = importlib.import_module("semiparam." + info.name)
+    return modules
+
+
+class TestCoverage(unittest.TestCase):
+    def setUp(self):
+        self.assertTrue(HEADERS, "no headers under %s" % ROOT)
+        self.modules = python_modules()
+
+    def test_one_module_per_header(self):
+        missing = [os.path.basename(h) for h in HEADERS
+                   if os.path.splitext(os.path.basename(h))[0] not in self.modules]
+        self.assertEqual(missing, [], "headers without a Python module in bindings/python/semiparam/")
+
+    def test_every_function_is_bound(self):
+        declared = set()
+        for h in HEADERS:
+            with open(h) as f:
+                declared |= header_functions(f.read())
+        self.assertEqual(sorted(declared - _lib.BOUND), [], "SP_API functions without a Python binding")
+        self.assertEqual(sorted(_lib.BOUND - declared), [], "bindings of functions no header declares")
+
+    def test_structs_match_field_by_field(self):
+        bound = {}
+        for module in self.modules.values():
+            for obj in vars(module).values():
+                if isinstance(obj, type) and issubclass(obj, ctypes.Structure) and hasattr(obj, "_c_name_"):
+                    bound[obj._c_name_] = [f[0] for f in obj._fields_]
+        for h in HEADERS:
+            with open(h) as f:
+                for name, fields in header_structs(f.read()).items():
+                    with self.subTest(struct=name):
+                        self.assertIn(name, bound, "%s (%s) has no ctypes.Structure with _c_name_"
+                                      % (name, os.path.basename(h)))
+                        self.assertEqual(bound[name], fields)
+
+
+if __name__ == "__main__":
+    unittest.main()
