@@ -10,7 +10,9 @@ import math
 import numbers
 import operator
 import os
+import struct
 import sys
+import weakref
 
 #: Environment variable naming the shared library to load (a path).
 ENV_VAR = "SEMIPARAM_LIBRARY"
@@ -187,15 +189,18 @@ def handle(value, cls, name):
     return value._p
 
 
-# Buffer formats accepted for each C element type (struct module codes; a
-# leading byte-order mark of native order is tolerated).
-_FORMATS = {ctypes.c_float: ("f",), ctypes.c_uint8: ("B",)}
-
-
 def _format_ok(fmt, ctype):
+    """Whether a buffer of struct-module format @fmt holds @ctype elements
+    (same kind, signedness and size; native byte order)."""
     if fmt[:1] in ("@", "=", "<" if sys.byteorder == "little" else ">"):
         fmt = fmt[1:]
-    return fmt in _FORMATS[ctype]
+    if len(fmt) != 1 or fmt not in "fdbhilqnBHILQN":
+        return False
+    if struct.calcsize(fmt) != ctypes.sizeof(ctype):
+        return False
+    if ctype in (ctypes.c_float, ctypes.c_double):
+        return fmt in "fd"
+    return fmt in ("bhilqn" if ctype(-1).value == -1 else "BHILQN")
 
 
 def out_buffer(out, ctype, count, name="out"):
@@ -236,8 +241,9 @@ def in_buffer(data, ctype, count, name):
             raise ValueError("%s holds %d elements, %d expected" % (name, len(data), count))
         if ctype is ctypes.c_float:
             values = [real(v, name + " element") for v in data]
-        else:  # bytes of flags: bools are welcome
-            values = [integer(int(v) if isinstance(v, bool) else v, name + " element", 0, 255) for v in data]
+        else:  # flags are welcome as bools
+            lo, hi = _int_range(ctype)
+            values = [integer(int(v) if isinstance(v, bool) else v, name + " element", lo, hi) for v in data]
         return (ctype * count)(*values)
     with view:
         if not view.c_contiguous:
@@ -293,3 +299,19 @@ class Handle:
             self.close()
         except Exception:  # interpreter shutdown may have torn the module down
             pass
+
+
+class Dependents:
+    """Handles borrowing a parent (searches of an evaluator, samplers of a
+    dataset): the parent closes them before it goes, so none is left
+    pointing at freed memory. Held weakly; the children hold the parent."""
+
+    def __init__(self):
+        self._refs = weakref.WeakSet()
+
+    def add(self, child):
+        self._refs.add(child)
+
+    def close_all(self):
+        for child in list(self._refs):
+            child.close()

@@ -265,6 +265,22 @@ def _take_callback_error():
         return _callback_errors.pop() if _callback_errors else None
 
 
+def progress_thunk(fn, errors):
+    """A PROGRESS_FN calling fn(task, done, total): a true result cancels; an
+    exception cancels too and is appended to @errors for the caller to re-raise."""
+    if not callable(fn):
+        raise TypeError("progress must be callable or None, not %s" % type(fn).__name__)
+
+    def thunk(task, done, total, payload):
+        try:
+            return 1 if fn(task.decode("utf-8", "replace") if task is not None else "", done, total) else 0
+        except BaseException as exc:  # KeyboardInterrupt too: stop the work, re-raise after it
+            errors.append(exc)
+            return 1
+
+    return PROGRESS_FN(thunk)
+
+
 def set_log_callback(fn, max_level=LogLevel.INFO):
     """Send the library's log messages up to @max_level to fn(level, message),
     level being a LogLevel and message a str; None silences the library.
@@ -301,14 +317,6 @@ def set_progress_callback(fn):
     if not callable(fn):
         raise TypeError("fn must be callable or None, not %s" % type(fn).__name__)
 
-    def thunk(task, done, total, payload):
-        try:
-            return 1 if fn(task.decode("utf-8", "replace") if task is not None else "", done, total) else 0
-        except BaseException as exc:  # KeyboardInterrupt too: stop the work, re-raise after it
-            with _errors_lock:
-                _callback_errors.append(exc)
-            return 1
-
-    c_fn = PROGRESS_FN(thunk)
+    c_fn = progress_thunk(fn, _callback_errors)
     _set_progress_callback(c_fn, None)
     _callbacks["progress"] = c_fn

@@ -10,7 +10,7 @@ from . import _lib
 from ._lib import function
 from .core import check
 from .go import PASS, Game
-from .search import SearchModel, _Dependents
+from .search import SearchModel
 
 GO_EVALUATOR_OPTIONS_VERSION = 1
 
@@ -54,7 +54,7 @@ class GoEvaluator(_lib.Handle):
         check(_create(byref(ptr), byref(options)))
         super().__init__(ptr.value)
         self.board_size = options.board_size
-        self._searches = _Dependents()
+        self._searches = _lib.Dependents()
 
     def close(self):
         """Close the searches using this evaluator, then release it."""

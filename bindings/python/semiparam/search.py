@@ -337,19 +337,5 @@ def run_many(searches, roots, masks=None):
     return [None if a < 0 else a for a in actions]
 
 
-# Registry so that a C model (GoEvaluator) can close the searches using it
-# before it goes away; see GoEvaluator.close().
-class _Dependents:
-    def __init__(self):
-        self._refs = weakref.WeakSet()
-
-    def add(self, search):
-        self._refs.add(search)
-
-    def close_all(self):
-        for search in list(self._refs):
-            search.close()
-
-
 __all__ = ["Search", "SearchOptions", "SearchModel", "SearchKind", "SearchFpu", "Evaluation", "RootStats", "search_options",
            "run_many"]

@@ -34,7 +34,7 @@ def header_structs(text):
     for name, body in re.findall(r"typedef\s+struct\s+(sp_\w+)\s*\{(.*?)\}\s*\1\s*;", strip_comments(text), re.S):
         fields = []
         for decl in body.split(";"):
-            decl = decl.strip()
+            decl = re.sub(r"\[[^\]]*\]", "", decl).strip()  # array bounds
             if decl:
                 fields.append(re.findall(r"\w+", decl)[-1])
         structs[name] = fields
