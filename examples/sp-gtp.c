@@ -1,5 +1,6 @@
-/* sp-gtp: a Go engine speaking GTP version 2 on stdin/stdout. Until a
- * searcher exists it plays uniformly random moves that keep its own eyes. */
+/* sp-gtp: a Go engine speaking GTP version 2 on stdin/stdout. It plays with
+ * MCTS over random playouts (gtp/gtp_search.c), or uniformly random moves
+ * that keep its own eyes with --player random. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,17 +10,29 @@
 #include <unistd.h>
 
 #include "gtp/gtp_engine.h"
+#include "gtp/gtp_search.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: sp-gtp [--seed N] [--size N] [--komi X] | --help | --version\n"
+            "usage: sp-gtp [--seed N] [--size N] [--komi X] [--player search|random] [--simulations N]\n"
+            "              [--threads N] [--batch N] [--seconds S] [--playouts M] [--search puct|gumbel]\n"
+            "              | --help | --version\n"
             "Speak GTP version 2 on standard input and output.\n"
-            "  --seed N   seed of the random player (default: from the clock and process id)\n"
-            "  --size N   initial board size, 2..19 (default 9)\n"
-            "  --komi X   initial komi (default 7)\n"
-            "  --help     show this help\n"
-            "  --version  print the library version\n");
+            "  --seed N         seed of the player (default: from the clock and process id)\n"
+            "  --size N         initial board size, 2..19 (default 9)\n"
+            "  --komi X         initial komi (default 7)\n"
+            "  --player P       search (MCTS over random playouts, the default) or random\n"
+            "  --simulations N  simulations per move at most (default 1000)\n"
+            "  --threads N      search threads (default 1)\n"
+            "  --batch N        leaves evaluated together (default: the threads)\n"
+            "  --seconds S      seconds per move at most (default 0: only the GTP clock limits)\n"
+            "  --playouts M     random playouts per evaluated position (default 1)\n"
+            "  --search K       puct (MuZero, the default) or gumbel (Gumbel MuZero)\n"
+            "  --help           show this help\n"
+            "  --version        print the library version\n"
+            "Extension command: sp-top-moves [N] shows the last search's best N moves\n"
+            "(visits, prior, value) and its principal variation.\n");
 }
 
 static int parse_number(const char *text, double min, double max, double *out)
@@ -51,8 +64,14 @@ int main(int argc, char **argv)
     static const struct option options[] = {
         { "seed", required_argument, NULL, 's' }, { "size", required_argument, NULL, 'n' },
         { "komi", required_argument, NULL, 'k' }, { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'v' },    { NULL, 0, NULL, 0 },
+        { "version", no_argument, NULL, 'v' },    { "player", required_argument, NULL, 'p' },
+        { "simulations", required_argument, NULL, 'S' }, { "threads", required_argument, NULL, 't' },
+        { "batch", required_argument, NULL, 'b' },  { "seconds", required_argument, NULL, 'c' },
+        { "playouts", required_argument, NULL, 'm' }, { "search", required_argument, NULL, 'K' },
+        { NULL, 0, NULL, 0 },
     };
+    gtp_search_options search = GTP_SEARCH_OPTIONS_INIT;
+    int use_search = 1;
     gtp_engine_options opts = GTP_ENGINE_OPTIONS_INIT;
     opts.seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
     double v;
@@ -86,6 +105,46 @@ int main(int argc, char **argv)
             }
             opts.komi = (float)v;
             break;
+        case 'p':
+            if (strcmp(optarg, "search") && strcmp(optarg, "random")) {
+                fprintf(stderr, "sp-gtp: --player takes search or random, not \"%s\"\n", optarg);
+                usage(stderr);
+                return 2;
+            }
+            use_search = strcmp(optarg, "search") == 0;
+            break;
+        case 'K':
+            if (strcmp(optarg, "puct") && strcmp(optarg, "gumbel")) {
+                fprintf(stderr, "sp-gtp: --search takes puct or gumbel, not \"%s\"\n", optarg);
+                usage(stderr);
+                return 2;
+            }
+            search.kind = strcmp(optarg, "puct") ? SP_SEARCH_GUMBEL : SP_SEARCH_PUCT;
+            break;
+        case 'S':
+        case 't':
+        case 'b':
+        case 'm': {
+            const double max = c == 'S' ? 10000000 : c == 'm' ? 100000 : c == 't' ? 256 : 65536;
+            if (parse_number(optarg, c == 'b' ? 0 : 1, max, &v) || v != (int)v) {
+                fprintf(stderr, "sp-gtp: %s takes an integer in %d..%.0f, not \"%s\"\n",
+                        c == 'S' ? "--simulations" : c == 't' ? "--threads" : c == 'b' ? "--batch" : "--playouts",
+                        c == 'b' ? 0 : 1, max, optarg);
+                usage(stderr);
+                return 2;
+            }
+            *(c == 'S' ? &search.simulations : c == 't' ? &search.threads : c == 'b' ? &search.batch
+                                                                                   : &search.playouts) = (int)v;
+            break;
+        }
+        case 'c':
+            if (parse_number(optarg, 0, 1e6, &v)) {
+                fprintf(stderr, "sp-gtp: --seconds takes a number in 0..1000000, not \"%s\"\n", optarg);
+                usage(stderr);
+                return 2;
+            }
+            search.seconds = v;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -105,6 +164,12 @@ int main(int argc, char **argv)
     gtp_engine *engine;
     if (gtp_engine_create(&engine, &opts)) {
         fprintf(stderr, "sp-gtp: cannot create the engine: %s\n", sp_last_error());
+        return 1;
+    }
+    search.seed = opts.seed;
+    if (use_search && gtp_search_attach(engine, &search)) {
+        fprintf(stderr, "sp-gtp: cannot create the searching player: %s\n", sp_last_error());
+        gtp_engine_free(engine);
         return 1;
     }
     static char line[GTP_MAX_LINE + 1];

@@ -1,0 +1,263 @@
+/* sp-gtp's searching player: the engine's game goes to the searcher as the
+ * root; the tree is kept from move to move while the game only grows. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gtp_search.h"
+
+#define TOP_DEFAULT 10
+#define PV_MAX 16
+
+typedef struct searcher {
+    gtp_engine *engine;
+    gtp_search_options opts;
+    int size;
+    sp_go_evaluator *evaluator;
+    sp_search *search;
+    sp_game *root;      /* the position last searched, for tree reuse; NULL when none */
+    int has_result;     /* sp-top-moves has something to show */
+    int result_size;
+    double result_seconds;
+    /* Our own clock when the controller sends no time_left. */
+    gtp_clock settings;
+    double used_seconds;
+} searcher;
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+double gtp_search_budget(const gtp_clock *c, int empty_points)
+{
+    if (c->main_time == 0 && c->byo_yomi_time == 0)
+        return 0.0;
+    if (c->byo_yomi_time > 0 && c->byo_yomi_stones == 0)
+        return 0.0;
+    double per_stone = c->byo_yomi_time > 0 ? (double)c->byo_yomi_time / c->byo_yomi_stones : 0.0;
+    double budget;
+    if (c->time_left >= 0 && c->stones_left > 0) {
+        budget = (double)c->time_left / c->stones_left;
+    } else {
+        /* Main time: share what is left over the moves a 9x9 game still has. */
+        double left = c->time_left >= 0 ? c->time_left : c->main_time;
+        double moves = empty_points / 3.0 > 15.0 ? empty_points / 3.0 : 15.0;
+        budget = left / moves;
+        if (budget < per_stone)
+            budget = per_stone;
+    }
+    /* Keep a margin for the protocol and the controller's clock. */
+    budget = 0.9 * budget - 0.05;
+    return budget > 0.01 ? budget : 0.01;
+}
+
+static void release_search(searcher *s)
+{
+    sp_search_free(s->search);
+    sp_go_evaluator_free(s->evaluator);
+    sp_game_free(s->root);
+    s->search = NULL;
+    s->evaluator = NULL;
+    s->root = NULL;
+    s->has_result = 0;
+}
+
+static int make_search(searcher *s, int size)
+{
+    release_search(s);
+    sp_go_evaluator_options eo = SP_GO_EVALUATOR_OPTIONS_INIT;
+    eo.board_size = size;
+    eo.playouts = s->opts.playouts;
+    eo.threads = s->opts.threads;
+    eo.seed = s->opts.seed;
+    sp_search_model model;
+    sp_search_options so = SP_SEARCH_OPTIONS_INIT;
+    so.kind = s->opts.kind;
+    so.simulations = s->opts.simulations;
+    so.threads = s->opts.threads;
+    so.batch_size = s->opts.batch;
+    so.seed = s->opts.seed;
+    /* Flat priors: unvisited moves start from the parent's value rather
+     * than the worst one, or the tree grows into a few narrow lines. */
+    so.fpu = SP_SEARCH_FPU_PARENT;
+    if (sp_go_evaluator_create(&s->evaluator, &eo) || sp_go_evaluator_model(s->evaluator, &model) ||
+        sp_search_create(&s->search, &model, &so)) {
+        release_search(s);
+        return -1;
+    }
+    s->size = size;
+    return 0;
+}
+
+/* Advance the tree by the moves played since the last search when the game
+ * only grew (same set-up, same komi); otherwise start a new tree. */
+static void follow_game(searcher *s, const sp_game *game)
+{
+    int ok = s->root != NULL && sp_game_komi(s->root) == sp_game_komi(game);
+    int n0 = ok ? sp_game_move_count(s->root) : 0, n = sp_game_move_count(game);
+    ok = ok && n >= n0;
+    for (int i = 0; ok && i < n0; i++) {
+        int c0, m0, c1, m1;
+        sp_game_move_at(s->root, i, &c0, &m0);
+        sp_game_move_at(game, i, &c1, &m1);
+        ok = c0 == c1 && m0 == m1;
+    }
+    if (ok) {
+        /* The same moves from another set-up would still differ here. */
+        sp_game *back = NULL;
+        ok = sp_game_clone(&back, game) == SP_OK;
+        for (int i = n0; ok && i < n; i++)
+            ok = sp_game_undo(back) == SP_OK;
+        ok = ok && sp_game_hash(back) == sp_game_hash(s->root) && sp_game_to_play(back) == sp_game_to_play(s->root);
+        sp_game_free(back);
+    }
+    const int area = s->size * s->size;
+    for (int i = n0; ok && i < n; i++) {
+        int color, move;
+        sp_game_move_at(game, i, &color, &move);
+        ok = move != SP_RESIGN && sp_search_advance(s->search, move == SP_PASS ? area : move) == SP_OK;
+    }
+    if (!ok)
+        sp_search_reset(s->search);
+}
+
+static int search_genmove(void *payload, const sp_game *game, int color, const gtp_clock *clock, int *out_move)
+{
+    searcher *s = payload;
+    const int size = sp_game_size(game);
+    if ((!s->search || s->size != size) && make_search(s, size))
+        return -1;
+    s->has_result = 0;
+    /* GTP lets a colour move out of turn: search as if the other passed. */
+    sp_game *root = NULL;
+    if (sp_game_clone(&root, game))
+        return -1;
+    if (sp_game_to_play(root) != color && sp_game_play_as(root, 3 - color, SP_PASS) != SP_OK) {
+        sp_game_free(root);
+        return -1;
+    }
+    if (sp_game_is_over(root)) {
+        sp_game_free(root);
+        *out_move = SP_PASS;
+        return 0;
+    }
+    follow_game(s, root);
+
+    /* Time: the controller's time_left when it sends one, else our own count. */
+    gtp_clock c = *clock;
+    if (memcmp(&c, &s->settings, 3 * sizeof(int)) || sp_game_move_count(root) < 2) {
+        s->settings = c;
+        s->used_seconds = 0.0;
+    }
+    if (c.time_left < 0 && c.main_time > 0)
+        c.time_left = (int)fmax(0.0, c.main_time - s->used_seconds);
+    int empty = 0;
+    for (int p = 0; p < size * size; p++)
+        empty += sp_game_color_at(root, p) == SP_EMPTY;
+    double budget = gtp_search_budget(&c, empty);
+    if (s->opts.seconds > 0.0 && (budget == 0.0 || s->opts.seconds < budget))
+        budget = s->opts.seconds;
+    sp_search_set_limits(s->search, s->opts.simulations, budget);
+
+    const double start = now_seconds();
+    int32_t action;
+    int rc = sp_search_run(s->search, root, NULL, &action);
+    s->result_seconds = now_seconds() - start;
+    s->used_seconds += s->result_seconds;
+    sp_game_free(s->root);
+    s->root = root;
+    if (rc) {
+        sp_search_reset(s->search);
+        return -1;
+    }
+    s->has_result = 1;
+    s->result_size = size;
+    *out_move = action < 0 || action == size * size ? SP_PASS : action;
+    return 0;
+}
+
+static void release_searcher(void *payload)
+{
+    searcher *s = payload;
+    release_search(s);
+    free(s);
+}
+
+/* sp-top-moves [N]: the latest genmove's search, best N moves by visits,
+ * each with its visits, prior and value (for the side that moved, -1..1),
+ * then the principal variation. */
+static int cmd_top_moves(gtp_engine *e, int argc, char **args, void *payload)
+{
+    searcher *s = payload;
+    int top = TOP_DEFAULT;
+    if (argc > 1 || (argc == 1 && ((top = atoi(args[0])) < 1 || top > 400))) {
+        gtp_printf(e, "syntax error");
+        return -1;
+    }
+    if (!s->has_result) {
+        gtp_printf(e, "no search yet: genmove first");
+        return -1;
+    }
+    const int actions = s->result_size * s->result_size + 1;
+    int32_t *visits = malloc((size_t)actions * sizeof *visits);
+    float *priors = malloc((size_t)actions * sizeof *priors), *values = malloc((size_t)actions * sizeof *values);
+    int32_t pv[PV_MAX], sims = 0;
+    size_t pv_len = 0;
+    float root_value = 0.0f;
+    int ok = visits && priors && values &&
+             sp_search_root_stats(s->search, visits, priors, values, NULL, (size_t)actions) == SP_OK &&
+             sp_search_root_value(s->search, &root_value, &sims) == SP_OK &&
+             sp_search_pv(s->search, pv, PV_MAX, &pv_len) == SP_OK;
+    if (ok) {
+        gtp_printf(e, "simulations %d seconds %.3f value %+.3f\n", sims, s->result_seconds, (double)root_value);
+        for (int shown = 0; shown < top; shown++) {
+            int best = -1;
+            for (int a = 0; a < actions; a++)
+                if (visits[a] > 0 && (best < 0 || visits[a] > visits[best]))
+                    best = a;
+            if (best < 0)
+                break;
+            char vertex[8];
+            sp_move_to_gtp(s->result_size, best == actions - 1 ? SP_PASS : best, vertex, sizeof vertex);
+            gtp_printf(e, "%-5s visits %5d prior %.3f value %+.3f\n", vertex, visits[best], (double)priors[best],
+                       (double)values[best]);
+            visits[best] = -visits[best];
+        }
+        gtp_printf(e, "pv");
+        for (size_t i = 0; i < pv_len; i++) {
+            char vertex[8];
+            sp_move_to_gtp(s->result_size, pv[i] == actions - 1 ? SP_PASS : pv[i], vertex, sizeof vertex);
+            gtp_printf(e, " %s", vertex);
+        }
+    } else {
+        gtp_printf(e, "cannot read the search: %s", sp_last_error());
+    }
+    free(visits);
+    free(priors);
+    free(values);
+    return ok ? 0 : -1;
+}
+
+int gtp_search_attach(gtp_engine *engine, const gtp_search_options *opts)
+{
+    searcher *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    s->engine = engine;
+    s->opts = *opts;
+    if (make_search(s, sp_game_size(gtp_engine_game(engine)))) {
+        free(s);
+        return -1;
+    }
+    if (gtp_engine_register(engine, "sp-top-moves", cmd_top_moves, s)) {
+        release_searcher(s);
+        return -1;
+    }
+    gtp_player player = { "semiparam-mcts", search_genmove, release_searcher, s };
+    gtp_engine_set_player(engine, &player);
+    return 0;
+}
