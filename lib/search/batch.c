@@ -1,7 +1,6 @@
 /* Model calls: the rows of a batch split across a small pool of worker
  * threads (the calling thread is worker 0), each share cut into calls of at
  * most max_batch rows. */
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,8 +75,6 @@ struct sp__pool {
     const sp_search_model *model;
     sp__batch *batch;
     int *rc;
-    atomic_int next_row; /* next row of the batch to claim */
-    atomic_int failed;   /* a call failed: claim no more */
 };
 
 typedef struct worker_arg {
@@ -93,37 +90,20 @@ static int call_rows(const sp_search_model *m, sp__batch *b, int worker, int32_t
                         b->masks + (size_t)first * A, b->terminal + first, m->payload);
 }
 
-/* One thread: every row, in calls of at most max_batch. */
-static int run_alone(const sp_search_model *m, sp__batch *b)
+/* Worker w takes rows [w n / W, (w + 1) n / W): a fixed share, so that each
+ * worker sees the same rows in the same order run after run and a model
+ * with one generator per worker gives the same results with any threads. */
+static int run_share(const sp_search_model *m, sp__batch *b, int worker, int workers)
 {
-    const int32_t step = m->max_batch > 0 ? m->max_batch : b->n;
-    for (int32_t r = 0; r < b->n; r += step) {
-        int rc = call_rows(m, b, 0, r, b->n - r < step ? b->n - r : step);
+    const int32_t lo = (int32_t)((int64_t)b->n * worker / workers);
+    const int32_t hi = (int32_t)((int64_t)b->n * (worker + 1) / workers);
+    const int32_t step = m->max_batch > 0 ? m->max_batch : (hi - lo > 0 ? hi - lo : 1);
+    for (int32_t r = lo; r < hi; r += step) {
+        int rc = call_rows(m, b, worker, r, hi - r < step ? hi - r : step);
         if (rc)
             return rc;
     }
     return 0;
-}
-
-/* Claim rows in chunks until none is left: a worker that the scheduler
- * holds back leaves its share to the others instead of stalling the batch. */
-static int run_share(sp__pool *p, const sp_search_model *m, sp__batch *b, int worker, int workers)
-{
-    int32_t chunk = (b->n + workers - 1) / workers;
-    if (m->max_batch > 0 && chunk > m->max_batch)
-        chunk = m->max_batch;
-    if (chunk < 1)
-        chunk = 1;
-    for (;;) {
-        int32_t i = atomic_fetch_add(&p->next_row, chunk);
-        if (i >= b->n || atomic_load(&p->failed))
-            return 0;
-        int rc = call_rows(m, b, worker, i, b->n - i < chunk ? b->n - i : chunk);
-        if (rc) {
-            atomic_store(&p->failed, 1);
-            return rc;
-        }
-    }
 }
 
 static void *worker_main(void *arg)
@@ -139,7 +119,7 @@ static void *worker_main(void *arg)
             break;
         seen = p->generation;
         pthread_mutex_unlock(&p->lock);
-        int rc = run_share(p, p->model, p->batch, w->index, p->threads);
+        int rc = run_share(p->model, p->batch, w->index, p->threads);
         pthread_mutex_lock(&p->lock);
         p->rc[w->index] = rc;
         if (--p->busy == 0)
@@ -210,7 +190,7 @@ int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b)
         return SP_OK;
     /* Too few rows to share: stay on this thread. */
     if (!p || p->threads < 2 || b->n < 2) {
-        int rc = run_alone(m, b);
+        int rc = run_share(m, b, 0, 1);
         return rc ? sp__callback_status(rc, "recurrent") : SP_OK;
     }
     const int workers = p->threads;
@@ -218,14 +198,12 @@ int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b)
     p->model = m;
     p->batch = b;
     p->busy = workers - 1;
-    atomic_store(&p->next_row, 0);
-    atomic_store(&p->failed, 0);
     for (int i = 0; i < workers; i++)
         p->rc[i] = 0;
     p->generation++;
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->lock);
-    int rc0 = run_share(p, m, b, 0, workers);
+    int rc0 = run_share(m, b, 0, workers);
     pthread_mutex_lock(&p->lock);
     while (p->busy > 0)
         pthread_cond_wait(&p->done, &p->lock);
