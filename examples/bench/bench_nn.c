@@ -39,27 +39,19 @@ static void die(const char *what)
     exit(1);
 }
 
-/* Median over runs of seconds per call of fn, each run repeating fn until
- * `seconds` have passed. */
+/* Seconds per call of fn, repeating it until `seconds` have passed. */
 typedef int (*step_fn)(void *ctx);
-static double time_per_call(const nn_options *o, step_fn fn, void *ctx)
+static double time_per_call(double seconds, step_fn fn, void *ctx)
 {
-    double per[1000];
-    for (int w = 0; w < 2; w++) /* primitives and blocked weights are made on the first call */
+    long calls = 0;
+    double start = bench_now(), elapsed;
+    do {
         if (fn(ctx))
-            die("warm-up");
-    for (int r = 0; r < o->runs; r++) {
-        long calls = 0;
-        double start = bench_now(), elapsed;
-        do {
-            if (fn(ctx))
-                die("timed call");
-            calls++;
-            elapsed = bench_now() - start;
-        } while (elapsed < o->seconds);
-        per[r] = elapsed / (double)calls;
-    }
-    return bench_median(per, (size_t)o->runs);
+            die("timed call");
+        calls++;
+        elapsed = bench_now() - start;
+    } while (elapsed < seconds);
+    return elapsed / (double)calls;
 }
 
 typedef struct sgemm_ctx {
@@ -134,12 +126,13 @@ static void tower_close(tower_ctx *t)
     sp__nn_free(t->nn);
 }
 
-static void row(const char *what, double seconds, int64_t batch, double flops_per_position, double peak)
-{
-    double pos = (double)batch / seconds;
-    printf("  %-28s %9.3f ms  %10.0f pos/s  %7.1f GFLOP/s  %5.2fx sgemm\n", what, seconds * 1e3, pos,
-           pos * flops_per_position * 1e-9, pos * flops_per_position / peak);
-}
+/* The figures, in the order they are printed. */
+enum { F_F32_256, F_TRAIN_256, F_F32_1, F_F32_8, F_F32_32, F_BF16_256, F_BF16_1, FIGURES };
+static const char *const figure_name[FIGURES] = {
+    "forward f32, batch 256", "forward+backward, batch 256", "forward f32, batch 1", "forward f32, batch 8",
+    "forward f32, batch 32",  "forward bf16, batch 256",     "forward bf16, batch 1",
+};
+static const int64_t figure_batch[FIGURES] = { 256, 256, 1, 8, 32, 256, 1 };
 
 int bench_nn(int argc, char **argv)
 {
@@ -176,45 +169,66 @@ int bench_nn(int argc, char **argv)
         s.a[i] = (float)(i % 7) * 0.1f;
         s.b[i] = (float)(i % 5) * 0.1f;
     }
-    double gemm = time_per_call(&o, sgemm_step, &s);
-    double peak = 2.0 * s.n * (double)s.n * s.n / gemm;
+    /* 2*81*Cin*Cout*9 FLOPs per 3x3 convolution per position; backward 2x forward. */
+    double fwd = 2.0 * 81 * 9 * ((double)o.planes * o.channels + 2.0 * o.blocks * o.channels * o.channels);
+    double gemm_flops = 2.0 * s.n * (double)s.n * s.n;
+
+    tower_ctx f32, bf16;
+    tower_open(&f32, &o, SP_PRECISION_F32);
+    tower_open(&bf16, &o, SP_PRECISION_BF16);
+    /* Warm-up: primitives for every batch size, blocked weights, folding. */
+    sgemm_step(&s);
+    for (int f = 0; f < FIGURES; f++) {
+        tower_ctx *t = f >= F_BF16_256 ? &bf16 : &f32;
+        tower_batch(t, &o, figure_batch[f]);
+        for (int w = 0; w < 2; w++)
+            if (f == F_TRAIN_256 ? train_step(t) : infer_step(t))
+                die("warm-up");
+    }
+    /* Each round measures the sgemm and every figure back to back, so that a
+     * ratio compares numbers taken under the same load; medians over rounds. */
+    double *peak = calloc((size_t)o.runs, sizeof *peak), *secs[FIGURES], *ratio[FIGURES];
+    for (int f = 0; f < FIGURES; f++) {
+        secs[f] = calloc((size_t)o.runs, sizeof(double));
+        ratio[f] = calloc((size_t)o.runs, sizeof(double));
+    }
+    for (int r = 0; r < o.runs; r++) {
+        double g = time_per_call(o.seconds, sgemm_step, &s);
+        peak[r] = gemm_flops / g;
+        for (int f = 0; f < FIGURES; f++) {
+            tower_ctx *t = f >= F_BF16_256 ? &bf16 : &f32;
+            tower_batch(t, &o, figure_batch[f]);
+            secs[f][r] = time_per_call(o.seconds, f == F_TRAIN_256 ? train_step : infer_step, t);
+            double flops = (f == F_TRAIN_256 ? 3.0 : 1.0) * fwd * (double)figure_batch[f];
+            ratio[f][r] = flops / secs[f][r] / peak[r];
+        }
+    }
+    double bf16_gain[1000];
+    for (int r = 0; r < o.runs; r++)
+        bf16_gain[r] = secs[F_F32_256][r] / secs[F_BF16_256][r];
+
+    printf("nn: %d threads, %d rounds of >= %.2f s per figure (medians over rounds)\n", omp_get_max_threads(),
+           o.runs, o.seconds);
+    printf("  sgemm 2048x2048x2048 (peak reference)        %9.1f GFLOP/s\n", bench_median(peak, (size_t)o.runs) * 1e-9);
+    printf("  tower: 3x3 stem %d->%d, %d blocks x %d channels, 9x9; %.2f MFLOP/position forward\n", o.planes,
+           o.channels, o.blocks, o.channels, fwd * 1e-6);
+    for (int f = 0; f < FIGURES; f++) {
+        double t = bench_median(secs[f], (size_t)o.runs);
+        printf("  %-28s %9.3f ms  %9.0f pos/s  %5.2fx sgemm\n", figure_name[f], t * 1e3,
+               (double)figure_batch[f] / t, bench_median(ratio[f], (size_t)o.runs));
+    }
+    printf("  bf16 / f32 forward throughput at batch 256: %.2fx\n", bench_median(bf16_gain, (size_t)o.runs));
+    printf("  convolution kernels: f32 %s, bf16 %s\n", sp__tower_infer_impl(&f32.tower),
+           sp__tower_infer_impl(&bf16.tower));
+    for (int f = 0; f < FIGURES; f++) {
+        free(secs[f]);
+        free(ratio[f]);
+    }
+    free(peak);
     free(s.a);
     free(s.b);
     free(s.c);
-
-    /* 2*81*Cin*Cout*9 FLOPs per 3x3 convolution per position. */
-    double fwd = 2.0 * 81 * 9 * ((double)o.planes * o.channels + 2.0 * o.blocks * o.channels * o.channels);
-    printf("nn: %d threads, %d runs of >= %.2f s each (median)\n", omp_get_max_threads(), o.runs, o.seconds);
-    printf("  sgemm 2048x2048x2048         %9.3f ms  %7.1f GFLOP/s (peak reference)\n", gemm * 1e3, peak * 1e-9);
-    printf("  tower: 3x3 stem %d->%d, %d blocks x %d channels, 9x9; %.2f MFLOP/position forward\n", o.planes,
-           o.channels, o.blocks, o.channels, fwd * 1e-6);
-
-    tower_ctx t;
-    tower_open(&t, &o, SP_PRECISION_F32);
-    tower_batch(&t, &o, 256);
-    double f32_256 = time_per_call(&o, infer_step, &t);
-    const char *impl = sp__tower_infer_impl(&t.tower);
-    row("forward f32, batch 256", f32_256, 256, fwd, peak);
-    double train = time_per_call(&o, train_step, &t);
-    row("forward+backward, batch 256", train, 256, 3 * fwd, peak);
-    static const int64_t small[3] = { 1, 8, 32 };
-    for (int i = 0; i < 3; i++) {
-        char label[64];
-        tower_batch(&t, &o, small[i]);
-        snprintf(label, sizeof label, "forward f32, batch %lld", (long long)small[i]);
-        row(label, time_per_call(&o, infer_step, &t), small[i], fwd, peak);
-    }
-    tower_close(&t);
-
-    tower_open(&t, &o, SP_PRECISION_BF16);
-    tower_batch(&t, &o, 256);
-    double bf16_256 = time_per_call(&o, infer_step, &t);
-    const char *impl16 = sp__tower_infer_impl(&t.tower);
-    row("forward bf16, batch 256", bf16_256, 256, fwd, peak);
-    tower_batch(&t, &o, 1);
-    row("forward bf16, batch 1", time_per_call(&o, infer_step, &t), 1, fwd, peak);
-    printf("  bf16 / f32 forward throughput at batch 256: %.2fx\n", f32_256 / bf16_256);
-    printf("  convolution kernels: f32 %s, bf16 %s\n", impl, impl16);
-    tower_close(&t);
+    tower_close(&f32);
+    tower_close(&bf16);
     return 0;
 }

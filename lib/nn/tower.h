@@ -49,6 +49,9 @@ int sp__tower_backward(sp__tower *t, const sp__tensor *dout, int need_dsrc);
  * f32 (n, channels, h, w) result. Folds the current parameters the first
  * time and whenever they changed since. */
 int sp__tower_infer(sp__tower *t, const sp__tensor *in, sp__tensor *out);
+/* Build (or find) the inference plan for a batch of n positions of h x w
+ * and run it once on zeros, so that the first real call pays no set-up. */
+int sp__tower_warm_up(sp__tower *t, int64_t n, int64_t h, int64_t w);
 /* Implementation names of the inference convolutions (for checks/benchmarks). */
 const char *sp__tower_infer_impl(const sp__tower *t);
 

@@ -300,3 +300,16 @@ int sp__tower_infer(sp__tower *t, const sp__tensor *in, sp__tensor *out)
 }
 
 const char *sp__tower_infer_impl(const sp__tower *t) { return t->last_impl ? t->last_impl : ""; }
+
+int sp__tower_warm_up(sp__tower *t, int64_t n, int64_t h, int64_t w)
+{
+    sp__tensor in = { 0 }, out = { 0 };
+    int rc = sp__tensor_ensure(&in, t->nn, n, t->planes, h, w);
+    if (!rc)
+        rc = sp__tensor_zero(&in);
+    if (!rc)
+        rc = sp__tower_infer(t, &in, &out);
+    sp__tensor_release(&in);
+    sp__tensor_release(&out);
+    return rc;
+}
