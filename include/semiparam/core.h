@@ -120,10 +120,10 @@ SP_API double sp_rng_uniform(sp_rng *rng);
 
 /** Severity of a log message. @since 0.1 */
 typedef enum sp_log_level {
-    SP_LOG_ERROR = 0,
-    SP_LOG_WARNING = 1,
-    SP_LOG_INFO = 2,
-    SP_LOG_DEBUG = 3
+    SP_LOG_ERROR = 0,   /**< a call failed or work was lost */
+    SP_LOG_WARNING = 1, /**< something unexpected that the library worked around */
+    SP_LOG_INFO = 2,    /**< milestones of long work */
+    SP_LOG_DEBUG = 3    /**< detail for developers */
 } sp_log_level;
 
 /**
@@ -137,6 +137,7 @@ typedef void (*sp_log_fn)(int level, const char *message, void *payload);
  * @param task   static name of the task ("index-add", "train", ...)
  * @param done   units finished so far
  * @param total  units in all, 0 when unknown
+ * @param payload the pointer given with the callback
  * @return 0 to go on, non-zero to cancel the work (it then fails with SP_ERR_CANCELLED).
  */
 typedef int (*sp_progress_fn)(const char *task, uint64_t done, uint64_t total, void *payload);

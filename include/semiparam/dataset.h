@@ -72,6 +72,7 @@ SP_API const char *sp_skip_reason_name(int reason);
 
 /**
  * Parse an SGF `RE` value ("B+3.5", "W+Resign", "Draw", ...).
+ * @param text        the RE value, NUL-terminated; borrowed for the call
  * @param out_kind    receives the ::sp_result_kind (::SP_RESULT_NONE when unreadable)
  * @param out_winner  receives ::SP_BLACK, ::SP_WHITE or ::SP_EMPTY (draw, void, none)
  * @param out_margin  receives the margin of a counted result, else NaN; may be NULL
@@ -137,12 +138,12 @@ typedef struct sp_import_options {
     uint32_t version;       /**< ::SP_IMPORT_OPTIONS_VERSION */
     float min_rating;       /**< keep games whose weaker player (BR/WR, a trailing '?' allowed) is rated at least this; 0 = no filter */
     float komi_min;         /**< keep games with komi in [komi_min, komi_max]; default -1000..1000 */
-    float komi_max;
+    float komi_max;         /**< upper end of the komi filter; default 1000 */
     uint32_t result_kinds;  /**< bit (1 << kind) set for each accepted ::sp_result_kind; default every kind with a winner or a draw */
     int32_t dedup;          /**< 1 (default): drop games whose move sequence is already in the dataset */
     uint64_t max_games;     /**< stop after reading this many game trees; 0 = all */
     sp_progress_fn progress;/**< called with bytes read (task "import"); NULL = the process-wide callback */
-    void *progress_payload;
+    void *progress_payload; /**< passed to @c progress */
 } sp_import_options;
 
 /** Version of sp_import_options this header describes. */
@@ -165,8 +166,8 @@ typedef struct sp_import_report {
     uint64_t files;         /**< files read */
     uint64_t bytes;         /**< SGF bytes read (after decompression) */
     uint64_t games_read;    /**< game trees found */
-    uint64_t games_added;
-    uint64_t positions_added;
+    uint64_t games_added;   /**< games kept in the dataset */
+    uint64_t positions_added; /**< positions (moves) of the games kept */
     uint64_t skipped[SP_SKIP_REASON_COUNT]; /**< games dropped, by ::sp_skip_reason */
     uint64_t results[SP_RESULT_KIND_COUNT]; /**< games added, by ::sp_result_kind */
 } sp_import_report;
@@ -183,6 +184,9 @@ typedef struct sp_import_report {
  * `*.xz` and `*.gz`. Files are decompressed as streams, so memory stays
  * bounded whatever their size. A bad game is skipped and counted in
  * @p report; the import goes on. Keeps the main line of each game tree.
+ * @param ds      the dataset to add to (exclusive access)
+ * @param path    file or directory, UTF-8; borrowed for the call
+ * @param opts    filters and progress, or NULL for the defaults
  * @param report  counts to add to; may be NULL
  * @return SP_OK (even when games were skipped); SP_ERR_IO when a file cannot
  *         be read or a compressed stream is corrupt (games read before stay
@@ -206,7 +210,10 @@ SP_API int sp_dataset_import_memory(sp_dataset *ds, const char *data, size_t len
  * `RE` information when set, else from how it ended (scored when two passes
  * ended it, resignation when a player resigned). No filter applies, but
  * duplicates are refused when @p dedup is non-zero.
+ * @param ds         the dataset to add to (exclusive access)
+ * @param game       the game to copy; not changed
  * @param source     provenance text stored with the game; may be NULL
+ * @param dedup      non-zero to refuse a move sequence already in the dataset
  * @param out_game   receives the new game id; may be NULL
  * @return SP_OK; SP_ERR_INVALID_ARG (wrong board size, no moves, setup
  *         stones, colours that do not alternate); SP_ERR_MISUSE (duplicate); SP_ERR_NOMEM.
@@ -251,9 +258,9 @@ typedef struct sp_dataset_game_info {
     int32_t result_kind;     /**< ::sp_result_kind */
     int32_t winner;          /**< ::SP_BLACK, ::SP_WHITE or ::SP_EMPTY */
     float margin;            /**< points of a counted result; NaN otherwise */
-    float komi;
+    float komi;              /**< points given to White */
     float black_rating;      /**< NaN when absent or not a number */
-    float white_rating;
+    float white_rating;      /**< NaN when absent or not a number */
     uint32_t flags;          /**< SP_GAME_* flags */
     int32_t first_color;     /**< colour of the first move */
     uint64_t key;            /**< hash of the move sequence (what deduplication compares) */
@@ -286,6 +293,10 @@ SP_API int sp_dataset_game_text(const sp_dataset *ds, uint64_t game, int field, 
 
 /**
  * The actions of game @p game (see the file comment) into @p out.
+ * @param ds         the dataset
+ * @param game       game id
+ * @param out        caller array of actions; may be NULL with @p capacity 0 to ask for the count
+ * @param capacity   entries available at @p out
  * @param out_count  receives the number of moves (on SP_ERR_BUFFER_TOO_SMALL too); may be NULL
  * @since 0.1
  */
@@ -347,7 +358,10 @@ SP_API int sp_split_options_init(sp_split_options *opts);
 /**
  * Which part game @p game belongs to: ::SP_PART_TEST, or ::SP_PART_HALF0 /
  * ::SP_PART_HALF1 for training games (each in exactly one retrieval half).
- * @param opts  NULL for the defaults
+ * @param ds        the dataset
+ * @param game      game id
+ * @param opts      NULL for the defaults
+ * @param out_part  receives the ::sp_dataset_part
  * @since 0.1
  */
 SP_API int sp_dataset_game_part(const sp_dataset *ds, uint64_t game, const sp_split_options *opts, int *out_part);
@@ -358,7 +372,11 @@ SP_API int sp_dataset_position_kept(const sp_dataset *ds, uint64_t position, con
 
 /**
  * The kept position ids of @p part, in increasing order.
- * @param out        may be NULL with @p capacity 0 to ask for the count
+ * @param ds         the dataset
+ * @param part       an ::sp_dataset_part
+ * @param opts       the split, or NULL for the defaults
+ * @param out        caller array of position ids; may be NULL with @p capacity 0 to ask for the count
+ * @param capacity   entries available at @p out
  * @param out_count  receives how many there are (also on SP_ERR_BUFFER_TOO_SMALL)
  * @since 0.1
  */
@@ -387,6 +405,10 @@ SP_API int sp_dataset_positions(const sp_dataset *ds, int part, const sp_split_o
 /**
  * Write the neighbour planes of position @p position, turned by board
  * symmetry @p symmetry (0..7, see sp_symmetry_point(); 0 for none).
+ * @param ds        the dataset
+ * @param position  position id
+ * @param symmetry  0..7
+ * @param out       caller array of ::SP_NEIGHBOUR_PLANES x size x size floats
  * @param capacity  floats at @p out; needs SP_NEIGHBOUR_PLANES * size * size
  * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_BUFFER_TOO_SMALL, SP_ERR_FORMAT, SP_ERR_NOMEM.
  * Thread-safe on a shared dataset.

@@ -17,8 +17,9 @@
 extern "C" {
 #endif
 
-/** Smallest and largest supported board sizes. */
+/** Smallest supported board size. */
 #define SP_GO_MIN_SIZE 2
+/** Largest supported board size. */
 #define SP_GO_MAX_SIZE 19
 
 /** Move value for a pass. */
@@ -28,9 +29,9 @@ extern "C" {
 
 /** Colour of a point or of a player. */
 typedef enum sp_color {
-    SP_EMPTY = 0,
-    SP_BLACK = 1,
-    SP_WHITE = 2
+    SP_EMPTY = 0, /**< no stone; no player (draws, unfinished games) */
+    SP_BLACK = 1, /**< Black */
+    SP_WHITE = 2  /**< White */
 } sp_color;
 
 /** How a finished game ended, see sp_game_result(). */
@@ -270,7 +271,10 @@ SP_API int sp_go_plane_count(int history);
  * 2k+1 the opponent's stones k moves ago (zero before the game began), then a
  * plane of ones when Black is to move (zeros otherwise), then a plane of ones.
  * Layout: planes x size x size floats, row-major.
+ * @param game     the position; not changed
  * @param history  1..16 past positions (::SP_GO_DEFAULT_HISTORY gives 18 planes)
+ * @param out      caller array of planes x size x size floats
+ * @param capacity floats available at @p out
  * @return SP_OK, SP_ERR_INVALID_ARG or SP_ERR_BUFFER_TOO_SMALL.
  * @since 0.1
  */
@@ -330,6 +334,8 @@ SP_API int sp_point(int size, int row, int col);
  *
  * Built for speed: simple ko and suicide are enforced, positional superko is
  * not (a long superko cycle ends at @p max_moves, then the board is scored).
+ * @param game          the start position; not changed
+ * @param rng           generator drawing the moves (advanced by the playout)
  * @param max_moves     moves at most; 0 means 3 * size * size
  * @param out_score     Tromp-Taylor score of the final board (Black minus White minus komi); may be NULL
  * @param out_ownership size*size bytes of final area ownership, or NULL

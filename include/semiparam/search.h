@@ -30,12 +30,14 @@ extern "C" {
 /**
  * Initial inference for @p n roots (n >= 1).
  * @param worker      0..threads-1: which searcher thread calls; lets a model keep per-thread scratch
+ * @param n           number of rows in this call
  * @param inputs      the root inputs given to sp_search_run() / sp_search_run_many()
  * @param out_states  n state handles to set (the searcher owns them until it calls `release`); start NULL
  * @param out_priors  n x num_actions probabilities to write (renormalised over the legal actions)
  * @param out_values  n values, from the point of view of the player to move
  * @param inout_masks n x num_actions bytes, all 1 on entry: clear the illegal actions
  * @param out_terminal n flags, 0 on entry: set 1 when the state ends the episode (no action is expanded)
+ * @param payload     the model's payload (sp_search_model::payload)
  * @return 0 on success; anything else stops the search, which returns SP_ERR_CANCELLED
  *         (or the value itself when it is a negative ::sp_status).
  */
@@ -162,6 +164,7 @@ SP_API int sp_search_set_limits(sp_search *search, int32_t simulations, double m
  * When the tree was advanced (sp_search_advance()) its statistics are kept and
  * the root is re-evaluated from @p root_input, which the caller promises is the
  * position reached by the advanced actions.
+ * @param search      the search; its tree grows
  * @param root_input  passed to the model's initial inference; borrowed for the call
  * @param root_mask   num_actions bytes, 0 forbids an action at the root on top of the
  *                    model's own mask; NULL allows all
@@ -201,11 +204,13 @@ SP_API int sp_search_reset(sp_search *search);
 /**
  * Statistics of the root's actions after the latest run, as arrays of
  * num_actions entries; any pointer may be NULL.
+ * @param search      the search, after a run
  * @param out_visits  visit counts (they sum to the simulations run, plus those of a reused subtree)
  * @param out_priors  the prior used at the root (after masking and noise)
  * @param out_values  mean value of each action for the player to move at the root (0 when unvisited)
  * @param out_policy  improved policy: visit counts with the temperature (pUCT), or softmax of
  *                    logits plus sigma(completed Q) (Gumbel)
+ * @param capacity    entries available in each non-NULL array (at least num_actions)
  * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_BUFFER_TOO_SMALL (capacity < num_actions) or
  *         SP_ERR_MISUSE (no run yet).
  * @since 0.1

@@ -44,6 +44,8 @@ extern "C" {
  * Byte offsets in error messages ("at byte 123: ...") count from @p data.
  *
  * @param out           receives the game; NULL on failure
+ * @param data          SGF text, borrowed for the call
+ * @param length        bytes at @p data
  * @param out_consumed  bytes used up to and including the ')' that closes
  *                      this game tree; may be NULL. On failure: the end of
  *                      the failed tree when its brackets balance (so a loop
@@ -62,7 +64,8 @@ SP_API int sp_sgf_parse(sp_game **out, const char *data, size_t length, size_t *
 
 /**
  * Read the first game of the SGF file at @p path (UTF-8), as sp_sgf_parse().
- * @param out  receives the game; NULL on failure
+ * @param out   receives the game; NULL on failure
+ * @param path  file name, UTF-8; borrowed for the call
  * @return as sp_sgf_parse(), plus SP_ERR_IO when the file cannot be read.
  * Thread-safe.
  * @since 0.1
@@ -80,8 +83,10 @@ SP_API int sp_sgf_load(sp_game **out, const char *path);
  * the same size, komi, initial position, moves and information (simple-text
  * information containing line breaks or tabs reads back with spaces).
  *
+ * @param game        the game to write; not changed
  * @param buf         the output; may be NULL when @p capacity is 0 (to ask
  *                    for the size). Emptied ("") on SP_ERR_BUFFER_TOO_SMALL.
+ * @param capacity    bytes available at @p buf
  * @param out_length  receives the text length without the NUL; on
  *                    SP_ERR_BUFFER_TOO_SMALL the capacity needed (NUL included). May be NULL.
  * @return SP_OK, SP_ERR_INVALID_ARG or SP_ERR_BUFFER_TOO_SMALL.
