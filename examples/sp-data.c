@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "data_gen.h"
 #include "semiparam.h"
 
 static double now(void)
@@ -34,7 +35,9 @@ static int usage(FILE *out)
             "  info FILE.spd             games, positions, results, ratings, move-number histogram\n"
             "  split FILE.spd            game and position counts of the parts\n"
             "      --seed S, --test-fraction F, --keep F\n"
-            "      --out PREFIX          write PREFIX-train.spd, PREFIX-test.spd, PREFIX-half0.spd, PREFIX-half1.spd\n");
+            "      --out PREFIX          write PREFIX-train.spd, PREFIX-test.spd, PREFIX-half0.spd, PREFIX-half1.spd\n"
+            "  gen [OUT.spd] --black CMD --white CMD   games between two GTP engines (see `sp-data gen --help`)\n"
+            "      --games N, --jobs J, --random-moves R, --sgf-dir DIR, --timeout S, --seed S\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -287,6 +290,8 @@ int main(int argc, char **argv)
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "split"))
         return cmd_split(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "gen"))
+        return data_gen(argc - 1, argv + 1);
     fprintf(stderr, "sp-data: unknown command '%s'\n", argv[1]);
     return usage(stderr);
 }

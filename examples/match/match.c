@@ -164,13 +164,35 @@ static void play_moves(match_engine *black, match_engine *white, const match_set
     snprintf(res->reason, sizeof res->reason, "two passes; Tromp-Taylor score %+.1f", (double)res->score);
 }
 
+/* The given opening, told to both engines as `play` commands. An engine
+ * that refuses a legal move loses; an illegal opening move is the caller's
+ * mistake and ends the opening early. */
+static int play_opening(match_engine *black, match_engine *white, const match_settings *s, sp_game *game,
+                        match_result *res)
+{
+    for (int i = 0; i < s->opening_moves; i++) {
+        int color = sp_game_to_play(game), move = s->opening[i];
+        if (sp_game_play(game, move) != SP_OK)
+            return 0;
+        char cmd[64], vertex[16];
+        const char *text;
+        sp_move_to_gtp(s->size, move, vertex, sizeof vertex);
+        snprintf(cmd, sizeof cmd, "play %s %s", color_name(color), vertex);
+        if (command_or_lose(res, black, SP_BLACK, s->timeout_ms, cmd, &text) < 0
+            || command_or_lose(res, white, SP_WHITE, s->timeout_ms, cmd, &text) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 void match_play_game(match_engine *black, match_engine *white, const match_settings *s, sp_game *game,
                      match_result *res)
 {
     memset(res, 0, sizeof *res);
     sp_game_set_size(game, s->size);
     sp_game_set_komi(game, s->komi);
-    if (setup(black, SP_BLACK, s, res) == 0 && setup(white, SP_WHITE, s, res) == 0)
+    if (setup(black, SP_BLACK, s, res) == 0 && setup(white, SP_WHITE, s, res) == 0
+        && play_opening(black, white, s, game, res) == 0)
         play_moves(black, white, s, game, res);
     res->moves = sp_game_move_count(game);
 }

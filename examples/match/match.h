@@ -31,6 +31,8 @@ typedef struct match_settings {
     int max_moves;
     int show;                /* print the board after every move to @c out */
     FILE *out;
+    const int *opening;      /* moves played for both engines before they choose (sp-data gen's random openings) */
+    int opening_moves;
 } match_settings;
 
 typedef struct match_result {
