@@ -1,37 +1,56 @@
 /* SGF pieces used by both the reader and the writer: which properties are
  * record information, and a locale-free parser for SGF Real numbers. */
-#include <string.h>
-
 #include "sgf_internal.h"
 
+/* Every listed identifier has one or two letters: they are compared as small
+ * integers in a switch, since this runs for every property of every node. */
+#define ID(a, b) ((unsigned)(a) << 8 | (unsigned)(b))
+
+static unsigned code(const char *id) { return ID((unsigned char)id[0], (unsigned char)id[1]); }
+
 /* FF[4] game-info properties (plus HA for Go); KM is a rule, kept apart. */
-static const char *const game_info[] = {
-    "AN", "BR", "BT", "CP", "DT", "EV", "GN", "GC", "ON", "OT", "PB",
-    "PC", "PW", "RE", "RO", "RU", "SO", "TM", "US", "WR", "WT", "HA",
-};
+static int is_game_info(unsigned id)
+{
+    switch (id) {
+    case ID('A', 'N'): case ID('B', 'R'): case ID('B', 'T'): case ID('C', 'P'): case ID('D', 'T'):
+    case ID('E', 'V'): case ID('G', 'N'): case ID('G', 'C'): case ID('O', 'N'): case ID('O', 'T'):
+    case ID('P', 'B'): case ID('P', 'C'): case ID('P', 'W'): case ID('R', 'E'): case ID('R', 'O'):
+    case ID('R', 'U'): case ID('S', 'O'): case ID('T', 'M'): case ID('U', 'S'): case ID('W', 'R'):
+    case ID('W', 'T'): case ID('H', 'A'):
+        return 1;
+    default:
+        return 0;
+    }
+}
 
 /* Properties that describe rules, moves, the position or a single node:
  * never record information, even in the root. CA is left out too: values
  * pass through as bytes and the writer always declares UTF-8. */
-static const char *const not_info[] = {
-    "B", "W", "KO", "MN", "AB", "AE", "AW", "PL", "C", "DM", "GB", "GW", "HO", "N", "UC", "V",
-    "BM", "DO", "IT", "TE", "AR", "CR", "DD", "LB", "LN", "MA", "SL", "SQ", "TR", "FF", "GM",
-    "ST", "SZ", "KM", "CA", "BL", "OB", "OW", "WL", "FG", "PM", "VW", "TB", "TW",
-};
-
-static int in_list(const char *id, const char *const *list, size_t n)
+static int is_not_info(unsigned id)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(id, list[i]) == 0)
-            return 1;
-    return 0;
+    switch (id) {
+    case ID('B', 0): case ID('W', 0): case ID('K', 'O'): case ID('M', 'N'): case ID('A', 'B'):
+    case ID('A', 'E'): case ID('A', 'W'): case ID('P', 'L'): case ID('C', 0): case ID('D', 'M'):
+    case ID('G', 'B'): case ID('G', 'W'): case ID('H', 'O'): case ID('N', 0): case ID('U', 'C'):
+    case ID('V', 0): case ID('B', 'M'): case ID('D', 'O'): case ID('I', 'T'): case ID('T', 'E'):
+    case ID('A', 'R'): case ID('C', 'R'): case ID('D', 'D'): case ID('L', 'B'): case ID('L', 'N'):
+    case ID('M', 'A'): case ID('S', 'L'): case ID('S', 'Q'): case ID('T', 'R'): case ID('F', 'F'):
+    case ID('G', 'M'): case ID('S', 'T'): case ID('S', 'Z'): case ID('K', 'M'): case ID('C', 'A'):
+    case ID('B', 'L'): case ID('O', 'B'): case ID('O', 'W'): case ID('W', 'L'): case ID('F', 'G'):
+    case ID('P', 'M'): case ID('V', 'W'): case ID('T', 'B'): case ID('T', 'W'):
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 int sp__sgf_is_info_key(const char *id, int root_node)
 {
-    if (root_node)
-        return !in_list(id, not_info, sizeof not_info / sizeof not_info[0]);
-    return in_list(id, game_info, sizeof game_info / sizeof game_info[0]);
+    if (id[0] == '\0')
+        return 0;
+    if (id[1] != '\0' && id[2] != '\0') /* three letters or more: none is listed */
+        return root_node;
+    return root_node ? !is_not_info(code(id)) : is_game_info(code(id));
 }
 
 static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }

@@ -13,8 +13,15 @@
 
 #define ID_MAX 8 /* longest identifier kept; longer ones are read and ignored */
 
+/* What a property does, in the order a node applies them (see apply_node). */
+enum kind {
+    K_IGNORED, K_SIZE, K_GAME, K_KOMI, K_INFO, K_REMOVE, K_ADD_BLACK, K_ADD_WHITE, K_PLAYER, K_BLACK, K_WHITE
+};
+static const int phase_of[] = { -1, 0, 1, 1, 1, 2, 3, 3, 4, 5, 5 };
+
 typedef struct prop {
     char id[ID_MAX + 1]; /* upper-case letters; "" when longer than ID_MAX */
+    int kind;
     size_t at;           /* offset of the identifier */
     size_t values;       /* offset of the first '[' */
     size_t end;          /* offset just past the last ']' */
@@ -172,8 +179,26 @@ static int unescape(parser *ps, size_t open, int keep_breaks)
     return rc;
 }
 
+static int classify(const char *id, int root)
+{
+    static const struct {
+        const char *id;
+        int kind, root_only;
+    } rules[] = {
+        { "B", K_BLACK, 0 },       { "W", K_WHITE, 0 },       { "AB", K_ADD_BLACK, 0 }, { "AW", K_ADD_WHITE, 0 },
+        { "AE", K_REMOVE, 0 },     { "PL", K_PLAYER, 0 },     { "KM", K_KOMI, 0 },      { "SZ", K_SIZE, 1 },
+        { "GM", K_GAME, 1 },
+    };
+    if (id[0] == '\0')
+        return K_IGNORED;
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (id[0] == rules[i].id[0] && strcmp(id, rules[i].id) == 0)
+            return rules[i].root_only && !root ? K_IGNORED : rules[i].kind;
+    return sp__sgf_is_info_key(id, root) ? K_INFO : K_IGNORED;
+}
+
 /* Read the properties of the node whose ';' is at *pos into ps->props. */
-static int scan_node(parser *ps, size_t *pos)
+static int scan_node(parser *ps, size_t *pos, int root)
 {
     char shown[8];
     size_t at = *pos + 1;
@@ -216,13 +241,12 @@ static int scan_node(parser *ps, size_t *pos)
             ps->props = grown;
             ps->cap_props = cap;
         }
+        pr.kind = classify(pr.id, root);
         ps->props[ps->n_props++] = pr;
     }
     *pos = at;
     return SP_OK;
 }
-
-static int is(const prop *pr, const char *id) { return strcmp(pr->id, id) == 0; }
 
 /* Number of values of a property and the offset of each one's '['. */
 static size_t next_value(const parser *ps, const prop *pr, size_t open)
@@ -369,50 +393,52 @@ static int apply_move(parser *ps, const prop *pr, int color)
 
 static int apply_info(parser *ps, const prop *pr)
 {
-    int rc = unescape(ps, pr->values, is(pr, "GC"));
+    int rc = unescape(ps, pr->values, strcmp(pr->id, "GC") == 0);
     return rc ? rc : sp_game_set_info(ps->game, pr->id, ps->text);
+}
+
+static int apply_player(parser *ps, const prop *pr)
+{
+    int rc = unescape(ps, pr->values, 0);
+    char c = ps->text_len == 1 ? ps->text[0] : '?';
+    if (!rc && c != 'B' && c != 'W' && c != 'b' && c != 'w')
+        rc = sp__error(SP_ERR_FORMAT, "at byte %zu: PL[%.20s] is neither B nor W", pr->values, ps->text);
+    return rc ? rc : sp_game_set_to_play(ps->game, c == 'B' || c == 'b' ? SP_BLACK : SP_WHITE);
 }
 
 /* Apply one node in an order that makes the result independent of the order
  * of its properties: size, game type, komi and information first, then
  * removed stones, added stones, the player to move and finally the move. */
-static int apply_node(parser *ps, int root)
+static int apply_node(parser *ps)
 {
-    int rc = SP_OK, had_moves = sp_game_move_count(ps->game) > 0;
+    int rc = SP_OK;
+    if (sp_game_move_count(ps->game) > 0)
+        for (size_t i = 0; i < ps->n_props; i++) {
+            const prop *pr = &ps->props[i];
+            if (pr->kind >= K_REMOVE && pr->kind <= K_PLAYER)
+                return sp__error(SP_ERR_UNSUPPORTED, "at byte %zu: setup property %s after the first move", pr->at,
+                                 pr->id);
+        }
     const prop *move = NULL;
     for (int phase = 0; phase < 6 && !rc; phase++)
         for (size_t i = 0; i < ps->n_props && !rc; i++) {
             const prop *pr = &ps->props[i];
-            if (pr->id[0] == '\0')
+            if (phase_of[pr->kind] != phase)
                 continue;
-            int setup = is(pr, "AE") || is(pr, "AB") || is(pr, "AW") || is(pr, "PL");
-            if (phase == 0 && setup && had_moves)
-                rc = sp__error(SP_ERR_UNSUPPORTED, "at byte %zu: setup property %s after the first move", pr->at,
-                               pr->id);
-            else if (phase == 0 && root && is(pr, "SZ"))
-                rc = apply_size(ps, pr);
-            else if (phase == 1 && root && is(pr, "GM"))
-                rc = apply_game_type(ps, pr);
-            else if (phase == 1 && is(pr, "KM"))
-                rc = apply_komi(ps, pr);
-            else if (phase == 1 && sp__sgf_is_info_key(pr->id, root))
-                rc = apply_info(ps, pr);
-            else if (phase == 2 && is(pr, "AE"))
-                rc = apply_setup(ps, pr, SP_EMPTY);
-            else if (phase == 3 && (is(pr, "AB") || is(pr, "AW")))
-                rc = apply_setup(ps, pr, pr->id[1] == 'B' ? SP_BLACK : SP_WHITE);
-            else if (phase == 4 && is(pr, "PL")) {
-                rc = unescape(ps, pr->values, 0);
-                char c = ps->text_len == 1 ? ps->text[0] : '?';
-                if (!rc && c != 'B' && c != 'W' && c != 'b' && c != 'w')
-                    rc = sp__error(SP_ERR_FORMAT, "at byte %zu: PL[%.20s] is neither B nor W", pr->values, ps->text);
-                if (!rc)
-                    rc = sp_game_set_to_play(ps->game, c == 'B' || c == 'b' ? SP_BLACK : SP_WHITE);
-            } else if (phase == 5 && (is(pr, "B") || is(pr, "W"))) {
+            switch (pr->kind) {
+            case K_SIZE: rc = apply_size(ps, pr); break;
+            case K_GAME: rc = apply_game_type(ps, pr); break;
+            case K_KOMI: rc = apply_komi(ps, pr); break;
+            case K_INFO: rc = apply_info(ps, pr); break;
+            case K_REMOVE: rc = apply_setup(ps, pr, SP_EMPTY); break;
+            case K_ADD_BLACK: rc = apply_setup(ps, pr, SP_BLACK); break;
+            case K_ADD_WHITE: rc = apply_setup(ps, pr, SP_WHITE); break;
+            case K_PLAYER: rc = apply_player(ps, pr); break;
+            default:
                 if (move)
                     rc = sp__error(SP_ERR_FORMAT, "at byte %zu: a second move in one node", pr->at);
                 else
-                    rc = apply_move(ps, move = pr, is(pr, "B") ? SP_BLACK : SP_WHITE);
+                    rc = apply_move(ps, move = pr, pr->kind == K_BLACK ? SP_BLACK : SP_WHITE);
             }
         }
     return rc;
@@ -430,9 +456,9 @@ static int parse_tree(parser *ps, size_t start)
             return sp__error(SP_ERR_FORMAT, "at byte %zu: expected ';' to start a node, found %s", pos,
                              show(ps->p, ps->n, pos, shown));
         while (pos < ps->n && ps->p[pos] == ';') {
-            int rc = scan_node(ps, &pos);
+            int rc = scan_node(ps, &pos, root);
             if (!rc)
-                rc = apply_node(ps, root);
+                rc = apply_node(ps);
             if (rc)
                 return rc;
             root = 0;
