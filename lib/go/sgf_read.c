@@ -248,7 +248,7 @@ static int scan_node(parser *ps, size_t *pos, int root)
     return SP_OK;
 }
 
-/* Number of values of a property and the offset of each one's '['. */
+/* The offset of the '[' after the value opened at `open`, or pr->end after its last value. */
 static size_t next_value(const parser *ps, const prop *pr, size_t open)
 {
     size_t end = 0;
