@@ -30,7 +30,7 @@ static const char *tmp_path(const char *name)
 /* A small collection with one game of each kind the import must tell apart. */
 static const char collection[] =
     "(;GM[1]FF[4]SZ[9]KM[7]PB[a]PW[b]BR[2300]WR[2100?]RE[B+Resign];B[ee];W[gc];B[cg];W[ce])\n"
-    "(;GM[1]FF[4]SZ[9]KM[7]RE[W+3.5]PB[c]PW[d];B[ee];W[dd];B[];W[])\n"
+    "(;GM[1]FF[4]SZ[9]KM[7]RE[W+7]PB[c]PW[d];B[ee];W[dd];B[];W[])\n"
     /* the same moves as the first game: a duplicate */
     "(;GM[1]FF[4]SZ[9]KM[6.5]RE[W+R];B[ee];W[gc];B[cg];W[ce])\n"
     /* a 19x19 game */
@@ -118,8 +118,8 @@ START_TEST(import_counts_by_reason)
     ck_assert_uint_eq(info.flags, SP_GAME_WHITE_PROVISIONAL | SP_GAME_OWNERSHIP_ESTIMATED);
     ck_assert_int_eq(sp_dataset_game_info_get(ds, 1, &info), SP_OK);
     ck_assert_int_eq(info.result_kind, SP_RESULT_SCORE);
-    ck_assert(info.margin == 3.5f && info.winner == SP_WHITE && isnan(info.black_rating));
-    ck_assert_uint_eq(info.flags, 0);
+    ck_assert(info.margin == 7.0f && info.winner == SP_WHITE && isnan(info.black_rating));
+    ck_assert_uint_eq(info.flags, 0); /* counted: 1 stone each, komi 7 */
     char text[64];
     ck_assert_int_eq(sp_dataset_game_text(ds, 1, SP_TEXT_WHITE, text, sizeof text), SP_OK);
     ck_assert_str_eq(text, "d");
@@ -134,6 +134,14 @@ START_TEST(import_counts_by_reason)
     ck_assert_int_eq(moves[2], 81);
     ck_assert_int_eq(sp_dataset_game_moves(ds, 1, moves, 2, &n), SP_ERR_BUFFER_TOO_SMALL);
     ck_assert_uint_eq(n, 4);
+    /* A margin that area counting of the final board does not give: ownership is only an estimate. */
+    sp_dataset *other;
+    ck_assert_int_eq(sp_dataset_create(&other, 9), SP_OK);
+    static const char japanese[] = "(;SZ[9]KM[6.5]RE[W+3.5];B[ee];W[dd];B[];W[])";
+    ck_assert_int_eq(sp_dataset_import_memory(other, japanese, strlen(japanese), NULL, NULL, NULL), SP_OK);
+    ck_assert_int_eq(sp_dataset_game_info_get(other, 0, &info), SP_OK);
+    ck_assert_uint_eq(info.flags, SP_GAME_OWNERSHIP_ESTIMATED);
+    sp_dataset_free(other);
     /* Importing again adds nothing: every game is a duplicate now. */
     sp_import_report again = SP_IMPORT_REPORT_INIT;
     ck_assert_int_eq(sp_dataset_import_memory(ds, collection, strlen(collection), "test", NULL, &again), SP_OK);
@@ -615,7 +623,7 @@ START_TEST(neighbour_planes)
         ck_assert(x[4 * S + p] == (own[p] == SP_WHITE));
         ck_assert(x[5 * S + p] == (own[p] == SP_BLACK));
     }
-    /* Game 1 (W+3.5, counted) position 2 is Black's pass; from Black's view it lost. */
+    /* Game 1 (W+7, counted) position 2 is Black's pass; from Black's view it lost. */
     ck_assert_int_eq(sp_dataset_neighbour_planes(ds, 4 + 2, 0, x, N), SP_OK);
     ck_assert(x[2 * S] == 1.0f && x[3 * S] == -1.0f && x[6 * S] == 0.0f);
     for (int p = 0; p < S; p++)

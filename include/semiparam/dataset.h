@@ -245,7 +245,10 @@ SP_API uint64_t sp_dataset_position_count(const sp_dataset *ds);
 /** Flags of sp_dataset_game_info::flags. */
 #define SP_GAME_BLACK_PROVISIONAL 1u /**< BR carried a trailing '?' */
 #define SP_GAME_WHITE_PROVISIONAL 2u /**< WR carried a trailing '?' */
-#define SP_GAME_OWNERSHIP_ESTIMATED 4u /**< not ended by counting: final ownership is the area of the last position */
+/** Final ownership is the area of the last position but the game was not
+ *  counted there (resignation, time, or a result that area counting of the
+ *  final board does not reproduce, as under Japanese rules). */
+#define SP_GAME_OWNERSHIP_ESTIMATED 4u
 
 /**
  * One game's summary. Initialise `version` to ::SP_DATASET_GAME_INFO_VERSION.

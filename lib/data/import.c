@@ -129,9 +129,18 @@ static int record_of(sp_dataset *ds, const sp_game *g, sp__spd_game *rec, int32_
     rec->result_kind = (uint8_t)kind;
     rec->winner = (uint8_t)winner;
     rec->margin = margin;
-    if (kind != SP_RESULT_SCORE && kind != SP_RESULT_DRAW)
-        rec->flags |= SP_GAME_OWNERSHIP_ESTIMATED;
     sp_game_ownership(g, ownership, (size_t)ds->area);
+    /* The ownership is final only when the game was counted on this very
+     * board: two passes, and its area score is the recorded result (not so
+     * under Japanese counting, where dead stones stay on the board). */
+    float area_score = -rec->komi;
+    for (int p = 0; p < ds->area; p++)
+        area_score += ownership[p] == SP_BLACK ? 1.0f : ownership[p] == SP_WHITE ? -1.0f : 0.0f;
+    int counted = n >= 2 && (*moves)[n - 1] == ds->area && (*moves)[n - 2] == ds->area
+                  && ((kind == SP_RESULT_DRAW && area_score == 0)
+                      || (kind == SP_RESULT_SCORE && area_score == (winner == SP_BLACK ? margin : -margin)));
+    if (!counted)
+        rec->flags |= SP_GAME_OWNERSHIP_ESTIMATED;
     rec->key = sp__moves_key(ds->size, *moves, (size_t)n);
     return -1;
 }
