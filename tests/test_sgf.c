@@ -577,6 +577,7 @@ typedef struct index_row {
     size_t offset, length;
     int moves;
     char re[32];
+    float komi; /* 0 when the game has no KM */
 } index_row;
 
 /* The first `max` rows of a `*_index.tsv.xz` that belong to the collection
@@ -609,6 +610,7 @@ static index_row *read_index(const char *path, const char *file, int max, int *o
         rows[count].offset = strtoull(fields[1], NULL, 10);
         rows[count].length = strtoull(fields[2], NULL, 10);
         rows[count].moves = atoi(fields[12]);
+        rows[count].komi = strtof(fields[10], NULL);
         snprintf(rows[count].re, sizeof rows[count].re, "%s", fields[11]);
         count++;
     }
@@ -643,7 +645,7 @@ static int check_collection(const char *name, const char *index_name, const char
     char *data = read_xz(path, row[rows - 1].offset + row[rows - 1].length, &length);
     ck_assert_uint_eq(length, row[rows - 1].offset + row[rows - 1].length);
     size_t offset = 0;
-    int scored = 0, agree = 0;
+    int scored = 0, agree = 0, komi_counts[3] = { 0 };
     for (int i = 0; i < rows; i++) {
         sp_game *g;
         size_t used;
@@ -656,6 +658,9 @@ static int check_collection(const char *name, const char *index_name, const char
         ck_assert_msg(sp_game_move_count(g) == row[i].moves, "%s game %d: %d moves, index says %d", name, i,
                       sp_game_move_count(g), row[i].moves);
         ck_assert_str_eq(sp_game_info(g, "RE") ? sp_game_info(g, "RE") : "", row[i].re);
+        ck_assert_msg(sp_game_komi(g) == row[i].komi, "%s game %d: komi %g, index says %g", name, i,
+                      (double)sp_game_komi(g), (double)row[i].komi);
+        komi_counts[sp_game_komi(g) == 6.5f ? 0 : sp_game_komi(g) == 5.5f ? 1 : 2]++;
         char winner;
         float margin, score;
         if (sscanf(row[i].re, "%c+%f", &winner, &margin) == 2 && sp_game_is_over(g)) {
@@ -669,6 +674,8 @@ static int check_collection(const char *name, const char *index_name, const char
     free(data);
     *out_scored = scored;
     *out_agree = agree;
+    printf("%s: %d games, komi 6.5: %d, 5.5: %d, other: %d\n", name, rows, komi_counts[0], komi_counts[1],
+           komi_counts[2]);
     return rows;
 }
 
