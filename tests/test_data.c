@@ -635,6 +635,40 @@ START_TEST(neighbour_planes)
         sp_symmetry_planes(sp_symmetry_inverse(sym), 9, SP_NEIGHBOUR_PLANES, turned, back);
         ck_assert_mem_eq(back, x, sizeof x);
     }
+    /* Boards with captures: the stones agree with a full replay by the rules. */
+    sp_dataset *rnd;
+    ck_assert_int_eq(sp_dataset_create(&rnd, 9), SP_OK);
+    sp_game *g;
+    sp_rng *rng;
+    sp_game_create(&g, NULL);
+    sp_rng_create(&rng, 11);
+    for (int i = 0; i < 5; i++) {
+        sp_game_clear(g);
+        for (int m = 0; m < 150 && !sp_game_is_over(g); m++) {
+            int move;
+            sp_game_random_move(g, rng, &move);
+            sp_game_play(g, move);
+        }
+        ck_assert_int_eq(sp_dataset_add_game(rnd, g, NULL, 1, NULL), SP_OK);
+    }
+    for (uint64_t pos = 0; pos < sp_dataset_position_count(rnd); pos += 3) {
+        uint64_t game;
+        uint32_t t;
+        sp_dataset_position_locate(rnd, pos, &game, &t);
+        sp_game *r;
+        ck_assert_int_eq(sp_dataset_game_replay(rnd, game, (int)t, &r), SP_OK);
+        ck_assert_int_eq(sp_dataset_neighbour_planes(rnd, pos, 0, x, N), SP_OK);
+        int me = sp_game_to_play(r);
+        ck_assert(x[2 * S] == (me == SP_BLACK));
+        for (int p = 0; p < S; p++) {
+            int c = sp_game_color_at(r, p);
+            ck_assert(x[p] == (c == me) && x[S + p] == (c == 3 - me));
+        }
+        sp_game_free(r);
+    }
+    sp_rng_free(rng);
+    sp_game_free(g);
+    sp_dataset_free(rnd);
     ck_assert_int_eq(sp_dataset_neighbour_planes(ds, 1, 0, x, N - 1), SP_ERR_BUFFER_TOO_SMALL);
     ck_assert_int_eq(sp_dataset_neighbour_planes(ds, 11, 0, x, N), SP_ERR_INVALID_ARG);
     sp_dataset_free(ds);

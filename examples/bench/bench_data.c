@@ -122,6 +122,22 @@ int bench_data(int argc, char **argv)
         printf("sampler %d thread%s: %.0f positions per CPU-second, %.0f per wall second\n", threads,
                threads > 1 ? "s" : "", cr, wr);
     }
+    /* Neighbour planes x_i of random positions (what retrieval feeds the model, N per sample). */
+    enum { NEIGHBOURS = 50000 };
+    size_t floats = (size_t)SP_NEIGHBOUR_PLANES * 81;
+    float *x = malloc(floats * sizeof *x);
+    uint64_t n = sp_dataset_position_count(ds), h = 1;
+    double c1 = cpu_now(), w1 = bench_now();
+    for (int i = 0; i < NEIGHBOURS; i++) {
+        h = h * 6364136223846793005ull + 1442695040888963407ull;
+        if (sp_dataset_neighbour_planes(ds, (h >> 11) % n, i & 7, x, floats)) {
+            fprintf(stderr, "sp-bench data: %s\n", sp_last_error());
+            return 1;
+        }
+    }
+    printf("neighbour planes: %.0f per CPU-second, %.0f per wall second\n", NEIGHBOURS / (cpu_now() - c1),
+           NEIGHBOURS / (bench_now() - w1));
+    free(x);
     sp_dataset_free(ds);
     return 0;
 }

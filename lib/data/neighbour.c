@@ -5,10 +5,35 @@
 #include <string.h>
 
 #include "data_internal.h"
-#include "go/game_internal.h"
+#include "go/board.h"
 
 /* Colour to move before move `m` of a game. */
 static int mover_at(const sp__spd_game *g, uint64_t m) { return m % 2 ? 3 - g->first_color : g->first_color; }
+
+/* The stones before move t, replayed on the bare board: no history, no
+ * superko (the import checked it), no allocation; a stored move that the
+ * board refuses means a crafted file. */
+static int board_before(const sp_dataset *ds, uint64_t game, uint32_t t, uint8_t *colors)
+{
+    const sp__spd_game *g = sp__ds_game(ds, game);
+    sp__board b;
+    sp__board_init(&b, ds->size);
+    for (uint32_t i = 0; i < t; i++) {
+        int a = sp__ds_move(ds, g->move_offset + i), color = mover_at(g, i);
+        if (a == ds->area) {
+            sp__board_pass(&b, color);
+            continue;
+        }
+        int v = sp__vertex(&b, a);
+        if (!sp__is_legal_simple(&b, v, color))
+            return sp__error(SP_ERR_FORMAT, "game %llu of the dataset does not replay: move %u is illegal",
+                             (unsigned long long)game, i + 1);
+        sp__board_play(&b, v, color);
+    }
+    for (int p = 0; p < ds->area; p++)
+        colors[p] = b.color[sp__vertex(&b, p)];
+    return SP_OK;
+}
 
 int sp_dataset_neighbour_planes(const sp_dataset *ds, uint64_t position, int symmetry, float *out, size_t capacity)
 {
@@ -22,18 +47,10 @@ int sp_dataset_neighbour_planes(const sp_dataset *ds, uint64_t position, int sym
     uint64_t game = sp__ds_game_of(ds, position);
     const sp__spd_game *g = sp__ds_game(ds, game);
     uint32_t t = (uint32_t)(position - g->first_position);
-    sp_game_options go = SP_GAME_OPTIONS_INIT;
-    go.board_size = ds->size;
-    sp_game *replay;
-    int rc = sp_game_create(&replay, &go);
+    uint8_t board[SP_GO_MAX_SIZE * SP_GO_MAX_SIZE];
+    int rc = board_before(ds, game, t, board);
     if (rc)
         return rc;
-    rc = sp__ds_replay_into(ds, game, (int)t, replay);
-    if (rc) {
-        sp_game_free(replay);
-        return rc;
-    }
-    const uint8_t *board = sp__game_board_at(replay, (int)t);
     const int me = mover_at(g, t), you = 3 - me;
     float *plane = out;
     memset(out, 0, need * sizeof *out);
@@ -62,6 +79,5 @@ int sp_dataset_neighbour_planes(const sp_dataset *ds, uint64_t position, int sym
             plane[(7 + k) * area + sp_symmetry_point(symmetry, ds->size, a)] = 1.0f;
         }
     }
-    sp_game_free(replay);
     return SP_OK;
 }
