@@ -17,7 +17,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: sp-gtp [--seed N] [--size N] [--komi X] [--player search|random] [--simulations N]\n"
             "              [--threads N] [--batch N] [--seconds S] [--playouts M] [--search puct|gumbel]\n"
-            "              | --help | --version\n"
+            "              [--show-search N] | --help | --version\n"
             "Speak GTP version 2 on standard input and output.\n"
             "  --seed N         seed of the player (default: from the clock and process id)\n"
             "  --size N         initial board size, 2..19 (default 9)\n"
@@ -29,6 +29,7 @@ static void usage(FILE *out)
             "  --seconds S      seconds per move at most (default 0: only the GTP clock limits)\n"
             "  --playouts M     random playouts per evaluated position (default 1)\n"
             "  --search K       puct (MuZero, the default) or gumbel (Gumbel MuZero)\n"
+            "  --show-search N  after each genmove, print the search's top N moves to stderr\n"
             "  --help           show this help\n"
             "  --version        print the library version\n"
             "Extension command: sp-top-moves [N] shows the last search's best N moves\n"
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
         { "simulations", required_argument, NULL, 'S' }, { "threads", required_argument, NULL, 't' },
         { "batch", required_argument, NULL, 'b' },  { "seconds", required_argument, NULL, 'c' },
         { "playouts", required_argument, NULL, 'm' }, { "search", required_argument, NULL, 'K' },
+        { "show-search", required_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
     };
     gtp_search_options search = GTP_SEARCH_OPTIONS_INIT;
@@ -124,17 +126,19 @@ int main(int argc, char **argv)
         case 'S':
         case 't':
         case 'b':
-        case 'm': {
-            const double max = c == 'S' ? 10000000 : c == 'm' ? 100000 : c == 't' ? 256 : 65536;
-            if (parse_number(optarg, c == 'b' ? 0 : 1, max, &v) || v != (int)v) {
-                fprintf(stderr, "sp-gtp: %s takes an integer in %d..%.0f, not \"%s\"\n",
-                        c == 'S' ? "--simulations" : c == 't' ? "--threads" : c == 'b' ? "--batch" : "--playouts",
-                        c == 'b' ? 0 : 1, max, optarg);
+        case 'm':
+        case 'T': {
+            const char *name = c == 'S' ? "--simulations" : c == 't' ? "--threads" : c == 'b' ? "--batch"
+                             : c == 'm' ? "--playouts" : "--show-search";
+            const int min = c == 'b' || c == 'T' ? 0 : 1;
+            const double max = c == 'S' ? 10000000 : c == 'm' ? 100000 : c == 't' ? 256 : c == 'T' ? 400 : 65536;
+            if (parse_number(optarg, min, max, &v) || v != (int)v) {
+                fprintf(stderr, "sp-gtp: %s takes an integer in %d..%.0f, not \"%s\"\n", name, min, max, optarg);
                 usage(stderr);
                 return 2;
             }
             *(c == 'S' ? &search.simulations : c == 't' ? &search.threads : c == 'b' ? &search.batch
-                                                                                   : &search.playouts) = (int)v;
+                       : c == 'm' ? &search.playouts : &search.show_top) = (int)v;
             break;
         }
         case 'c':

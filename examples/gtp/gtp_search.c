@@ -1,6 +1,7 @@
 /* sp-gtp's searching player: the engine's game goes to the searcher as the
  * root; the tree is kept from move to move while the game only grows. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,6 +55,8 @@ double gtp_search_budget(const gtp_clock *c, int empty_points)
     budget = 0.9 * budget - 0.05;
     return budget > 0.01 ? budget : 0.01;
 }
+
+static int write_top_moves(searcher *s, int top, FILE *out);
 
 static void release_search(searcher *s)
 {
@@ -176,6 +179,13 @@ static int search_genmove(void *payload, const sp_game *game, int color, const g
     }
     s->has_result = 1;
     s->result_size = size;
+    if (s->opts.show_top > 0) {
+        char vertex[8];
+        sp_move_to_gtp(size, action < 0 || action == size * size ? SP_PASS : action, vertex, sizeof vertex);
+        fprintf(stderr, "sp-gtp: %s plays %s after ", color == SP_BLACK ? "Black" : "White", vertex);
+        write_top_moves(s, s->opts.show_top, stderr);
+        fprintf(stderr, "\n");
+    }
     *out_move = action < 0 || action == size * size ? SP_PASS : action;
     return 0;
 }
@@ -187,9 +197,50 @@ static void release_searcher(void *payload)
     free(s);
 }
 
-/* sp-top-moves [N]: the latest genmove's search, best N moves by visits,
- * each with its visits, prior and value (for the side that moved, -1..1),
- * then the principal variation. */
+/* The latest search's best @p top moves by visits, each with its visits,
+ * prior and value (for the side that moved, -1..1), then the principal
+ * variation; 0, or -1 when the search cannot be read. */
+static int write_top_moves(searcher *s, int top, FILE *out)
+{
+    const int actions = s->result_size * s->result_size + 1;
+    int32_t *visits = malloc((size_t)actions * sizeof *visits);
+    float *priors = malloc((size_t)actions * sizeof *priors), *values = malloc((size_t)actions * sizeof *values);
+    int32_t pv[PV_MAX], sims = 0;
+    size_t pv_len = 0;
+    float root_value = 0.0f;
+    int ok = visits && priors && values &&
+             sp_search_root_stats(s->search, visits, priors, values, NULL, (size_t)actions) == SP_OK &&
+             sp_search_root_value(s->search, &root_value, &sims) == SP_OK &&
+             sp_search_pv(s->search, pv, PV_MAX, &pv_len) == SP_OK;
+    if (ok) {
+        fprintf(out, "simulations %d seconds %.3f value %+.3f\n", sims, s->result_seconds, (double)root_value);
+        for (int shown = 0; shown < top; shown++) {
+            int best = -1;
+            for (int a = 0; a < actions; a++)
+                if (visits[a] > 0 && (best < 0 || visits[a] > visits[best]))
+                    best = a;
+            if (best < 0)
+                break;
+            char vertex[8];
+            sp_move_to_gtp(s->result_size, best == actions - 1 ? SP_PASS : best, vertex, sizeof vertex);
+            fprintf(out, "%-5s visits %5d prior %.3f value %+.3f\n", vertex, visits[best], (double)priors[best],
+                    (double)values[best]);
+            visits[best] = -visits[best];
+        }
+        fprintf(out, "pv");
+        for (size_t i = 0; i < pv_len; i++) {
+            char vertex[8];
+            sp_move_to_gtp(s->result_size, pv[i] == actions - 1 ? SP_PASS : pv[i], vertex, sizeof vertex);
+            fprintf(out, " %s", vertex);
+        }
+    }
+    free(visits);
+    free(priors);
+    free(values);
+    return ok ? 0 : -1;
+}
+
+/* sp-top-moves [N]: write_top_moves() of the latest genmove. */
 static int cmd_top_moves(gtp_engine *e, int argc, char **args, void *payload)
 {
     searcher *s = payload;
@@ -202,44 +253,18 @@ static int cmd_top_moves(gtp_engine *e, int argc, char **args, void *payload)
         gtp_printf(e, "no search yet: genmove first");
         return -1;
     }
-    const int actions = s->result_size * s->result_size + 1;
-    int32_t *visits = malloc((size_t)actions * sizeof *visits);
-    float *priors = malloc((size_t)actions * sizeof *priors), *values = malloc((size_t)actions * sizeof *values);
-    int32_t pv[PV_MAX], sims = 0;
-    size_t pv_len = 0;
-    float root_value = 0.0f;
-    int ok = visits && priors && values &&
-             sp_search_root_stats(s->search, visits, priors, values, NULL, (size_t)actions) == SP_OK &&
-             sp_search_root_value(s->search, &root_value, &sims) == SP_OK &&
-             sp_search_pv(s->search, pv, PV_MAX, &pv_len) == SP_OK;
-    if (ok) {
-        gtp_printf(e, "simulations %d seconds %.3f value %+.3f\n", sims, s->result_seconds, (double)root_value);
-        for (int shown = 0; shown < top; shown++) {
-            int best = -1;
-            for (int a = 0; a < actions; a++)
-                if (visits[a] > 0 && (best < 0 || visits[a] > visits[best]))
-                    best = a;
-            if (best < 0)
-                break;
-            char vertex[8];
-            sp_move_to_gtp(s->result_size, best == actions - 1 ? SP_PASS : best, vertex, sizeof vertex);
-            gtp_printf(e, "%-5s visits %5d prior %.3f value %+.3f\n", vertex, visits[best], (double)priors[best],
-                       (double)values[best]);
-            visits[best] = -visits[best];
-        }
-        gtp_printf(e, "pv");
-        for (size_t i = 0; i < pv_len; i++) {
-            char vertex[8];
-            sp_move_to_gtp(s->result_size, pv[i] == actions - 1 ? SP_PASS : pv[i], vertex, sizeof vertex);
-            gtp_printf(e, " %s", vertex);
-        }
-    } else {
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&text, &length);
+    int rc = out ? write_top_moves(s, top, out) : -1;
+    if (out)
+        fclose(out);
+    if (rc)
         gtp_printf(e, "cannot read the search: %s", sp_last_error());
-    }
-    free(visits);
-    free(priors);
-    free(values);
-    return ok ? 0 : -1;
+    else
+        gtp_printf(e, "%s", text);
+    free(text);
+    return rc;
 }
 
 int gtp_search_attach(gtp_engine *engine, const gtp_search_options *opts)
