@@ -17,7 +17,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: sp-gtp [--seed N] [--size N] [--komi X] [--player search|random] [--simulations N]\n"
             "              [--threads N] [--batch N] [--seconds S] [--playouts M] [--search puct|gumbel]\n"
-            "              [--show-search N] | --help | --version\n"
+            "              [--fpu parent|zero] [--show-search N] | --help | --version\n"
             "Speak GTP version 2 on standard input and output.\n"
             "  --seed N         seed of the player (default: from the clock and process id)\n"
             "  --size N         initial board size, 2..19 (default 9)\n"
@@ -29,6 +29,8 @@ static void usage(FILE *out)
             "  --seconds S      seconds per move at most (default 0: only the GTP clock limits)\n"
             "  --playouts M     random playouts per evaluated position (default 1)\n"
             "  --search K       puct (MuZero, the default) or gumbel (Gumbel MuZero)\n"
+            "  --fpu F          value of unvisited moves: parent (the parent's mean, the default) or zero\n"
+            "                   (MuZero: the worst value seen)\n"
             "  --show-search N  after each genmove, print the search's top N moves to stderr\n"
             "  --help           show this help\n"
             "  --version        print the library version\n"
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
         { "simulations", required_argument, NULL, 'S' }, { "threads", required_argument, NULL, 't' },
         { "batch", required_argument, NULL, 'b' },  { "seconds", required_argument, NULL, 'c' },
         { "playouts", required_argument, NULL, 'm' }, { "search", required_argument, NULL, 'K' },
-        { "show-search", required_argument, NULL, 'T' },
+        { "show-search", required_argument, NULL, 'T' }, { "fpu", required_argument, NULL, 'F' },
         { NULL, 0, NULL, 0 },
     };
     gtp_search_options search = GTP_SEARCH_OPTIONS_INIT;
@@ -114,6 +116,14 @@ int main(int argc, char **argv)
                 return 2;
             }
             use_search = strcmp(optarg, "search") == 0;
+            break;
+        case 'F':
+            if (strcmp(optarg, "parent") && strcmp(optarg, "zero")) {
+                fprintf(stderr, "sp-gtp: --fpu takes parent or zero, not \"%s\"\n", optarg);
+                usage(stderr);
+                return 2;
+            }
+            search.fpu = strcmp(optarg, "zero") ? SP_SEARCH_FPU_PARENT : SP_SEARCH_FPU_ZERO;
             break;
         case 'K':
             if (strcmp(optarg, "puct") && strcmp(optarg, "gumbel")) {

@@ -84,9 +84,7 @@ static int make_search(searcher *s, int size)
     so.threads = s->opts.threads;
     so.batch_size = s->opts.batch;
     so.seed = s->opts.seed;
-    /* Flat priors: unvisited moves start from the parent's value rather
-     * than the worst one, or the tree grows into a few narrow lines. */
-    so.fpu = SP_SEARCH_FPU_PARENT;
+    so.fpu = s->opts.fpu;
     if (sp_go_evaluator_create(&s->evaluator, &eo) || sp_go_evaluator_model(s->evaluator, &model) ||
         sp_search_create(&s->search, &model, &so)) {
         release_search(s);

@@ -15,9 +15,10 @@ typedef struct gtp_search_options {
     int kind;          /**< SP_SEARCH_PUCT or SP_SEARCH_GUMBEL */
     uint64_t seed;
     int show_top;      /**< after each genmove, write this many top moves to stderr; 0 = none */
+    int fpu;           /**< SP_SEARCH_FPU_PARENT or SP_SEARCH_FPU_ZERO */
 } gtp_search_options;
 
-#define GTP_SEARCH_OPTIONS_INIT { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0 }
+#define GTP_SEARCH_OPTIONS_INIT { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT }
 
 /**
  * Make a searching player the engine's player and register `sp-top-moves`.
