@@ -49,9 +49,11 @@ static int fail(const char *what, int rc)
 
 /* A progress line on a terminal: percentage of the current file, rate, ETA. */
 typedef struct progress {
-    double start;
+    double start;      /* of the import, for the rate */
+    double file_start; /* of the current file, for the ETA */
     double last;
     const char *file;
+    const sp_import_report *report; /* the import updates it as it goes */
 } progress;
 
 static int show_progress(const char *task, uint64_t done, uint64_t total, void *payload)
@@ -62,9 +64,10 @@ static int show_progress(const char *task, uint64_t done, uint64_t total, void *
         return 0;
     p->last = t;
     double frac = total ? (double)done / (double)total : 0, elapsed = t - p->start;
-    double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
-    fprintf(stderr, "\r%s %s: %5.1f%%  %.1f MB/s  ETA %.0f s   ", task, p->file, 100 * frac,
-            (double)done / 1e6 / (elapsed > 0 ? elapsed : 1), eta);
+    double in_file = t - p->file_start, eta = frac > 0 ? in_file * (1 - frac) / frac : 0;
+    unsigned long long games = p->report ? (unsigned long long)p->report->games_read : 0;
+    fprintf(stderr, "\r\033[K%s %s: %5.1f%%, %llu games, %.0f games/s, ETA %.0f s", task, p->file, 100 * frac,
+            games, (double)games / (elapsed > 0 ? elapsed : 1), eta);
     return 0;
 }
 
@@ -135,15 +138,16 @@ static int cmd_import(int argc, char **argv)
     int rc = append && stat(out, &st) == 0 ? sp_dataset_load(&ds, out) : sp_dataset_create(&ds, size);
     if (rc)
         return fail(out, rc);
-    progress p = { now(), 0, "" };
+    sp_import_report report = SP_IMPORT_REPORT_INIT;
+    progress p = { now(), now(), 0, "", &report };
     if (isatty(STDERR_FILENO)) {
         o.progress = show_progress;
         o.progress_payload = &p;
     }
-    sp_import_report report = SP_IMPORT_REPORT_INIT;
     double t0 = now();
     for (int i = 0; i < n_inputs && !rc; i++) {
         p.file = inputs[i];
+        p.file_start = now(); /* progress counts the bytes of the current file */
         rc = sp_dataset_import(ds, inputs[i], &o, &report);
     }
     double seconds = now() - t0;
