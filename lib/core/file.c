@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,4 +167,33 @@ uint32_t sp__crc32(uint32_t crc, const void *data, size_t length)
     while (length--)
         crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;
+}
+
+int sp__file_map(const char *path, const void **out_data, size_t *out_length)
+{
+    *out_data = NULL;
+    *out_length = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sp__error(SP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return sp__error(SP_ERR_IO, "%s is not a regular file", path);
+    }
+    size_t length = (size_t)st.st_size;
+    void *map = length ? mmap(NULL, length, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    int err = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return sp__error(SP_ERR_IO, "cannot map %s: %s", path, strerror(err));
+    *out_data = map;
+    *out_length = length;
+    return SP_OK;
+}
+
+void sp__file_unmap(const void *data, size_t length)
+{
+    if (data && length)
+        munmap((void *)data, length);
 }

@@ -29,6 +29,12 @@ int sp__atomic_write(sp__atomic_file *f, const void *data, size_t length);
 int sp__atomic_commit(sp__atomic_file *f);
 void sp__atomic_abort(sp__atomic_file *f);
 
+/* Map the regular file at path read-only (private). An empty file gives
+ * *out_data = NULL and *out_length = 0, without a mapping. SP_ERR_IO with the
+ * reason on failure. Release with sp__file_unmap(). */
+int sp__file_map(const char *path, const void **out_data, size_t *out_length);
+void sp__file_unmap(const void *data, size_t length);
+
 /* CRC-32 (IEEE, as zlib): start with crc = 0, feed pieces in order. */
 uint32_t sp__crc32(uint32_t crc, const void *data, size_t length);
 

@@ -57,7 +57,7 @@ struct sp_dataset {
     size_t own_bytes;  /* bytes of a game's packed ownership: 2 bits a point */
     uint64_t n_games, n_positions;
     sp__seg games, moves, owners, text;
-    void *map;         /* the mapped file, or NULL */
+    const void *map;   /* the mapped file, or NULL */
     size_t map_len;
     uint64_t *dedup;   /* open addressing: game id + 1, 0 = empty */
     size_t dedup_cap, dedup_n;

@@ -2,15 +2,10 @@
  * section table, then GAMES, MOVES, OWNERSHIP and TEXT, each 8-byte aligned
  * with its own CRC-32. The loader maps the file and checks every byte it
  * will later trust, so a corrupt file fails here and never in a reader. */
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "core/file.h"
@@ -233,30 +228,21 @@ int sp_dataset_load(sp_dataset **out, const char *path)
     if (!out || !path)
         return sp__error(SP_ERR_INVALID_ARG, "sp_dataset_load: %s is NULL", out ? "path" : "out");
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return sp__error(SP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sp__error(SP_ERR_IO, "%s is not a regular file", path);
-    }
-    size_t length = (size_t)st.st_size;
+    const void *map;
+    size_t length;
+    int rc = sp__file_map(path, &map, &length);
+    if (rc)
+        return rc;
     if (length < SPD_HEADER) {
-        close(fd);
+        sp__file_unmap(map, length);
         return BAD("%s: %zu bytes, shorter than a dataset header", path, length);
     }
-    void *map = mmap(NULL, length, PROT_READ, MAP_PRIVATE, fd, 0);
-    int err = errno;
-    close(fd);
-    if (map == MAP_FAILED)
-        return sp__error(SP_ERR_IO, "cannot map %s: %s", path, strerror(err));
     sp_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) {
-        munmap(map, length);
+        sp__file_unmap(map, length);
         return sp__error(SP_ERR_NOMEM, "out of memory loading %s", path);
     }
-    int rc = parse(ds, map, length);
+    rc = parse(ds, map, length);
     ds->map = map;
     ds->map_len = length;
     if (rc) {

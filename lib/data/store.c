@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "core/file.h"
 #include "data_internal.h"
 #include "go/game_internal.h"
 
@@ -62,8 +62,7 @@ void sp_dataset_free(sp_dataset *ds)
     free(ds->owners.tail);
     free(ds->text.tail);
     free(ds->dedup);
-    if (ds->map)
-        munmap(ds->map, ds->map_len);
+    sp__file_unmap(ds->map, ds->map_len);
     free(ds);
 }
 
