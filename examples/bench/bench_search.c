@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <semiparam.h>
@@ -74,15 +75,24 @@ static int search_usage(FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-/* Simulations per second of `searches` fresh searches; NAN-free: 0 on failure. */
-static double time_searches(const sp_search_model *m, const sp_search_options *so, void *root, int searches)
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Simulations per wall-clock second of `searches` fresh searches, and per
+ * CPU-second of the process in *cpu_rate; 0 on failure. */
+static double time_searches(const sp_search_model *m, const sp_search_options *so, void *root, int searches,
+                            double *cpu_rate)
 {
     sp_search *s;
     if (sp_search_create(&s, m, so)) {
         fprintf(stderr, "sp-bench search: %s\n", sp_last_error());
         return 0.0;
     }
-    double start = bench_now();
+    double start = bench_now(), cpu_start = cpu_now();
     long sims = 0;
     for (int i = 0; i < searches; i++) {
         int32_t done;
@@ -94,6 +104,8 @@ static double time_searches(const sp_search_model *m, const sp_search_options *s
         sims += done;
     }
     double rate = (double)sims / (bench_now() - start);
+    if (cpu_rate)
+        *cpu_rate = (double)sims / (cpu_now() - cpu_start);
     sp_search_free(s);
     return rate;
 }
@@ -119,16 +131,18 @@ static double callgrind_instructions(const search_options *o, long n)
     return pclose(p) == 0 ? total : -1.0;
 }
 
-static double median_rate(const search_options *o, const sp_search_model *m, int threads, int batch, void *root)
+static double median_rate(const search_options *o, const sp_search_model *m, int threads, int batch, void *root,
+                          double *cpu_rate)
 {
     sp_search_options so = SP_SEARCH_OPTIONS_INIT;
     so.simulations = o->simulations;
     so.threads = threads;
     so.batch_size = batch;
     so.fpu = o->fpu;
-    double rates[100];
+    double rates[100], cpu[100];
     for (int r = 0; r < o->runs; r++)
-        rates[r] = time_searches(m, &so, root, o->searches);
+        rates[r] = time_searches(m, &so, root, o->searches, &cpu[r]);
+    *cpu_rate = bench_median(cpu, (size_t)o->runs);
     return bench_median(rates, (size_t)o->runs);
 }
 
@@ -169,7 +183,7 @@ int bench_search(int argc, char **argv)
         sp_search_options so = SP_SEARCH_OPTIONS_INIT;
         so.simulations = o.simulations;
         so.fpu = o.fpu;
-        return time_searches(&zero, &so, NULL, (int)o.zero_searches) > 0.0 || o.zero_searches == 0 ? 0 : 1;
+        return time_searches(&zero, &so, NULL, (int)o.zero_searches, NULL) > 0.0 || o.zero_searches == 0 ? 0 : 1;
     }
 
     sp_go_evaluator_options eo = SP_GO_EVALUATOR_OPTIONS_INIT;
@@ -185,7 +199,7 @@ int bench_search(int argc, char **argv)
     printf("search: pUCT (fpu %s), %d simulations per search from the empty 9x9 board (82 actions),"
            " %d searches per run, median of %d runs\n",
            o.fpu == SP_SEARCH_FPU_ZERO ? "zero" : "parent", o.simulations, o.searches, o.runs);
-    printf("  %-44s %14s %14s\n", "", "simulations/s", "us/simulation");
+    printf("  %-40s %14s %14s %16s\n", "", "simulations/s", "us/simulation", "per CPU-second");
     const struct {
         const char *name;
         const sp_search_model *model;
@@ -200,10 +214,11 @@ int bench_search(int argc, char **argv)
     };
     double first_playout = 0.0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        double rate = median_rate(&o, rows[i].model, rows[i].threads, rows[i].batch, game);
+        double cpu_rate;
+        double rate = median_rate(&o, rows[i].model, rows[i].threads, rows[i].batch, game, &cpu_rate);
         if (rate <= 0.0)
             return 1;
-        printf("  %-44s %14.0f %14.2f", rows[i].name, rate, 1e6 / rate);
+        printf("  %-40s %14.0f %14.2f %16.0f", rows[i].name, rate, 1e6 / rate, cpu_rate);
         if (rows[i].model == &playout) {
             if (rows[i].threads == 1)
                 first_playout = rate;
