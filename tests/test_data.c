@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -540,6 +541,13 @@ START_TEST(batches_reproducible_and_symmetric)
             uint64_t game;
             uint32_t t;
             sp_dataset_position_locate(ds, a.b.positions[i], &game, &t);
+            /* Independent reference: the planes of the position replayed by the rules. */
+            sp_game *replay;
+            float ref[18 * 81];
+            ck_assert_int_eq(sp_dataset_game_replay(ds, game, (int)t, &replay), SP_OK);
+            ck_assert_int_eq(sp_game_planes(replay, 8, ref, 18 * 81), SP_OK);
+            ck_assert_mem_eq(ref, c.b.planes + (size_t)i * P * 81, sizeof ref);
+            sp_game_free(replay);
             int32_t moves[64];
             size_t n;
             sp_dataset_game_moves(ds, game, moves, 64, &n);
@@ -788,6 +796,37 @@ START_TEST(cgos_slice_matches_index)
 }
 END_TEST
 
+/* SP_LONG_TESTS: all of CGOS, in bounded memory, with the counts of docs/datasets.md. */
+START_TEST(cgos_full_import)
+{
+    const char *long_tests = getenv("SP_LONG_TESTS");
+    if (!long_tests || strcmp(long_tests, "1") != 0)
+        return;
+    char dir[1024], path[1100];
+    if (!data_path(dir, sizeof dir, "cgos9x9_2015.sgf.xz"))
+        return;
+    *strrchr(dir, '/') = '\0';
+    sp_dataset *ds;
+    ck_assert_int_eq(sp_dataset_create(&ds, 9), SP_OK);
+    sp_import_report r = SP_IMPORT_REPORT_INIT;
+    for (int year = 2015; year <= 2018; year++) {
+        snprintf(path, sizeof path, "%s/cgos9x9_%d.sgf.xz", dir, year);
+        ck_assert_int_eq(sp_dataset_import(ds, path, NULL, &r), SP_OK);
+    }
+    ck_assert_uint_eq(r.games_read, 437880);
+    ck_assert_uint_eq(r.games_added, 429856);
+    ck_assert_uint_eq(r.positions_added, 32723229);
+    ck_assert_uint_eq(r.skipped[SP_SKIP_NO_MOVES], 582);
+    ck_assert_uint_eq(r.skipped[SP_SKIP_DUPLICATE], 7442);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("cgos full import: peak RSS %ld MB for %llu MB of SGF\n", ru.ru_maxrss / 1024,
+           (unsigned long long)(r.bytes >> 20));
+    ck_assert_int_lt(ru.ru_maxrss, 400 * 1024); /* the SGF text alone is 483 MB */
+    sp_dataset_free(ds);
+}
+END_TEST
+
 int main(void)
 {
     /* Made before the tests fork, so that they share it and it is removed at the end. */
@@ -796,7 +835,8 @@ int main(void)
         return EXIT_FAILURE;
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("data");
-    tcase_set_timeout(tc, 240);
+    const char *long_tests = getenv("SP_LONG_TESTS");
+    tcase_set_timeout(tc, long_tests && strcmp(long_tests, "1") == 0 ? 900 : 240);
     tcase_add_test(tc, results_parse);
     tcase_add_test(tc, import_counts_by_reason);
     tcase_add_test(tc, import_filters);
@@ -807,6 +847,7 @@ int main(void)
     tcase_add_test(tc, batches_reproducible_and_symmetric);
     tcase_add_test(tc, neighbour_planes);
     tcase_add_test(tc, cgos_slice_matches_index);
+    tcase_add_test(tc, cgos_full_import);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
