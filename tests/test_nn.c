@@ -727,12 +727,18 @@ static float *run_infer(int precision, int64_t n, int train_steps, float **layer
     sp__tensor x = { 0 }, out = { 0 };
     sp__tensor_ensure(&x, nn, n, planes, h, w);
     sp__tensor_write(&x, xv);
+    if (precision == SP_PRECISION_F32) /* a warm plan must be refolded once the statistics move */
+        ck_assert_int_eq(sp__tower_warm_up(&t, n, h, w), SP_OK);
     for (int s = 0; s < train_steps; s++) /* moves the running statistics */
         ck_assert_int_eq(sp__tower_forward(&t, &x, 1), SP_OK);
-    ck_assert_int_eq(sp__tower_warm_up(&t, n, h, w), SP_OK); /* folds the parameters as they are now */
-    ck_assert_msg(sp__tower_infer(&t, &x, &out) == SP_OK, "%s", sp_last_error());
-    ck_assert_ptr_null(strstr(sp__tower_infer_impl(&t), "ref"));
-    float *got = tensor_host(&out);
+    int rc = sp__tower_infer(&t, &x, &out);
+    float *got = NULL;
+    /* bf16 needs CPU support (absent under valgrind's emulated CPU). */
+    if (!(rc == SP_ERR_UNSUPPORTED && precision == SP_PRECISION_BF16)) {
+        ck_assert_msg(rc == SP_OK, "%s", sp_last_error());
+        ck_assert_ptr_null(strstr(sp__tower_infer_impl(&t), "ref"));
+        got = tensor_host(&out);
+    }
     if (layered) {
         ck_assert_int_eq(sp__tower_forward(&t, &x, 0), SP_OK);
         *layered = tensor_host(t.out);
@@ -754,9 +760,13 @@ START_TEST(tower_inference_folds_batch_norm)
     double *ref = to_double(layered, count);
     ck_assert_msg(max_rel(fused, ref, count) < 1e-4, "fused vs layered %g", max_rel(fused, ref, count));
     float *bf16 = run_infer(SP_PRECISION_BF16, 4, 3, NULL);
-    double err = max_rel(bf16, ref, count);
-    ck_assert_msg(err < 0.02, "bf16 vs f32 %g", err);
-    ck_assert_msg(err > 0.0, "bf16 path looks like f32");
+    if (bf16) {
+        double err = max_rel(bf16, ref, count);
+        ck_assert_msg(err < 0.02, "bf16 vs f32 %g", err);
+        ck_assert_msg(err > 0.0, "bf16 path looks like f32");
+    } else {
+        fprintf(stderr, "nn: this CPU runs no bf16 convolutions; bf16 check skipped\n");
+    }
     free(ref);
     free(layered);
     free(fused);
