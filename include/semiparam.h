@@ -13,5 +13,6 @@
 #include "semiparam/search.h"
 #include "semiparam/go_evaluator.h"
 #include "semiparam/dataset.h"
+#include "semiparam/retriever.h"
 
 #endif /* SEMIPARAM_H */

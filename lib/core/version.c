@@ -8,9 +8,14 @@ const char *sp_version_string(void) { return SP_VERSION_STRING; }
 int sp_has_feature(int feature)
 {
     switch (feature) {
-    case SP_FEATURE_GPU:
+#if defined(SP_FAISS_C_API)
     case SP_FEATURE_FAISS_C_API:
+        return 1;
+#elif defined(SP_FAISS_BRIDGE)
     case SP_FEATURE_FAISS_BRIDGE:
+        return 1;
+#endif
+    case SP_FEATURE_GPU:
     default:
         /* Set by the modules that bring these features once they exist. */
         return 0;

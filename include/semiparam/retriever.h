@@ -1,0 +1,349 @@
+/**
+ * @file retriever.h
+ * @brief Approximate nearest-neighbour retrieval over tens of millions of keys
+ *        (FAISS IVF-PQ), with per-key position and game ids, half-exclusion by
+ *        game, online growth, `.spi` persistence, PCA keys from raw planes and
+ *        the neighbour pre-computation file used in training.
+ *
+ * Keys are float vectors of a fixed dimension; distances are squared L2.
+ * Every key carries the id of its position (an index into the dataset the
+ * keys were made from) and the id of its game. With two halves, a key lives
+ * in the half sp_retriever_game_half() gives for its game; both halves share
+ * one trained quantizer, so their distances are comparable.
+ */
+#ifndef SEMIPARAM_RETRIEVER_H
+#define SEMIPARAM_RETRIEVER_H
+
+#include "semiparam/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * A key index with metadata. Thread rule: once built (or loaded), any number
+ * of threads may call sp_retriever_search() concurrently; sp_retriever_add()
+ * may run at the same time (it takes an internal write lock, so searches wait
+ * for the batch being added). Searches asking for different nprobe/rerank
+ * values serialise on that lock; searches with the same values run in
+ * parallel. sp_retriever_train(), sp_retriever_save() and sp_retriever_free()
+ * need exclusive use of the handle.
+ * @since 0.1
+ */
+typedef struct sp_retriever sp_retriever;
+
+/** "No such key": the id written where fewer than k neighbours exist. @since 0.1 */
+#define SP_RETRIEVER_NO_ID UINT64_MAX
+
+/** Current version of ::sp_retriever_options. @since 0.1 */
+#define SP_RETRIEVER_OPTIONS_VERSION 1
+
+/**
+ * Creation settings of a retriever. Initialise with ::SP_RETRIEVER_OPTIONS_INIT
+ * or sp_retriever_options_init(); fields are only ever appended.
+ * @since 0.1
+ */
+typedef struct sp_retriever_options {
+    uint32_t version;      /**< ::SP_RETRIEVER_OPTIONS_VERSION */
+    uint32_t halves;       /**< 1 (one index) or 2 (split by game for training); default 1 */
+    const char *factory;   /**< FAISS index_factory string; NULL: sp_retriever_default_factory() */
+    uint64_t embedder_id;  /**< id of the embedder that made the keys; searches must present it */
+    uint64_t train_size;   /**< keys sampled to train by sp_retriever_build(); 0: 64 per IVF list, at least 65,536 */
+    uint64_t batch_size;   /**< keys per add batch (one progress step each); 0: 65,536 */
+    uint32_t threads;      /**< OpenMP threads for this handle's FAISS work; 0: the OpenMP default */
+    uint32_t default_nprobe; /**< IVF lists visited when a query gives none; 0: 16 */
+    uint64_t seed;         /**< seed of the training sample */
+} sp_retriever_options;
+
+/** Static initialiser of ::sp_retriever_options (all defaults). @since 0.1 */
+#define SP_RETRIEVER_OPTIONS_INIT { SP_RETRIEVER_OPTIONS_VERSION, 1, NULL, 0, 0, 0, 0, 0, 0 }
+
+/**
+ * Set @p opts to the defaults. @return SP_OK or SP_ERR_INVALID_ARG (NULL).
+ * @since 0.1
+ */
+SP_API int sp_retriever_options_init(sp_retriever_options *opts);
+
+/**
+ * The default FAISS factory string for @p count keys of dimension @p dim:
+ * `IVF<nlist>,PQ<dim/2>np` with nlist the power of two nearest 4·sqrt(count)
+ * (at least 16), or `Flat` below 4,096 keys. Written with a NUL into @p buf.
+ * @return SP_OK, SP_ERR_INVALID_ARG or SP_ERR_BUFFER_TOO_SMALL.
+ * @since 0.1
+ */
+SP_API int sp_retriever_default_factory(uint32_t dim, uint64_t count, char *buf, size_t capacity);
+
+/**
+ * Create an empty retriever for keys of dimension @p dim. @p expected_count
+ * (keys it will hold) chooses the default factory when opts->factory is NULL.
+ * The index must be trained (sp_retriever_train()) before keys are added,
+ * unless the factory needs no training ("Flat").
+ * @param opts  NULL for defaults; a newer version than this library is refused
+ * @return SP_OK; SP_ERR_INVALID_ARG (dim 0, halves not 1 or 2, bad factory
+ *         string); SP_ERR_VERSION; SP_ERR_NOMEM. *out is NULL on failure.
+ * @since 0.1
+ */
+SP_API int sp_retriever_create(sp_retriever **out, uint32_t dim, uint64_t expected_count,
+                               const sp_retriever_options *opts);
+
+/** Release a retriever; NULL is a no-op. @since 0.1 */
+SP_API void sp_retriever_free(sp_retriever *retriever);
+
+/**
+ * Train the quantizers on @p count sample keys (row-major, @p dim floats each,
+ * borrowed for the call). Both halves share the result.
+ * @return SP_OK; SP_ERR_INVALID_ARG (wrong dim, NULL); SP_ERR_MISUSE (keys
+ *         already added); SP_ERR_INTERNAL (FAISS failed, its message in
+ *         sp_last_error()).
+ * @since 0.1
+ */
+SP_API int sp_retriever_train(sp_retriever *retriever, const float *keys, uint64_t count, uint32_t dim);
+
+/**
+ * Add @p count keys with their position and game ids (all borrowed for the
+ * call) in batches, reporting progress as task "index-add". Works on a
+ * trained retriever at any time, also after loading (online growth, paper
+ * §3.4); the new keys are found by the next search and kept by the next save.
+ * @return SP_OK; SP_ERR_INVALID_ARG (wrong dim, NULL arrays, an id equal to
+ *         ::SP_RETRIEVER_NO_ID); SP_ERR_MISUSE (not trained, or loaded with
+ *         ::SP_RETRIEVER_LOAD_MMAP); SP_ERR_CANCELLED (progress callback);
+ *         SP_ERR_NOMEM; SP_ERR_INTERNAL. Keys of batches added before a
+ *         failure stay in the index.
+ * @since 0.1
+ */
+SP_API int sp_retriever_add(sp_retriever *retriever, const float *keys, const uint64_t *position_ids,
+                            const uint32_t *game_ids, uint64_t count, uint32_t dim);
+
+/**
+ * Create, train on a random sample of opts->train_size keys and add all
+ * @p count keys: sp_retriever_create() + sp_retriever_train() +
+ * sp_retriever_add(). Progress: "index-train" (0/1, 1/1), then "index-add".
+ * @return as those functions. *out is NULL on failure.
+ * @since 0.1
+ */
+SP_API int sp_retriever_build(sp_retriever **out, const float *keys, const uint64_t *position_ids,
+                              const uint32_t *game_ids, uint64_t count, uint32_t dim,
+                              const sp_retriever_options *opts);
+
+/** Key dimension; 0 for NULL. @since 0.1 */
+SP_API uint32_t sp_retriever_dim(const sp_retriever *retriever);
+
+/** Number of keys held (both halves); 0 for NULL. @since 0.1 */
+SP_API uint64_t sp_retriever_count(const sp_retriever *retriever);
+
+/** Keys held by half @p half (0 or 1); 0 for NULL or a bad half. @since 0.1 */
+SP_API uint64_t sp_retriever_half_count(const sp_retriever *retriever, uint32_t half);
+
+/** Number of halves (1 or 2); 0 for NULL. @since 0.1 */
+SP_API uint32_t sp_retriever_halves(const sp_retriever *retriever);
+
+/** Embedder id the keys were made with; 0 for NULL. @since 0.1 */
+SP_API uint64_t sp_retriever_embedder_id(const sp_retriever *retriever);
+
+/** FAISS factory string of the index; borrowed from the handle; "" for NULL. @since 0.1 */
+SP_API const char *sp_retriever_factory(const sp_retriever *retriever);
+
+/**
+ * Bytes per key the index itself holds (codes, ids, refinement codes),
+ * measured through FAISS's own encoding size plus 8 bytes of list id per
+ * key for IVF indexes; the 12 bytes of position and game id the retriever
+ * keeps come on top. 0 for NULL or an unknown layout.
+ * @since 0.1
+ */
+SP_API double sp_retriever_bytes_per_key(const sp_retriever *retriever);
+
+/**
+ * Half (0 or 1) that holds the keys of game @p game_id in a two-half
+ * retriever: a fixed hash of the id, the same in every build and process.
+ * @since 0.1
+ */
+SP_API uint32_t sp_retriever_game_half(uint32_t game_id);
+
+/** Exclusion rules of a query (flags, combinable). @since 0.1 */
+typedef enum sp_retriever_exclude {
+    SP_RETRIEVER_EXCLUDE_NONE = 0,      /**< search every key */
+    SP_RETRIEVER_EXCLUDE_OWN_HALF = 1,  /**< search only the half not holding the query's game (two halves only) */
+    SP_RETRIEVER_EXCLUDE_GAME = 2       /**< never return keys of the query's own game */
+} sp_retriever_exclude;
+
+/** Current version of ::sp_retriever_query. @since 0.1 */
+#define SP_RETRIEVER_QUERY_VERSION 1
+
+/**
+ * Per-call search settings. Initialise with ::SP_RETRIEVER_QUERY_INIT or
+ * sp_retriever_query_init(); fields are only ever appended.
+ * @since 0.1
+ */
+typedef struct sp_retriever_query {
+    uint32_t version;        /**< ::SP_RETRIEVER_QUERY_VERSION */
+    uint32_t nprobe;         /**< IVF lists visited; 0: the retriever's default */
+    uint32_t rerank;         /**< candidates re-ranked per result for refine indexes (FAISS k_factor); 0: 1 */
+    uint32_t exclude;        /**< ::sp_retriever_exclude flags */
+    const uint32_t *game_ids; /**< per query: its game id; needed when exclude is not NONE (borrowed) */
+    uint64_t embedder_id;    /**< must equal the retriever's embedder id */
+    uint32_t threads;        /**< OpenMP threads for this call; 0: the retriever's setting */
+} sp_retriever_query;
+
+/** Static initialiser of ::sp_retriever_query (all defaults, embedder 0). @since 0.1 */
+#define SP_RETRIEVER_QUERY_INIT { SP_RETRIEVER_QUERY_VERSION, 0, 0, 0, NULL, 0, 0 }
+
+/**
+ * Set @p query to the defaults. @return SP_OK or SP_ERR_INVALID_ARG (NULL).
+ * @since 0.1
+ */
+SP_API int sp_retriever_query_init(sp_retriever_query *query);
+
+/**
+ * Find the @p k nearest keys (squared L2) of each of @p count queries.
+ * @param queries       count x dim floats, row-major (borrowed)
+ * @param query         settings; NULL means ::SP_RETRIEVER_QUERY_INIT (embedder 0)
+ * @param out_ids       count x k position ids, nearest first; ::SP_RETRIEVER_NO_ID
+ *                      where fewer than k keys qualify
+ * @param out_distances count x k squared distances (INFINITY where no id); may be NULL
+ * @param out_games     count x k game ids of the neighbours (UINT32_MAX where no id); may be NULL
+ * @return SP_OK; SP_ERR_INVALID_ARG (wrong dim, k 0, NULL arrays, game_ids
+ *         missing for an exclusion); SP_ERR_MISUSE (embedder id differs from
+ *         the retriever's; own-half exclusion on a one-half retriever);
+ *         SP_ERR_VERSION; SP_ERR_NOMEM; SP_ERR_INTERNAL.
+ * Thread-safe (see ::sp_retriever).
+ * @since 0.1
+ */
+SP_API int sp_retriever_search(const sp_retriever *retriever, const float *queries, uint64_t count,
+                               uint32_t dim, uint32_t k, const sp_retriever_query *query,
+                               uint64_t *out_ids, float *out_distances, uint32_t *out_games);
+
+/** Flags of sp_retriever_load(). @since 0.1 */
+typedef enum sp_retriever_load_flags {
+    SP_RETRIEVER_LOAD_MMAP = 1  /**< map the IVF lists from the file instead of reading them (read-only: no add) */
+} sp_retriever_load_flags;
+
+/**
+ * Save as a `.spi` file (docs/file-formats.md): written under a temporary
+ * name and renamed, so @p path never holds a partial file.
+ * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_IO, SP_ERR_NOMEM or SP_ERR_INTERNAL.
+ * @since 0.1
+ */
+SP_API int sp_retriever_save(const sp_retriever *retriever, const char *path);
+
+/**
+ * Load a `.spi` file. Every section's size and CRC-32 is checked before FAISS
+ * sees it, so a truncated, corrupted or foreign file is refused.
+ * @param flags  0 or ::SP_RETRIEVER_LOAD_MMAP
+ * @param opts   only threads and default_nprobe are used; NULL for defaults
+ * @return SP_OK; SP_ERR_IO; SP_ERR_FORMAT (with the reason); SP_ERR_VERSION
+ *         (a newer format); SP_ERR_NOMEM; SP_ERR_INVALID_ARG. *out is NULL on failure.
+ * @since 0.1
+ */
+SP_API int sp_retriever_load(sp_retriever **out, const char *path, uint32_t flags,
+                             const sp_retriever_options *opts);
+
+/* ------------------------------------------------------------------------ */
+/* PCA keys                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A PCA projection (FAISS PCAMatrix) from raw feature vectors (e.g. a
+ * position's observation planes) to keys. Until a learned embedder exists it
+ * is the embedder of the retrieval set; its id identifies it in `.spi` files.
+ * Thread rule: immutable once trained; sp_pca_apply() may run concurrently.
+ * @since 0.1
+ */
+typedef struct sp_pca sp_pca;
+
+/**
+ * Train a PCA from @p count samples of @p dim_in floats to @p dim_out
+ * dimensions (<= dim_in). @p threads: OpenMP threads (0: default).
+ * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_NOMEM or SP_ERR_INTERNAL.
+ * @since 0.1
+ */
+SP_API int sp_pca_train(sp_pca **out, const float *samples, uint64_t count, uint32_t dim_in,
+                        uint32_t dim_out, uint32_t threads);
+
+/** Release a PCA; NULL is a no-op. @since 0.1 */
+SP_API void sp_pca_free(sp_pca *pca);
+
+/**
+ * Project @p count vectors of dim_in floats into @p out (count x dim_out floats).
+ * @return SP_OK, SP_ERR_INVALID_ARG (NULL, dim_in differs) or SP_ERR_INTERNAL.
+ * @since 0.1
+ */
+SP_API int sp_pca_apply(const sp_pca *pca, const float *in, uint64_t count, uint32_t dim_in, float *out);
+
+/** Input dimension; 0 for NULL. @since 0.1 */
+SP_API uint32_t sp_pca_dim_in(const sp_pca *pca);
+
+/** Output (key) dimension; 0 for NULL. @since 0.1 */
+SP_API uint32_t sp_pca_dim_out(const sp_pca *pca);
+
+/**
+ * Embedder id of this PCA: a 64-bit hash of its serialised matrix, never 0;
+ * 0 for NULL. Give it as embedder_id to the retriever built on its keys.
+ * @since 0.1
+ */
+SP_API uint64_t sp_pca_id(const sp_pca *pca);
+
+/** Save as a `.spp` file (magic, version, CRC; atomic). @since 0.1 */
+SP_API int sp_pca_save(const sp_pca *pca, const char *path);
+
+/**
+ * Load a `.spp` file; truncated or corrupted files give SP_ERR_FORMAT.
+ * @since 0.1
+ */
+SP_API int sp_pca_load(sp_pca **out, const char *path);
+
+/* ------------------------------------------------------------------------ */
+/* Neighbour pre-computation for training (paper §2.1.1)                    */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * For each of @p count positions (keys, position ids, game ids), find its
+ * @p k nearest neighbours in the half of @p retriever not holding its game
+ * (or, with one half, any key of another game), and write them to @p path as a
+ * `.spn` file (docs/file-formats.md): a header, then per position its id
+ * followed by k neighbour position ids and k squared distances. Queries run
+ * in batches of 1,024 with progress task "index-precompute". Atomic write.
+ * @param query  nprobe/rerank/threads/embedder_id; exclude and game_ids are set internally
+ * @return as sp_retriever_search(), plus SP_ERR_IO and SP_ERR_CANCELLED.
+ * @since 0.1
+ */
+SP_API int sp_retriever_precompute(const sp_retriever *retriever, const float *keys,
+                                   const uint64_t *position_ids, const uint32_t *game_ids,
+                                   uint64_t count, uint32_t dim, uint32_t k,
+                                   const sp_retriever_query *query, const char *path);
+
+/**
+ * An opened `.spn` neighbour file (read whole, checked). Thread rule:
+ * immutable; any number of threads may read it.
+ * @since 0.1
+ */
+typedef struct sp_neighbours sp_neighbours;
+
+/**
+ * Open a `.spn` file. @return SP_OK, SP_ERR_IO, SP_ERR_FORMAT, SP_ERR_NOMEM.
+ * @since 0.1
+ */
+SP_API int sp_neighbours_open(sp_neighbours **out, const char *path);
+
+/** Release; NULL is a no-op. @since 0.1 */
+SP_API void sp_neighbours_free(sp_neighbours *neighbours);
+
+/** Number of positions (rows); 0 for NULL. @since 0.1 */
+SP_API uint64_t sp_neighbours_count(const sp_neighbours *neighbours);
+
+/** Neighbours per row; 0 for NULL. @since 0.1 */
+SP_API uint32_t sp_neighbours_k(const sp_neighbours *neighbours);
+
+/**
+ * Row @p row: the query's position id and its k neighbour ids and squared
+ * distances (copied into caller arrays of k entries; either may be NULL).
+ * @return SP_OK or SP_ERR_INVALID_ARG (NULL, row out of range).
+ * @since 0.1
+ */
+SP_API int sp_neighbours_row(const sp_neighbours *neighbours, uint64_t row, uint64_t *out_position_id,
+                             uint64_t *out_ids, float *out_distances);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEMIPARAM_RETRIEVER_H */

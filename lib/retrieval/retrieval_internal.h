@@ -1,0 +1,66 @@
+/* Internal state of the retriever shared by its build, search and file code:
+ * one FAISS index per half plus the per-key ids, and the lock that guards
+ * the index's mutable search parameters. */
+#ifndef SP_RETRIEVAL_INTERNAL_H
+#define SP_RETRIEVAL_INTERNAL_H
+
+#include <pthread.h>
+
+#include <faiss/c_api/AutoTune_c.h>
+#include <faiss/c_api/Index_c.h>
+
+#include "semiparam/retriever.h"
+
+/* One half: a FAISS index whose sequential ids (0..count-1) index the arrays. */
+struct sp__half {
+    FaissIndex *index;
+    uint64_t count;
+    uint64_t capacity;
+    uint64_t *position_ids;
+    uint32_t *game_ids;
+};
+
+struct sp_retriever {
+    uint32_t dim;
+    uint32_t halves;
+    char *factory;
+    uint64_t embedder_id;
+    uint64_t train_size;
+    uint64_t batch_size;
+    uint64_t seed;
+    uint32_t threads;
+    uint32_t default_nprobe;
+    int trained;
+    int has_nprobe;  /* FAISS accepts "nprobe" (an IVF inside) */
+    int has_rerank;  /* FAISS accepts rerank_param (a refine stage) */
+    const char *rerank_param;
+    int mmapped;     /* IVF lists mapped from a file: read-only */
+    struct sp__half half[2];
+    FaissParameterSpace *params;
+    /* nprobe and k_factor live in the FAISS index, so a search with other
+     * values changes them under the write lock; equal values share the read lock. */
+    pthread_rwlock_t lock;
+    uint32_t current_nprobe;
+    uint32_t current_rerank;
+};
+
+/* SP_ERR_INTERNAL with FAISS's last message. */
+int sp__faiss_error(const char *what);
+
+/* Set the calling thread's OpenMP team size for FAISS work; returns the old one. */
+int sp__omp_enter(uint32_t threads);
+void sp__omp_leave(int previous);
+
+/* Allocate a retriever shell (lock, parameter space, settings from opts). */
+int sp__retriever_alloc(sp_retriever **out, uint32_t dim, uint32_t halves, const sp_retriever_options *opts);
+
+/* Probe which search parameters the index takes; sets has_nprobe/has_rerank. */
+void sp__retriever_probe_params(sp_retriever *r);
+
+/* Make sure half h can hold `extra` more keys. */
+int sp__half_reserve(struct sp__half *h, uint64_t extra);
+
+/* Validate an options struct's version; fills `out` with defaults + the known fields. */
+int sp__retriever_options_read(sp_retriever_options *out, const sp_retriever_options *opts);
+
+#endif
