@@ -78,7 +78,10 @@ SP_API int sp_retriever_default_factory(uint32_t dim, uint64_t count, char *buf,
  * (keys it will hold) chooses the default factory when opts->factory is NULL.
  * The index must be trained (sp_retriever_train()) before keys are added,
  * unless the factory needs no training ("Flat").
- * @param opts  NULL for defaults; a newer version than this library is refused
+ * @param out             receives the handle (NULL on failure); free with sp_retriever_free()
+ * @param dim             key dimension (1..65536)
+ * @param expected_count  keys it will hold (only chooses the default factory)
+ * @param opts            NULL for defaults; a newer version than this library is refused
  * @return SP_OK; SP_ERR_INVALID_ARG (dim 0, halves not 1 or 2, bad factory
  *         string); SP_ERR_VERSION; SP_ERR_NOMEM. *out is NULL on failure.
  * @since 0.1
@@ -195,7 +198,11 @@ SP_API int sp_retriever_query_init(sp_retriever_query *query);
 
 /**
  * Find the @p k nearest keys (squared L2) of each of @p count queries.
+ * @param retriever     a built or loaded retriever
  * @param queries       count x dim floats, row-major (borrowed)
+ * @param count         number of queries (0 is a no-op)
+ * @param dim           query dimension; must equal the retriever's
+ * @param k             neighbours per query (>= 1)
  * @param query         settings; NULL means ::SP_RETRIEVER_QUERY_INIT (embedder 0)
  * @param out_ids       count x k position ids, nearest first; ::SP_RETRIEVER_NO_ID
  *                      where fewer than k keys qualify
@@ -228,6 +235,8 @@ SP_API int sp_retriever_save(const sp_retriever *retriever, const char *path);
 /**
  * Load a `.spi` file. Every section's size and CRC-32 is checked before FAISS
  * sees it, so a truncated, corrupted or foreign file is refused.
+ * @param out    receives the handle (NULL on failure); free with sp_retriever_free()
+ * @param path   the `.spi` file (UTF-8)
  * @param flags  0 or ::SP_RETRIEVER_LOAD_MMAP
  * @param opts   only threads and default_nprobe are used; NULL for defaults
  * @return SP_OK; SP_ERR_IO; SP_ERR_FORMAT (with the reason); SP_ERR_VERSION
@@ -302,7 +311,15 @@ SP_API int sp_pca_load(sp_pca **out, const char *path);
  * `.spn` file (docs/file-formats.md): a header, then per position its id
  * followed by k neighbour position ids and k squared distances. Queries run
  * in batches of 1,024 with progress task "index-precompute". Atomic write.
- * @param query  nprobe/rerank/threads/embedder_id; exclude and game_ids are set internally
+ * @param retriever     the retrieval set (two halves for training use)
+ * @param keys          count x dim floats: the positions' keys (borrowed)
+ * @param position_ids  count ids written as each row's first field
+ * @param game_ids      count game ids: decide the half (or the excluded game)
+ * @param count         number of positions
+ * @param dim           key dimension; must equal the retriever's
+ * @param k             neighbours per position
+ * @param query         nprobe/rerank/threads/embedder_id; NULL for defaults (exclude and game_ids are set internally)
+ * @param path          output file, written atomically
  * @return as sp_retriever_search(), plus SP_ERR_IO and SP_ERR_CANCELLED.
  * @since 0.1
  */

@@ -1,0 +1,329 @@
+"""Bindings of semiparam/retriever.h: the FAISS key index with position and
+game ids (half and game exclusion, online add, .spi files), PCA keys and the
+neighbour pre-computation file.
+
+Keys are float32 buffers of count x dim values (array.array('f'), numpy
+float32 arrays, or sequences of numbers); ids are ints. Searches return
+array.array results, row-major count x k, or fill caller buffers.
+"""
+import array
+import ctypes
+import enum
+from ctypes import POINTER, byref, c_char, c_char_p, c_double, c_float, c_int, c_size_t, c_uint32, c_uint64, c_void_p
+
+from . import _lib
+from ._lib import function
+from .core import check
+
+RETRIEVER_OPTIONS_VERSION = 1
+RETRIEVER_QUERY_VERSION = 1
+#: The id written where fewer than k neighbours qualify.
+NO_ID = (1 << 64) - 1
+NO_GAME = (1 << 32) - 1
+
+
+class Exclude(enum.IntFlag):
+    """sp_retriever_exclude: which keys a query may not return."""
+    NONE = 0
+    OWN_HALF = 1
+    GAME = 2
+
+
+class LoadFlags(enum.IntFlag):
+    """sp_retriever_load_flags."""
+    NONE = 0
+    MMAP = 1
+
+
+class RetrieverOptions(ctypes.Structure):
+    """sp_retriever_options; build with retriever_options() so that `version` and the defaults are set."""
+    _c_name_ = "sp_retriever_options"
+    _fields_ = [("version", c_uint32), ("halves", c_uint32), ("factory", c_char_p), ("embedder_id", c_uint64),
+                ("train_size", c_uint64), ("batch_size", c_uint64), ("threads", c_uint32),
+                ("default_nprobe", c_uint32), ("seed", c_uint64)]
+
+
+class RetrieverQuery(ctypes.Structure):
+    """sp_retriever_query; build with retriever_query()."""
+    _c_name_ = "sp_retriever_query"
+    _fields_ = [("version", c_uint32), ("nprobe", c_uint32), ("rerank", c_uint32), ("exclude", c_uint32),
+                ("game_ids", POINTER(c_uint32)), ("embedder_id", c_uint64), ("threads", c_uint32)]
+
+
+_options_init = function("sp_retriever_options_init", c_int, [POINTER(RetrieverOptions)])
+_query_init = function("sp_retriever_query_init", c_int, [POINTER(RetrieverQuery)])
+_default_factory = function("sp_retriever_default_factory", c_int, [c_uint32, c_uint64, POINTER(c_char), c_size_t])
+_create = function("sp_retriever_create", c_int, [POINTER(c_void_p), c_uint32, c_uint64, POINTER(RetrieverOptions)])
+_free = function("sp_retriever_free", None, [c_void_p])
+_train = function("sp_retriever_train", c_int, [c_void_p, POINTER(c_float), c_uint64, c_uint32])
+_add = function("sp_retriever_add", c_int, [c_void_p, POINTER(c_float), POINTER(c_uint64), POINTER(c_uint32),
+                                            c_uint64, c_uint32])
+_build = function("sp_retriever_build", c_int, [POINTER(c_void_p), POINTER(c_float), POINTER(c_uint64),
+                                                POINTER(c_uint32), c_uint64, c_uint32, POINTER(RetrieverOptions)])
+_dim = function("sp_retriever_dim", c_uint32, [c_void_p])
+_count = function("sp_retriever_count", c_uint64, [c_void_p])
+_half_count = function("sp_retriever_half_count", c_uint64, [c_void_p, c_uint32])
+_halves = function("sp_retriever_halves", c_uint32, [c_void_p])
+_embedder_id = function("sp_retriever_embedder_id", c_uint64, [c_void_p])
+_factory = function("sp_retriever_factory", c_char_p, [c_void_p])
+_bytes_per_key = function("sp_retriever_bytes_per_key", c_double, [c_void_p])
+_game_half = function("sp_retriever_game_half", c_uint32, [c_uint32])
+_search = function("sp_retriever_search", c_int, [c_void_p, POINTER(c_float), c_uint64, c_uint32, c_uint32,
+                                                  POINTER(RetrieverQuery), POINTER(c_uint64), POINTER(c_float),
+                                                  POINTER(c_uint32)])
+_save = function("sp_retriever_save", c_int, [c_void_p, c_char_p])
+_load = function("sp_retriever_load", c_int, [POINTER(c_void_p), c_char_p, c_uint32, POINTER(RetrieverOptions)])
+_precompute = function("sp_retriever_precompute", c_int, [c_void_p, POINTER(c_float), POINTER(c_uint64),
+                                                          POINTER(c_uint32), c_uint64, c_uint32, c_uint32,
+                                                          POINTER(RetrieverQuery), c_char_p])
+_pca_train = function("sp_pca_train", c_int, [POINTER(c_void_p), POINTER(c_float), c_uint64, c_uint32, c_uint32,
+                                              c_uint32])
+_pca_free = function("sp_pca_free", None, [c_void_p])
+_pca_apply = function("sp_pca_apply", c_int, [c_void_p, POINTER(c_float), c_uint64, c_uint32, POINTER(c_float)])
+_pca_dim_in = function("sp_pca_dim_in", c_uint32, [c_void_p])
+_pca_dim_out = function("sp_pca_dim_out", c_uint32, [c_void_p])
+_pca_id = function("sp_pca_id", c_uint64, [c_void_p])
+_pca_save = function("sp_pca_save", c_int, [c_void_p, c_char_p])
+_pca_load = function("sp_pca_load", c_int, [POINTER(c_void_p), c_char_p])
+_nb_open = function("sp_neighbours_open", c_int, [POINTER(c_void_p), c_char_p])
+_nb_free = function("sp_neighbours_free", None, [c_void_p])
+_nb_count = function("sp_neighbours_count", c_uint64, [c_void_p])
+_nb_k = function("sp_neighbours_k", c_uint32, [c_void_p])
+_nb_row = function("sp_neighbours_row", c_int, [c_void_p, c_uint64, POINTER(c_uint64), POINTER(c_uint64),
+                                                POINTER(c_float)])
+
+
+def retriever_options(factory=None, **fields):
+    """RetrieverOptions with the library's defaults, then @factory (a FAISS
+    factory string) and @fields (halves, embedder_id, train_size, batch_size,
+    threads, default_nprobe, seed)."""
+    opts = _lib.new_options(RetrieverOptions)
+    check(_options_init(byref(opts)))
+    _lib.fill_options(opts, fields)
+    opts._factory = _lib.text(factory, "factory", allow_none=True)  # kept alive with the struct
+    opts.factory = opts._factory
+    return opts
+
+
+def retriever_query(game_ids=None, count=None, **fields):
+    """RetrieverQuery with the defaults, then @fields (nprobe, rerank, exclude,
+    embedder_id, threads) and, for exclusions, the queries' @game_ids (@count of them)."""
+    q = _lib.new_options(RetrieverQuery)
+    check(_query_init(byref(q)))
+    _lib.fill_options(q, fields)
+    if game_ids is not None:
+        if count is None:
+            count = len(game_ids)
+        q._games = _lib.in_buffer(game_ids, c_uint32, count, "game_ids")
+        q.game_ids = ctypes.cast(q._games, POINTER(c_uint32))
+    return q
+
+
+def default_factory(dim, count):
+    """The FAISS factory string sp_retriever_create() picks for @count keys of dimension @dim."""
+    buf = ctypes.create_string_buffer(128)
+    check(_default_factory(_lib.uint32(dim, "dim"), _lib.uint64(count, "count"), buf, len(buf)))
+    return buf.value.decode()
+
+
+def game_half(game_id):
+    """Half (0 or 1) that holds the keys of game @game_id in a two-half retriever."""
+    return _game_half(_lib.uint32(game_id, "game_id"))
+
+
+def _rows(data, dim, name):
+    """(ctypes float array, row count) of a float32 key buffer or sequence of dim-multiples."""
+    try:
+        n = memoryview(data).nbytes // 4
+    except TypeError:
+        n = len(data)
+    if dim == 0 or n % dim:
+        raise ValueError("%s holds %d values, not a multiple of the dimension %d" % (name, n, dim))
+    return _lib.in_buffer(data, c_float, n, name), n // dim
+
+
+class Retriever(_lib.Handle):
+    """sp_retriever: a FAISS key index with per-key position and game ids.
+    Searches may run from many threads at once (also during add())."""
+
+    _free = _free
+
+    def __init__(self, dim, expected_count=0, options=None, **fields):
+        """An empty retriever for keys of dimension @dim; train() it, then add()."""
+        opts = options if options is not None else retriever_options(**fields)
+        ptr = c_void_p()
+        check(_create(byref(ptr), _lib.uint32(dim, "dim"), _lib.uint64(expected_count, "expected_count"),
+                      byref(opts)))
+        _lib.Handle.__init__(self, ptr.value)
+
+    @classmethod
+    def _wrap(cls, pointer):
+        r = cls.__new__(cls)
+        _lib.Handle.__init__(r, pointer)
+        return r
+
+    @classmethod
+    def build(cls, keys, position_ids, game_ids, dim, options=None, **fields):
+        """Create, train on a sample and add all keys (sp_retriever_build)."""
+        k, n = _rows(keys, _lib.uint32(dim, "dim"), "keys")
+        ptr = c_void_p()
+        opts = options if options is not None else retriever_options(**fields)
+        check(_build(byref(ptr), k, _lib.in_buffer(position_ids, c_uint64, n, "position_ids"),
+                     _lib.in_buffer(game_ids, c_uint32, n, "game_ids"), n, dim, byref(opts)))
+        return cls._wrap(ptr.value)
+
+    @classmethod
+    def load(cls, path, flags=0, options=None):
+        """Open a .spi file (checked section by section). Raises FormatError, FileIOError or VersionError."""
+        ptr = c_void_p()
+        opts = byref(options) if options is not None else None
+        check(_load(byref(ptr), _lib.path(path), _lib.uint32(int(flags), "flags"), opts))
+        return cls._wrap(ptr.value)
+
+    def train(self, keys, dim=None):
+        """Train the quantizers on sample @keys."""
+        dim = self.dim if dim is None else dim
+        k, n = _rows(keys, dim, "keys")
+        check(_train(self._p, k, n, dim))
+
+    def add(self, keys, position_ids, game_ids, dim=None):
+        """Add keys with their ids (online growth works after load too)."""
+        dim = self.dim if dim is None else dim
+        k, n = _rows(keys, dim, "keys")
+        check(_add(self._p, k, _lib.in_buffer(position_ids, c_uint64, n, "position_ids"),
+                   _lib.in_buffer(game_ids, c_uint32, n, "game_ids"), n, dim))
+
+    def search(self, queries, k, query=None, dim=None, **fields):
+        """The @k nearest keys of each query: (ids, distances, games), three
+        array.array of count*k entries (NO_ID / inf / NO_GAME where fewer qualify).
+        @query is a RetrieverQuery, or give its fields (nprobe, rerank, exclude,
+        game_ids, embedder_id, threads) as keywords."""
+        dim = self.dim if dim is None else dim
+        x, n = _rows(queries, dim, "queries")
+        k = _lib.uint32(k, "k")
+        if query is None:
+            query = retriever_query(count=n, **fields)
+        ids = array.array("Q", bytes(8 * n * k))
+        dist = array.array("f", bytes(4 * n * k))
+        games = array.array("I", bytes(4 * n * k))
+        check(_search(self._p, x, n, dim, k, byref(query), _lib.out_buffer(ids, c_uint64, n * k, "ids"),
+                      _lib.out_buffer(dist, c_float, n * k, "distances"),
+                      _lib.out_buffer(games, c_uint32, n * k, "games")))
+        return ids, dist, games
+
+    def save(self, path):
+        """Write a .spi file atomically."""
+        check(_save(self._p, _lib.path(path)))
+
+    def precompute(self, keys, position_ids, game_ids, k, path, query=None, dim=None):
+        """Write the .spn neighbour file of these positions (other half / other games)."""
+        dim = self.dim if dim is None else dim
+        x, n = _rows(keys, dim, "keys")
+        q = byref(query) if query is not None else None
+        check(_precompute(self._p, x, _lib.in_buffer(position_ids, c_uint64, n, "position_ids"),
+                          _lib.in_buffer(game_ids, c_uint32, n, "game_ids"), n, dim, _lib.uint32(k, "k"), q,
+                          _lib.path(path)))
+
+    @property
+    def dim(self):
+        return _dim(self._p)
+
+    @property
+    def count(self):
+        return _count(self._p)
+
+    def half_count(self, half):
+        return _half_count(self._p, _lib.uint32(half, "half"))
+
+    @property
+    def halves(self):
+        return _halves(self._p)
+
+    @property
+    def embedder_id(self):
+        return _embedder_id(self._p)
+
+    @property
+    def factory(self):
+        return _factory(self._p).decode()
+
+    @property
+    def bytes_per_key(self):
+        return _bytes_per_key(self._p)
+
+
+class Pca(_lib.Handle):
+    """sp_pca: a trained PCA projection (FAISS PCAMatrix) from raw features to keys."""
+
+    _free = _pca_free
+
+    def __init__(self, samples, dim_in, dim_out, threads=0):
+        """Train on @samples (count x @dim_in floats) to @dim_out dimensions."""
+        x, n = _rows(samples, _lib.uint32(dim_in, "dim_in"), "samples")
+        ptr = c_void_p()
+        check(_pca_train(byref(ptr), x, n, dim_in, _lib.uint32(dim_out, "dim_out"), _lib.uint32(threads, "threads")))
+        _lib.Handle.__init__(self, ptr.value)
+
+    @classmethod
+    def load(cls, path):
+        """Open a .spp file."""
+        ptr = c_void_p()
+        check(_pca_load(byref(ptr), _lib.path(path)))
+        p = cls.__new__(cls)
+        _lib.Handle.__init__(p, ptr.value)
+        return p
+
+    def apply(self, data, out=None):
+        """Project count x dim_in floats; returns array('f') of count x dim_out (or fills @out)."""
+        x, n = _rows(data, self.dim_in, "data")
+        if out is None:
+            out = array.array("f", bytes(4 * n * self.dim_out))
+        check(_pca_apply(self._p, x, n, self.dim_in, _lib.out_buffer(out, c_float, n * self.dim_out)))
+        return out
+
+    def save(self, path):
+        check(_pca_save(self._p, _lib.path(path)))
+
+    @property
+    def dim_in(self):
+        return _pca_dim_in(self._p)
+
+    @property
+    def dim_out(self):
+        return _pca_dim_out(self._p)
+
+    @property
+    def id(self):
+        """Embedder id (a hash of the matrix), to give as embedder_id."""
+        return _pca_id(self._p)
+
+
+class Neighbours(_lib.Handle):
+    """sp_neighbours: an opened .spn pre-computed neighbour file."""
+
+    _free = _nb_free
+
+    def __init__(self, path):
+        ptr = c_void_p()
+        check(_nb_open(byref(ptr), _lib.path(path)))
+        _lib.Handle.__init__(self, ptr.value)
+
+    def __len__(self):
+        return _nb_count(self._p)
+
+    @property
+    def k(self):
+        return _nb_k(self._p)
+
+    def row(self, index):
+        """(position id, list of k neighbour ids, list of k squared distances) of row @index."""
+        k = self.k
+        pid = c_uint64()
+        ids = (c_uint64 * k)()
+        dist = (c_float * k)()
+        check(_nb_row(self._p, _lib.uint64(index, "index"), byref(pid), ids, dist))
+        return pid.value, list(ids), [float(d) for d in dist]
+
+
+__all__ = ["Exclude", "LoadFlags", "NO_ID", "NO_GAME", "Neighbours", "Pca", "Retriever", "RetrieverOptions",
+           "RetrieverQuery", "default_factory", "game_half", "retriever_options", "retriever_query"]

@@ -1,0 +1,122 @@
+"""semiparam.retriever: build and search against brute force, half and game
+exclusion, online add, .spi round trip and refusals, PCA keys, .spn files."""
+import array
+import os
+import random
+import tempfile
+import unittest
+
+import semiparam as sp
+from semiparam import retriever
+from semiparam.retriever import Exclude, LoadFlags, Neighbours, Pca, Retriever
+
+DIM = 8
+
+
+def clustered(n, seed=3):
+    rnd = random.Random(seed)
+    centres = [[rnd.uniform(0, 10) for _ in range(DIM)] for _ in range(20)]
+    keys = array.array("f")
+    for _ in range(n):
+        c = rnd.choice(centres)
+        keys.extend(v + rnd.gauss(0, 0.3) for v in c)
+    return keys
+
+
+def sqdist(a, b):
+    return sum((x - y) ** 2 for x, y in zip(a, b))
+
+
+class TestRetriever(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.n = 3000
+        cls.keys = clustered(cls.n)
+        cls.pos = list(range(100, 100 + cls.n))
+        cls.games = [i // 30 for i in range(cls.n)]
+        cls.tmp = tempfile.TemporaryDirectory()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def key(self, i):
+        return self.keys[i * DIM:(i + 1) * DIM]
+
+    def test_default_factory_and_half(self):
+        self.assertEqual(retriever.default_factory(64, 1000000), "IVF4096,PQ32np")
+        self.assertIn(retriever.game_half(12345), (0, 1))
+        self.assertEqual(sp.has_feature(sp.Feature.FAISS_C_API) + sp.has_feature(sp.Feature.FAISS_BRIDGE), 1)
+
+    def test_flat_matches_brute_force(self):
+        with Retriever.build(self.keys, self.pos, self.games, DIM, factory="Flat", embedder_id=5) as r:
+            self.assertEqual((r.count, r.dim, r.factory, r.embedder_id), (self.n, DIM, "Flat", 5))
+            q = self.key(17)
+            ids, dist, games = r.search(q, 5, embedder_id=5)
+            ref = sorted(range(self.n), key=lambda i: sqdist(q, self.key(i)))[:5]
+            self.assertEqual(ids[0], 117)
+            self.assertAlmostEqual(dist[4], sqdist(q, self.key(ref[4])), places=3)
+            self.assertEqual(games[0], self.games[17])
+            with self.assertRaises(sp.MisuseError):
+                r.search(q, 5, embedder_id=6)
+            with self.assertRaises(ValueError):
+                r.search(self.keys[:DIM + 1], 5, embedder_id=5)
+            with self.assertRaises(sp.InvalidArgumentError):
+                r.search(self.keys[:2 * DIM], 5, dim=2 * DIM, embedder_id=5)
+
+    def test_exclusions_and_online_add(self):
+        r = Retriever.build(self.keys, self.pos, self.games, DIM, factory="IVF16,PQ4np", halves=2, train_size=3000)
+        self.assertEqual(r.half_count(0) + r.half_count(1), self.n)
+        qs = self.keys[:20 * DIM]
+        qgames = self.games[:20]
+        ids, _, games = r.search(qs, 10, exclude=Exclude.OWN_HALF, game_ids=qgames, nprobe=16)
+        for i, g in enumerate(games):
+            self.assertNotEqual(retriever.game_half(g), retriever.game_half(qgames[i // 10]))
+        ids, _, games = r.search(qs, 10, exclude=Exclude.GAME, game_ids=qgames, nprobe=16)
+        for i, g in enumerate(games):
+            self.assertNotEqual(g, qgames[i // 10])
+        new = array.array("f", [v + 0.001 for v in self.key(5)])
+        r.add(new, [999999], [77777])
+        ids, _, _ = r.search(new, 2, nprobe=16)
+        self.assertIn(999999, list(ids))
+        path = os.path.join(self.tmp.name, "r.spi")
+        r.save(path)
+        with Retriever.load(path, LoadFlags.MMAP) as back:
+            self.assertEqual(back.count, self.n + 1)
+            self.assertEqual(list(back.search(new, 2, nprobe=16)[0]), list(ids))
+            with self.assertRaises(sp.MisuseError):
+                back.add(new, [1], [1])
+        with open(path, "r+b") as f:
+            f.seek(os.path.getsize(path) // 2)
+            byte = f.read(1)
+            f.seek(-1, 1)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        with self.assertRaises(sp.FormatError):
+            Retriever.load(path)
+        pre = os.path.join(self.tmp.name, "n.spn")
+        r.precompute(self.keys[:50 * DIM], self.pos[:50], self.games[:50], 4, pre)
+        with Neighbours(pre) as nb:
+            self.assertEqual((len(nb), nb.k), (50, 4))
+            pid, nids, nd = nb.row(3)
+            self.assertEqual(pid, 103)
+            for i in nids:
+                self.assertNotEqual(retriever.game_half(self.games[i - 100]), retriever.game_half(self.games[3]))
+            self.assertEqual(nd, sorted(nd))
+        r.close()
+
+    def test_pca(self):
+        rnd = random.Random(1)
+        data = array.array("f", (rnd.gauss(0, 1 if j < 2 else 0.01) for _ in range(500) for j in range(6)))
+        with Pca(data, 6, 2) as pca:
+            self.assertEqual((pca.dim_in, pca.dim_out), (6, 2))
+            keys = pca.apply(data)
+            self.assertEqual(len(keys), 1000)
+            path = os.path.join(self.tmp.name, "p.spp")
+            pca.save(path)
+            with Pca.load(path) as back:
+                self.assertEqual(back.id, pca.id)
+                self.assertEqual(list(back.apply(data)), list(keys))
+
+
+if __name__ == "__main__":
+    unittest.main()
