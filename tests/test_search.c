@@ -369,6 +369,7 @@ START_TEST(callback_errors_stop_the_search)
         sp_clear_error();
         int32_t action = 42;
         ck_assert_int_eq(sp_search_run(s, NULL, NULL, &action), SP_ERR_NO_DEVICE);
+        ck_assert_int_eq(action, -1);
         ck_assert_ptr_nonnull(strstr(sp_last_error(), "recurrent"));
         /* The tree keeps what was finished and stays usable. */
         int32_t done;

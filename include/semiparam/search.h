@@ -168,9 +168,11 @@ SP_API int sp_search_set_limits(sp_search *search, int32_t simulations, double m
  * @param root_input  passed to the model's initial inference; borrowed for the call
  * @param root_mask   num_actions bytes, 0 forbids an action at the root on top of the
  *                    model's own mask; NULL allows all
- * @param out_action  the chosen action, or -1 when the root is terminal or has no legal action; may be NULL
+ * @param out_action  the chosen action, or -1 when the root is terminal, has no legal action or the
+ *                    run failed; may be NULL
  * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_NOMEM, or a callback's failure (SP_ERR_CANCELLED or its
- *         negative status). After a failure the tree keeps the simulations finished before it.
+ *         negative status). After a failure the tree keeps the simulations finished before it, and
+ *         sp_search_root_stats() shows them.
  * @since 0.1
  */
 SP_API int sp_search_run(sp_search *search, void *root_input, const uint8_t *root_mask, int32_t *out_action);
@@ -226,7 +228,7 @@ SP_API int sp_search_root_stats(const sp_search *search, int32_t *out_visits, fl
 SP_API int sp_search_root_value(const sp_search *search, float *out_value, int32_t *out_simulations);
 
 /**
- * Principal variation: from the root, the most visited action at each node.
+ * Principal variation: the chosen action at the root, then the most visited action at each node.
  * Writes at most @p capacity actions and their count to @p out_length.
  * @since 0.1
  */

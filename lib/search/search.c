@@ -145,6 +145,8 @@ int sp_search_run(sp_search *s, void *root_input, const uint8_t *root_mask, int3
     if (!s)
         return sp__error(SP_ERR_INVALID_ARG, "sp_search_run: search is NULL");
     int rc = sp__search_run(&s, 1, &root_input, root_mask ? &root_mask : NULL, &s->batch);
+    if (rc)
+        s->action = -1;
     if (out_action)
         *out_action = s->action;
     return rc;
@@ -183,9 +185,12 @@ int sp_search_run_many(sp_search *const *searches, size_t n, void *const *root_i
     if (!rc)
         rc = sp__search_run(searches, n, root_inputs, root_masks, &b);
     sp__batch_free(&b);
-    if (out_actions)
-        for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (rc)
+            searches[i]->action = -1;
+        if (out_actions)
             out_actions[i] = searches[i]->action;
+    }
     return rc;
 }
 
