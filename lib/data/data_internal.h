@@ -110,6 +110,11 @@ int sp__split_in_part(int game_part, int part);
 int sp__ds_part_positions(const sp_dataset *ds, int part, const sp_split_options *o, uint64_t *out,
                           size_t capacity, size_t *count);
 
+/* Replay a game to before move t on the bare board, keeping the colours of
+ * positions t, t-1, ..., t-keep+1 (those that exist): position m goes to
+ * ring + (m % keep) * area. SP_ERR_FORMAT when a stored move is illegal. */
+int sp__ds_replay_boards(const sp_dataset *ds, uint64_t game, uint32_t t, int keep, uint8_t *ring);
+
 /* A 64-bit mix (splitmix64 finaliser) for hashing decisions. */
 static inline uint64_t sp__mix64(uint64_t x)
 {

@@ -5,35 +5,9 @@
 #include <string.h>
 
 #include "data_internal.h"
-#include "go/board.h"
 
 /* Colour to move before move `m` of a game. */
 static int mover_at(const sp__spd_game *g, uint64_t m) { return m % 2 ? 3 - g->first_color : g->first_color; }
-
-/* The stones before move t, replayed on the bare board: no history, no
- * superko (the import checked it), no allocation; a stored move that the
- * board refuses means a crafted file. */
-static int board_before(const sp_dataset *ds, uint64_t game, uint32_t t, uint8_t *colors)
-{
-    const sp__spd_game *g = sp__ds_game(ds, game);
-    sp__board b;
-    sp__board_init(&b, ds->size);
-    for (uint32_t i = 0; i < t; i++) {
-        int a = sp__ds_move(ds, g->move_offset + i), color = mover_at(g, i);
-        if (a == ds->area) {
-            sp__board_pass(&b, color);
-            continue;
-        }
-        int v = sp__vertex(&b, a);
-        if (!sp__is_legal_simple(&b, v, color))
-            return sp__error(SP_ERR_FORMAT, "game %llu of the dataset does not replay: move %u is illegal",
-                             (unsigned long long)game, i + 1);
-        sp__board_play(&b, v, color);
-    }
-    for (int p = 0; p < ds->area; p++)
-        colors[p] = b.color[sp__vertex(&b, p)];
-    return SP_OK;
-}
 
 int sp_dataset_neighbour_planes(const sp_dataset *ds, uint64_t position, int symmetry, float *out, size_t capacity)
 {
@@ -48,7 +22,7 @@ int sp_dataset_neighbour_planes(const sp_dataset *ds, uint64_t position, int sym
     const sp__spd_game *g = sp__ds_game(ds, game);
     uint32_t t = (uint32_t)(position - g->first_position);
     uint8_t board[SP_GO_MAX_SIZE * SP_GO_MAX_SIZE];
-    int rc = board_before(ds, game, t, board);
+    int rc = sp__ds_replay_boards(ds, game, t, 1, board);
     if (rc)
         return rc;
     const int me = mover_at(g, t), you = 3 - me;

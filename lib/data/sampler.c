@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "data_internal.h"
-#include "go/game_internal.h"
 
 struct sp_sampler {
     const sp_dataset *ds;
@@ -18,8 +17,8 @@ struct sp_sampler {
     uint64_t n_games, total;
     uint64_t batch_no;
     int planes;
-    sp_game **replay;  /* one per worker */
-    float **scratch;   /* planes before the symmetry, one per worker */
+    uint8_t **ring;    /* the last `history` boards of a replay, one ring per worker */
+    int *sym_map;      /* [symmetry][point]: where each point goes */
 };
 
 int sp_sampler_options_init(sp_sampler_options *opts)
@@ -35,12 +34,10 @@ void sp_sampler_free(sp_sampler *s)
 {
     if (!s)
         return;
-    for (int i = 0; s->replay && i < s->o.threads; i++) {
-        sp_game_free(s->replay[i]);
-        free(s->scratch[i]);
-    }
-    free(s->replay);
-    free(s->scratch);
+    for (int i = 0; s->ring && i < s->o.threads; i++)
+        free(s->ring[i]);
+    free(s->ring);
+    free(s->sym_map);
     free(s->games);
     free(s->cum);
     free(s);
@@ -79,21 +76,22 @@ int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_o
     s->planes = sp_go_plane_count(o.history);
     s->games = malloc((ds->n_games ? ds->n_games : 1) * sizeof *s->games);
     s->cum = malloc((ds->n_games ? ds->n_games : 1) * sizeof *s->cum);
-    s->replay = calloc((size_t)o.threads, sizeof *s->replay);
-    s->scratch = calloc((size_t)o.threads, sizeof *s->scratch);
-    if (!s->games || !s->cum || !s->replay || !s->scratch) {
+    s->ring = calloc((size_t)o.threads, sizeof *s->ring);
+    s->sym_map = malloc((size_t)SP_SYMMETRY_COUNT * (size_t)ds->area * sizeof *s->sym_map);
+    if (!s->games || !s->cum || !s->ring || !s->sym_map) {
         sp_sampler_free(s);
         return sp__error(SP_ERR_NOMEM, "out of memory creating a sampler");
     }
-    sp_game_options go = SP_GAME_OPTIONS_INIT;
-    go.board_size = ds->size;
     for (int i = 0; i < o.threads; i++) {
-        s->scratch[i] = malloc((size_t)s->planes * (size_t)ds->area * sizeof(float));
-        if (!s->scratch[i] || (rc = sp_game_create(&s->replay[i], &go)) != SP_OK) {
+        s->ring[i] = malloc((size_t)o.history * (size_t)ds->area);
+        if (!s->ring[i]) {
             sp_sampler_free(s);
-            return rc ? rc : sp__error(SP_ERR_NOMEM, "out of memory creating a sampler");
+            return sp__error(SP_ERR_NOMEM, "out of memory creating a sampler");
         }
     }
+    for (int sym = 0; sym < SP_SYMMETRY_COUNT; sym++)
+        for (int p = 0; p < ds->area; p++)
+            s->sym_map[sym * ds->area + p] = sp_symmetry_point(sym, ds->size, p);
     for (uint64_t i = 0; i < ds->n_games; i++) {
         const sp__spd_game *g = sp__ds_game(ds, i);
         if (!sp__split_in_part(sp__split_part(g->key, &o.split), o.part))
@@ -153,17 +151,31 @@ static int fill_row(sp_sampler *s, int worker, const sp_batch *b, int row)
     pick(s, r, &game, &t);
     int sym = s->o.symmetries ? (int)sp__rng_below(&rng, SP_SYMMETRY_COUNT) : 0;
     const sp__spd_game *g = sp__ds_game(ds, game);
-    sp_game *replay = s->replay[worker];
-    int rc = sp__ds_replay_into(ds, game, (int)t, replay);
+    /* The planes of sp_game_planes(), written straight into place through the symmetry. */
+    const int H = s->o.history;
+    uint8_t *ring = s->ring[worker];
+    int rc = sp__ds_replay_boards(ds, game, t, H, ring);
     if (rc)
         return rc;
     size_t plane_floats = (size_t)s->planes * (size_t)area;
     float *planes = b->planes + (size_t)row * plane_floats;
-    if (sym) {
-        sp_game_planes(replay, s->o.history, s->scratch[worker], plane_floats);
-        sp_symmetry_planes(sym, ds->size, s->planes, s->scratch[worker], planes);
-    } else {
-        sp_game_planes(replay, s->o.history, planes, plane_floats);
+    memset(planes, 0, plane_floats * sizeof *planes);
+    const int me = t % 2 ? 3 - g->first_color : g->first_color;
+    const int *map = s->sym_map + (size_t)sym * (size_t)area;
+    for (int k = 0; k < H && (uint32_t)k <= t; k++) {
+        const uint8_t *stones = ring + (size_t)((t - (uint32_t)k) % (uint32_t)H) * (size_t)area;
+        float *own = planes + (size_t)(2 * k) * (size_t)area, *theirs = own + area;
+        for (int p = 0; p < area; p++) {
+            if (stones[p] == me)
+                own[map[p]] = 1.0f;
+            else if (stones[p] != SP_EMPTY)
+                theirs[map[p]] = 1.0f;
+        }
+    }
+    float *black_to_play = planes + (size_t)(2 * H) * (size_t)area, *ones = black_to_play + area;
+    for (int p = 0; p < area; p++) {
+        black_to_play[p] = me == SP_BLACK ? 1.0f : 0.0f;
+        ones[p] = 1.0f;
     }
     for (int k = 0; k <= K; k++) {
         uint64_t m = (uint64_t)t + (uint64_t)k;
@@ -172,7 +184,7 @@ static int fill_row(sp_sampler *s, int worker, const sp_batch *b, int row)
         if (inside) {
             a = sp__ds_move(ds, g->move_offset + m);
             if (a != area)
-                a = sp_symmetry_point(sym, ds->size, a);
+                a = map[a];
         }
         if (b->actions && k < K)
             b->actions[(size_t)row * (size_t)K + (size_t)k] = inside ? a : (int32_t)sp__rng_below(&rng, (uint32_t)actions);
