@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +53,22 @@ static int zero_recurrent(int worker, size_t n, void *const *states, const int32
     return 0;
 }
 
+/* A model that waits a fixed time per row and does nothing else: how a
+ * latency-bound backend sees the searcher, and how far the worker threads
+ * overlap whatever the load of the machine. */
+static long wait_ns = 100000;
+
+static int sleep_recurrent(int worker, size_t n, void *const *states, const int32_t *actions, void **out_states,
+                           float *out_rewards, float *out_priors, float *out_values, uint8_t *masks,
+                           int32_t *terminal, void *payload)
+{
+    long long total = (long long)wait_ns * (long long)n;
+    struct timespec wait = { (time_t)(total / 1000000000LL), (long)(total % 1000000000LL) };
+    nanosleep(&wait, NULL);
+    return zero_recurrent(worker, n, states, actions, out_states, out_rewards, out_priors, out_values, masks,
+                          terminal, payload);
+}
+
 typedef struct search_options {
     int runs;
     int simulations;
@@ -71,6 +88,7 @@ static int search_usage(FILE *out)
                  "  --searches N     searches per timed repetition (default 20)\n"
                  "  --playouts M     random playouts per evaluated position (default 1)\n"
                  "  --fpu KIND       value of unvisited actions: parent (default, as sp-gtp) or zero (MuZero)\n"
+                 "  --wait-us N      latency per row of the waiting model (default 100, at most 400000)\n"
                  "  --callgrind      also count instructions per tree-only simulation under valgrind\n");
     return out == stdout ? 0 : 2;
 }
@@ -164,6 +182,8 @@ int bench_search(int argc, char **argv)
             o.playouts = atoi(argv[++i]);
         else if (strcmp(a, "--fpu") == 0 && more && (!strcmp(argv[i + 1], "zero") || !strcmp(argv[i + 1], "parent")))
             o.fpu = strcmp(argv[++i], "zero") ? SP_SEARCH_FPU_PARENT : SP_SEARCH_FPU_ZERO;
+        else if (strcmp(a, "--wait-us") == 0 && more)
+            wait_ns = 1000L * atol(argv[++i]);
         else if (strcmp(a, "--callgrind") == 0)
             o.callgrind = 1;
         else if (strcmp(a, "--zero-searches") == 0 && more)
@@ -171,7 +191,8 @@ int bench_search(int argc, char **argv)
         else
             return search_usage(stderr);
     }
-    if (o.runs < 1 || o.runs > 100 || o.simulations < 1 || o.searches < 1 || o.playouts < 1)
+    if (o.runs < 1 || o.runs > 100 || o.simulations < 1 || o.searches < 1 || o.playouts < 1 || wait_ns < 0 ||
+        wait_ns > 400000000L)
         return search_usage(stderr);
 
     sp_search_model zero = SP_SEARCH_MODEL_INIT;
@@ -186,6 +207,12 @@ int bench_search(int argc, char **argv)
         return time_searches(&zero, &so, NULL, (int)o.zero_searches, NULL) > 0.0 || o.zero_searches == 0 ? 0 : 1;
     }
 
+    /* Wake the waiting model on time (the default timer slack is 50 us);
+     * the search's workers inherit it when they are created. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    sp_search_model sleeping = zero;
+    sleeping.recurrent = sleep_recurrent;
+
     sp_go_evaluator_options eo = SP_GO_EVALUATOR_OPTIONS_INIT;
     eo.threads = 2;
     eo.playouts = o.playouts;
@@ -197,8 +224,8 @@ int bench_search(int argc, char **argv)
         return 1;
     }
     printf("search: pUCT (fpu %s), %d simulations per search from the empty 9x9 board (82 actions),"
-           " %d searches per run, median of %d runs\n",
-           o.fpu == SP_SEARCH_FPU_ZERO ? "zero" : "parent", o.simulations, o.searches, o.runs);
+           " %d searches per run, median of %d runs; the waiting model waits %ld us per row\n",
+           o.fpu == SP_SEARCH_FPU_ZERO ? "zero" : "parent", o.simulations, o.searches, o.runs, wait_ns / 1000);
     printf("  %-40s %14s %14s %16s\n", "", "simulations/s", "us/simulation", "per CPU-second");
     const struct {
         const char *name;
@@ -211,6 +238,8 @@ int bench_search(int argc, char **argv)
         { "playout evaluator, 1 thread", &playout, 1, 1 },
         { "playout evaluator, 2 threads, batch 2", &playout, 2, 2 },
         { "playout evaluator, 2 threads, batch 8", &playout, 2, 8 },
+        { "waiting model, 1 thread, batch 2", &sleeping, 1, 2 },
+        { "waiting model, 2 threads, batch 2", &sleeping, 2, 2 },
     };
     double first_playout = 0.0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -219,7 +248,7 @@ int bench_search(int argc, char **argv)
         if (rate <= 0.0)
             return 1;
         printf("  %-40s %14.0f %14.2f %16.0f", rows[i].name, rate, 1e6 / rate, cpu_rate);
-        if (rows[i].model == &playout) {
+        if (rows[i].model != &zero) {
             if (rows[i].threads == 1)
                 first_playout = rate;
             else
