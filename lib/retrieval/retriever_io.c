@@ -227,8 +227,10 @@ static int parse_table(const spi_reader *in, spi_section *sec, uint32_t *out_nse
     unsigned char head[SPI_HEADER + SPI_MAX_SECTIONS * SPI_ENTRY];
     memcpy(head, p, head_size);
     put32(head + 40, 0);
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     if (sp__crc32(0, head, head_size) != get32(p + 40))
         return bad(in, "header checksum mismatch");
+#endif
     uint64_t previous_end = head_size;
     for (uint32_t i = 0; i < nsec; i++) {
         const unsigned char *e = p + SPI_HEADER + i * SPI_ENTRY;
@@ -243,9 +245,16 @@ static int parse_table(const spi_reader *in, spi_section *sec, uint32_t *out_nse
             return bad(in, "a section lies outside the file (truncated?)");
         previous_end = sec[i].offset + sec[i].size;
     }
-    for (uint32_t i = 0; i < nsec; i++)
+    for (uint32_t i = 0; i < nsec; i++) {
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+        /* Fuzzing skips the checks of our own sections to reach the
+         * structural ones behind them; FAISS never sees unchecked bytes. */
+        if ((sec[i].kind & 0xF0) != SECTION_FAISS)
+            continue;
+#endif
         if (sp__crc32(0, in->map + sec[i].offset, sec[i].size) != sec[i].crc)
             return bad(in, "section checksum mismatch (corrupted file)");
+    }
     *out_nsec = nsec;
     return SP_OK;
 }
