@@ -11,6 +11,7 @@
 
 #include "core/core_internal.h"
 #include "core/file.h"
+#include "semiparam/dataset.h"
 #include "semiparam/go.h"
 #include "semiparam/retriever.h"
 
@@ -613,6 +614,83 @@ START_TEST(precomputed_neighbours_match_search)
 }
 END_TEST
 
+START_TEST(dataset_position_planes_and_keys)
+{
+    /* Random games into a dataset; planes by the walker must equal planes of
+     * an independent replay, keys must equal the PCA of those planes. */
+    sp_dataset *ds;
+    ck_assert_int_eq(sp_dataset_create(&ds, 9), SP_OK);
+    sp_rng *rng;
+    sp_rng_create(&rng, 11);
+    for (int game = 0; game < 12; game++) {
+        sp_game *g;
+        sp_game_create(&g, NULL);
+        for (int move = 0; move < 30 + game; move++) {
+            int mv;
+            sp_game_random_move(g, rng, &mv);
+            sp_game_play(g, mv);
+        }
+        ck_assert_int_eq(sp_dataset_add_game(ds, g, "test", 0, NULL), SP_OK);
+        sp_game_free(g);
+    }
+    uint64_t n = sp_dataset_position_count(ds);
+    uint32_t dim_in = (uint32_t)sp_go_plane_count(2) * 81;
+    uint64_t *pos = malloc(n * sizeof *pos);
+    for (uint64_t i = 0; i < n; i++)
+        pos[i] = (i * 7) % n;  /* out of order: the walker must rewind */
+    float *planes = malloc(n * dim_in * sizeof *planes), *ref = malloc(dim_in * sizeof *ref);
+    uint32_t *games = malloc(n * sizeof *games);
+    ck_assert_int_eq(sp_pca_position_planes(ds, pos, n, 2, planes, n * dim_in, games), SP_OK);
+    ck_assert_int_eq(sp_pca_position_planes(ds, pos, n, 2, planes, n * dim_in - 1, NULL), SP_ERR_BUFFER_TOO_SMALL);
+    for (uint64_t i = 0; i < n; i += 5) {
+        uint64_t game;
+        uint32_t move;
+        ck_assert_int_eq(sp_dataset_position_locate(ds, pos[i], &game, &move), SP_OK);
+        ck_assert_uint_eq(games[i], game);
+        sp_game *replay;
+        ck_assert_int_eq(sp_dataset_game_replay(ds, game, (int)move, &replay), SP_OK);
+        ck_assert_int_eq(sp_game_planes(replay, 2, ref, dim_in), SP_OK);
+        ck_assert_mem_eq(planes + i * dim_in, ref, dim_in * sizeof *ref);
+        sp_game_free(replay);
+    }
+    sp_pca *pca;
+    ck_assert_int_eq(sp_pca_train(&pca, planes, n, dim_in, 8, 1), SP_OK);
+    float *keys_a = malloc(n * 8 * sizeof *keys_a), *keys_b = malloc(n * 8 * sizeof *keys_b);
+    ck_assert_int_eq(sp_pca_position_keys(pca, ds, pos, n, 2, keys_a, NULL), SP_OK);
+    ck_assert_int_eq(sp_pca_apply(pca, planes, n, dim_in, keys_b), SP_OK);
+    ck_assert_mem_eq(keys_a, keys_b, n * 8 * sizeof *keys_a);
+    ck_assert_int_eq(sp_pca_position_keys(pca, ds, pos, n, 3, keys_a, NULL), SP_ERR_INVALID_ARG);
+    /* The ids a retriever built on them holds. */
+    sp_retriever *r;
+    sp_retriever_options o = SP_RETRIEVER_OPTIONS_INIT;
+    o.factory = "Flat";
+    o.halves = 2;
+    ck_assert_int_eq(sp_retriever_build(&r, keys_a, pos, games, n, 8, &o), SP_OK);
+    size_t c0 = 0, c1 = 0;
+    ck_assert_int_eq(sp_retriever_ids(r, 0, NULL, NULL, 0, &c0), c0 ? SP_ERR_BUFFER_TOO_SMALL : SP_OK);
+    ck_assert_int_eq(sp_retriever_ids(r, 1, NULL, NULL, 0, &c1), c1 ? SP_ERR_BUFFER_TOO_SMALL : SP_OK);
+    ck_assert_uint_eq(c0 + c1, n);
+    uint64_t *ids = malloc(n * sizeof *ids);
+    uint32_t *gids = malloc(n * sizeof *gids);
+    ck_assert_int_eq(sp_retriever_ids(r, 1, ids, gids, n, &c1), SP_OK);
+    for (size_t i = 0; i < c1; i++)
+        ck_assert_uint_eq(sp_retriever_game_half(gids[i]), 1);
+    ck_assert_int_eq(sp_retriever_ids(r, 2, ids, gids, n, NULL), SP_ERR_INVALID_ARG);
+    sp_retriever_free(r);
+    sp_pca_free(pca);
+    sp_dataset_free(ds);
+    sp_rng_free(rng);
+    free(ids);
+    free(gids);
+    free(keys_a);
+    free(keys_b);
+    free(planes);
+    free(ref);
+    free(games);
+    free(pos);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("retrieval");
@@ -632,6 +710,7 @@ int main(void)
     tcase_add_test(tc, concurrent_searches_with_different_nprobe);
     tcase_add_test(tc, pca_keys_from_go_planes);
     tcase_add_test(tc, precomputed_neighbours_match_search);
+    tcase_add_test(tc, dataset_position_planes_and_keys);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

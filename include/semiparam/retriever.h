@@ -15,6 +15,7 @@
 #define SEMIPARAM_RETRIEVER_H
 
 #include "semiparam/core.h"
+#include "semiparam/dataset.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -299,6 +300,56 @@ SP_API int sp_pca_save(const sp_pca *pca, const char *path);
  * @since 0.1
  */
 SP_API int sp_pca_load(sp_pca **out, const char *path);
+
+/**
+ * Raw observation planes (sp_game_planes() with @p history) of dataset
+ * positions, replaying each game once and walking it forward, so sorted
+ * position lists cost one move per position.
+ * @param ds            the dataset (borrowed)
+ * @param positions     @p count position ids (any order; sorted is fastest)
+ * @param count         number of positions
+ * @param history       past positions in the planes (1..16)
+ * @param out           count x planes x size x size floats
+ * @param capacity      floats at @p out
+ * @param out_game_ids  receives each position's game id; may be NULL
+ * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_BUFFER_TOO_SMALL, SP_ERR_FORMAT
+ *         (a stored move is illegal), SP_ERR_NOMEM. Thread-safe on a shared dataset.
+ * @since 0.1
+ */
+SP_API int sp_pca_position_planes(const sp_dataset *ds, const uint64_t *positions, uint64_t count, int history,
+                                  float *out, size_t capacity, uint32_t *out_game_ids);
+
+/**
+ * PCA keys of dataset positions: their raw planes (as
+ * sp_pca_position_planes()) projected by @p pca, in chunks of 4,096 with
+ * progress task "pca-keys". The PCA's input dimension must be
+ * sp_go_plane_count(history) x size x size.
+ * @param pca           the projection
+ * @param ds            the dataset
+ * @param positions     @p count position ids
+ * @param count         number of positions
+ * @param history       past positions in the planes
+ * @param out_keys      count x sp_pca_dim_out() floats
+ * @param out_game_ids  receives each position's game id; may be NULL
+ * @return as sp_pca_position_planes(), plus SP_ERR_CANCELLED.
+ * @since 0.1
+ */
+SP_API int sp_pca_position_keys(const sp_pca *pca, const sp_dataset *ds, const uint64_t *positions, uint64_t count,
+                                int history, float *out_keys, uint32_t *out_game_ids);
+
+/**
+ * The position and game ids held by half @p half, in index order.
+ * @param retriever         the retriever
+ * @param half              0, or 1 for a two-half retriever
+ * @param out_position_ids  caller array; may be NULL
+ * @param out_game_ids      caller array; may be NULL
+ * @param capacity          entries available in each array
+ * @param out_count         receives the number held (also on SP_ERR_BUFFER_TOO_SMALL); may be NULL
+ * @return SP_OK, SP_ERR_INVALID_ARG or SP_ERR_BUFFER_TOO_SMALL.
+ * @since 0.1
+ */
+SP_API int sp_retriever_ids(const sp_retriever *retriever, uint32_t half, uint64_t *out_position_ids,
+                            uint32_t *out_game_ids, size_t capacity, size_t *out_count);
 
 /* ------------------------------------------------------------------------ */
 /* Neighbour pre-computation for training (paper §2.1.1)                    */

@@ -85,6 +85,12 @@ _pca_dim_out = function("sp_pca_dim_out", c_uint32, [c_void_p])
 _pca_id = function("sp_pca_id", c_uint64, [c_void_p])
 _pca_save = function("sp_pca_save", c_int, [c_void_p, c_char_p])
 _pca_load = function("sp_pca_load", c_int, [POINTER(c_void_p), c_char_p])
+_position_planes = function("sp_pca_position_planes", c_int, [c_void_p, POINTER(c_uint64), c_uint64, c_int,
+                                                               POINTER(c_float), c_size_t, POINTER(c_uint32)])
+_position_keys = function("sp_pca_position_keys", c_int, [c_void_p, c_void_p, POINTER(c_uint64), c_uint64, c_int,
+                                                           POINTER(c_float), POINTER(c_uint32)])
+_ids = function("sp_retriever_ids", c_int, [c_void_p, c_uint32, POINTER(c_uint64), POINTER(c_uint32), c_size_t,
+                                            POINTER(c_size_t)])
 _nb_open = function("sp_neighbours_open", c_int, [POINTER(c_void_p), c_char_p])
 _nb_free = function("sp_neighbours_free", None, [c_void_p])
 _nb_count = function("sp_neighbours_count", c_uint64, [c_void_p])
@@ -224,6 +230,15 @@ class Retriever(_lib.Handle):
                           _lib.in_buffer(game_ids, c_uint32, n, "game_ids"), n, dim, _lib.uint32(k, "k"), q,
                           _lib.path(path)))
 
+    def ids(self, half=0):
+        """(position ids, game ids) held by @half, as array.array('Q') and array.array('I')."""
+        n = self.half_count(half)
+        pos = array.array("Q", bytes(8 * n))
+        games = array.array("I", bytes(4 * n))
+        check(_ids(self._p, _lib.uint32(half, "half"), _lib.out_buffer(pos, c_uint64, n, "pos") if n else None,
+                   _lib.out_buffer(games, c_uint32, n, "games") if n else None, n, None))
+        return pos, games
+
     @property
     def dim(self):
         return _dim(self._p)
@@ -284,6 +299,16 @@ class Pca(_lib.Handle):
     def save(self, path):
         check(_pca_save(self._p, _lib.path(path)))
 
+    def position_keys(self, dataset, positions, history=8):
+        """Keys of dataset @positions: (array('f') of count x dim_out, array('I') of game ids)."""
+        n = len(positions)
+        keys = array.array("f", bytes(4 * n * self.dim_out))
+        games = array.array("I", bytes(4 * n))
+        check(_position_keys(self._p, _dataset_pointer(dataset), _lib.in_buffer(positions, c_uint64, n, "positions"),
+                             n, _lib.integer(history, "history"), _lib.out_buffer(keys, c_float, n * self.dim_out),
+                             _lib.out_buffer(games, c_uint32, n, "games")))
+        return keys, games
+
     @property
     def dim_in(self):
         return _pca_dim_in(self._p)
@@ -296,6 +321,26 @@ class Pca(_lib.Handle):
     def id(self):
         """Embedder id (a hash of the matrix), to give as embedder_id."""
         return _pca_id(self._p)
+
+
+def _dataset_pointer(dataset):
+    from .dataset import Dataset
+    return _lib.handle(dataset, Dataset, "dataset")
+
+
+def position_planes(dataset, positions, history=8):
+    """Raw observation planes of dataset @positions: (array('f') of count x
+    planes x size x size, array('I') of game ids)."""
+    from .go import plane_count
+    n = len(positions)
+    size = dataset.board_size
+    count = n * plane_count(history) * size * size
+    out = array.array("f", bytes(4 * count))
+    games = array.array("I", bytes(4 * n))
+    check(_position_planes(_dataset_pointer(dataset), _lib.in_buffer(positions, c_uint64, n, "positions"), n,
+                           _lib.integer(history, "history"), _lib.out_buffer(out, c_float, count), count,
+                           _lib.out_buffer(games, c_uint32, n, "games")))
+    return out, games
 
 
 class Neighbours(_lib.Handle):
@@ -326,4 +371,4 @@ class Neighbours(_lib.Handle):
 
 
 __all__ = ["Exclude", "LoadFlags", "NO_ID", "NO_GAME", "Neighbours", "Pca", "Retriever", "RetrieverOptions",
-           "RetrieverQuery", "default_factory", "game_half", "retriever_options", "retriever_query"]
+           "RetrieverQuery", "default_factory", "game_half", "position_planes", "retriever_options", "retriever_query"]

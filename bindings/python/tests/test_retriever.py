@@ -118,5 +118,29 @@ class TestRetriever(unittest.TestCase):
                 self.assertEqual(list(back.apply(data)), list(keys))
 
 
+    def test_dataset_keys(self):
+        from semiparam import dataset, go
+        ds = dataset.Dataset(9)
+        with sp.Rng(4) as rng:
+            for _ in range(5):
+                g = sp.Game(9)
+                for _ in range(20):
+                    g.play(g.random_move(rng))
+                ds.add_game(g)
+        n = ds.position_count
+        positions = list(range(n))
+        planes, games = retriever.position_planes(ds, positions, history=1)
+        self.assertEqual(len(planes), n * go.plane_count(1) * 81)
+        self.assertEqual(list(games), [p // 20 for p in positions])
+        with Pca(planes, go.plane_count(1) * 81, 4) as pca:
+            keys, games2 = pca.position_keys(ds, positions, history=1)
+            self.assertEqual(list(keys), list(pca.apply(planes)))
+            with Retriever.build(keys, positions, games2, 4, factory="Flat", halves=2) as r:
+                pos0, g0 = r.ids(0)
+                pos1, g1 = r.ids(1)
+                self.assertEqual(sorted(list(pos0) + list(pos1)), positions)
+                self.assertTrue(all(retriever.game_half(g) == 1 for g in g1))
+
+
 if __name__ == "__main__":
     unittest.main()
