@@ -552,6 +552,124 @@ START_TEST(add_concat_and_neighbour_sum_match_reference_and_differences)
 }
 END_TEST
 
+
+typedef struct repeat_ctx {
+    double *x, *r, *out;
+    int n, k;
+    size_t per;
+} repeat_ctx;
+
+static double repeat_loss(void *p)
+{
+    repeat_ctx *c = p;
+    for (int b = 0; b < c->n; b++)
+        for (int i = 0; i < c->k; i++)
+            memcpy(c->out + ((size_t)b * c->k + i) * c->per, c->x + (size_t)b * c->per, c->per * sizeof(double));
+    return dot(c->out, c->r, (size_t)c->n * c->k * c->per);
+}
+
+START_TEST(repeat_matches_reference_and_differences)
+{
+    sp__nn *nn = make_nn(SP_PRECISION_F32);
+    int n = 2, k = 3, c = 2, h = 3, w = 3;
+    size_t per = (size_t)c * h * w;
+    float *xv = rand_floats(n * per, 70, 1.0f), *rv = rand_floats(n * k * per, 71, 1.0f);
+    repeat_ctx rc = { to_double(xv, n * per), to_double(rv, n * k * per), malloc(n * k * per * sizeof(double)), n, k,
+                      per };
+    repeat_loss(&rc);
+    sp__tensor x = { 0 }, dout = { 0 };
+    sp__tensor_ensure(&x, nn, n, c, h, w);
+    sp__tensor_write(&x, xv);
+    sp__repeat r;
+    sp__repeat_setup(&r, nn, k);
+    ck_assert_int_eq(sp__repeat_forward(&r, &x), SP_OK);
+    float *got = tensor_host(&r.out);
+    ck_assert_double_eq(max_rel(got, rc.out, n * k * per), 0.0);
+    sp__tensor_ensure(&dout, nn, n * k, c, h, w);
+    sp__tensor_write(&dout, rv);
+    ck_assert_int_eq(sp__repeat_backward(&r, &dout), SP_OK);
+    float *dx = tensor_host(&r.dsrc);
+    check_grad("repeat", rc.x, n * per, dx, repeat_loss, &rc);
+    free(got);
+    free(dx);
+    free(xv);
+    free(rv);
+    free(rc.x);
+    free(rc.r);
+    free(rc.out);
+    sp__tensor_release(&x);
+    sp__tensor_release(&dout);
+    sp__repeat_release(&r);
+    sp__nn_free(nn);
+}
+END_TEST
+
+/* Two applications of one tower's parameters (as in an unrolled dynamics
+ * function) add their weight gradients. */
+START_TEST(shared_tower_adds_gradients)
+{
+    sp__nn *nn = make_nn(SP_PRECISION_F32);
+    sp__params ps;
+    sp__params_setup(&ps, nn);
+    sp__tower a, b;
+    ck_assert_int_eq(sp__tower_setup(&a, &ps, "tower", 4, 4, 1), SP_OK);
+    ck_assert_int_eq(sp__tower_share(&b, &a), SP_OK);
+    sp__params_initialise(&ps, 8);
+    size_t count = 2 * 4 * 16;
+    float *xa = rand_floats(count, 80, 1.0f), *xb = rand_floats(count, 81, 1.0f), *rv = rand_floats(count, 82, 1.0f);
+    sp__tensor ta = { 0 }, tb = { 0 }, dout = { 0 };
+    sp__tensor_ensure(&ta, nn, 2, 4, 4, 4);
+    sp__tensor_ensure(&tb, nn, 2, 4, 4, 4);
+    sp__tensor_ensure(&dout, nn, 2, 4, 4, 4);
+    sp__tensor_write(&ta, xa);
+    sp__tensor_write(&tb, xb);
+    sp__tensor_write(&dout, rv);
+    float *ga = malloc(ps.count * 64 * sizeof(float)), *gb = malloc(ps.count * 64 * sizeof(float));
+    /* Gradients of each application alone, then of both together. */
+    size_t at = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        sp__params_zero_grad(&ps);
+        if (pass != 1) {
+            ck_assert_int_eq(sp__tower_forward(&a, &ta, 1), SP_OK);
+            ck_assert_int_eq(sp__tower_backward(&a, &dout, 0), SP_OK);
+        }
+        if (pass != 0) {
+            ck_assert_int_eq(sp__tower_forward(&b, &tb, 1), SP_OK);
+            ck_assert_int_eq(sp__tower_backward(&b, &dout, 0), SP_OK);
+        }
+        at = 0;
+        for (size_t i = 0; i < ps.count; i++) {
+            sp__param *p = ps.items[i];
+            if (!p->grad)
+                continue;
+            float *g = grad_host(p);
+            for (size_t j = 0; j < p->count; j++, at++) {
+                if (pass == 0)
+                    ga[at] = g[j];
+                else if (pass == 1)
+                    gb[at] = g[j];
+                else
+                    ck_assert_msg(fabsf(g[j] - ga[at] - gb[at]) <= 1e-5f * (1 + fabsf(g[j])), "%s[%zu]", p->name, j);
+            }
+            free(g);
+        }
+    }
+    ck_assert_uint_gt(at, 0);
+    free(ga);
+    free(gb);
+    free(xa);
+    free(xb);
+    free(rv);
+    sp__tensor_release(&ta);
+    sp__tensor_release(&tb);
+    sp__tensor_release(&dout);
+    sp__tower_release(&b);
+    sp__tower_release(&a);
+    sp__params_release(&ps);
+    sp__nn_free(nn);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Losses */
 
@@ -1165,9 +1283,11 @@ Suite *nn_suite(void)
     tcase_add_test(tc, batchnorm_matches_reference_and_differences);
     tcase_add_test(tc, activations_match_reference_and_differences);
     tcase_add_test(tc, add_concat_and_neighbour_sum_match_reference_and_differences);
+    tcase_add_test(tc, repeat_matches_reference_and_differences);
     tcase_add_test(tc, losses_match_reference_and_differences);
     tcase_add_test(tc, tower_matches_reference_and_differences);
     tcase_add_test(tc, tower_inference_folds_batch_norm);
+    tcase_add_test(tc, shared_tower_adds_gradients);
     tcase_add_test(tc, schedules_give_the_stated_rates);
     tcase_add_test(tc, optimizers_follow_their_update_rules);
     tcase_add_test(tc, tiny_network_learns_and_is_reproducible);

@@ -1,4 +1,5 @@
-/* Concatenation on channels and the masked neighbour sum. Both move a few
+/* Concatenation on channels, the masked neighbour sum and its companion,
+ * repetition along the batch. Both move a few
  * bytes per element, so they run on mapped buffers instead of primitives. */
 #include <math.h>
 #include <stdlib.h>
@@ -89,9 +90,10 @@ void sp__nbsum_release(sp__nbsum *s)
     sp__tensor_release(&s->dsrc);
 }
 
-/* dst[b] (+)= sum_i w[b][i] * src[b*k + i] when gathering, or
- * dst[b*k + i] = w[b][i] * src[b] when scattering; w = mask / sqrt(k). */
-static int nb_pass(const sp__nbsum *s, const sp__tensor *src, sp__tensor *dst, int gather)
+/* dst[b] = sum_i w[b][i] * src[b*k + i] when gathering, or
+ * dst[b*k + i] = w[b][i] * src[b] when scattering; w = mask * scale (a NULL
+ * mask is all ones). */
+static int nb_pass(int64_t k, const float *mask, float scale, const sp__tensor *src, sp__tensor *dst, int gather)
 {
     void *ps, *pd;
     int rc = sp__nn_map(src->mem, &ps);
@@ -106,13 +108,12 @@ static int nb_pass(const sp__nbsum *s, const sp__tensor *src, sp__tensor *dst, i
     float *out = pd;
     int64_t batch = gather ? dst->n : src->n;
     size_t per = (size_t)(src->c * (src->h ? src->h * src->w : 1));
-    float scale = (float)(1.0 / sqrt((double)s->k));
     for (int64_t b = 0; b < batch; b++)
-        for (int64_t i = 0; i < s->k; i++) {
-            float wgt = s->mask[b * s->k + i] * scale;
+        for (int64_t i = 0; i < k; i++) {
+            float wgt = mask ? mask[b * k + i] * scale : scale;
             if (gather) {
                 float *o = out + (size_t)b * per;
-                const float *x = in + (size_t)(b * s->k + i) * per;
+                const float *x = in + (size_t)(b * k + i) * per;
                 if (i == 0)
                     for (size_t j = 0; j < per; j++)
                         o[j] = wgt * x[j];
@@ -120,7 +121,7 @@ static int nb_pass(const sp__nbsum *s, const sp__tensor *src, sp__tensor *dst, i
                     for (size_t j = 0; j < per; j++)
                         o[j] += wgt * x[j];
             } else {
-                float *o = out + (size_t)(b * s->k + i) * per;
+                float *o = out + (size_t)(b * k + i) * per;
                 const float *x = in + (size_t)b * per;
                 for (size_t j = 0; j < per; j++)
                     o[j] = wgt * x[j];
@@ -148,7 +149,7 @@ int sp__nbsum_forward(sp__nbsum *s, const sp__tensor *in, const float *mask)
         s->mask[i] = mask ? mask[i] : 1.0f;
     int rc = sp__tensor_ensure(&s->out, s->nn, in->n / s->k, in->c, in->h, in->w);
     if (!rc)
-        rc = nb_pass(s, in, &s->out, 1);
+        rc = nb_pass(s->k, s->mask, (float)(1.0 / sqrt((double)s->k)), in, &s->out, 1);
     return rc;
 }
 
@@ -158,6 +159,39 @@ int sp__nbsum_backward(sp__nbsum *s, const sp__tensor *dout)
         return sp__error(SP_ERR_INVALID_ARG, "neighbour sum backward: gradient shape differs from the output's");
     int rc = sp__tensor_ensure(&s->dsrc, s->nn, dout->n * s->k, dout->c, dout->h, dout->w);
     if (!rc)
-        rc = nb_pass(s, dout, &s->dsrc, 0);
+        rc = nb_pass(s->k, s->mask, (float)(1.0 / sqrt((double)s->k)), dout, &s->dsrc, 0);
+    return rc;
+}
+
+void sp__repeat_setup(sp__repeat *r, sp__nn *nn, int64_t k)
+{
+    memset(r, 0, sizeof *r);
+    r->nn = nn;
+    r->k = k;
+}
+
+void sp__repeat_release(sp__repeat *r)
+{
+    sp__tensor_release(&r->out);
+    sp__tensor_release(&r->dsrc);
+}
+
+int sp__repeat_forward(sp__repeat *r, const sp__tensor *in)
+{
+    if (r->k <= 0 || in->type != dnnl_f32)
+        return sp__error(SP_ERR_INVALID_ARG, "repeat: bad count %lld or input type", (long long)r->k);
+    int rc = sp__tensor_ensure(&r->out, r->nn, in->n * r->k, in->c, in->h, in->w);
+    if (!rc)
+        rc = nb_pass(r->k, NULL, 1.0f, in, &r->out, 0);
+    return rc;
+}
+
+int sp__repeat_backward(sp__repeat *r, const sp__tensor *dout)
+{
+    if (!sp__tensor_same_shape(dout, &r->out))
+        return sp__error(SP_ERR_INVALID_ARG, "repeat backward: gradient shape differs from the output's");
+    int rc = sp__tensor_ensure(&r->dsrc, r->nn, dout->n / r->k, dout->c, dout->h, dout->w);
+    if (!rc)
+        rc = nb_pass(r->k, NULL, 1.0f, dout, &r->dsrc, 1);
     return rc;
 }

@@ -157,6 +157,19 @@ int sp__nbsum_forward(sp__nbsum *s, const sp__tensor *in, const float *mask);
 int sp__nbsum_backward(sp__nbsum *s, const sp__tensor *dout);
 void sp__nbsum_release(sp__nbsum *s);
 
+/* Repeat each item k times along the batch: out[b*k + i] = in[b] (the
+ * observation's embedding beside each of its neighbours); backward sums. */
+typedef struct sp__repeat {
+    sp__nn *nn;
+    int64_t k;
+    sp__tensor out, dsrc;
+} sp__repeat;
+
+void sp__repeat_setup(sp__repeat *r, sp__nn *nn, int64_t k);
+int sp__repeat_forward(sp__repeat *r, const sp__tensor *in);
+int sp__repeat_backward(sp__repeat *r, const sp__tensor *dout);
+void sp__repeat_release(sp__repeat *r);
+
 /* ------------------------------------------------------------------------ */
 /* Losses, averaged over the batch. Cross-entropy of log-softmax(logits)
  * against soft targets (b, a) (rows need not sum to 1; a zero row

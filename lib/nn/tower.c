@@ -50,6 +50,34 @@ int sp__tower_setup(sp__tower *t, sp__params *ps, const char *name, int64_t plan
     return rc;
 }
 
+int sp__tower_share(sp__tower *t, const sp__tower *from)
+{
+    memset(t, 0, sizeof *t);
+    t->nn = from->nn;
+    t->planes = from->planes;
+    t->channels = from->channels;
+    t->blocks = from->blocks;
+    t->block = calloc((size_t)t->blocks + 1, sizeof *t->block);
+    if (!t->block)
+        return sp__error(SP_ERR_NOMEM, "tower: out of memory");
+    sp__linear_share(&t->stem, &from->stem);
+    sp__bnorm_share(&t->stem_bn, &from->stem_bn);
+    sp__act_setup(&t->stem_relu, t->nn, SP__ACT_RELU);
+    for (int64_t b = 0; b < t->blocks; b++) {
+        sp__resblock *r = &t->block[b];
+        const sp__resblock *f = &from->block[b];
+        sp__linear_share(&r->conv1, &f->conv1);
+        sp__linear_share(&r->conv2, &f->conv2);
+        sp__bnorm_share(&r->bn1, &f->bn1);
+        sp__bnorm_share(&r->bn2, &f->bn2);
+        sp__act_setup(&r->relu1, t->nn, SP__ACT_RELU);
+        sp__act_setup(&r->relu2, t->nn, SP__ACT_RELU);
+        sp__add_setup(&r->skip, t->nn);
+        sp__add_setup(&r->grad_sum, t->nn);
+    }
+    return SP_OK;
+}
+
 void sp__tower_infer_release(sp__tower *t);
 
 void sp__tower_release(sp__tower *t)

@@ -40,6 +40,10 @@ typedef struct sp__tower {
 
 int sp__tower_setup(sp__tower *t, sp__params *ps, const char *name, int64_t planes, int64_t channels,
                     int64_t blocks);
+/* A second application of from's parameters (the unrolled dynamics): own
+ * activations, caches and inference plans; gradients add up in the shared
+ * parameters. `from` must outlive t. */
+int sp__tower_share(sp__tower *t, const sp__tower *from);
 void sp__tower_release(sp__tower *t);
 /* Layer-by-layer forward; training uses batch statistics. */
 int sp__tower_forward(sp__tower *t, const sp__tensor *in, int training);
