@@ -82,6 +82,12 @@ static void *job(void *arg)
         sp_game_set_info(game, "RE", res.re);
         sp_game_set_info(game, "PB", black->name[0] ? black->name : black->command);
         sp_game_set_info(game, "PW", white->name[0] ? white->name : white->command);
+        sp_game_set_info(game, "GC", res.reason);
+        char date[16];
+        time_t now = time(NULL);
+        struct tm tm;
+        strftime(date, sizeof date, "%Y-%m-%d", gmtime_r(&now, &tm));
+        sp_game_set_info(game, "DT", date);
         char path[4096];
         int sgf_failed = 0;
         if (g->sgf_dir) {

@@ -217,6 +217,7 @@ START_TEST(compressed_files_and_directories)
     f = fopen(tmp_path("dir/ignored.txt"), "w");
     fputs(collection, f);
     fclose(f);
+    write_gz(tmp_path("dir/index.tsv.gz"), collection, strlen(collection)); /* not a game file */
     const char *names[] = { "dir/a.sgf.gz", "dir/sub/b.sgf.xz", "dir/c.sgf" };
     for (int i = 0; i < 3; i++) {
         sp_dataset *ds;

@@ -180,10 +180,11 @@ typedef struct sp_import_report {
 /**
  * Import games from @p path: an SGF file or collection (several game trees in
  * one file), compressed with xz or gzip or not (recognised by content), or a
- * directory, searched recursively for `*.sgf`, `*.sgf.xz`, `*.sgf.gz`,
- * `*.xz` and `*.gz`. Files are decompressed as streams, so memory stays
- * bounded whatever their size. A bad game is skipped and counted in
- * @p report; the import goes on. Keeps the main line of each game tree.
+ * directory, searched recursively (in name order) for `*.sgf`, `*.sgf.xz`
+ * and `*.sgf.gz` (other files, such as indexes, are left alone). Files are
+ * decompressed as streams, so memory stays bounded whatever their size. A
+ * bad game is skipped and counted in @p report; the import goes on. Keeps
+ * the main line of each game tree.
  * @param ds      the dataset to add to (exclusive access)
  * @param path    file or directory, UTF-8; borrowed for the call
  * @param opts    filters and progress, or NULL for the defaults

@@ -352,6 +352,16 @@ static int has_suffix(const char *name, const char *suffix)
     return n > s && strcmp(name + n - s, suffix) == 0;
 }
 
+/* In a directory only game files count: an index.tsv.xz beside a collection is not SGF. */
+static int is_sgf_name(const char *name)
+{
+    static const char *const suffixes[] = { ".sgf", ".sgf.xz", ".sgf.gz", ".SGF", ".SGF.xz", ".SGF.gz" };
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++)
+        if (has_suffix(name, suffixes[i]))
+            return 1;
+    return 0;
+}
+
 static int import_dir(importer *im, const char *path, int depth)
 {
     if (depth > 32)
@@ -373,8 +383,7 @@ static int import_dir(importer *im, const char *path, int depth)
                 struct stat st;
                 if (stat(child, &st) == 0 && S_ISDIR(st.st_mode))
                     rc = import_dir(im, child, depth + 1);
-                else if (has_suffix(name, ".sgf") || has_suffix(name, ".xz") || has_suffix(name, ".gz")
-                         || has_suffix(name, ".SGF"))
+                else if (is_sgf_name(name))
                     rc = import_file(im, child);
                 free(child);
             }
