@@ -205,6 +205,47 @@ static void write_xz(const char *path, const char *data, size_t n, size_t cut)
     free(out);
 }
 
+static int progress_calls;
+static uint64_t progress_total;
+
+static int cancel_import(const char *task, uint64_t done, uint64_t total, void *payload)
+{
+    (void)payload;
+    ck_assert_str_eq(task, "import");
+    ck_assert_uint_le(done, total);
+    progress_calls++;
+    progress_total = total;
+    return 1;
+}
+
+START_TEST(crafted_moves_and_cancel)
+{
+    /* Moves that break the rules in a dataset (as a crafted file could hold) fail the readers cleanly. */
+    sp_dataset *ds = small_dataset();
+    ds->moves.tail[1] = ds->moves.tail[0]; /* game 0: White plays on Black's stone */
+    sp_game *g;
+    ck_assert_int_eq(sp_dataset_game_replay(ds, 0, -1, &g), SP_ERR_FORMAT);
+    ck_assert_ptr_null(g);
+    float x[SP_NEIGHBOUR_PLANES * 81];
+    ck_assert_int_eq(sp_dataset_neighbour_planes(ds, 3, 0, x, sizeof x / sizeof x[0]), SP_ERR_FORMAT);
+    ck_assert_int_eq(sp_dataset_neighbour_planes(ds, 1, 0, x, sizeof x / sizeof x[0]), SP_OK);
+    sp_dataset_free(ds);
+    /* A progress callback that cancels. */
+    const char *path = tmp_path("cancel.sgf.gz");
+    write_gz(path, collection, strlen(collection));
+    ck_assert_int_eq(sp_dataset_create(&ds, 9), SP_OK);
+    sp_import_options o;
+    sp_import_options_init(&o);
+    o.progress = cancel_import;
+    ck_assert_int_eq(sp_dataset_import(ds, path, &o, NULL), SP_ERR_CANCELLED);
+    ck_assert_int_eq(progress_calls, 1);
+    struct stat st;
+    stat(path, &st);
+    ck_assert_uint_eq(progress_total, (uint64_t)st.st_size);
+    sp_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(compressed_files_and_directories)
 {
     mkdir(tmp_path("dir"), 0700);
@@ -842,6 +883,7 @@ int main(void)
     tcase_add_test(tc, import_counts_by_reason);
     tcase_add_test(tc, import_filters);
     tcase_add_test(tc, compressed_files_and_directories);
+    tcase_add_test(tc, crafted_moves_and_cancel);
     tcase_add_test(tc, spd_round_trip_and_append);
     tcase_add_test(tc, spd_corruption_refused);
     tcase_add_test(tc, splits_are_disjoint_and_deterministic);
