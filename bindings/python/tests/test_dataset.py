@@ -7,6 +7,11 @@ import tempfile
 import unittest
 
 import semiparam as sp
+
+try:
+    import numpy
+except ImportError:
+    numpy = None
 from semiparam import dataset, go, sgf
 from semiparam.dataset import Dataset, Part, ResultKind, Sampler, SkipReason
 
@@ -180,6 +185,27 @@ class TestDataset(unittest.TestCase):
                 s.next(2, planes=bytearray(4 * 2 * 6 * 81))
         with Sampler(ds, seed=3, unroll=2, history=2, part=Part.ALL) as again:
             self.assertEqual(again.next(4), batch)  # reproducible
+
+    @unittest.skipIf(numpy is None, "numpy is not installed")
+    def test_sampler_into_numpy_arrays(self):
+        n, planes = 3, 6
+        with Sampler(self.ds, seed=5, unroll=2, history=2, part=Part.ALL) as s:
+            out = dict(planes=numpy.zeros((n, planes, 9, 9), numpy.float32), actions=numpy.zeros((n, 2), numpy.int32),
+                       policy=numpy.zeros((n, 3, 82), numpy.float32), value=numpy.zeros((n, 3), numpy.float32),
+                       mask=numpy.zeros((n, 3), numpy.uint8), positions=numpy.zeros(n, numpy.uint64),
+                       symmetry=numpy.zeros(n, numpy.int32))
+            batch = s.next(n, **out)
+            self.assertIs(batch.planes, out["planes"])
+            numpy.testing.assert_allclose(batch.policy.sum(axis=2), 1.0, rtol=1e-5)
+            self.assertTrue((batch.positions < self.ds.position_count).all())
+        with Sampler(self.ds, seed=5, unroll=2, history=2, part=Part.ALL) as again:
+            plain = again.next(n)
+            self.assertEqual(list(plain.positions), [int(p) for p in batch.positions])
+            self.assertEqual(list(plain.planes), batch.planes.ravel().tolist())
+        with self.assertRaises(TypeError):
+            Sampler(self.ds, part=Part.ALL).next(n, positions=numpy.zeros(n, numpy.int64))  # signed
+        planes = self.ds.neighbour_planes(0, out=numpy.zeros((17, 9, 9), numpy.float32))
+        self.assertEqual(planes.shape, (17, 9, 9))
 
     def test_closing_the_dataset_closes_its_samplers(self):
         ds = Dataset(9)
