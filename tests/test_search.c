@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "semiparam.h"
+#include "search/search_internal.h"
 
 /* ------------------------------------------------------------------------ */
 /* A synthetic model: states are heap ids (so leaks show), values and priors
@@ -754,6 +755,29 @@ START_TEST(gumbel_improves_the_prior_at_few_simulations)
 }
 END_TEST
 
+START_TEST(tree_size_ends_a_run)
+{
+    toy t;
+    toy_init(&t);
+    sp_search *s = toy_search(&t, SP_SEARCH_PUCT, 100000, 1, 1, 1);
+    s->max_tree_bytes = 200000;
+    int32_t action, done;
+    ck_assert_int_eq(sp_search_run(s, NULL, NULL, &action), SP_OK);
+    ck_assert_int_ge(action, 0);
+    ck_assert_int_eq(sp_search_root_value(s, NULL, &done), SP_OK);
+    ck_assert_int_gt(done, 100);
+    ck_assert_int_lt(done, 100000);
+    ck_assert_int_eq(visit_sum(s, NULL), done);
+    /* No room even for the first batch: an error, not an empty result. */
+    ck_assert_int_eq(sp_search_reset(s), SP_OK);
+    s->max_tree_bytes = 100;
+    ck_assert_int_eq(sp_search_run(s, NULL, NULL, &action), SP_ERR_NOMEM);
+    ck_assert_int_eq(action, -1);
+    sp_search_free(s);
+    ck_assert_int_eq(atomic_load(&t.live), 0);
+}
+END_TEST
+
 Suite *search_suite(void);
 Suite *search_suite(void)
 {
@@ -770,6 +794,7 @@ Suite *search_suite(void)
     tcase_add_test(tc, tree_reuse_keeps_the_subtree);
     tcase_add_test(tc, many_trees_step_together);
     tcase_add_test(tc, gumbel_improves_the_prior_at_few_simulations);
+    tcase_add_test(tc, tree_size_ends_a_run);
     suite_add_tcase(s, tc);
     TCase *go = tcase_create("go");
     tcase_set_timeout(go, 120);

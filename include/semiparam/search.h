@@ -104,7 +104,8 @@ typedef enum sp_search_fpu {
 typedef struct sp_search_options {
     uint32_t version;          /**< ::SP_SEARCH_OPTIONS_VERSION */
     int32_t kind;              /**< ::sp_search_kind, default ::SP_SEARCH_PUCT */
-    int32_t simulations;       /**< per sp_search_run(), default 200 */
+    int32_t simulations;       /**< per sp_search_run(), default 200; a run also ends when its tree
+                                    would outgrow 1 GiB (about a million 9x9 nodes) */
     double max_seconds;        /**< wall-clock limit per run, 0 = none (at least one batch runs) */
     int32_t threads;           /**< workers calling the model concurrently, default 1 */
     int32_t batch_size;        /**< leaves gathered (with virtual loss) per batch; 0 (default) = threads */

@@ -252,6 +252,28 @@ static void finish(struct sp_search *s)
         s->action = pick_puct_action(s);
 }
 
+/* Room in the arena for a batch of `want` leaves. Returns 1 when the tree
+ * would outgrow max_tree_bytes (or memory runs out) after simulations were
+ * done, so that the run ends with what it has instead of failing. */
+static int tree_room(struct sp_search *s, int32_t want)
+{
+    const sp__tree *t = &s->tree;
+    const int64_t A = s->model.num_actions;
+    const double bytes = (double)(t->n_nodes + want + 1) * sizeof(sp__node) +
+                         (double)(t->n_edges + want * A) * sizeof(sp__edge);
+    if (bytes > (double)s->max_tree_bytes || (double)t->n_edges + (double)(want * A) > (double)INT32_MAX / 2) {
+        if (s->sims_done > 0)
+            return 1;
+        return sp__error(SP_ERR_NOMEM, "search: the tree would outgrow %zu bytes", s->max_tree_bytes);
+    }
+    int rc = sp__tree_reserve(&s->tree, want + 1, want * (int32_t)A);
+    if (rc == SP_ERR_NOMEM && s->sims_done > 0) {
+        sp_clear_error();
+        return 1;
+    }
+    return rc;
+}
+
 static int active(const struct sp_search *s, double start)
 {
     if (s->tree.nodes[0].terminal || s->sims_started >= s->sims_target)
@@ -305,7 +327,13 @@ int sp__search_run(struct sp_search *const *searches, size_t n, void *const *inp
             int32_t want = s->batch_size;
             if (want > s->sims_target - s->sims_started)
                 want = s->sims_target - s->sims_started;
-            rc = sp__tree_reserve(&s->tree, want + 1, want * (int32_t)A);
+            rc = tree_room(s, want);
+            if (rc == 1) {
+                /* The tree is as large as it may grow: end this run here. */
+                s->sims_target = s->sims_started;
+                rc = SP_OK;
+                continue;
+            }
             for (int32_t j = 0; j < want && !rc; j++) {
                 int r = collect_one(s, b);
                 if (r < 0)

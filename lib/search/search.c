@@ -100,6 +100,7 @@ int sp_search_create(sp_search **out, const sp_search_model *model, const sp_sea
     s->model = *model;
     s->opts = o;
     s->batch_size = o.batch_size ? o.batch_size : o.threads;
+    s->max_tree_bytes = SP__MAX_TREE_BYTES;
     s->action = -1;
     sp__rng_seed(&s->rng, o.seed);
     const size_t A = (size_t)model->num_actions;

@@ -40,6 +40,10 @@ typedef struct sp__node {
 
 #define SP__BEST_UNKNOWN (-2)
 
+/* A run ends early rather than let its tree outgrow this (about a million
+ * nodes of a 9x9 game): long time limits must not take the machine's memory. */
+#define SP__MAX_TREE_BYTES ((size_t)1 << 30)
+
 /* Tree-wide min-max of the Q values seen, to put them into [0, 1]. */
 typedef struct sp__minmax {
     double min, max;
@@ -85,6 +89,7 @@ struct sp_search {
     struct sp_rng rng;
     sp__pool *pool;
     int batch_size;
+    size_t max_tree_bytes; /* a run stops growing the tree here (SP__MAX_TREE_BYTES; tests lower it) */
 
     /* The run in progress and its results. */
     int has_run;
