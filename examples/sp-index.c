@@ -1,0 +1,472 @@
+/* sp-index: retrieval indexes over the positions of a .spd dataset with PCA
+ * keys of their raw planes: build, add, query, recall, precompute, info. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index/index_util.h"
+#include "semiparam.h"
+
+static int usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sp-index <command> INDEX.spi [options]\n"
+            "\n"
+            "  build INDEX.spi --spd D.spd      index positions of a dataset (PCA keys of their planes)\n"
+            "      --pca P.spp                  use this PCA (else train one: --pca-dim 64, --pca-sample 100000,\n"
+            "                                   --history 8, saved to --pca-out, default INDEX.spi.spp)\n"
+            "      --part all|train|test        positions to index (default all; split with the default seed)\n"
+            "      --limit N                    only the first N of them\n"
+            "      --factory S                  FAISS factory string (default: IVF with 4 sqrt(n) lists, PQ d/2)\n"
+            "      --halves 1|2, --train-size N, --nprobe N (stored default), --threads T\n"
+            "  add INDEX.spi --spd D.spd --pca P.spp --first-game G [--games N] [--out NEW.spi]\n"
+            "                                   add the positions of games G.. (online growth)\n"
+            "  query INDEX.spi --spd D.spd --pca P.spp --position P [--k 10] [--nprobe N] [--rerank R]\n"
+            "      [--exclude none|half|game]   nearest positions with game, move and squared distance\n"
+            "  recall INDEX.spi --spd D.spd --pca P.spp [--queries 1000] [--k 10] [--nprobe 1,4,16,64] [--rerank R]\n"
+            "                                   recall@k against exact search over the same keys\n"
+            "  precompute INDEX.spi --spd D.spd --pca P.spp --out N.spn [--part train] [--k 10] [--nprobe N] [--limit N]\n"
+            "                                   neighbours of every position from the other half, for training\n"
+            "  info INDEX.spi                   factory, keys per half, embedder id, bytes per key\n");
+    return out == stdout ? 0 : 2;
+}
+
+typedef struct args {
+    const char *index, *spd, *pca, *pca_out, *factory, *out, *exclude, *part, *nprobe_list;
+    uint64_t limit, pca_sample, train_size, position, first_game, games, queries;
+    uint32_t pca_dim, halves, threads, nprobe, rerank, k;
+    int history;
+} args;
+
+static int parse(int argc, char **argv, args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->pca_dim = 64;
+    a->pca_sample = 100000;
+    a->history = SP_GO_DEFAULT_HISTORY;
+    a->halves = 1;
+    a->k = 10;
+    a->queries = 1000;
+    a->games = UINT64_MAX;
+    a->part = "all";
+    a->exclude = "none";
+    a->nprobe_list = "1,4,16,64";
+    a->position = UINT64_MAX;
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define STR(name, field) if (!strcmp(o, name) && v) { a->field = v; i++; continue; }
+#define NUM(name, field) if (!strcmp(o, name) && v) { a->field = strtoull(v, NULL, 10); i++; continue; }
+        STR("--spd", spd) STR("--pca", pca) STR("--pca-out", pca_out) STR("--factory", factory) STR("--out", out)
+        STR("--exclude", exclude) STR("--part", part)
+        NUM("--limit", limit) NUM("--pca-sample", pca_sample) NUM("--train-size", train_size)
+        NUM("--position", position) NUM("--first-game", first_game) NUM("--games", games) NUM("--queries", queries)
+        NUM("--pca-dim", pca_dim) NUM("--halves", halves) NUM("--threads", threads) NUM("--rerank", rerank)
+        NUM("--k", k) NUM("--history", history)
+        if (!strcmp(o, "--nprobe") && v) {
+            a->nprobe_list = v;
+            a->nprobe = (uint32_t)strtoul(v, NULL, 10);
+            i++;
+            continue;
+        }
+#undef STR
+#undef NUM
+        if (o[0] == '-' || a->index) {
+            fprintf(stderr, "sp-index: unknown or incomplete option '%s'\n", o);
+            return -1;
+        }
+        a->index = o;
+    }
+    if (!a->index) {
+        fprintf(stderr, "sp-index: no index file given\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int fail(const char *what, int rc)
+{
+    fprintf(stderr, "sp-index: %s: %s (%s)\n", what, sp_last_error(), sp_status_str(rc));
+    return 1;
+}
+
+static int part_of(const char *name)
+{
+    if (!strcmp(name, "train"))
+        return SP_PART_TRAIN;
+    if (!strcmp(name, "test"))
+        return SP_PART_TEST;
+    return SP_PART_ALL;
+}
+
+/* Position ids of a part, at most `limit` (0: all). */
+static int part_positions(const sp_dataset *ds, const char *part, uint64_t limit, uint64_t **out, uint64_t *n)
+{
+    size_t count = 0;
+    int rc = sp_dataset_positions(ds, part_of(part), NULL, NULL, 0, &count);
+    if (rc != SP_OK && rc != SP_ERR_BUFFER_TOO_SMALL)
+        return rc;
+    *out = malloc((count ? count : 1) * sizeof **out);
+    if (!*out)
+        return SP_ERR_NOMEM;
+    if ((rc = sp_dataset_positions(ds, part_of(part), NULL, *out, count, &count)) != SP_OK)
+        return rc;
+    *n = limit && limit < count ? limit : count;
+    return SP_OK;
+}
+
+typedef struct key_ctx {
+    const sp_pca *pca;
+    const sp_dataset *ds;
+    int history;
+} key_ctx;
+
+static int keys_of(void *ctx, const uint64_t *ids, uint64_t n, float *out)
+{
+    key_ctx *c = ctx;
+    return sp_pca_position_keys(c->pca, c->ds, ids, n, c->history, out, NULL);
+}
+
+/* Keys and game ids of positions, with a progress line. */
+static int make_keys(const key_ctx *c, const uint64_t *pos, uint64_t n, float **keys, uint32_t **games)
+{
+    *keys = malloc((n ? n : 1) * sp_pca_dim_out(c->pca) * sizeof **keys);
+    *games = malloc((n ? n : 1) * sizeof **games);
+    if (!*keys || !*games)
+        return SP_ERR_NOMEM;
+    return sp_pca_position_keys(c->pca, c->ds, pos, n, c->history, *keys, *games);
+}
+
+static int open_inputs(const args *a, sp_dataset **ds, sp_pca **pca, key_ctx *c)
+{
+    int rc;
+    if (!a->spd || !a->pca) {
+        fprintf(stderr, "sp-index: --spd and --pca are needed\n");
+        return 2;
+    }
+    if ((rc = sp_dataset_load(ds, a->spd)) != SP_OK)
+        return fail(a->spd, rc);
+    if ((rc = sp_pca_load(pca, a->pca)) != SP_OK)
+        return fail(a->pca, rc);
+    c->pca = *pca;
+    c->ds = *ds;
+    c->history = index_pca_history(*pca, sp_dataset_board_size(*ds));
+    return 0;
+}
+
+static int cmd_build(const args *a)
+{
+    sp_dataset *ds;
+    int rc;
+    if (!a->spd) {
+        fprintf(stderr, "sp-index build: --spd is needed\n");
+        return 2;
+    }
+    if ((rc = sp_dataset_load(&ds, a->spd)) != SP_OK)
+        return fail(a->spd, rc);
+    uint64_t *pos, n;
+    if ((rc = part_positions(ds, a->part, a->limit, &pos, &n)) != SP_OK)
+        return fail("positions", rc);
+    sp_pca *pca;
+    double t0 = index_now();
+    if (a->pca) {
+        if ((rc = sp_pca_load(&pca, a->pca)) != SP_OK)
+            return fail(a->pca, rc);
+    } else {
+        if ((rc = index_train_pca(ds, sp_dataset_position_count(ds), a->pca_sample, a->history, a->pca_dim,
+                                  a->threads, &pca)) != SP_OK)
+            return fail("training the PCA", rc);
+        char path[4096];
+        snprintf(path, sizeof path, "%s", a->pca_out ? a->pca_out : a->index);
+        if (!a->pca_out)
+            strncat(path, ".spp", sizeof path - strlen(path) - 1);
+        if ((rc = sp_pca_save(pca, path)) != SP_OK)
+            return fail(path, rc);
+        printf("pca              %s (%u -> %u, %.1f s)\n", path, sp_pca_dim_in(pca), sp_pca_dim_out(pca),
+               index_now() - t0);
+    }
+    key_ctx c = { pca, ds, index_pca_history(pca, sp_dataset_board_size(ds)) };
+    float *keys;
+    uint32_t *games;
+    double t1 = index_now();
+    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
+        return fail("keys", rc);
+    printf("keys             %llu in %.1f s\n", (unsigned long long)n, index_now() - t1);
+    sp_retriever_options o;
+    sp_retriever_options_init(&o);
+    o.factory = a->factory;
+    o.halves = a->halves;
+    o.embedder_id = sp_pca_id(pca);
+    o.train_size = a->train_size;
+    o.threads = a->threads;
+    o.default_nprobe = a->nprobe;
+    sp_retriever *r;
+    double t2 = index_now();
+    if ((rc = sp_retriever_build(&r, keys, pos, games, n, sp_pca_dim_out(pca), &o)) != SP_OK)
+        return fail("build", rc);
+    printf("index            %s, %llu keys in %.1f s\n", sp_retriever_factory(r), (unsigned long long)n,
+           index_now() - t2);
+    if ((rc = sp_retriever_save(r, a->index)) != SP_OK)
+        return fail(a->index, rc);
+    sp_retriever_free(r);
+    sp_pca_free(pca);
+    sp_dataset_free(ds);
+    free(keys);
+    free(games);
+    free(pos);
+    return 0;
+}
+
+static int cmd_add(const args *a)
+{
+    sp_dataset *ds;
+    sp_pca *pca;
+    key_ctx c;
+    int rc = open_inputs(a, &ds, &pca, &c);
+    if (rc)
+        return rc;
+    sp_retriever *r;
+    if ((rc = sp_retriever_load(&r, a->index, 0, NULL)) != SP_OK)
+        return fail(a->index, rc);
+    uint64_t games = sp_dataset_game_count(ds), last = a->games == UINT64_MAX ? games : a->first_game + a->games;
+    if (last > games)
+        last = games;
+    uint64_t n = 0, cap = 1024;
+    uint64_t *pos = malloc(cap * sizeof *pos);
+    for (uint64_t g = a->first_game; g < last; g++) {
+        sp_dataset_game_info info = { .version = SP_DATASET_GAME_INFO_VERSION };
+        if ((rc = sp_dataset_game_info_get(ds, g, &info)) != SP_OK)
+            return fail("game", rc);
+        for (uint32_t m = 0; m < info.moves; m++) {
+            if (n == cap)
+                pos = realloc(pos, (cap *= 2) * sizeof *pos);
+            pos[n++] = info.first_position + m;
+        }
+    }
+    float *keys;
+    uint32_t *gids;
+    if ((rc = make_keys(&c, pos, n, &keys, &gids)) != SP_OK)
+        return fail("keys", rc);
+    if ((rc = sp_retriever_add(r, keys, pos, gids, n, sp_pca_dim_out(pca))) != SP_OK)
+        return fail("add", rc);
+    const char *out = a->out ? a->out : a->index;
+    if ((rc = sp_retriever_save(r, out)) != SP_OK)
+        return fail(out, rc);
+    printf("added            %llu positions of games %llu..%llu; %llu keys in %s\n", (unsigned long long)n,
+           (unsigned long long)a->first_game, (unsigned long long)(last ? last - 1 : 0),
+           (unsigned long long)sp_retriever_count(r), out);
+    sp_retriever_free(r);
+    sp_pca_free(pca);
+    sp_dataset_free(ds);
+    free(keys);
+    free(gids);
+    free(pos);
+    return 0;
+}
+
+static int cmd_query(const args *a)
+{
+    sp_dataset *ds;
+    sp_pca *pca;
+    key_ctx c;
+    int rc = open_inputs(a, &ds, &pca, &c);
+    if (rc)
+        return rc;
+    sp_retriever *r;
+    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK)
+        return fail(a->index, rc);
+    if (a->position == UINT64_MAX) {
+        fprintf(stderr, "sp-index query: --position is needed\n");
+        return 2;
+    }
+    uint32_t dim = sp_pca_dim_out(pca), game;
+    float *key = malloc(dim * sizeof *key);
+    if ((rc = sp_pca_position_keys(pca, ds, &a->position, 1, c.history, key, &game)) != SP_OK)
+        return fail("key", rc);
+    sp_retriever_query q;
+    sp_retriever_query_init(&q);
+    q.embedder_id = sp_pca_id(pca);
+    q.nprobe = a->nprobe;
+    q.rerank = a->rerank;
+    q.game_ids = &game;
+    q.exclude = !strcmp(a->exclude, "half") ? SP_RETRIEVER_EXCLUDE_OWN_HALF
+              : !strcmp(a->exclude, "game") ? SP_RETRIEVER_EXCLUDE_GAME : SP_RETRIEVER_EXCLUDE_NONE;
+    uint64_t *ids = malloc(a->k * sizeof *ids);
+    float *d = malloc(a->k * sizeof *d);
+    uint32_t *games = malloc(a->k * sizeof *games);
+    if ((rc = sp_retriever_search(r, key, 1, dim, a->k, &q, ids, d, games)) != SP_OK)
+        return fail("search", rc);
+    uint32_t move;
+    uint64_t g64;
+    sp_dataset_position_locate(ds, a->position, &g64, &move);
+    printf("query position %llu (game %llu, move %u)\n", (unsigned long long)a->position, (unsigned long long)g64,
+           move);
+    printf("%4s %12s %10s %6s %12s\n", "rank", "position", "game", "move", "distance");
+    for (uint32_t j = 0; j < a->k && ids[j] != SP_RETRIEVER_NO_ID; j++) {
+        sp_dataset_position_locate(ds, ids[j], &g64, &move);
+        printf("%4u %12llu %10u %6u %12.4f\n", j + 1, (unsigned long long)ids[j], games[j], move, d[j]);
+    }
+    free(key);
+    free(ids);
+    free(d);
+    free(games);
+    sp_retriever_free(r);
+    sp_pca_free(pca);
+    sp_dataset_free(ds);
+    return 0;
+}
+
+static int cmd_recall(const args *a)
+{
+    sp_dataset *ds;
+    sp_pca *pca;
+    key_ctx c;
+    int rc = open_inputs(a, &ds, &pca, &c);
+    if (rc)
+        return rc;
+    sp_retriever *r;
+    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK)
+        return fail(a->index, rc);
+    /* The exact index: a flat one over the keys of every position held. */
+    uint64_t n = sp_retriever_count(r), n0 = sp_retriever_half_count(r, 0);
+    uint64_t *pos = malloc((n ? n : 1) * sizeof *pos);
+    size_t got;
+    sp_retriever_ids(r, 0, pos, NULL, n, &got);
+    if (sp_retriever_halves(r) > 1)
+        sp_retriever_ids(r, 1, pos + n0, NULL, n - n0, &got);
+    float *keys;
+    uint32_t *games;
+    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
+        return fail("keys", rc);
+    sp_retriever_options o;
+    sp_retriever_options_init(&o);
+    o.factory = "Flat";
+    o.embedder_id = sp_pca_id(pca);
+    o.threads = a->threads;
+    sp_retriever *exact;
+    uint32_t dim = sp_pca_dim_out(pca), k = a->k;
+    if ((rc = sp_retriever_build(&exact, keys, pos, games, n, dim, &o)) != SP_OK)
+        return fail("exact index", rc);
+    /* Queries: positions spread over the whole dataset. */
+    uint64_t nq = a->queries, total = sp_dataset_position_count(ds);
+    uint64_t *qpos = malloc(nq * sizeof *qpos);
+    for (uint64_t i = 0; i < nq; i++)
+        qpos[i] = (i * 7919 + 13) % total;
+    float *queries = malloc(nq * dim * sizeof *queries), *exact_d = malloc(nq * k * sizeof *exact_d);
+    uint64_t *ids = malloc(nq * k * sizeof *ids);
+    if ((rc = sp_pca_position_keys(pca, ds, qpos, nq, c.history, queries, NULL)) != SP_OK)
+        return fail("query keys", rc);
+    sp_retriever_query q;
+    sp_retriever_query_init(&q);
+    q.embedder_id = sp_pca_id(pca);
+    double t = index_now();
+    if ((rc = sp_retriever_search(exact, queries, nq, dim, k, &q, ids, exact_d, NULL)) != SP_OK)
+        return fail("exact search", rc);
+    printf("%-28s %8s %8s %10s %12s\n", "index", "nprobe", "rerank", "recall@k", "queries/s");
+    printf("%-28s %8s %8s %10.4f %12.0f\n", "Flat (exact)", "-", "-", 1.0, (double)nq / (index_now() - t));
+    char list[256];
+    snprintf(list, sizeof list, "%s", a->nprobe_list);
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        q.nprobe = (uint32_t)strtoul(tok, NULL, 10);
+        q.rerank = a->rerank;
+        t = index_now();
+        if ((rc = sp_retriever_search(r, queries, nq, dim, k, &q, ids, NULL, NULL)) != SP_OK)
+            return fail("search", rc);
+        double qps = (double)nq / (index_now() - t);
+        double recall = index_recall(queries, nq, dim, k, exact_d, ids, keys_of, &c);
+        printf("%-28s %8u %8u %10.4f %12.0f\n", sp_retriever_factory(r), q.nprobe, q.rerank ? q.rerank : 1, recall,
+               qps);
+    }
+    free(pos);
+    free(keys);
+    free(games);
+    free(qpos);
+    free(queries);
+    free(exact_d);
+    free(ids);
+    sp_retriever_free(exact);
+    sp_retriever_free(r);
+    sp_pca_free(pca);
+    sp_dataset_free(ds);
+    return 0;
+}
+
+static int cmd_precompute(const args *a)
+{
+    sp_dataset *ds;
+    sp_pca *pca;
+    key_ctx c;
+    int rc = open_inputs(a, &ds, &pca, &c);
+    if (rc)
+        return rc;
+    if (!a->out) {
+        fprintf(stderr, "sp-index precompute: --out is needed\n");
+        return 2;
+    }
+    sp_retriever *r;
+    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK)
+        return fail(a->index, rc);
+    uint64_t *pos, n;
+    if ((rc = part_positions(ds, strcmp(a->part, "all") ? a->part : "train", a->limit, &pos, &n)) != SP_OK)
+        return fail("positions", rc);
+    float *keys;
+    uint32_t *games;
+    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
+        return fail("keys", rc);
+    sp_retriever_query q;
+    sp_retriever_query_init(&q);
+    q.embedder_id = sp_pca_id(pca);
+    q.nprobe = a->nprobe;
+    q.rerank = a->rerank;
+    q.threads = a->threads;
+    double t = index_now();
+    if ((rc = sp_retriever_precompute(r, keys, pos, games, n, sp_pca_dim_out(pca), a->k, &q, a->out)) != SP_OK)
+        return fail("precompute", rc);
+    printf("neighbours       %llu positions x %u in %.1f s -> %s\n", (unsigned long long)n, a->k, index_now() - t,
+           a->out);
+    free(pos);
+    free(keys);
+    free(games);
+    sp_retriever_free(r);
+    sp_pca_free(pca);
+    sp_dataset_free(ds);
+    return 0;
+}
+
+static int cmd_info(const args *a)
+{
+    sp_retriever *r;
+    int rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL);
+    if (rc != SP_OK)
+        return fail(a->index, rc);
+    printf("factory          %s\n", sp_retriever_factory(r));
+    printf("dimension        %u\n", sp_retriever_dim(r));
+    printf("keys             %llu\n", (unsigned long long)sp_retriever_count(r));
+    for (uint32_t h = 0; h < sp_retriever_halves(r); h++)
+        printf("half %u           %llu\n", h, (unsigned long long)sp_retriever_half_count(r, h));
+    printf("embedder id      %016llx\n", (unsigned long long)sp_retriever_embedder_id(r));
+    printf("bytes per key    %.1f (index) + 12 (position and game id)\n", sp_retriever_bytes_per_key(r));
+    sp_retriever_free(r);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return usage(stdout);
+    args a;
+    if (parse(argc, argv, &a) != 0)
+        return usage(stderr);
+    sp_set_progress_callback(index_progress, NULL);
+    static const struct {
+        const char *name;
+        int (*run)(const args *);
+    } commands[] = { { "build", cmd_build }, { "add", cmd_add }, { "query", cmd_query }, { "recall", cmd_recall },
+                     { "precompute", cmd_precompute }, { "info", cmd_info } };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(&a);
+    fprintf(stderr, "sp-index: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}
