@@ -775,7 +775,7 @@ START_TEST(tower_matches_reference_and_differences)
         c.beta[i] = value_double(bn->beta);
     }
     c.ref = (sp__ref_tower){ planes, channels, blocks, (const double *const *)c.conv,
-                             (const double *const *)c.gamma, (const double *const *)c.beta };
+                             (const double *const *)c.gamma, (const double *const *)c.beta, NULL, NULL };
     size_t in_count = (size_t)n * planes * h * w;
     c.out_count = (size_t)n * channels * h * w;
     float *xv = rand_floats(in_count, 300, 1.0f), *rv = rand_floats(c.out_count, 301, 1.0f);
@@ -860,6 +860,32 @@ static float *run_infer(int precision, int64_t n, int train_steps, float **layer
     if (layered) {
         ck_assert_int_eq(sp__tower_forward(&t, &x, 0), SP_OK);
         *layered = tensor_host(t.out);
+        /* Both against the double reference with the running statistics. */
+        int layers = 1 + 2 * blocks;
+        double *pv[5][5];
+        for (int i = 0; i < layers; i++) {
+            sp__linear *conv;
+            sp__bnorm *bn;
+            tower_layer(&t, i, &conv, &bn);
+            pv[0][i] = value_double(conv->weight);
+            pv[1][i] = value_double(bn->gamma);
+            pv[2][i] = value_double(bn->beta);
+            pv[3][i] = value_double(bn->mean);
+            pv[4][i] = value_double(bn->var);
+        }
+        sp__ref_tower ref = { planes, channels, blocks, (const double *const *)pv[0], (const double *const *)pv[1],
+                              (const double *const *)pv[2], (const double *const *)pv[3],
+                              (const double *const *)pv[4] };
+        size_t count = (size_t)n * channels * h * w;
+        double *xd = to_double(xv, (size_t)n * planes * h * w), *want = malloc(count * sizeof *want);
+        sp__ref_tower_forward(&ref, xd, (int)n, h, w, want);
+        ck_assert_msg(max_rel(got, want, count) < 1e-5, "fused vs reference %g", max_rel(got, want, count));
+        ck_assert_msg(max_rel(*layered, want, count) < 1e-5, "layered vs reference %g", max_rel(*layered, want, count));
+        for (int k = 0; k < 5; k++)
+            for (int i = 0; i < layers; i++)
+                free(pv[k][i]);
+        free(xd);
+        free(want);
     }
     free(xv);
     sp__tensor_release(&x);

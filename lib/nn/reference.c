@@ -136,7 +136,8 @@ static void conv_bn(const sp__ref_tower *t, int layer, const double *in, int n, 
                     double *out)
 {
     sp__ref_conv(in, n, cin, h, w, t->conv[layer], NULL, t->channels, 3, tmp);
-    sp__ref_bnorm(tmp, n, t->channels, h * w, t->gamma[layer], t->beta[layer], 1e-5, 0, NULL, NULL, out);
+    sp__ref_bnorm(tmp, n, t->channels, h * w, t->gamma[layer], t->beta[layer], 1e-5, t->mean != NULL,
+                  t->mean ? (double *)t->mean[layer] : NULL, t->var ? (double *)t->var[layer] : NULL, out);
 }
 
 void sp__ref_tower_forward(const sp__ref_tower *t, const double *in, int n, int h, int w, double *out)

@@ -35,10 +35,12 @@ typedef struct sp__ref_tower {
     const double *const *conv;  /* 1 + 2*blocks weights */
     const double *const *gamma; /* 1 + 2*blocks each */
     const double *const *beta;
+    const double *const *mean;  /* NULL: batch statistics (training mode) */
+    const double *const *var;   /* running statistics when mean is given */
 } sp__ref_tower;
 
-/* Training-mode forward (batch statistics) of the tower: in (n, planes, h, w)
- * -> out (n, channels, h, w). */
+/* Forward of the tower: in (n, planes, h, w) -> out (n, channels, h, w),
+ * with batch statistics or, when t->mean is set, the given statistics. */
 void sp__ref_tower_forward(const sp__ref_tower *t, const double *in, int n, int h, int w, double *out);
 
 #endif
