@@ -1,7 +1,10 @@
 """semiparam.core: status codes as exceptions, version, Rng, callbacks, handles."""
 import gc
+import glob
 import os
 import re
+import subprocess
+import sys
 import unittest
 
 import semiparam as sp
@@ -61,6 +64,30 @@ class TestVersion(unittest.TestCase):
         self.assertTrue(sp.LIBRARY_PATH)
         if os.environ.get("SEMIPARAM_LIBRARY"):
             self.assertEqual(sp.LIBRARY_PATH, os.environ["SEMIPARAM_LIBRARY"])
+
+    def _import_with(self, library):
+        env = dict(os.environ)
+        env.pop("SEMIPARAM_LIBRARY", None)
+        if library is not None:
+            env["SEMIPARAM_LIBRARY"] = library
+        return subprocess.run([sys.executable, "-c", "import semiparam; print(semiparam.LIBRARY_PATH)"],
+                              env=env, capture_output=True, text=True)
+
+    def test_explicit_library_never_falls_back(self):
+        result = self._import_with("/nonexistent/libsemiparam.so.0")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("SEMIPARAM_LIBRARY=/nonexistent/libsemiparam.so.0 cannot be loaded", result.stderr)
+
+    def test_build_tree_found_without_the_variable(self):
+        package = os.path.dirname(os.path.dirname(os.path.abspath(sp.__file__)))
+        root = os.path.dirname(os.path.dirname(package))
+        builds = glob.glob(os.path.join(root, "build*", "lib", "libsemiparam.so.0"))
+        if not builds:
+            self.skipTest("no build directory under %s" % root)
+        result = self._import_with(None)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(os.path.realpath(os.path.dirname(result.stdout.strip())),
+                      {os.path.realpath(os.path.dirname(b)) for b in builds})
 
 
 class TestStatus(unittest.TestCase):
