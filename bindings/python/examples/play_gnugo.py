@@ -108,8 +108,13 @@ def main():
                     gnugo.send("play %s %s" % (name, game.vertex(move)))
             else:
                 move = game.move(gnugo.send("genmove " + name))
-                game.play(move)
-            played(move)
+                try:
+                    game.play(move)
+                except sp.IllegalMoveError as error:  # GNU Go knows simple ko only, not positional superko
+                    print("GNU Go played %s: %s; it forfeits" % (game.vertex(move), error))
+                    game.play(sp.RESIGN)
+            if not game.is_over:
+                played(move)
         print(game)
         print("moves: %d, end: %s" % (game.move_count, game.end_reason.name.lower()))
         if game.end_reason == sp.GameEnd.RESIGN:
