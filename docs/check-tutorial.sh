@@ -7,6 +7,9 @@
 set -eu
 src=$(cd "$1" && pwd) data=${2:-}
 [ -z "${SP_IN_TUTORIAL:-}" ] || { echo "SKIP: already inside the tutorial test"; exit 77; }
+if [ -n "$data" ] && ! ls "$data"/cgos9x9_2015.sgf.xz >/dev/null 2>&1; then
+    echo "SKIP: the game records the tutorial imports are not in $data"; exit 77
+fi
 export SP_IN_TUTORIAL=1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
