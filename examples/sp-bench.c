@@ -11,6 +11,7 @@ static const bench_command commands[] = {
       bench_search },
     { "nn", "oneDNN sgemm peak vs the residual tower: throughput, training step, latency, bf16", bench_nn },
     { "data", "dataset import games/s and training batch positions/s per core", bench_data },
+    { "retrieval", "IVF-PQ recall@10, queries/s, build time and memory on CGOS PCA keys vs exact search", bench_retrieval },
 };
 
 static int usage(FILE *out)

@@ -12,6 +12,7 @@ typedef struct bench_command {
 } bench_command;
 
 int bench_go(int argc, char **argv);
+int bench_retrieval(int argc, char **argv);
 int bench_search(int argc, char **argv);
 int bench_data(int argc, char **argv);
 int bench_nn(int argc, char **argv);
