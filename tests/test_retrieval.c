@@ -377,7 +377,10 @@ START_TEST(corrupt_and_truncated_files_are_refused)
         data[at] ^= 0x5a;
         int rc = sp_retriever_load(&out, bad, 0, NULL);
         /* Flips in alignment padding change nothing that is read. */
-        ck_assert_msg(rc == SP_ERR_FORMAT || rc == SP_ERR_VERSION || rc == SP_OK, "at %zu: %d", at, rc);
+        /* The endianness mark gives SP_ERR_UNSUPPORTED (another byte order), the version SP_ERR_VERSION. */
+        ck_assert_msg(rc == SP_ERR_FORMAT || (rc == SP_ERR_UNSUPPORTED && at >= 12 && at < 16) ||
+                          (rc == SP_ERR_VERSION && at >= 8 && at < 12) || rc == SP_OK,
+                      "at %zu: %d", at, rc);
         if (rc == SP_OK)
             sp_retriever_free(out);
         else

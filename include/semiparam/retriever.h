@@ -240,7 +240,8 @@ SP_API int sp_retriever_save(const sp_retriever *retriever, const char *path);
  * @param path   the `.spi` file (UTF-8)
  * @param flags  0 or ::SP_RETRIEVER_LOAD_MMAP
  * @param opts   only threads and default_nprobe are used; NULL for defaults
- * @return SP_OK; SP_ERR_IO; SP_ERR_FORMAT (with the reason); SP_ERR_VERSION
+ * @return SP_OK; SP_ERR_IO; SP_ERR_FORMAT (with the reason); SP_ERR_UNSUPPORTED
+ *         (written with the other byte order); SP_ERR_VERSION
  *         (a newer format); SP_ERR_NOMEM; SP_ERR_INVALID_ARG. *out is NULL on failure.
  * @since 0.1
  */

@@ -195,7 +195,7 @@ int sp_pca_load(sp_pca **out, const char *path)
         why = "dimensions out of range";
     if (why) {
         free(data);
-        return sp__error(SP_ERR_FORMAT, "sp_pca_load: %s: %s", path, why);
+        return sp__error(strstr(why, "byte order") ? SP_ERR_UNSUPPORTED : SP_ERR_FORMAT, "sp_pca_load: %s: %s", path, why);
     }
     sp_pca *pca = calloc(1, sizeof *pca);
     FILE *fp = pca ? fmemopen(data + SPP_HEADER, (size_t)size, "rb") : NULL;

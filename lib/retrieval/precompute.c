@@ -138,7 +138,8 @@ int sp_neighbours_open(sp_neighbours **out, const char *path)
     sp_neighbours *nb = why ? NULL : malloc(sizeof *nb);
     if (!nb) {
         free(data);
-        return why ? sp__error(SP_ERR_FORMAT, "sp_neighbours_open: %s: %s", path, why)
+        return why ? sp__error(strstr(why, "byte order") ? SP_ERR_UNSUPPORTED : SP_ERR_FORMAT,
+                               "sp_neighbours_open: %s: %s", path, why)
                    : sp__error(SP_ERR_NOMEM, "sp_neighbours_open: out of memory");
     }
     nb->data = data;

@@ -209,7 +209,8 @@ static int parse_table(const spi_reader *in, spi_section *sec, uint32_t *out_nse
         return bad(in, "not a .spi index file (bad magic or too short)");
     const unsigned char *p = in->map;
     if (get32(p + 12) != SPI_ENDIAN)
-        return bad(in, "written on a machine of the other byte order");
+        return sp__error(SP_ERR_UNSUPPORTED, "sp_retriever_load: %s: written on a machine of the other byte order",
+                         in->path);
     if (get32(p + 8) != SPI_VERSION)
         return sp__error(get32(p + 8) > SPI_VERSION ? SP_ERR_VERSION : SP_ERR_FORMAT,
                          "sp_retriever_load: %s: format version %u, this library reads %u", in->path,
