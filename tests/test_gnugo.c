@@ -22,23 +22,23 @@ struct tally {
     int ko_refusals, superko_refusals; /* how often the rarer rules were exercised */
 };
 
-static gtp_engine *start_gnugo(void)
+static gtp_client *start_gnugo(void)
 {
     char *argv[] = {GNUGO, "--mode", "gtp", "--chinese-rules", "--positional-superko",
                     "--boardsize", "9", "--komi", "7", NULL};
-    gtp_engine *e = gtp_engine_start(argv, -1);
+    gtp_client *e = gtp_client_start(argv, -1);
     ck_assert_msg(e != NULL, "cannot start %s", GNUGO);
     const char *text;
-    ck_assert_msg(gtp_engine_command(e, "protocol_version", REPLY_MS, &text) == GTP_REPLY_OK,
+    ck_assert_msg(gtp_client_command(e, "protocol_version", REPLY_MS, &text) == GTP_REPLY_OK,
                   "%s does not answer GTP (is the gnugo package installed?)", GNUGO);
     ck_assert_str_eq(text, "2");
     return e;
 }
 
-static const char *ask(gtp_engine *e, const char *command)
+static const char *ask(gtp_client *e, const char *command)
 {
     const char *text;
-    enum gtp_reply r = gtp_engine_command(e, command, REPLY_MS, &text);
+    enum gtp_reply r = gtp_client_command(e, command, REPLY_MS, &text);
     ck_assert_msg(r == GTP_REPLY_OK, "gnugo: '%s' -> %s '%s'", command, gtp_reply_name(r), text);
     return text;
 }
@@ -67,18 +67,18 @@ static const char *color_name(int color)
 
 /* One command per point, all queued before the first reply is read: the
    round trips would otherwise dominate the run time. */
-static void check_legality(gtp_engine *e, const sp_game *game, int game_no, struct tally *t)
+static void check_legality(gtp_client *e, const sp_game *game, int game_no, struct tally *t)
 {
     int color = sp_game_to_play(game);
     char cmd[64], v[8];
     for (int p = 0; p < SIZE * SIZE; p++) {
         sp_move_to_gtp(SIZE, p, v, sizeof v);
         snprintf(cmd, sizeof cmd, "is_legal %s %s", color_name(color), v);
-        ck_assert_int_eq(gtp_engine_send(e, cmd), 0);
+        ck_assert_int_eq(gtp_client_send(e, cmd), 0);
     }
     for (int p = 0; p < SIZE * SIZE; p++) {
         const char *text;
-        enum gtp_reply r = gtp_engine_receive(e, REPLY_MS, &text);
+        enum gtp_reply r = gtp_client_receive(e, REPLY_MS, &text);
         ck_assert_msg(r == GTP_REPLY_OK, "gnugo is_legal: %s", gtp_reply_name(r));
         int theirs = strcmp(text, "1") == 0;
         ck_assert_msg(theirs || strcmp(text, "0") == 0, "gnugo is_legal answered '%s'", text);
@@ -95,7 +95,7 @@ static void check_legality(gtp_engine *e, const sp_game *game, int game_no, stru
     }
 }
 
-static void check_stones(gtp_engine *e, const sp_game *game, int game_no)
+static void check_stones(gtp_client *e, const sp_game *game, int game_no)
 {
     for (int color = SP_BLACK; color <= SP_WHITE; color++) {
         char cmd[32];
@@ -131,7 +131,7 @@ static float parse_score(const char *text)
     return text[0] == 'B' ? margin : -margin;
 }
 
-static void play_game(gtp_engine *e, int game_no, struct tally *t)
+static void play_game(gtp_client *e, int game_no, struct tally *t)
 {
     sp_game *game;
     sp_game_options opts = SP_GAME_OPTIONS_INIT;
@@ -150,7 +150,7 @@ static void play_game(gtp_engine *e, int game_no, struct tally *t)
         sp_move_to_gtp(SIZE, move, v, sizeof v);
         snprintf(cmd, sizeof cmd, "play %s %s", color_name(color), v);
         const char *text;
-        enum gtp_reply r = gtp_engine_command(e, cmd, REPLY_MS, &text);
+        enum gtp_reply r = gtp_client_command(e, cmd, REPLY_MS, &text);
         ck_assert_msg(r == GTP_REPLY_OK, "game %d: GNU Go refused our move '%s' (%s: %s); moves: %s", game_no,
                       cmd, gtp_reply_name(r), text, record(game));
         ck_assert_int_eq(sp_game_play(game, move), SP_OK);
@@ -181,11 +181,11 @@ START_TEST(random_games_agree_with_gnugo)
     const char *override = getenv("SP_GNUGO_GAMES");
     if (override && atoi(override) > 0)
         games = atoi(override);
-    gtp_engine *e = start_gnugo();
+    gtp_client *e = start_gnugo();
     struct tally t = {0};
     for (int i = 0; i < games; i++)
         play_game(e, i, &t);
-    gtp_engine_stop(e, 2000);
+    gtp_client_stop(e, 2000);
     printf("gnugo: %d games, %d moves, %d legality checks (%d refused by simple ko, %d by superko only); "
            "final score compared in %d, %d set aside because GNU Go marks stones dead\n",
            t.games, t.moves, t.legality_checks, t.ko_refusals, t.superko_refusals, t.scored, t.set_aside);

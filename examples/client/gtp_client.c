@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-struct gtp_engine {
+struct gtp_client {
     pid_t pid;
     int to_engine;    /* write end of the engine's stdin */
     int from_engine;  /* read end of the engine's stdout */
@@ -30,17 +30,19 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-gtp_engine *gtp_engine_start(char *const argv[], int stderr_fd)
+gtp_client *gtp_client_start(char *const argv[], int stderr_fd)
 {
+    /* Close-on-exec from the start: engines started by other threads must
+     * not inherit these pipes; dup2 clears the flag on the child's 0 and 1. */
     int in[2], out[2];
     signal(SIGPIPE, SIG_IGN);
-    if (pipe(in) < 0)
+    if (pipe2(in, O_CLOEXEC) < 0)
         return NULL;
-    if (pipe(out) < 0) {
+    if (pipe2(out, O_CLOEXEC) < 0) {
         close(in[0]), close(in[1]);
         return NULL;
     }
-    gtp_engine *e = calloc(1, sizeof *e);
+    gtp_client *e = calloc(1, sizeof *e);
     if (e)
         e->buf = malloc(e->cap = 4096);
     if (!e || !e->buf) {
@@ -73,26 +75,24 @@ gtp_engine *gtp_engine_start(char *const argv[], int stderr_fd)
     }
     setpgid(pid, pid); /* also in the parent, so a kill right away reaches the group */
     close(in[0]), close(out[1]);
-    fcntl(in[1], F_SETFD, FD_CLOEXEC);
-    fcntl(out[0], F_SETFD, FD_CLOEXEC);
     e->pid = pid;
     e->to_engine = in[1];
     e->from_engine = out[0];
     return e;
 }
 
-gtp_engine *gtp_engine_start_shell(const char *command, int stderr_fd)
+gtp_client *gtp_client_start_shell(const char *command, int stderr_fd)
 {
     char *argv[] = {"/bin/sh", "-c", (char *)command, NULL};
-    return gtp_engine_start(argv, stderr_fd);
+    return gtp_client_start(argv, stderr_fd);
 }
 
-pid_t gtp_engine_pid(const gtp_engine *engine)
+pid_t gtp_client_pid(const gtp_client *engine)
 {
     return engine ? engine->pid : -1;
 }
 
-int gtp_engine_send(gtp_engine *e, const char *command)
+int gtp_client_send(gtp_client *e, const char *command)
 {
     size_t n = strlen(command);
     struct { const char *p; size_t n; } parts[2] = {{command, n}, {"\n", 1}};
@@ -128,7 +128,7 @@ static char *find_reply_end(char *buf, size_t len, size_t *out_next)
     return NULL;
 }
 
-enum gtp_reply gtp_engine_receive(gtp_engine *e, int timeout_ms, const char **out_text)
+enum gtp_reply gtp_client_receive(gtp_client *e, int timeout_ms, const char **out_text)
 {
     *out_text = "";
     if (e->consumed) {
@@ -206,24 +206,24 @@ enum gtp_reply gtp_engine_receive(gtp_engine *e, int timeout_ms, const char **ou
     }
 }
 
-enum gtp_reply gtp_engine_command(gtp_engine *e, const char *command, int timeout_ms,
+enum gtp_reply gtp_client_command(gtp_client *e, const char *command, int timeout_ms,
                                   const char **out_text)
 {
-    if (gtp_engine_send(e, command) < 0) {
+    if (gtp_client_send(e, command) < 0) {
         *out_text = "";
         return GTP_REPLY_DEAD;
     }
-    return gtp_engine_receive(e, timeout_ms, out_text);
+    return gtp_client_receive(e, timeout_ms, out_text);
 }
 
-int gtp_engine_stop(gtp_engine *e, int grace_ms)
+int gtp_client_stop(gtp_client *e, int grace_ms)
 {
     if (!e)
         return -1;
     int status = -1;
-    if (!e->eof && !e->stuck && gtp_engine_send(e, "quit") == 0) {
+    if (!e->eof && !e->stuck && gtp_client_send(e, "quit") == 0) {
         const char *text;
-        gtp_engine_receive(e, grace_ms, &text);
+        gtp_client_receive(e, grace_ms, &text);
     }
     close(e->to_engine); /* EOF on stdin ends most engines that ignored quit */
     long long deadline = now_ms() + (grace_ms > 0 && !e->stuck ? grace_ms : 0);

@@ -14,7 +14,7 @@ enum gtp_reply {
     GTP_REPLY_GARBLED = 4   /**< the reply starts with neither '=' nor '?' */
 };
 
-typedef struct gtp_engine gtp_engine;
+typedef struct gtp_client gtp_client;
 
 /**
  * Start argv[0] (looked up in PATH) with its standard input and output on
@@ -24,13 +24,13 @@ typedef struct gtp_engine gtp_engine;
  * shows as GTP_REPLY_DEAD instead of killing the controller.
  * @return the engine, or NULL (errno set) when the process cannot be started.
  */
-gtp_engine *gtp_engine_start(char *const argv[], int stderr_fd);
+gtp_client *gtp_client_start(char *const argv[], int stderr_fd);
 
-/** Start `/bin/sh -c command`, otherwise as gtp_engine_start(). */
-gtp_engine *gtp_engine_start_shell(const char *command, int stderr_fd);
+/** Start `/bin/sh -c command`, otherwise as gtp_client_start(). */
+gtp_client *gtp_client_start_shell(const char *command, int stderr_fd);
 
 /** Queue one command (a newline is appended). 0, or -1 when the engine is gone. */
-int gtp_engine_send(gtp_engine *engine, const char *command);
+int gtp_client_send(gtp_client *engine, const char *command);
 
 /**
  * Wait for the next reply, in the order the commands were sent.
@@ -38,21 +38,21 @@ int gtp_engine_send(gtp_engine *engine, const char *command);
  * @param out_text    receives the reply text without the '='/'?' and the
  *                    blank line; valid until the next call on this engine
  */
-enum gtp_reply gtp_engine_receive(gtp_engine *engine, int timeout_ms, const char **out_text);
+enum gtp_reply gtp_client_receive(gtp_client *engine, int timeout_ms, const char **out_text);
 
-/** gtp_engine_send() then gtp_engine_receive(). */
-enum gtp_reply gtp_engine_command(gtp_engine *engine, const char *command, int timeout_ms,
+/** gtp_client_send() then gtp_client_receive(). */
+enum gtp_reply gtp_client_command(gtp_client *engine, const char *command, int timeout_ms,
                                   const char **out_text);
 
 /** Process id of the engine (its process group id too). */
-pid_t gtp_engine_pid(const gtp_engine *engine);
+pid_t gtp_client_pid(const gtp_client *engine);
 
 /**
  * Say `quit`, give the engine @p grace_ms to leave, then kill its process
  * group, reap it and free the handle. NULL is a no-op.
  * @return the engine's wait status as waitpid() gives it, or -1.
  */
-int gtp_engine_stop(gtp_engine *engine, int grace_ms);
+int gtp_client_stop(gtp_client *engine, int grace_ms);
 
 /** Static name of a reply kind ("ok", "error", "timeout", ...). */
 const char *gtp_reply_name(enum gtp_reply reply);

@@ -9,21 +9,21 @@ int match_engine_start(match_engine *e, int timeout_ms, char *why, size_t why_si
 {
     if (e->gtp)
         return 0;
-    e->gtp = gtp_engine_start_shell(e->command, -1);
+    e->gtp = gtp_client_start_shell(e->command, -1);
     if (!e->gtp) {
         snprintf(why, why_size, "cannot start '%s'", e->command);
         return -1;
     }
     /* `name` is required by GTP v2: an engine that cannot answer it is not one. */
     const char *text;
-    enum gtp_reply r = gtp_engine_command(e->gtp, "name", timeout_ms, &text);
+    enum gtp_reply r = gtp_client_command(e->gtp, "name", timeout_ms, &text);
     if (r != GTP_REPLY_OK) {
         snprintf(why, why_size, "'%s' does not answer GTP 'name' (%s)", e->command, gtp_reply_name(r));
         match_engine_stop(e);
         return -1;
     }
     snprintf(e->name, sizeof e->name, "%s", text);
-    if (gtp_engine_command(e->gtp, "version", timeout_ms, &text) == GTP_REPLY_OK && text[0]) {
+    if (gtp_client_command(e->gtp, "version", timeout_ms, &text) == GTP_REPLY_OK && text[0]) {
         size_t n = strlen(e->name);
         snprintf(e->name + n, sizeof e->name - n, " %s", text);
     }
@@ -32,7 +32,7 @@ int match_engine_start(match_engine *e, int timeout_ms, char *why, size_t why_si
 
 void match_engine_stop(match_engine *e)
 {
-    gtp_engine_stop(e->gtp, 1000);
+    gtp_client_stop(e->gtp, 1000);
     e->gtp = NULL;
 }
 
@@ -68,7 +68,7 @@ static void lose(match_result *res, match_engine *loser, int loser_color, char k
 static int command_or_lose(match_result *res, match_engine *e, int color, int timeout_ms, const char *command,
                            const char **out_text)
 {
-    enum gtp_reply r = gtp_engine_command(e->gtp, command, timeout_ms, out_text);
+    enum gtp_reply r = gtp_client_command(e->gtp, command, timeout_ms, out_text);
     if (r == GTP_REPLY_OK)
         return 0;
     if (r == GTP_REPLY_TIMEOUT)

@@ -12,7 +12,7 @@
 typedef struct match_engine {
     const char *command;
     const char *label;       /* "A" or "B" in the report */
-    gtp_engine *gtp;
+    gtp_client *gtp;
     char name[128];
 } match_engine;
 
