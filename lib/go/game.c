@@ -62,9 +62,10 @@ static void record(sp_game *g, int index)
     s->passes = (int16_t)b->passes;
     s->to_play = (int16_t)b->to_play;
     memcpy(s->captures, b->captures, sizeof s->captures);
+    /* A board row is contiguous in the vertex layout: copy it whole. */
     uint8_t *out = g->boards + (size_t)index * (size_t)area(g);
-    for (int p = 0; p < area(g); p++)
-        out[p] = b->color[sp__vertex(b, p)];
+    for (int row = 0; row < b->size; row++)
+        memcpy(out + row * b->size, &b->color[(row + 1) * b->stride + 1], (size_t)b->size);
 }
 
 /* Rebuild the board from the recorded position after `index` moves. */
