@@ -15,7 +15,10 @@ int sp_has_feature(int feature)
     case SP_FEATURE_FAISS_BRIDGE:
         return 1;
 #endif
-    case SP_FEATURE_GPU:
+#if defined(SP_GPU_BACKEND)
+    case SP_FEATURE_GPU: /* compiled in; sp_nn_device_count() says whether a device is there */
+        return 1;
+#endif
     default:
         /* Set by the modules that bring these features once they exist. */
         return 0;
