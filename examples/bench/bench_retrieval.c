@@ -232,7 +232,10 @@ int bench_retrieval(int argc, char **argv)
     double build = bench_now() - t0;
     memory_mib(&m1, &peak);
     double flat_batch = batch_qps(exact, queries, o.queries, dim, k, &q, ids, exact_d);
-    uint64_t n_single = o.queries < 200 ? o.queries : 200;
+    /* One-at-a-time exact search costs a full scan per query: fewer of them at scale. */
+    uint64_t n_single = 200000000ull / o.keys;
+    n_single = n_single < 10 ? 10 : n_single > 200 ? 200 : n_single;
+    n_single = n_single > o.queries ? o.queries : n_single;
     double flat_single = single_qps(exact, queries, n_single, dim, k, &q);
     printf("| Flat (exact) | - | - | 1 | %.0f | %.1f | %.1f | %.0f | %.0f |\n", flat_batch, flat_single, build, m1 - m0,
            sp_retriever_bytes_per_key(exact));
