@@ -27,7 +27,8 @@ def _build_tree_candidates():
     # package has no checkout around it.
     if not os.path.exists(os.path.join(_SOURCE_ROOT, "bindings", "python", "semiparam", "_lib.py")):
         return []
-    found = glob.glob(os.path.join(_SOURCE_ROOT, "build*", "lib", SONAME))
+    # os.path.exists skips dangling links (a build directory left half made).
+    found = [p for p in glob.glob(os.path.join(_SOURCE_ROOT, "build*", "lib", SONAME)) if os.path.exists(p)]
     found.sort(key=lambda p: (os.path.basename(os.path.dirname(os.path.dirname(p))) != "build",
                               -os.path.getmtime(p)))
     return found
