@@ -107,7 +107,9 @@ typedef struct sp_search_options {
     int32_t simulations;       /**< per sp_search_run(), default 200; a run also ends when its tree
                                     would outgrow 1 GiB (about a million 9x9 nodes) */
     double max_seconds;        /**< wall-clock limit per run, 0 = none (at least one batch runs) */
-    int32_t threads;           /**< workers calling the model concurrently, default 1 */
+    int32_t threads;           /**< workers calling the model concurrently, default 1; worker w always
+                                    gets the same rows of a batch, so a seeded search over a model with
+                                    per-worker state is reproducible with any number of threads */
     int32_t batch_size;        /**< leaves gathered (with virtual loss) per batch; 0 (default) = threads */
     uint64_t seed;             /**< seeds noise, Gumbel draws and sampling; default 1 */
     float c1;                  /**< pUCT constant, default 1.25 */
@@ -191,7 +193,8 @@ SP_API int sp_search_run_many(sp_search *const *searches, size_t n, void *const 
 
 /**
  * Move the root to the child reached by @p action (played by either side), keeping
- * its subtree; without such a child (or with reuse off) the tree is emptied.
+ * its subtree; without such a child, with reuse off, or for a Gumbel search (whose
+ * schedule counts visits from zero) the tree is emptied.
  * @return SP_OK or SP_ERR_INVALID_ARG.
  * @since 0.1
  */
