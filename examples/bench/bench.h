@@ -20,6 +20,10 @@ int bench_nn(int argc, char **argv);
 /* Monotonic seconds. */
 double bench_now(void);
 
+/* Instructions callgrind counts for `sp-bench ARGS` (this very binary), or
+ * -1 when valgrind fails. Subtract a run that does nothing to get the work's share. */
+double bench_callgrind(const char *args);
+
 /* Median of n values (reorders them). */
 double bench_median(double *values, size_t n);
 

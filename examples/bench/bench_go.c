@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <semiparam.h>
 
@@ -64,22 +62,9 @@ static long run_playouts(const go_options *o, uint64_t seed, long count, double 
 /* Instructions callgrind counts for `sp-bench go --playouts n`. */
 static double callgrind_instructions(const go_options *o, long n)
 {
-    char command[512];
-    snprintf(command, sizeof command,
-             "valgrind --tool=callgrind --callgrind-out-file=/dev/null /proc/%d/exe go --size %d --playouts %ld 2>&1",
-             (int)getpid(), o->size, n);
-    FILE *p = popen(command, "r");
-    if (!p)
-        return -1.0;
-    char line[512];
-    double total = -1.0;
-    while (fgets(line, sizeof line, p)) {
-        const char *c = strstr(line, "Collected :");
-        if (c)
-            total = strtod(c + strlen("Collected :"), NULL);
-    }
-    int status = pclose(p);
-    return status == 0 ? total : -1.0;
+    char args[128];
+    snprintf(args, sizeof args, "go --size %d --playouts %ld", o->size, n);
+    return bench_callgrind(args);
 }
 
 int bench_go(int argc, char **argv)

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <semiparam.h>
 
@@ -131,22 +130,10 @@ static double time_searches(const sp_search_model *m, const sp_search_options *s
 /* Instructions callgrind counts for `sp-bench search --zero-searches n`. */
 static double callgrind_instructions(const search_options *o, long n)
 {
-    char command[512];
-    snprintf(command, sizeof command,
-             "valgrind --tool=callgrind --callgrind-out-file=/dev/null /proc/%d/exe search --simulations %d --fpu %s "
-             "--zero-searches %ld 2>&1",
-             (int)getpid(), o->simulations, o->fpu == SP_SEARCH_FPU_ZERO ? "zero" : "parent", n);
-    FILE *p = popen(command, "r");
-    if (!p)
-        return -1.0;
-    char line[512];
-    double total = -1.0;
-    while (fgets(line, sizeof line, p)) {
-        const char *c = strstr(line, "Collected :");
-        if (c)
-            total = strtod(c + strlen("Collected :"), NULL);
-    }
-    return pclose(p) == 0 ? total : -1.0;
+    char args[160];
+    snprintf(args, sizeof args, "search --simulations %d --fpu %s --zero-searches %ld", o->simulations,
+             o->fpu == SP_SEARCH_FPU_ZERO ? "zero" : "parent", n);
+    return bench_callgrind(args);
 }
 
 static double median_rate(const search_options *o, const sp_search_model *m, int threads, int batch, void *root,
