@@ -88,7 +88,14 @@ START_TEST(top_moves_command)
     ck_assert_int_eq(lines, 1 + 3 + 1 + 1); /* header, three moves, pv, blank */
     ck_assert_str_eq(send("sp-top-moves 0"), "? syntax error\n\n");
     ck_assert_str_eq(send("sp-top-moves 1 2"), "? syntax error\n\n");
+    /* Black again, out of turn: the search must not read that as White
+     * having passed, or a pass would end the game won (one stone owns the board). */
+    ck_assert_str_eq(send("boardsize 5"), "=\n\n");
+    ck_assert_str_eq(send("play b C3"), "=\n\n");
+    ck_assert_str_ne(send("genmove b"), "= pass\n\n");
+    ck_assert_str_eq(send("boardsize 9"), "=\n\n");
     /* The tree follows the game: a reply, our move, an undo, a new size. */
+    ck_assert_str_eq(send("clear_board"), "=\n\n");
     ck_assert(send("play w E5")[0] == '=');
     ck_assert(send("genmove b")[0] == '=');
     ck_assert(send("undo")[0] == '=');

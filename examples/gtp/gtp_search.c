@@ -126,6 +126,36 @@ static void follow_game(searcher *s, const sp_game *game)
         sp_search_reset(s->search);
 }
 
+static sp_game *clone_game(const sp_game *game)
+{
+    sp_game *g = NULL;
+    return sp_game_clone(&g, game) == SP_OK ? g : NULL;
+}
+
+/* GTP lets a colour move out of turn. Pretending the other side passed
+ * would let a pass of ours end the game in the search's eyes; instead the
+ * search gets the bare position with @p color to move (superko history lost). */
+static sp_game *position_for(const sp_game *game, int color)
+{
+    sp_game_options o = SP_GAME_OPTIONS_INIT;
+    o.board_size = sp_game_size(game);
+    o.komi = sp_game_komi(game);
+    sp_game *g = NULL;
+    if (sp_game_create(&g, &o))
+        return NULL;
+    int rc = SP_OK;
+    for (int p = 0; p < o.board_size * o.board_size && !rc; p++) {
+        int c = sp_game_color_at(game, p);
+        if (c != SP_EMPTY)
+            rc = sp_game_setup(g, p, c);
+    }
+    if (rc || sp_game_set_to_play(g, color)) {
+        sp_game_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 static int search_genmove(void *payload, const sp_game *game, int color, const gtp_clock *clock, int *out_move)
 {
     searcher *s = payload;
@@ -133,14 +163,9 @@ static int search_genmove(void *payload, const sp_game *game, int color, const g
     if ((!s->search || s->size != size) && make_search(s, size))
         return -1;
     s->has_result = 0;
-    /* GTP lets a colour move out of turn: search as if the other passed. */
-    sp_game *root = NULL;
-    if (sp_game_clone(&root, game))
+    sp_game *root = sp_game_to_play(game) == color ? clone_game(game) : position_for(game, color);
+    if (!root)
         return -1;
-    if (sp_game_to_play(root) != color && sp_game_play_as(root, 3 - color, SP_PASS) != SP_OK) {
-        sp_game_free(root);
-        return -1;
-    }
     if (sp_game_is_over(root)) {
         sp_game_free(root);
         *out_move = SP_PASS;
