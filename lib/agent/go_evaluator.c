@@ -10,10 +10,16 @@
 #include "go/game_internal.h"
 #include "semiparam/go_evaluator.h"
 
+/* One generator per worker, each on its own cache line: workers update
+ * theirs on every random move, and shared lines would ping-pong between cores. */
+typedef struct worker_rng {
+    _Alignas(64) struct sp_rng rng;
+} worker_rng;
+
 struct sp_go_evaluator {
     sp_go_evaluator_options opts;
     int area;
-    struct sp_rng *rngs; /* one per worker */
+    worker_rng *rngs;
     pthread_mutex_t lock;
     sp_game **free_games;
     int n_free, cap_free;
@@ -32,7 +38,7 @@ int sp_go_evaluator_seed(sp_go_evaluator *ev, uint64_t seed)
     if (!ev)
         return sp__error(SP_ERR_INVALID_ARG, "sp_go_evaluator_seed: evaluator is NULL");
     for (int i = 0; i < ev->opts.threads; i++)
-        sp__rng_seed(&ev->rngs[i], seed + 0x632be59bd9b4e019ULL * (uint64_t)i);
+        sp__rng_seed(&ev->rngs[i].rng, seed + 0x632be59bd9b4e019ULL * (uint64_t)i);
     return SP_OK;
 }
 
@@ -52,7 +58,7 @@ int sp_go_evaluator_create(sp_go_evaluator **out, const sp_go_evaluator_options 
         return sp__error(SP_ERR_INVALID_ARG, "sp_go_evaluator_create: need board_size 2..19, playouts >= 1, "
                                              "max_moves >= 0 and threads 1..256");
     sp_go_evaluator *ev = calloc(1, sizeof *ev);
-    if (!ev || !(ev->rngs = malloc((size_t)o.threads * sizeof *ev->rngs))) {
+    if (!ev || !(ev->rngs = aligned_alloc(64, (size_t)o.threads * sizeof *ev->rngs))) {
         free(ev);
         return sp__error(SP_ERR_NOMEM, "sp_go_evaluator_create: out of memory");
     }
@@ -170,7 +176,7 @@ static int evaluate(sp_go_evaluator *ev, int worker, const sp_game *g, float *pr
         prior[p] = 1.0f;
     }
     prior[ev->area] = 1.0f;
-    struct sp_rng *rng = &ev->rngs[worker];
+    struct sp_rng *rng = &ev->rngs[worker].rng;
     double sum = 0.0;
     for (int i = 0; i < ev->opts.playouts; i++) {
         float score;

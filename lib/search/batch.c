@@ -1,6 +1,7 @@
 /* Model calls: the rows of a batch split across a small pool of worker
  * threads (the calling thread is worker 0), each share cut into calls of at
  * most max_batch rows. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,14 +65,27 @@ int sp__callback_status(int rc, const char *what)
 
 /* ---------------------------------------------------------------------- */
 
+/* A batch is a few rows of a few microseconds each, about as long as a
+ * futex wake-up takes on a VM: so both sides spin briefly on the atomics
+ * before they sleep on the condition variables, which are kept for idle
+ * pools and for machines where the other core is taken. */
+#define SPIN_ROUNDS 4000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 struct sp__pool {
     int threads;
     pthread_t *ids;
     pthread_mutex_t lock;
     pthread_cond_t start, done;
-    uint64_t generation;
-    int busy;
-    int quit;
+    _Atomic uint64_t generation;
+    atomic_int busy;
+    atomic_int quit;
     const sp_search_model *model;
     sp__batch *batch;
     int *rc;
@@ -111,21 +125,27 @@ static void *worker_main(void *arg)
     worker_arg *w = arg;
     sp__pool *p = w->pool;
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->quit && p->generation == seen)
-            pthread_cond_wait(&p->start, &p->lock);
-        if (p->quit)
+        for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&p->generation, memory_order_acquire) == seen
+                        && !atomic_load_explicit(&p->quit, memory_order_relaxed); i++)
+            cpu_relax();
+        if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen) {
+            pthread_mutex_lock(&p->lock);
+            while (!atomic_load(&p->quit) && atomic_load(&p->generation) == seen)
+                pthread_cond_wait(&p->start, &p->lock);
+            pthread_mutex_unlock(&p->lock);
+        }
+        if (atomic_load(&p->quit))
             break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->lock);
-        int rc = run_share(p->model, p->batch, w->index, p->threads);
-        pthread_mutex_lock(&p->lock);
-        p->rc[w->index] = rc;
-        if (--p->busy == 0)
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
+        p->rc[w->index] = run_share(p->model, p->batch, w->index, p->threads);
+        if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
+            /* Under the lock, so a leader about to sleep cannot miss it. */
+            pthread_mutex_lock(&p->lock);
             pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
-    pthread_mutex_unlock(&p->lock);
     free(w);
     return NULL;
 }
@@ -136,7 +156,7 @@ void sp__pool_free(sp__pool *p)
         return;
     if (p->ids) {
         pthread_mutex_lock(&p->lock);
-        p->quit = 1;
+        atomic_store(&p->quit, 1);
         pthread_cond_broadcast(&p->start);
         pthread_mutex_unlock(&p->lock);
         for (int i = 1; i < p->threads; i++)
@@ -194,20 +214,25 @@ int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b)
         return rc ? sp__callback_status(rc, "recurrent") : SP_OK;
     }
     const int workers = p->threads;
-    pthread_mutex_lock(&p->lock);
     p->model = m;
     p->batch = b;
-    p->busy = workers - 1;
     for (int i = 0; i < workers; i++)
         p->rc[i] = 0;
-    p->generation++;
+    atomic_store_explicit(&p->busy, workers - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    /* Wakes only workers that gave up spinning; cheap when none sleeps. */
+    pthread_mutex_lock(&p->lock);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->lock);
     int rc0 = run_share(m, b, 0, workers);
-    pthread_mutex_lock(&p->lock);
-    while (p->busy > 0)
-        pthread_cond_wait(&p->done, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&p->busy, memory_order_acquire) > 0; i++)
+        cpu_relax();
+    if (atomic_load_explicit(&p->busy, memory_order_acquire) > 0) {
+        pthread_mutex_lock(&p->lock);
+        while (atomic_load(&p->busy) > 0)
+            pthread_cond_wait(&p->done, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+    }
     p->rc[0] = rc0;
     for (int i = 0; i < workers; i++)
         if (p->rc[i])
