@@ -30,7 +30,7 @@ static int rb_usage(FILE *out)
 {
     fprintf(out,
             "usage: sp-bench retrieval [options]\n"
-            "  --keys N          keys in the index (default 1000000)\n"
+            "  --keys N|all      keys in the index (default 1000000); all: every position but the queries\n"
             "  --queries N       query positions, held out of the index (default 2000)\n"
             "  --spd FILE        take positions from this dataset (default: import CGOS from $SP_DATA_DIR/go9)\n"
             "  --factories L     ';'-separated FAISS factory strings, {nlist} = 4 sqrt(keys) rounded to a power of 2\n"
@@ -93,6 +93,7 @@ static int load_positions(const rbench *o, uint64_t need, sp_dataset **out)
         if ((rc = sp_dataset_import(*out, path, &io, NULL)) != SP_OK)
             return rc;
     }
+    /* All four files and still short: the caller tells "all" from "too few". */
     return sp_dataset_position_count(*out) >= need ? SP_OK : SP_ERR_INVALID_ARG;
 }
 
@@ -167,7 +168,7 @@ int bench_retrieval(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return rb_usage(stdout);
-        else if (!strcmp(a, "--keys") && v) { o.keys = strtoull(v, NULL, 10); i++; }
+        else if (!strcmp(a, "--keys") && v) { o.keys = strcmp(v, "all") ? strtoull(v, NULL, 10) : 0; i++; }
         else if (!strcmp(a, "--queries") && v) { o.queries = strtoull(v, NULL, 10); i++; }
         else if (!strcmp(a, "--spd") && v) { o.spd = v; i++; }
         else if (!strcmp(a, "--factories") && v) { o.factories = v; i++; }
@@ -182,7 +183,15 @@ int bench_retrieval(int argc, char **argv)
     sp_set_progress_callback(index_progress, NULL);
     double t0 = bench_now(), rss, peak;
     sp_dataset *ds;
-    int rc = load_positions(&o, o.keys + o.queries, &ds);
+    int rc = load_positions(&o, o.keys ? o.keys + o.queries : UINT64_MAX, &ds);
+    uint64_t have = rc == SP_OK || rc == SP_ERR_INVALID_ARG ? sp_dataset_position_count(ds) : 0;
+    if (!o.keys && have > o.queries)
+        o.keys = have - o.queries;
+    if (rc == SP_ERR_INVALID_ARG || (rc == SP_OK && (o.keys == 0 || have < o.keys + o.queries))) {
+        fprintf(stderr, "sp-bench retrieval: %llu positions, fewer than the keys and queries asked for\n",
+                (unsigned long long)have);
+        return 1;
+    }
     if (rc != SP_OK) {
         fprintf(stderr, "sp-bench retrieval: positions: %s\n", sp_last_error());
         return 1;
