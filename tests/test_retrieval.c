@@ -402,6 +402,74 @@ START_TEST(corrupt_and_truncated_files_are_refused)
 }
 END_TEST
 
+/* Rewrite one metadata value of a saved two-half file, with its section's
+ * and the header's checksums made valid again (layout: docs/file-formats.md). */
+static int load_with_meta_patch(const char *path, const char *bad, size_t at, const void *value, size_t size)
+{
+    enum { HEADER = 64, ENTRY = 24, SECTIONS = 5 };
+    char *data;
+    size_t length;
+    ck_assert_int_eq(sp__file_read(path, &data, &length), SP_OK);
+    unsigned char *meta_entry = (unsigned char *)data + HEADER + 1 * ENTRY;  /* section 1: half 0's metadata */
+    uint64_t offset, msize;
+    memcpy(&offset, meta_entry + 8, 8);
+    memcpy(&msize, meta_entry + 16, 8);
+    ck_assert_uint_le(offset + 8 + at + size, offset + msize);
+    memcpy(data + offset + 8 + at, value, size);
+    uint32_t crc = sp__crc32(0, data + offset, msize), zero = 0;
+    memcpy(meta_entry + 4, &crc, 4);
+    memcpy(data + 40, &zero, 4);
+    crc = sp__crc32(0, data, HEADER + SECTIONS * ENTRY);
+    memcpy(data + 40, &crc, 4);
+    ck_assert_int_eq(sp__file_write_atomic(bad, data, length), SP_OK);
+    free(data);
+    sp_retriever *out = (sp_retriever *)1;
+    int rc = sp_retriever_load(&out, bad, 0, NULL);
+    if (rc == SP_OK)
+        sp_retriever_free(out);
+    else
+        ck_assert_ptr_null(out);
+    return rc;
+}
+
+/* Found by fuzz_spi: a stored position id equal to SP_RETRIEVER_NO_ID came
+ * back from a search as "no neighbour" beside a real game id. */
+START_TEST(reserved_ids_and_misplaced_games_in_a_file_are_refused)
+{
+    setup();
+    sp_retriever *r = build("Flat", 2, 7);
+    uint64_t first_count = 0;
+    for (uint64_t i = 0; i < N_KEYS; i++)
+        first_count += sp_retriever_game_half(game_ids[i]) == 0;
+    char path[128], bad[128];
+    snprintf(path, sizeof path, "%s/ids.spi", tmpdir);
+    snprintf(bad, sizeof bad, "%s/ids-bad.spi", tmpdir);
+    ck_assert_int_eq(sp_retriever_save(r, path), SP_OK);
+    sp_retriever_free(r);
+    /* The unchanged value round-trips, so the patching itself is sound. */
+    uint64_t pid = 0;
+    uint32_t game = 0;
+    ck_assert_int_eq(load_with_meta_patch(path, bad, 0, &pid, 0), SP_OK);
+    pid = SP_RETRIEVER_NO_ID;
+    ck_assert_int_eq(load_with_meta_patch(path, bad, 0, &pid, 8), SP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "reserved"));
+    game = UINT32_MAX;
+    ck_assert_int_eq(load_with_meta_patch(path, bad, first_count * 8, &game, 4), SP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "reserved"));
+    for (game = 0; sp_retriever_game_half(game) != 1; game++)
+        ;
+    ck_assert_int_eq(load_with_meta_patch(path, bad, first_count * 8, &game, 4), SP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "wrong half"));
+    /* The same ids are refused on the way in. */
+    sp_retriever *flat = build("Flat", 1, 7);
+    uint64_t bad_pid = SP_RETRIEVER_NO_ID;
+    uint32_t bad_game = UINT32_MAX;
+    ck_assert_int_eq(sp_retriever_add(flat, keys, &bad_pid, game_ids, 1, DIM), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_retriever_add(flat, keys, pos_ids, &bad_game, 1, DIM), SP_ERR_INVALID_ARG);
+    sp_retriever_free(flat);
+}
+END_TEST
+
 START_TEST(wrong_dimension_and_embedder_are_refused)
 {
     setup();
@@ -708,6 +776,7 @@ int main(void)
     tcase_add_test(tc, online_added_keys_are_found_and_persisted);
     tcase_add_test(tc, save_load_round_trip_is_identical);
     tcase_add_test(tc, corrupt_and_truncated_files_are_refused);
+    tcase_add_test(tc, reserved_ids_and_misplaced_games_in_a_file_are_refused);
     tcase_add_test(tc, wrong_dimension_and_embedder_are_refused);
     tcase_add_test(tc, options_versions_and_null_handling);
     tcase_add_test(tc, concurrent_searches_with_different_nprobe);

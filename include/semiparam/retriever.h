@@ -108,8 +108,9 @@ SP_API int sp_retriever_train(sp_retriever *retriever, const float *keys, uint64
  * call) in batches, reporting progress as task "index-add". Works on a
  * trained retriever at any time, also after loading (online growth, paper
  * §3.4); the new keys are found by the next search and kept by the next save.
- * @return SP_OK; SP_ERR_INVALID_ARG (wrong dim, NULL arrays, an id equal to
- *         ::SP_RETRIEVER_NO_ID); SP_ERR_MISUSE (not trained, or loaded with
+ * @return SP_OK; SP_ERR_INVALID_ARG (wrong dim, NULL arrays, a position id
+ *         equal to ::SP_RETRIEVER_NO_ID or a game id equal to UINT32_MAX, the
+ *         markers of "no neighbour"); SP_ERR_MISUSE (not trained, or loaded with
  *         ::SP_RETRIEVER_LOAD_MMAP); SP_ERR_CANCELLED (progress callback);
  *         SP_ERR_NOMEM; SP_ERR_INTERNAL. Keys of batches added before a
  *         failure stay in the index.

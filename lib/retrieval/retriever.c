@@ -335,10 +335,11 @@ int sp_retriever_add(sp_retriever *r, const float *keys, const uint64_t *positio
         return sp__error(SP_ERR_MISUSE, "sp_retriever_add: the index is not trained");
     if (r->mmapped)
         return sp__error(SP_ERR_MISUSE, "sp_retriever_add: the index was loaded with SP_RETRIEVER_LOAD_MMAP (read-only)");
+    /* The markers of "no neighbour" in search results cannot be ids. */
     for (uint64_t i = 0; i < count; i++)
-        if (position_ids[i] == SP_RETRIEVER_NO_ID)
-            return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_add: position id %llu is reserved",
-                             (unsigned long long)position_ids[i]);
+        if (position_ids[i] == SP_RETRIEVER_NO_ID || game_ids[i] == UINT32_MAX)
+            return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_add: key %llu has a reserved id (position %llu, game %u)",
+                             (unsigned long long)i, (unsigned long long)position_ids[i], game_ids[i]);
     uint64_t batch = r->batch_size;
     float *scratch_keys = NULL;
     uint64_t *scratch_pos = NULL;

@@ -260,7 +260,10 @@ static int parse_table(const spi_reader *in, spi_section *sec, uint32_t *out_nse
     return SP_OK;
 }
 
-static int load_meta(const spi_reader *in, const spi_section *s, struct sp__half *h)
+/* Half `which` of `halves`: a two-half file must keep every game in the half
+ * sp_retriever_game_half() gives it, or own-half exclusion would not hold. */
+static int load_meta(const spi_reader *in, const spi_section *s, uint32_t which, uint32_t halves,
+                     struct sp__half *h)
 {
     if (s->size < 8)
         return bad(in, "metadata section too short");
@@ -272,6 +275,13 @@ static int load_meta(const spi_reader *in, const spi_section *s, struct sp__half
         return rc;
     memcpy(h->position_ids, in->map + s->offset + 8, count * 8);
     memcpy(h->game_ids, in->map + s->offset + 8 + count * 8, count * 4);
+    /* The "no neighbour" markers of the search results are never stored ids. */
+    for (uint64_t i = 0; i < count; i++) {
+        if (h->position_ids[i] == SP_RETRIEVER_NO_ID || h->game_ids[i] == UINT32_MAX)
+            return bad(in, "metadata holds a reserved position or game id");
+        if (halves == 2 && sp_retriever_game_half(h->game_ids[i]) != which)
+            return bad(in, "metadata puts a game in the wrong half");
+    }
     h->count = count;
     return SP_OK;
 }
@@ -355,7 +365,7 @@ int sp_retriever_load(sp_retriever **out, const char *path, uint32_t flags, cons
         }
     }
     for (uint32_t h = 0; h < halves && rc == SP_OK; h++) {
-        rc = load_meta(&in, &sec[1 + 2 * h], &r->half[h]);
+        rc = load_meta(&in, &sec[1 + 2 * h], h, halves, &r->half[h]);
         if (rc == SP_OK)
             rc = load_faiss(&in, &sec[2 + 2 * h], flags, &r->half[h].index);
         if (rc != SP_OK)
