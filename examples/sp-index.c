@@ -17,7 +17,7 @@ static int usage(FILE *out)
             "                                   --history 8, saved to --pca-out, default INDEX.spi.spp)\n"
             "      --part all|train|test        positions to index (default all; split with the default seed)\n"
             "      --limit N                    only the first N of them\n"
-            "      --factory S                  FAISS factory string (default: IVF with 4 sqrt(n) lists, PQ d/2)\n"
+            "      --factory S                  FAISS factory string (default: IVF with 4 sqrt(n) lists, PQ d/4, Refine(SQ8))\n"
             "      --halves 1|2, --train-size N, --nprobe N (stored default), --threads T\n"
             "  add INDEX.spi --spd D.spd --pca P.spp --first-game G [--games N] [--out NEW.spi]\n"
             "                                   add the positions of games G.. (online growth)\n"

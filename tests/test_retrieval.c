@@ -142,7 +142,7 @@ START_TEST(default_factory_follows_count)
 {
     char buf[64];
     ck_assert_int_eq(sp_retriever_default_factory(64, 1000000, buf, sizeof buf), SP_OK);
-    ck_assert_str_eq(buf, "IVF4096,PQ32np");
+    ck_assert_str_eq(buf, "IVF4096,PQ16np,Refine(SQ8)");
     ck_assert_int_eq(sp_retriever_default_factory(64, 100, buf, sizeof buf), SP_OK);
     ck_assert_str_eq(buf, "Flat");
     ck_assert_int_eq(sp_retriever_default_factory(64, 1000000, buf, 4), SP_ERR_BUFFER_TOO_SMALL);
@@ -510,7 +510,7 @@ START_TEST(options_versions_and_null_handling)
     ck_assert_int_eq(sp_retriever_create(&r, 8, 100, &o), SP_ERR_INVALID_ARG);
     ck_assert_int_eq(sp_retriever_create(&r, 0, 100, NULL), SP_ERR_INVALID_ARG);
     ck_assert_int_eq(sp_retriever_create(&r, 8, 100000, NULL), SP_OK);
-    ck_assert_str_eq(sp_retriever_factory(r), "IVF1024,PQ4np");
+    ck_assert_str_eq(sp_retriever_factory(r), "IVF1024,PQ2np,Refine(SQ8)");
     float x[8] = { 0 };
     uint64_t id = 0;
     uint32_t g = 0;

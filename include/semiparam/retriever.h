@@ -52,7 +52,7 @@ typedef struct sp_retriever_options {
     uint64_t train_size;   /**< keys sampled to train by sp_retriever_build(); 0: 64 per IVF list, at least 65,536 */
     uint64_t batch_size;   /**< keys per add batch (one progress step each); 0: 65,536 */
     uint32_t threads;      /**< OpenMP threads for this handle's FAISS work; 0: the OpenMP default */
-    uint32_t default_nprobe; /**< IVF lists visited when a query gives none; 0: 16 */
+    uint32_t default_nprobe; /**< IVF lists visited when a query gives none; 0: 32 */
     uint64_t seed;         /**< seed of the training sample */
 } sp_retriever_options;
 
@@ -67,8 +67,10 @@ SP_API int sp_retriever_options_init(sp_retriever_options *opts);
 
 /**
  * The default FAISS factory string for @p count keys of dimension @p dim:
- * `IVF<nlist>,PQ<dim/2>np` with nlist the power of two nearest 4·sqrt(count)
- * (at least 16), or `Flat` below 4,096 keys. Written with a NUL into @p buf.
+ * `IVF<nlist>,PQ<m>np,Refine(SQ8)` with nlist the power of two nearest
+ * 4·sqrt(count) (at least 16) and m = dim/4 sub-quantizers (dim/2 or dim when
+ * dim is not a multiple of 4): IVF-PQ candidates re-ranked on 8-bit scalar
+ * codes. `Flat` below 4,096 keys. Written with a NUL into @p buf.
  * @return SP_OK, SP_ERR_INVALID_ARG or SP_ERR_BUFFER_TOO_SMALL.
  * @since 0.1
  */
@@ -182,7 +184,7 @@ typedef enum sp_retriever_exclude {
 typedef struct sp_retriever_query {
     uint32_t version;        /**< ::SP_RETRIEVER_QUERY_VERSION */
     uint32_t nprobe;         /**< IVF lists visited; 0: the retriever's default */
-    uint32_t rerank;         /**< candidates re-ranked per result for refine indexes (FAISS k_factor); 0: 1 */
+    uint32_t rerank;         /**< candidates re-ranked per result for refine indexes (FAISS k_factor); 0: 16 */
     uint32_t exclude;        /**< ::sp_retriever_exclude flags */
     const uint32_t *game_ids; /**< per query: its game id; needed when exclude is not NONE (borrowed) */
     uint64_t embedder_id;    /**< must equal the retriever's embedder id */

@@ -11,6 +11,11 @@
 
 #include "semiparam/retriever.h"
 
+/* Search defaults, measured on 10M CGOS keys with the default factory
+ * (docs/benchmarks.md): recall@10 about 0.9. */
+#define SP__DEFAULT_NPROBE 32
+#define SP__DEFAULT_RERANK 16
+
 /* One half: a FAISS index whose sequential ids (0..count-1) index the arrays. */
 struct sp__half {
     FaissIndex *index;

@@ -197,7 +197,7 @@ int sp_retriever_search(const sp_retriever *retriever, const float *queries, uin
         return sp__error(SP_ERR_NOMEM, "sp_retriever_search: out of memory");
     search_job job = { r, queries, &q, k, out_ids, out_distances, out_games };
     uint32_t nprobe = q.nprobe ? q.nprobe : r->default_nprobe;
-    uint32_t rerank = q.rerank ? q.rerank : 1;
+    uint32_t rerank = q.rerank ? q.rerank : SP__DEFAULT_RERANK;
     int previous = sp__omp_enter(q.threads ? q.threads : r->threads);
     params_acquire(r, nprobe, rerank);
     int rc = SP_OK;

@@ -44,7 +44,7 @@ class TestRetriever(unittest.TestCase):
         return self.keys[i * DIM:(i + 1) * DIM]
 
     def test_default_factory_and_half(self):
-        self.assertEqual(retriever.default_factory(64, 1000000), "IVF4096,PQ32np")
+        self.assertEqual(retriever.default_factory(64, 1000000), "IVF4096,PQ16np,Refine(SQ8)")
         self.assertIn(retriever.game_half(12345), (0, 1))
         self.assertEqual(sp.has_feature(sp.Feature.FAISS_C_API) + sp.has_feature(sp.Feature.FAISS_BRIDGE), 1)
 
