@@ -225,22 +225,41 @@ int bench_search(int argc, char **argv)
         { "playout evaluator, 1 thread", &playout, 1, 1 },
         { "playout evaluator, 2 threads, batch 2", &playout, 2, 2 },
         { "playout evaluator, 2 threads, batch 8", &playout, 2, 8 },
+        { "playout evaluator, 1 thread, batch 8", &playout, 1, 8 },
+        { "playout evaluator, 2 threads, batch 32", &playout, 2, 32 },
+        { "playout evaluator, 1 thread, batch 32", &playout, 1, 32 },
         { "waiting model, 1 thread, batch 2", &sleeping, 1, 2 },
         { "waiting model, 2 threads, batch 2", &sleeping, 2, 2 },
     };
-    double first_playout = 0.0;
+    double rates[sizeof rows / sizeof rows[0]];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         double cpu_rate;
-        double rate = median_rate(&o, rows[i].model, rows[i].threads, rows[i].batch, game, &cpu_rate);
+        double rate = rates[i] = median_rate(&o, rows[i].model, rows[i].threads, rows[i].batch, game, &cpu_rate);
         if (rate <= 0.0)
             return 1;
-        printf("  %-40s %14.0f %14.2f %16.0f", rows[i].name, rate, 1e6 / rate, cpu_rate);
-        if (rows[i].model != &zero) {
-            if (rows[i].threads == 1)
-                first_playout = rate;
-            else
-                printf("  (x%.2f)", rate / first_playout);
+        printf("  %-40s %14.0f %14.2f %16.0f\n", rows[i].name, rate, 1e6 / rate, cpu_rate);
+    }
+    /* Scaling to 2 threads: each 2-thread row against the 1-thread row of
+     * the same model and batch (the same search, so only the threads differ),
+     * and against the unbatched 1-thread search that play uses. */
+    printf("  2 threads against 1:\n");
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (rows[i].threads != 2 || rows[i].model == &zero)
+            continue;
+        double same = 0.0, unbatched = 0.0;
+        for (size_t j = 0; j < sizeof rows / sizeof rows[0]; j++) {
+            if (rows[j].threads != 1 || rows[j].model != rows[i].model)
+                continue;
+            if (rows[j].batch == rows[i].batch)
+                same = rates[j];
+            if (rows[j].batch == 1)
+                unbatched = rates[j];
         }
+        printf("  %-40s", rows[i].name);
+        if (same > 0.0)
+            printf("  x%.2f of 1 thread at the same batch", rates[i] / same);
+        if (unbatched > 0.0)
+            printf("  x%.2f of 1 thread unbatched", rates[i] / unbatched);
         printf("\n");
     }
     sp_game_free(game);
