@@ -123,7 +123,7 @@ void sp__retriever_probe_params(sp_retriever *r)
     if (!r->has_rerank) {
         r->rerank_param = "k_factor";
         r->has_rerank = faiss_ParameterSpace_set_index_parameter(r->params, r->half[0].index, r->rerank_param,
-                                                             SP__DEFAULT_RERANK) == 0;
+                                                                 SP__DEFAULT_RERANK) == 0;
     }
     for (uint32_t h = 1; h < r->halves; h++) {
         if (!r->half[h].index)
