@@ -190,11 +190,10 @@ int bench_retrieval(int argc, char **argv)
     sp_dataset *ds;
     int rc = load_positions(&o, o.keys ? o.keys + o.queries : UINT64_MAX, &ds);
     uint64_t have = rc == SP_OK || rc == SP_ERR_INVALID_ARG ? sp_dataset_position_count(ds) : 0;
-    if (!o.keys && have > o.queries) {
-        o.keys = have - o.queries; /* "all": every file read, which is not a shortage */
-        if (rc == SP_ERR_INVALID_ARG)
-            rc = SP_OK;
-    }
+    if (rc == SP_ERR_INVALID_ARG && !o.keys)
+        rc = SP_OK; /* "all": every file read, which is not a shortage */
+    if (rc == SP_OK && !o.keys && have > o.queries)
+        o.keys = have - o.queries;
     if (rc == SP_ERR_INVALID_ARG || (rc == SP_OK && (o.keys == 0 || have < o.keys + o.queries))) {
         fprintf(stderr, "sp-bench retrieval: %llu positions, fewer than the keys and queries asked for\n",
                 (unsigned long long)have);
