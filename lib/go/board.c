@@ -3,9 +3,23 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "board.h"
+#include "board_play.h"
 
 uint64_t sp__zobrist[3][SP__MAX_VERTS];
+
+/* The eye rule of sp__is_eye, evaluated by the compiler for all 256
+ * diagonal patterns: d(i, k) is the k-th diagonal of pattern i. */
+#define EYE_D(i, k) (((i) >> (2 * (k))) & 3)
+#define EYE_OPPONENTS(i, c) \
+    ((EYE_D(i, 0) == 3 - (c)) + (EYE_D(i, 1) == 3 - (c)) + (EYE_D(i, 2) == 3 - (c)) + (EYE_D(i, 3) == 3 - (c)))
+#define EYE_AT_EDGE(i) (EYE_D(i, 0) == SP__OFF || EYE_D(i, 1) == SP__OFF || EYE_D(i, 2) == SP__OFF || EYE_D(i, 3) == SP__OFF)
+#define EYE_OK(i, c) (EYE_OPPONENTS(i, c) + EYE_AT_EDGE(i) < 2 ? (c) : 0)
+#define EYE_1(i) (EYE_OK(i, SP_BLACK) | EYE_OK(i, SP_WHITE))
+#define EYE_4(i) EYE_1(i), EYE_1((i) + 1), EYE_1((i) + 2), EYE_1((i) + 3)
+#define EYE_16(i) EYE_4(i), EYE_4((i) + 4), EYE_4((i) + 8), EYE_4((i) + 12)
+#define EYE_64(i) EYE_16(i), EYE_16((i) + 16), EYE_16((i) + 32), EYE_16((i) + 48)
+
+const uint8_t sp__eye_diagonals[256] = { EYE_64(0), EYE_64(64), EYE_64(128), EYE_64(192) };
 
 static void zobrist_fill(void)
 {
@@ -20,34 +34,6 @@ static void zobrist_init(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, zobrist_fill);
-}
-
-static inline void empty_add(sp__board *b, int v)
-{
-    b->empty_pos[v] = (uint16_t)b->n_empty;
-    b->empty[b->n_empty++] = (uint16_t)v;
-}
-
-static inline void empty_remove(sp__board *b, int v)
-{
-    int last = b->empty[--b->n_empty];
-    int pos = b->empty_pos[v];
-    b->empty[pos] = (uint16_t)last;
-    b->empty_pos[last] = (uint16_t)pos;
-}
-
-static inline void lib_add(sp__group *g, int v)
-{
-    g->libs++;
-    g->lib_sum += (uint32_t)v;
-    g->lib_sum2 += (uint32_t)(v * v);
-}
-
-static inline void lib_remove(sp__group *g, int v)
-{
-    g->libs--;
-    g->lib_sum -= (uint32_t)v;
-    g->lib_sum2 -= (uint32_t)(v * v);
 }
 
 static int vertex_count(int size) { return (size + 2) * (size + 1) + 1; }
@@ -67,11 +53,12 @@ void sp__board_init(sp__board *b, int size)
     b->hash = 0;
     int n = vertex_count(size);
     memset(b->color, SP__OFF, (size_t)n);
+    memset(b->group, 0, (size_t)n * sizeof b->group[0]);
     for (int row = 0; row < size; row++)
         for (int col = 0; col < size; col++) {
             int v = (row + 1) * b->stride + col + 1;
             b->color[v] = SP_EMPTY;
-            empty_add(b, v);
+            sp__empty_add(b, v);
         }
 }
 
@@ -87,33 +74,9 @@ void sp__board_copy(sp__board *dst, const sp__board *src)
     memcpy(dst->groups, src->groups, n * sizeof src->groups[0]);
 }
 
-/* Join the groups rooted at a and b; the larger keeps its root. */
-static int merge(sp__board *b, int a, int r)
-{
-    if (b->groups[a].stones < b->groups[r].stones) {
-        int t = a;
-        a = r;
-        r = t;
-    }
-    int v = r;
-    do {
-        b->group[v] = (uint16_t)a;
-        v = b->next[v];
-    } while (v != r);
-    uint16_t t = b->next[a];
-    b->next[a] = b->next[r];
-    b->next[r] = t;
-    sp__group *ga = &b->groups[a];
-    const sp__group *gr = &b->groups[r];
-    ga->libs += gr->libs;
-    ga->stones += gr->stones;
-    ga->lib_sum += gr->lib_sum;
-    ga->lib_sum2 += gr->lib_sum2;
-    return a;
-}
-
-/* Remove the group rooted at r; returns the number of stones taken. */
-static int capture(sp__board *b, int r)
+/* Remove the group rooted at r; returns the number of stones taken. Out
+ * of line: captures are rare next to plain moves. */
+int sp__board_capture(sp__board *b, int r, int keep_hash)
 {
     const int s = b->stride;
     int color = b->color[r], count = 0;
@@ -121,14 +84,13 @@ static int capture(sp__board *b, int r)
     do {
         int next = b->next[v];
         b->color[v] = SP_EMPTY;
-        b->hash ^= sp__zobrist[color][v];
-        empty_add(b, v);
+        b->group[v] = 0;
+        if (keep_hash)
+            b->hash ^= sp__zobrist[color][v];
+        sp__empty_add(b, v);
         const int nb[4] = { v - s, v - 1, v + 1, v + s };
-        for (int k = 0; k < 4; k++) {
-            int c = b->color[nb[k]];
-            if (c == SP_BLACK || c == SP_WHITE)
-                lib_add(&b->groups[b->group[nb[k]]], v);
-        }
+        for (int k = 0; k < 4; k++)
+            sp__lib_add(&b->groups[b->group[nb[k]]], v); /* scratch group 0 for non-stones */
         count++;
         v = next;
     } while (v != r);
@@ -136,61 +98,7 @@ static int capture(sp__board *b, int r)
     return count;
 }
 
-void sp__board_play(sp__board *b, int v, int color)
-{
-    const int s = b->stride;
-    const int nb[4] = { v - s, v - 1, v + 1, v + s };
-    const int opp = sp__opponent(color);
-
-    b->color[v] = (uint8_t)color;
-    b->group[v] = (uint16_t)v;
-    b->next[v] = (uint16_t)v;
-    b->groups[v] = (sp__group){ 0, 1, 0, 0 };
-    empty_remove(b, v);
-    b->hash ^= sp__zobrist[color][v];
-
-    /* One pass over the neighbours: liberties, merges, and the opponent
-     * groups left without liberty. Captures wait until the pass is over, so
-     * that a captured neighbour is not also counted as an empty one. */
-    int root = v, dead[4], n_dead = 0;
-    for (int k = 0; k < 4; k++) {
-        int n = nb[k], c = b->color[n];
-        if (c == SP_EMPTY) {
-            lib_add(&b->groups[root], n);
-            continue;
-        }
-        if (c == SP__OFF)
-            continue;
-        int r = b->group[n];
-        lib_remove(&b->groups[r], v);
-        if (c == color) {
-            if (r != root)
-                root = merge(b, root, r);
-        } else if (b->groups[r].libs == 0) {
-            /* Reached only at the group's last adjacency to v: listed once. */
-            dead[n_dead++] = r;
-        }
-    }
-
-    int captured = 0, ko = SP__NO_VERTEX;
-    for (int i = 0; i < n_dead; i++) {
-        if (b->groups[dead[i]].stones == 1)
-            ko = dead[i];
-        captured += capture(b, dead[i]);
-    }
-
-    const sp__group *mine = &b->groups[root];
-    if (captured == 1 && mine->stones == 1 && mine->libs == 1) {
-        b->ko = ko;
-        b->ko_color = opp;
-    } else {
-        b->ko = SP__NO_VERTEX;
-        b->ko_color = SP_EMPTY;
-    }
-    b->passes = 0;
-    b->last_move = v;
-    b->to_play = opp;
-}
+void sp__board_play(sp__board *b, int v, int color) { sp__board_play_inline(b, v, color, 1); }
 
 void sp__board_pass(sp__board *b, int color)
 {
@@ -247,19 +155,19 @@ int sp__board_set_colors(sp__board *b, int size, const uint8_t *colors)
         b->next[v] = (uint16_t)v;
         sp__group *g = &b->groups[v];
         *g = (sp__group){ 0, 1, 0, 0 };
-        empty_remove(b, v);
+        sp__empty_remove(b, v);
         b->hash ^= sp__zobrist[c][v];
         for (int k = 0; k < 4; k++) {
             int nc = b->color[nb[k]];
             if (nc == SP_EMPTY)
-                lib_add(g, nb[k]);
+                sp__lib_add(g, nb[k]);
             else if (nc != SP__OFF)
-                lib_remove(&b->groups[b->group[nb[k]]], v);
+                sp__lib_remove(&b->groups[b->group[nb[k]]], v);
         }
         int root = v;
         for (int k = 0; k < 4; k++)
             if (b->color[nb[k]] == c && b->group[nb[k]] != root)
-                root = merge(b, root, b->group[nb[k]]);
+                root = sp__board_merge(b, root, b->group[nb[k]]);
     }
     for (int p = 0; p < size * size; p++) {
         int v = sp__vertex(b, p);

@@ -40,7 +40,9 @@ typedef struct sp__board {
     int n_empty;
     uint64_t hash;
     uint8_t color[SP__MAX_VERTS];
-    uint16_t group[SP__MAX_VERTS];   /* root vertex of the stone's group */
+    /* Root vertex of the stone's group; 0 on empty and border points, whose
+     * groups[0] is scratch that absorbs updates meant only for stones. */
+    uint16_t group[SP__MAX_VERTS];
     uint16_t next[SP__MAX_VERTS];    /* circular list of a group's stones */
     uint16_t empty[SP__MAX_VERTS];   /* the empty points, in any order */
     uint16_t empty_pos[SP__MAX_VERTS];
@@ -95,6 +97,14 @@ static inline int sp__is_suicide(const sp__board *b, int v, int color)
              || sp__gives_liberty(b, v + 1, color) || sp__gives_liberty(b, v + s, color));
 }
 
+/* For each pattern of the four diagonal colours (two bits each, as
+ * sp__is_eye packs them), bit `color` is set when those diagonals let a
+ * point enclosed by `color` be an eye: at most one opponent diagonal in the
+ * middle of the board, none at the edge. A table because the direct count
+ * costs about forty instructions and the playout asks on every eye-shaped
+ * candidate. */
+extern const uint8_t sp__eye_diagonals[256];
+
 /* Single-point eye of `color` at empty vertex v (see sp_game_is_eye()).
  * With EMPTY=0, BLACK=1, WHITE=2 and OFF=3, a neighbour is own-or-border
  * exactly when it shares the colour's bit. */
@@ -104,11 +114,8 @@ static inline int sp__is_eye(const sp__board *b, int v, int color)
     const uint8_t *col = b->color;
     if (!(col[v - s] & col[v - 1] & col[v + 1] & col[v + s] & color))
         return 0;
-    const int opp = sp__opponent(color);
-    int d0 = col[v - s - 1], d1 = col[v - s + 1], d2 = col[v + s - 1], d3 = col[v + s + 1];
-    int bad = (d0 == opp) + (d1 == opp) + (d2 == opp) + (d3 == opp);
-    int edge = (d0 == SP__OFF) | (d1 == SP__OFF) | (d2 == SP__OFF) | (d3 == SP__OFF);
-    return bad + edge < 2;
+    int diagonals = col[v - s - 1] | col[v - s + 1] << 2 | col[v + s - 1] << 4 | col[v + s + 1] << 6;
+    return (sp__eye_diagonals[diagonals] & color) != 0;
 }
 
 /* Plain legality on this board: empty, not the simple-ko point, not suicide. */

@@ -35,15 +35,20 @@ class TestGoEvaluator(unittest.TestCase):
             GoEvaluator(go_evaluator.go_evaluator_options(version=7))
 
     def test_gumbel_search_finds_the_capture(self):
+        # Random playouts rate a few quiet moves (A2, E4) almost as high as
+        # E3, so 100 simulations pick E3 on most seeds, not all: a blind pick
+        # among the fifteen-odd legal moves would manage one seed in fifteen.
         with atari_position() as g:
-            for seed in (1, 2, 3):
+            found = 0
+            for seed in range(1, 11):
                 with GoEvaluator(board_size=5, playouts=8, seed=seed) as ev, \
                         Search(ev, simulations=100, kind=SearchKind.GUMBEL, seed=seed) as s:
                     action = s.run(g)
-                    self.assertEqual(g.vertex(ev.action_to_move(action)), "E3")
+                    found += g.vertex(ev.action_to_move(action)) == "E3"
                     value, sims = s.root_value()
                     self.assertEqual(sims, 100)
                     self.assertGreater(value, 0.5)
+            self.assertGreaterEqual(found, 7)
 
     def test_puct_plays_legal_moves_reproducibly(self):
         with Game(5) as g:
