@@ -21,6 +21,13 @@ uint64_t sp__zobrist[3][SP__MAX_VERTS];
 
 const uint8_t sp__eye_diagonals[256] = { EYE_64(0), EYE_64(64), EYE_64(128), EYE_64(192) };
 
+#define KEY_4(v) SP__LIB_KEY(v), SP__LIB_KEY((v) + 1), SP__LIB_KEY((v) + 2), SP__LIB_KEY((v) + 3)
+#define KEY_16(v) KEY_4(v), KEY_4((v) + 4), KEY_4((v) + 8), KEY_4((v) + 12)
+#define KEY_64(v) KEY_16(v), KEY_16((v) + 16), KEY_16((v) + 32), KEY_16((v) + 48)
+#define KEY_256(v) KEY_64(v), KEY_64((v) + 64), KEY_64((v) + 128), KEY_64((v) + 192)
+
+const uint64_t sp__lib_keys[512] = { KEY_256(0), KEY_256(256) };
+
 static void zobrist_fill(void)
 {
     struct sp_rng rng;
@@ -154,7 +161,7 @@ int sp__board_set_colors(sp__board *b, int size, const uint8_t *colors)
         b->group[v] = (uint16_t)v;
         b->next[v] = (uint16_t)v;
         sp__group *g = &b->groups[v];
-        *g = (sp__group){ 0, 1, 0, 0 };
+        *g = (sp__group){ 0, 1 };
         sp__empty_remove(b, v);
         b->hash ^= sp__zobrist[c][v];
         for (int k = 0; k < 4; k++) {

@@ -16,17 +16,35 @@
 #define SP__MAX_STRIDE (SP_GO_MAX_SIZE + 1)
 #define SP__MAX_VERTS ((SP_GO_MAX_SIZE + 2) * SP__MAX_STRIDE + 1)
 #define SP__NO_VERTEX 0 /* vertex 0 is always border */
+#if SP__MAX_VERTS > 512
+#error "sp__lib_keys needs a row per vertex"
+#endif
 
 /* Per-group data, stored at the group's root vertex. Pseudo-liberties count
  * (stone, empty neighbour) pairs; with the sum and the sum of squares of
  * those liberty vertices, "exactly one distinct liberty" is
- * libs * sum2 == sum * sum (every pseudo-liberty is the same vertex). */
+ * count * sum2 == sum * sum (every pseudo-liberty is the same vertex).
+ * The three sums share one word, so that adding or removing a liberty, or
+ * merging two groups, is one addition: the count in bits 0-10, the sum in
+ * bits 11-30, the sum of squares from bit 31. On 19x19 a group has at most
+ * 4 * 361 pseudo-liberties at vertices below 400, so no field can carry
+ * into the next (and none goes below zero). */
+#define SP__LIB_COUNT_BITS 11
+#define SP__LIB_SUM_BITS 20
 typedef struct sp__group {
-    uint16_t libs;
-    uint16_t stones;
-    uint32_t lib_sum;
-    uint32_t lib_sum2;
+    uint64_t libs;
+    uint32_t stones;
 } sp__group;
+
+/* The word that one pseudo-liberty at vertex v adds to sp__group.libs
+ * (sp__lib_keys[v]), tabled because every move needs five of them. */
+#define SP__LIB_KEY(v) \
+    (1 | (uint64_t)(v) << SP__LIB_COUNT_BITS | (uint64_t)(v) * (uint64_t)(v) << (SP__LIB_COUNT_BITS + SP__LIB_SUM_BITS))
+extern const uint64_t sp__lib_keys[512];
+
+static inline uint64_t sp__lib_key(int v) { return sp__lib_keys[v]; }
+
+static inline int sp__lib_count(uint64_t libs) { return (int)(libs & ((1u << SP__LIB_COUNT_BITS) - 1)); }
 
 typedef struct sp__board {
     int size;
@@ -72,8 +90,9 @@ void sp__board_copy(sp__board *dst, const sp__board *src);
 
 static inline int sp__group_in_atari(const sp__board *b, int root)
 {
-    const sp__group *g = &b->groups[root];
-    return (uint64_t)g->libs * g->lib_sum2 == (uint64_t)g->lib_sum * g->lib_sum;
+    const uint64_t libs = b->groups[root].libs;
+    const uint64_t sum = (libs >> SP__LIB_COUNT_BITS) & ((1u << SP__LIB_SUM_BITS) - 1);
+    return (uint64_t)sp__lib_count(libs) * (libs >> (SP__LIB_COUNT_BITS + SP__LIB_SUM_BITS)) == sum * sum;
 }
 
 /* Does neighbour n leave a stone of `color` at an empty vertex a liberty?

@@ -20,19 +20,9 @@ static inline void sp__empty_remove(sp__board *b, int v)
     b->empty_pos[last] = (uint16_t)pos;
 }
 
-static inline void sp__lib_add(sp__group *g, int v)
-{
-    g->libs++;
-    g->lib_sum += (uint32_t)v;
-    g->lib_sum2 += (uint32_t)(v * v);
-}
+static inline void sp__lib_add(sp__group *g, int v) { g->libs += sp__lib_key(v); }
 
-static inline void sp__lib_remove(sp__group *g, int v)
-{
-    g->libs--;
-    g->lib_sum -= (uint32_t)v;
-    g->lib_sum2 -= (uint32_t)(v * v);
-}
+static inline void sp__lib_remove(sp__group *g, int v) { g->libs -= sp__lib_key(v); }
 
 /* Join the groups rooted at a and r; the larger keeps its root. */
 static inline int sp__board_merge(sp__board *b, int a, int r)
@@ -53,8 +43,6 @@ static inline int sp__board_merge(sp__board *b, int a, int r)
     const sp__group *gs = &b->groups[small];
     gb->libs += gs->libs;
     gb->stones += gs->stones;
-    gb->lib_sum += gs->lib_sum;
-    gb->lib_sum2 += gs->lib_sum2;
     return big;
 }
 
@@ -73,7 +61,7 @@ static inline void sp__board_play_inline(sp__board *b, int v, int color, int kee
     b->color[v] = (uint8_t)color;
     b->group[v] = (uint16_t)v;
     b->next[v] = (uint16_t)v;
-    b->groups[v] = (sp__group){ 0, 1, 0, 0 };
+    b->groups[v] = (sp__group){ 0, 1 };
     sp__empty_remove(b, v);
     if (keep_hash)
         b->hash ^= sp__zobrist[color][v];
@@ -81,24 +69,21 @@ static inline void sp__board_play_inline(sp__board *b, int v, int color, int kee
     /* Random play makes every neighbour's colour a coin toss, so the
      * bookkeeping every neighbour needs runs without branches: empty and
      * border points belong to the scratch group 0 (see sp__board), which
-     * absorbs the liberty removals meant only for stones. Merges and
-     * captures then visit just the neighbours that need them. */
-    sp__group *g = &b->groups[v];
-    unsigned own = 0;
+     * absorbs the liberty removals meant only for stones. An enemy group
+     * is taken when its last adjacency to v leaves it no pseudo-liberty, so
+     * it is marked once however often it touches v. Merges and captures
+     * then visit just the neighbours that need them. */
+    const uint64_t key = sp__lib_key(v);
+    uint64_t libs = 0;
+    unsigned own = 0, dead = 0;
     for (int k = 0; k < 4; k++) {
         const int n = nb[k], c = b->color[n];
-        const uint32_t empty = c == SP_EMPTY;
-        g->libs = (uint16_t)(g->libs + empty);
-        g->lib_sum += empty * (uint32_t)n;
-        g->lib_sum2 += empty * (uint32_t)(n * n);
-        sp__lib_remove(&b->groups[b->group[n]], v);
+        libs += sp__lib_key(n) & -(uint64_t)(c == SP_EMPTY);
+        const uint64_t left = b->groups[b->group[n]].libs -= key;
         own |= (unsigned)(c == color) << k;
+        dead |= (unsigned)((c == opp) & (left == 0)) << k;
     }
-    /* With every removal done, an enemy group is taken when it has no
-     * pseudo-liberty left; rarely, so this mask is mostly empty. */
-    unsigned dead = 0;
-    for (int k = 0; k < 4; k++)
-        dead |= (unsigned)(b->color[nb[k]] == opp && b->groups[b->group[nb[k]]].libs == 0) << k;
+    b->groups[v].libs = libs;
 
     int root = v;
     for (; own; own &= own - 1) {
@@ -107,19 +92,16 @@ static inline void sp__board_play_inline(sp__board *b, int v, int color, int kee
             root = sp__board_merge(b, root, r);
     }
 
-    /* An enemy group touching v twice is taken once: its root is empty after. */
     int captured = 0, ko = SP__NO_VERTEX;
     for (; dead; dead &= dead - 1) {
         const int r = b->group[nb[__builtin_ctz(dead)]];
-        if (b->color[r] != opp)
-            continue;
         if (b->groups[r].stones == 1)
             ko = r;
         captured += sp__board_capture(b, r, keep_hash);
     }
 
     const sp__group *mine = &b->groups[root];
-    if (captured == 1 && mine->stones == 1 && mine->libs == 1) {
+    if (captured == 1 && mine->stones == 1 && sp__lib_count(mine->libs) == 1) {
         b->ko = ko;
         b->ko_color = opp;
     } else {
