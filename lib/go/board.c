@@ -184,6 +184,38 @@ int sp__board_set_colors(sp__board *b, int size, const uint8_t *colors)
     return 0;
 }
 
+/* Flood the empty region from v, mark it in `seen`, give its points the
+ * colour that alone borders it (or none) in `owner`; returns its score. */
+static int flood_region(const sp__board *b, int v, uint8_t *seen, uint16_t *stack, uint8_t *owner)
+{
+    const int s = b->stride;
+    int top = 0, reach = 0;
+    uint16_t region[SP__MAX_VERTS];
+    int n_region = 0;
+    stack[top++] = (uint16_t)v;
+    seen[v] = 1;
+    while (top > 0) {
+        int u = stack[--top];
+        region[n_region++] = (uint16_t)u;
+        const int nb[4] = { u - s, u - 1, u + 1, u + s };
+        for (int k = 0; k < 4; k++) {
+            int nc = b->color[nb[k]];
+            if (nc == SP_EMPTY) {
+                if (!seen[nb[k]]) {
+                    seen[nb[k]] = 1;
+                    stack[top++] = (uint16_t)nb[k];
+                }
+            } else if (nc != SP__OFF) {
+                reach |= nc;
+            }
+        }
+    }
+    int who = reach == SP_BLACK ? SP_BLACK : reach == SP_WHITE ? SP_WHITE : SP_EMPTY;
+    for (int i = 0; i < n_region; i++)
+        owner[sp__point(b, region[i])] = (uint8_t)who;
+    return who == SP_EMPTY ? 0 : (who == SP_BLACK ? 1 : -1) * n_region;
+}
+
 int sp__board_area(const sp__board *b, uint8_t *owner)
 {
     const int size = b->size, s = b->stride;
@@ -191,51 +223,27 @@ int sp__board_area(const sp__board *b, uint8_t *owner)
     uint8_t seen[SP__MAX_VERTS];
     memset(seen, 0, sizeof seen);
     int score = 0;
-    for (int p = 0; p < size * size; p++) {
-        int v = sp__vertex(b, p);
-        int c = b->color[v];
-        if (c != SP_EMPTY) {
-            owner[p] = (uint8_t)c;
-            score += c == SP_BLACK ? 1 : -1;
-            continue;
-        }
-        if (seen[v])
-            continue;
-        /* A point whose neighbours are all one colour (or border) is a region
-         * of its own: after a playout that is most empty points. */
-        int all = b->color[v - s] & b->color[v - 1] & b->color[v + 1] & b->color[v + s];
-        if (all & (SP_BLACK | SP_WHITE)) {
-            owner[p] = (uint8_t)(all & SP_BLACK ? SP_BLACK : SP_WHITE);
-            score += all & SP_BLACK ? 1 : -1;
-            continue;
-        }
-        /* Flood the empty region from v; note which colours it reaches. */
-        int top = 0, reach = 0;
-        uint16_t region[SP__MAX_VERTS];
-        int n_region = 0;
-        stack[top++] = (uint16_t)v;
-        seen[v] = 1;
-        while (top > 0) {
-            int u = stack[--top];
-            region[n_region++] = (uint16_t)u;
-            const int nb[4] = { u - s, u - 1, u + 1, u + s };
-            for (int k = 0; k < 4; k++) {
-                int nc = b->color[nb[k]];
-                if (nc == SP_EMPTY) {
-                    if (!seen[nb[k]]) {
-                        seen[nb[k]] = 1;
-                        stack[top++] = (uint16_t)nb[k];
-                    }
-                } else if (nc != SP__OFF) {
-                    reach |= nc;
-                }
+    /* Row by row, so that no point costs a division (sp__vertex). */
+    for (int row = 0; row < size; row++)
+        for (int col = 0; col < size; col++) {
+            const int p = row * size + col, v = (row + 1) * s + col + 1;
+            int c = b->color[v];
+            if (c != SP_EMPTY) {
+                owner[p] = (uint8_t)c;
+                score += c == SP_BLACK ? 1 : -1;
+                continue;
             }
+            if (seen[v])
+                continue;
+            /* A point whose neighbours are all one colour (or border) is a
+             * region of its own: after a playout that is most empty points. */
+            int all = b->color[v - s] & b->color[v - 1] & b->color[v + 1] & b->color[v + s];
+            if (all & (SP_BLACK | SP_WHITE)) {
+                owner[p] = (uint8_t)(all & SP_BLACK ? SP_BLACK : SP_WHITE);
+                score += all & SP_BLACK ? 1 : -1;
+                continue;
+            }
+            score += flood_region(b, v, seen, stack, owner);
         }
-        int who = reach == SP_BLACK ? SP_BLACK : reach == SP_WHITE ? SP_WHITE : SP_EMPTY;
-        for (int i = 0; i < n_region; i++)
-            owner[sp__point(b, region[i])] = (uint8_t)who;
-        if (who != SP_EMPTY)
-            score += (who == SP_BLACK ? 1 : -1) * n_region;
-    }
     return score;
 }
