@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "go/board_play.h"
 #include "semiparam.h"
 
 /* A game set up from rows of 'X' (Black), 'O' (White) and '.' (empty). */
@@ -183,6 +184,109 @@ START_TEST(undo_restores_everything)
     ck_assert_int_eq(sp_game_play(g, pt(5, 1, 2)), SP_OK);
     ck_assert_int_eq(sp_game_captures(g, SP_WHITE), 1);
     sp_game_free(g);
+}
+END_TEST
+
+/* The board's incremental group data (roots, stone lists, the packed
+ * pseudo-liberty sums, the atari test, the scratch group 0 on empty points
+ * and the empty list) against a naive recount after every move of random
+ * games on every board size, through both copies of sp__board_play: with
+ * the hash and the playouts' one without. 19x19 has the largest vertex
+ * numbers, where a packed field would carry into its neighbour first. */
+/* The first disagreement, or NULL. Plain checks, not ck_assert: libcheck
+ * reports every assertion to its parent process, too slow for this loop. */
+#define EXPECT(cond) \
+    do { \
+        if (!(cond)) \
+            return #cond; \
+    } while (0)
+
+static const char *board_disagrees_with_recount(const sp__board *b)
+{
+    const int size = b->size, s = b->stride;
+    int region[SP__MAX_VERTS], seen[SP__MAX_VERTS] = { 0 }, n_empty = 0;
+    int lib_mark[SP__MAX_VERTS] = { 0 }, mark = 0; /* lib_mark[u] == mark: u counted for this group */
+    for (int p = 0; p < size * size; p++) {
+        const int v = sp__vertex(b, p);
+        if (b->color[v] == SP_EMPTY) {
+            n_empty++;
+            EXPECT(b->group[v] == 0);
+            EXPECT(b->empty[b->empty_pos[v]] == v);
+            continue;
+        }
+        if (seen[v])
+            continue;
+        /* Flood the group; count what the board should hold for it. */
+        int n = 0, top = 0, stack[SP__MAX_VERTS], distinct = 0;
+        uint64_t pseudo = 0, sum = 0, sum2 = 0;
+        mark++;
+        stack[top++] = v;
+        seen[v] = 1;
+        while (top) {
+            const int u = stack[--top];
+            region[n++] = u;
+            const int nb[4] = { u - s, u - 1, u + 1, u + s };
+            for (int k = 0; k < 4; k++) {
+                const int c = b->color[nb[k]];
+                if (c == SP_EMPTY) {
+                    pseudo++;
+                    sum += (uint64_t)nb[k];
+                    sum2 += (uint64_t)nb[k] * (uint64_t)nb[k];
+                    distinct += lib_mark[nb[k]] != mark;
+                    lib_mark[nb[k]] = mark;
+                } else if (c == b->color[v] && !seen[nb[k]]) {
+                    seen[nb[k]] = 1;
+                    stack[top++] = nb[k];
+                }
+            }
+        }
+        const int root = b->group[v];
+        for (int i = 0; i < n; i++)
+            EXPECT(b->group[region[i]] == root);
+        int in_list = 0, u = root;
+        do {
+            in_list++;
+            EXPECT(b->group[u] == root);
+            u = b->next[u];
+        } while (u != root && in_list <= n);
+        EXPECT(in_list == n);
+        const sp__group *g = &b->groups[root];
+        EXPECT(g->stones == (uint32_t)n);
+        EXPECT(g->libs == (pseudo | sum << SP__LIB_COUNT_BITS | sum2 << (SP__LIB_COUNT_BITS + SP__LIB_SUM_BITS)));
+        EXPECT(distinct > 0);
+        EXPECT(sp__group_in_atari(b, root) == (distinct == 1));
+    }
+    EXPECT(b->n_empty == n_empty);
+    return NULL;
+}
+
+START_TEST(board_groups_match_a_recount_on_every_size)
+{
+    struct sp_rng rng;
+    sp__rng_seed(&rng, 11);
+    for (int size = SP_GO_MIN_SIZE; size <= SP_GO_MAX_SIZE; size++) {
+        for (int game = 0; game < 2; game++) {
+            sp__board b;
+            sp__board_init(&b, size);
+            for (int move = 0; move < 3 * size * size && b.passes < 2; move++) {
+                const int color = b.to_play;
+                int legal[SP__MAX_VERTS], n = 0;
+                for (int i = 0; i < b.n_empty; i++) {
+                    const int v = b.empty[i];
+                    if (sp__is_legal_simple(&b, v, color) && !sp__is_eye(&b, v, color))
+                        legal[n++] = v;
+                }
+                if (n == 0)
+                    sp__board_pass(&b, color);
+                else if (game == 0)
+                    sp__board_play(&b, legal[sp__rng_below(&rng, (uint32_t)n)], color);
+                else
+                    sp__board_play_inline(&b, legal[sp__rng_below(&rng, (uint32_t)n)], color, 0);
+                const char *wrong = board_disagrees_with_recount(&b);
+                ck_assert_msg(!wrong, "%dx%d game %d move %d: %s", size, size, game, move, wrong);
+            }
+        }
+    }
 }
 END_TEST
 
@@ -677,6 +781,7 @@ int main(void)
     tcase_add_test(rules, occupied_and_bad_points);
     tcase_add_test(rules, undo_restores_everything);
     tcase_add_test(rules, undo_matches_replay_over_random_games);
+    tcase_add_test(rules, board_groups_match_a_recount_on_every_size);
     tcase_add_test(rules, two_passes_and_resignation_end_the_game);
     tcase_add_test(rules, scoring_with_komi_and_seki);
     tcase_add_test(rules, eyes);
