@@ -2,6 +2,7 @@
  * trees (82 actions). With a zero-cost model the figure is the searcher's
  * own overhead (selection, expansion, backup, batching); with the playout
  * evaluator it is what play gets. Each at 1 and 2 threads. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,76 @@ static double median_rate(const search_options *o, const sp_search_model *m, int
     return bench_median(rates, (size_t)o->runs);
 }
 
+/* Two 1-thread searches, each on its own thread and model, at the same
+ * time: what two cores of this machine give on this work when nothing is
+ * shared, the reference for a 2-thread search. */
+typedef struct solo_job {
+    const search_options *o;
+    const sp_search_model *m;
+    const sp_search_options *so;
+    void *root;
+    double rate;
+} solo_job;
+
+static void *solo_main(void *arg)
+{
+    solo_job *j = arg;
+    j->rate = time_searches(j->m, j->so, j->root, j->o->searches, NULL);
+    return NULL;
+}
+
+static double time_two_solo(const search_options *o, const sp_search_model *const m[2], const sp_search_options *so,
+                            void *root)
+{
+    solo_job jobs[2];
+    pthread_t other;
+    for (int i = 0; i < 2; i++)
+        jobs[i] = (solo_job){ o, m[i], so, root, 0.0 };
+    if (pthread_create(&other, NULL, solo_main, &jobs[1]))
+        return 0.0;
+    solo_main(&jobs[0]);
+    pthread_join(other, NULL);
+    return jobs[0].rate > 0.0 && jobs[1].rate > 0.0 ? jobs[0].rate + jobs[1].rate : 0.0;
+}
+
+typedef struct scaling {
+    double two, two_lo, two_hi; /* 2-thread search / 1-thread search */
+    double solo, solo_lo, solo_hi; /* two 1-thread searches at once / one alone */
+} scaling;
+
+/* o->runs rounds of (1 thread, 2 threads, two solo 1-thread searches) at
+ * `batch`, timed back to back so that each round sees the same minutes of a
+ * noisy machine; medians and ranges of the per-round ratios. m[1] is a
+ * second model for the second solo search (models may keep per-worker
+ * state, which two searches must not share). */
+static int measure_scaling(const search_options *o, const sp_search_model *const m[2], int batch, void *root,
+                           scaling *out)
+{
+    sp_search_options so = SP_SEARCH_OPTIONS_INIT;
+    so.simulations = o->simulations;
+    so.batch_size = batch;
+    so.fpu = o->fpu;
+    double two[100], solo[100];
+    for (int r = 0; r < o->runs; r++) {
+        so.threads = 1;
+        double one = time_searches(m[0], &so, root, o->searches, NULL);
+        double pair = time_two_solo(o, m, &so, root);
+        so.threads = 2;
+        double both = time_searches(m[0], &so, root, o->searches, NULL);
+        if (one <= 0.0 || both <= 0.0 || pair <= 0.0)
+            return 1;
+        two[r] = both / one;
+        solo[r] = pair / one;
+    }
+    out->two = bench_median(two, (size_t)o->runs);
+    out->two_lo = two[0];
+    out->two_hi = two[o->runs - 1];
+    out->solo = bench_median(solo, (size_t)o->runs);
+    out->solo_lo = solo[0];
+    out->solo_hi = solo[o->runs - 1];
+    return 0;
+}
+
 int bench_search(int argc, char **argv)
 {
     search_options o = { 5, 1000, 20, 1, SP_SEARCH_FPU_PARENT, 0, -1 };
@@ -205,8 +276,10 @@ int bench_search(int argc, char **argv)
     eo.playouts = o.playouts;
     sp_go_evaluator *ev;
     sp_game *game;
-    sp_search_model playout;
-    if (sp_go_evaluator_create(&ev, &eo) || sp_game_create(&game, NULL) || sp_go_evaluator_model(ev, &playout)) {
+    sp_go_evaluator *ev2; /* for the second of two searches at once */
+    sp_search_model playout, playout2;
+    if (sp_go_evaluator_create(&ev, &eo) || sp_go_evaluator_create(&ev2, &eo) || sp_game_create(&game, NULL) ||
+        sp_go_evaluator_model(ev, &playout) || sp_go_evaluator_model(ev2, &playout2)) {
         fprintf(stderr, "sp-bench search: %s\n", sp_last_error());
         return 1;
     }
@@ -239,31 +312,24 @@ int bench_search(int argc, char **argv)
             return 1;
         printf("  %-40s %14.0f %14.2f %16.0f\n", rows[i].name, rate, 1e6 / rate, cpu_rate);
     }
-    /* Scaling to 2 threads: each 2-thread row against the 1-thread row of
-     * the same model and batch (the same search, so only the threads differ),
-     * and against the unbatched 1-thread search that play uses. */
-    printf("  2 threads against 1:\n");
+    /* Scaling to 2 threads: 1 and 2 threads at the same batch (the same
+     * search: virtual loss depends on the batch, not on the threads), and
+     * the machine's own 2-core figure on the same work in the same rounds. */
+    printf("  2 threads against 1 at the same batch, %d rounds (median, min-max), beside two 1-thread searches at once:\n",
+           o.runs);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         if (rows[i].threads != 2 || rows[i].model == &zero)
             continue;
-        double same = 0.0, unbatched = 0.0;
-        for (size_t j = 0; j < sizeof rows / sizeof rows[0]; j++) {
-            if (rows[j].threads != 1 || rows[j].model != rows[i].model)
-                continue;
-            if (rows[j].batch == rows[i].batch)
-                same = rates[j];
-            if (rows[j].batch == 1)
-                unbatched = rates[j];
-        }
-        printf("  %-40s", rows[i].name);
-        if (same > 0.0)
-            printf("  x%.2f of 1 thread at the same batch", rates[i] / same);
-        if (unbatched > 0.0)
-            printf("  x%.2f of 1 thread unbatched", rates[i] / unbatched);
-        printf("\n");
+        const sp_search_model *pair[2] = { rows[i].model, rows[i].model == &playout ? &playout2 : rows[i].model };
+        scaling sc;
+        if (measure_scaling(&o, pair, rows[i].batch, game, &sc))
+            return 1;
+        printf("  %-40s  x%.2f (x%.2f-x%.2f); two searches x%.2f (x%.2f-x%.2f); %.0f%% of it\n", rows[i].name, sc.two,
+               sc.two_lo, sc.two_hi, sc.solo, sc.solo_lo, sc.solo_hi, 100.0 * sc.two / sc.solo);
     }
     sp_game_free(game);
     sp_go_evaluator_free(ev);
+    sp_go_evaluator_free(ev2);
     if (o.callgrind) {
         const long n = 20;
         double base = callgrind_instructions(&o, 0), with = callgrind_instructions(&o, n);

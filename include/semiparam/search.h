@@ -29,7 +29,9 @@ extern "C" {
 
 /**
  * Initial inference for @p n roots (n >= 1).
- * @param worker      0..threads-1: which searcher thread calls; lets a model keep per-thread scratch
+ * @param worker      0..threads-1: which share of the batch the rows belong to. Calls with the same
+ *                    index never overlap and come in the same order run after run (any searcher
+ *                    thread may make them), so a model can keep per-worker scratch and generators
  * @param n           number of rows in this call
  * @param inputs      the root inputs given to sp_search_run() / sp_search_run_many()
  * @param out_states  n state handles to set (the searcher owns them until it calls `release`); start NULL

@@ -1,6 +1,7 @@
-/* Model calls: the rows of a batch split across a small pool of worker
- * threads (the calling thread is worker 0), each share cut into calls of at
- * most max_batch rows. */
+/* Model calls: the rows of a batch split into one fixed share per worker
+ * index, run by a small pool of threads (the calling thread leads and may
+ * run any share nobody has started), each share cut into calls of at most
+ * max_batch rows. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,13 +79,21 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Share w of a batch is rows [w n / W, (w + 1) n / W), always evaluated as
+ * worker w: the model sees the same rows in the same order under the same
+ * worker index run after run, whichever thread runs them. Whoever claims a
+ * share first runs it: its worker, or the leader (the calling thread) once
+ * its own share is done, so that a worker that is asleep, descheduled by
+ * the host or slow to wake never holds the batch up. A share's claim and
+ * done tags hold the generation (batch number) they were last set for. */
 struct sp__pool {
     int threads;
     pthread_t *ids;
     pthread_mutex_t lock;
     pthread_cond_t start, done;
     _Atomic uint64_t generation;
-    atomic_int busy;
+    _Atomic uint64_t *claimed; /* per share */
+    _Atomic uint64_t *finished;
     atomic_int quit;
     const sp_search_model *model;
     sp__batch *batch;
@@ -104,9 +113,6 @@ static int call_rows(const sp_search_model *m, sp__batch *b, int worker, int32_t
                         b->masks + (size_t)first * A, b->terminal + first, m->payload);
 }
 
-/* Worker w takes rows [w n / W, (w + 1) n / W): a fixed share, so that each
- * worker sees the same rows in the same order run after run and a model
- * with one generator per worker gives the same results with any threads. */
 static int run_share(const sp_search_model *m, sp__batch *b, int worker, int workers)
 {
     const int32_t lo = (int32_t)((int64_t)b->n * worker / workers);
@@ -118,6 +124,19 @@ static int run_share(const sp_search_model *m, sp__batch *b, int worker, int wor
             return rc;
     }
     return 0;
+}
+
+/* Claim share w of batch `gen` (its claim tag moves from gen - 1 to gen)
+ * and run it; returns 0 when someone else had claimed it. */
+static int claim_and_run(sp__pool *p, int w, uint64_t gen)
+{
+    uint64_t expected = gen - 1;
+    if (!atomic_compare_exchange_strong_explicit(&p->claimed[w], &expected, gen, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return 0;
+    p->rc[w] = run_share(p->model, p->batch, w, p->threads);
+    atomic_store_explicit(&p->finished[w], gen, memory_order_release);
+    return 1;
 }
 
 static void *worker_main(void *arg)
@@ -138,8 +157,7 @@ static void *worker_main(void *arg)
         if (atomic_load(&p->quit))
             break;
         seen = atomic_load_explicit(&p->generation, memory_order_acquire);
-        p->rc[w->index] = run_share(p->model, p->batch, w->index, p->threads);
-        if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
+        if (claim_and_run(p, w->index, seen)) {
             /* Under the lock, so a leader about to sleep cannot miss it. */
             pthread_mutex_lock(&p->lock);
             pthread_cond_signal(&p->done);
@@ -168,6 +186,8 @@ void sp__pool_free(sp__pool *p)
     pthread_cond_destroy(&p->done);
     free(p->ids);
     free(p->rc);
+    free((void *)p->claimed);
+    free((void *)p->finished);
     free(p);
 }
 
@@ -183,7 +203,9 @@ int sp__pool_create(sp__pool **out, int threads)
     pthread_cond_init(&p->done, NULL);
     p->rc = calloc((size_t)threads, sizeof *p->rc);
     p->ids = calloc((size_t)threads, sizeof *p->ids);
-    if (!p->rc || !p->ids) {
+    p->claimed = calloc((size_t)threads, sizeof *p->claimed);
+    p->finished = calloc((size_t)threads, sizeof *p->finished);
+    if (!p->rc || !p->ids || !p->claimed || !p->finished) {
         sp__pool_free(p);
         return sp__error(SP_ERR_NOMEM, "search: out of memory for the thread pool");
     }
@@ -204,6 +226,19 @@ int sp__pool_create(sp__pool **out, int threads)
     return SP_OK;
 }
 
+/* Wait until share w of batch `gen`, claimed by its worker, is done. */
+static void wait_finished(sp__pool *p, int w, uint64_t gen)
+{
+    for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&p->finished[w], memory_order_acquire) != gen; i++)
+        cpu_relax();
+    if (atomic_load_explicit(&p->finished[w], memory_order_acquire) != gen) {
+        pthread_mutex_lock(&p->lock);
+        while (atomic_load(&p->finished[w]) != gen)
+            pthread_cond_wait(&p->done, &p->lock);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
 int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b)
 {
     if (b->n == 0)
@@ -216,24 +251,18 @@ int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b)
     const int workers = p->threads;
     p->model = m;
     p->batch = b;
-    for (int i = 0; i < workers; i++)
-        p->rc[i] = 0;
-    atomic_store_explicit(&p->busy, workers - 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    /* Every shared batch gets all shares 1.. claimed, so their claim tags
+     * stand at gen - 1 here. The leader's own share 0 needs no claim. */
+    const uint64_t gen = atomic_load_explicit(&p->generation, memory_order_relaxed) + 1;
+    atomic_store_explicit(&p->generation, gen, memory_order_release);
     /* Wakes only workers that gave up spinning; cheap when none sleeps. */
     pthread_mutex_lock(&p->lock);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->lock);
-    int rc0 = run_share(m, b, 0, workers);
-    for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&p->busy, memory_order_acquire) > 0; i++)
-        cpu_relax();
-    if (atomic_load_explicit(&p->busy, memory_order_acquire) > 0) {
-        pthread_mutex_lock(&p->lock);
-        while (atomic_load(&p->busy) > 0)
-            pthread_cond_wait(&p->done, &p->lock);
-        pthread_mutex_unlock(&p->lock);
-    }
-    p->rc[0] = rc0;
+    p->rc[0] = run_share(m, b, 0, workers);
+    for (int w = 1; w < workers; w++)
+        if (!claim_and_run(p, w, gen))
+            wait_finished(p, w, gen);
     for (int i = 0; i < workers; i++)
         if (p->rc[i])
             return sp__callback_status(p->rc[i], "recurrent");
