@@ -557,20 +557,21 @@ START_TEST(go_fixed_seed_is_reproducible)
     sp_game *game = go_position(capture_5x5, 5, 0.5f, SP_BLACK);
     int32_t first[26], again[26];
     float value1, value2;
-    /* Workers always get the same rows of a batch, each with its own
-     * generator: two threads reproduce too. */
-    for (int k = 0; k < 4; k++) {
-        const int threads = 1 + k / 2, run = k % 2;
-        go_setup g = go_search(SP_SEARCH_PUCT, 300, threads, 4 * threads, 99, 5);
-        ck_assert_int_eq(sp_search_run(g.search, game, NULL, NULL), SP_OK);
-        ck_assert_int_eq(sp_search_root_stats(g.search, run ? again : first, NULL, NULL, NULL, 26), SP_OK);
-        ck_assert_int_eq(sp_search_root_value(g.search, run ? &value2 : &value1, NULL), SP_OK);
-        go_free(&g);
-        if (run == 1) {
-            ck_assert_int_eq(memcmp(first, again, sizeof first), 0);
-            ck_assert(value1 == value2);
+    /* Each row goes to the same worker index, with its own generator, in
+     * the same order, whichever thread takes it: two threads reproduce too,
+     * however the threads happen to share the batches out in each run. */
+    for (int threads = 1; threads <= 2; threads++)
+        for (int run = 0; run < 4; run++) {
+            go_setup g = go_search(SP_SEARCH_PUCT, 300, threads, 4 * threads, 99, 5);
+            ck_assert_int_eq(sp_search_run(g.search, game, NULL, NULL), SP_OK);
+            ck_assert_int_eq(sp_search_root_stats(g.search, run ? again : first, NULL, NULL, NULL, 26), SP_OK);
+            ck_assert_int_eq(sp_search_root_value(g.search, run ? &value2 : &value1, NULL), SP_OK);
+            go_free(&g);
+            if (run > 0) {
+                ck_assert_int_eq(memcmp(first, again, sizeof first), 0);
+                ck_assert(value1 == value2);
+            }
         }
-    }
     sp_game_free(game);
 }
 END_TEST
@@ -604,15 +605,17 @@ START_TEST(go_batched_and_unbatched_agree)
     int chosen_one, chosen_batched, chosen_pooled;
     go_visit_profile(1, 1, 24, one, &chosen_one);
     go_visit_profile(1, 8, 24, batched, &chosen_batched);
-    go_visit_profile(2, 8, 24, pooled, &chosen_pooled);
+    /* Two threads keep two batches in flight (run.c): batches of 4 leave as
+     * many leaves pending as one thread's batches of 8. */
+    go_visit_profile(2, 4, 24, pooled, &chosen_pooled);
     double tv = 0.0, tv_pooled = 0.0;
     for (int a = 0; a < 26; a++) {
         tv += fabs(one[a] - batched[a]) / 2.0;
         tv_pooled += fabs(one[a] - pooled[a]) / 2.0;
     }
-    /* Measured: total variation about 0.05 between them. */
+    /* Measured: total variation 0.03 and 0.05 (0.10 for one thread at batch 16). */
     ck_assert_msg(tv < 0.12, "batch 8 vs 1: total variation %.3f", tv);
-    ck_assert_msg(tv_pooled < 0.12, "2 threads, batch 8 vs 1: total variation %.3f", tv_pooled);
+    ck_assert_msg(tv_pooled < 0.12, "2 threads, batch 4 vs 1: total variation %.3f", tv_pooled);
     ck_assert_int_ge(chosen_one, 18);
     ck_assert_int_ge(chosen_batched, 18);
     ck_assert_int_ge(chosen_pooled, 18);

@@ -312,9 +312,10 @@ int bench_search(int argc, char **argv)
             return 1;
         printf("  %-40s %14.0f %14.2f %16.0f\n", rows[i].name, rate, 1e6 / rate, cpu_rate);
     }
-    /* Scaling to 2 threads: 1 and 2 threads at the same batch (the same
-     * search: virtual loss depends on the batch, not on the threads), and
-     * the machine's own 2-core figure on the same work in the same rounds. */
+    /* Scaling to 2 threads: 1 and 2 threads at the same batch size (two
+     * threads keep two batches in flight, so their search has twice the
+     * virtual loss), and the machine's own 2-core figure on the same work in
+     * the same rounds. */
     printf("  2 threads against 1 at the same batch, %d rounds (median, min-max), beside two 1-thread searches at once:\n",
            o.runs);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -71,7 +71,8 @@ typedef struct sp_search_model {
     uint32_t version;                 /**< ::SP_SEARCH_MODEL_VERSION */
     int32_t num_actions;              /**< 1..::SP_SEARCH_MAX_ACTIONS */
     int32_t two_player;               /**< 1: zero-sum, players alternate (values flip sign per ply) */
-    int32_t max_batch;                /**< most pairs one call accepts; 0 = no limit */
+    int32_t max_batch;                /**< most pairs one call accepts; 0 = no limit. With threads > 1,
+                                           smaller calls let the threads share a batch more evenly */
     sp_search_initial_fn initial;     /**< required */
     sp_search_recurrent_fn recurrent; /**< required */
     sp_search_release_fn release;     /**< optional: NULL when states need no release */
@@ -111,7 +112,9 @@ typedef struct sp_search_options {
     double max_seconds;        /**< wall-clock limit per run, 0 = none (at least one batch runs) */
     int32_t threads;           /**< workers calling the model concurrently, default 1; worker w always
                                     gets the same rows of a batch, so a seeded search over a model with
-                                    per-worker state is reproducible with any number of threads */
+                                    per-worker state is reproducible with any number of threads. With
+                                    threads > 1 the next batch is selected while the current one is
+                                    evaluated, so two batches' leaves are in flight at once */
     int32_t batch_size;        /**< leaves gathered (with virtual loss) per batch; 0 (default) = threads */
     uint64_t seed;             /**< seeds noise, Gumbel draws and sampling; default 1 */
     float c1;                  /**< pUCT constant, default 1.25 */

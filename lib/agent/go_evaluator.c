@@ -244,6 +244,9 @@ int sp_go_evaluator_model(sp_go_evaluator *ev, sp_search_model *out)
     *out = (sp_search_model)SP_SEARCH_MODEL_INIT;
     out->num_actions = ev->area + 1;
     out->two_player = 1;
+    /* A row is a position played out on its own: calls of one row cost
+     * nothing more and let the searcher's threads share a batch evenly. */
+    out->max_batch = 1;
     out->initial = initial;
     out->recurrent = recurrent;
     out->release = release_state;

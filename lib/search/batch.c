@@ -1,7 +1,6 @@
-/* Model calls: the rows of a batch split into one fixed share per worker
- * index, run by a small pool of threads (the calling thread leads and may
- * run any share nobody has started), each share cut into calls of at most
- * max_batch rows. */
+/* Model calls: the rows of a batch split into one fixed lane per worker
+ * index, each lane cut into calls of at most max_batch rows, run by a small
+ * pool of threads and the calling thread, with up to two batches in flight. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +66,7 @@ int sp__callback_status(int rc, const char *what)
 /* ---------------------------------------------------------------------- */
 
 /* A batch is a few rows of a few microseconds each, about as long as a
- * futex wake-up takes on a VM: so both sides spin briefly on the atomics
+ * futex wake-up takes on a VM: so idle threads spin briefly on an atomic
  * before they sleep on the condition variables, which are kept for idle
  * pools and for machines where the other core is taken. */
 #define SPIN_ROUNDS 4000
@@ -79,31 +78,79 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Share w of a batch is rows [w n / W, (w + 1) n / W), always evaluated as
- * worker w: the model sees the same rows in the same order under the same
- * worker index run after run, whichever thread runs them. Whoever claims a
- * share first runs it: its worker, or the leader (the calling thread) once
- * its own share is done, so that a worker that is asleep, descheduled by
- * the host or slow to wake never holds the batch up. A share's claim and
- * done tags hold the generation (batch number) they were last set for. */
+/* Lanes: lane w of a batch of n rows is rows [w n / W, (w + 1) n / W),
+ * always evaluated as worker w, in calls (chunks) of at most max_batch rows
+ * that start at fixed rows and run one at a time and in order, batch after
+ * batch, by whichever thread takes them. So the model sees the same calls
+ * under the same worker index run after run, however the threads share
+ * them out, and any thread can take over a lane whose owner is busy,
+ * asleep or descheduled by the host: with two batches in flight a free
+ * thread always finds a chunk while the leader selects. */
+typedef struct flight_rows {
+    sp__batch *b; /* NULL: slot free */
+    const sp_search_model *m;
+    int32_t *next, *end; /* per lane: first row not handed out, end of the lane */
+    int32_t rows_left;   /* rows not finished */
+    int rc;
+    uint64_t order;      /* launch number: lanes run older batches first */
+} flight_rows;
+
 struct sp__pool {
     int threads;
     pthread_t *ids;
-    pthread_mutex_t lock;
-    pthread_cond_t start, done;
-    _Atomic uint64_t generation;
-    _Atomic uint64_t *claimed; /* per share */
-    _Atomic uint64_t *finished;
-    atomic_int quit;
-    const sp_search_model *model;
-    sp__batch *batch;
-    int *rc;
+    pthread_mutex_t lock; /* guards everything below but the hints */
+    pthread_cond_t work, done;
+    int sleepers, leader_sleeps, quit;
+    flight_rows slot[2];
+    uint64_t launched;
+    uint8_t *lane_busy;
+    atomic_uint work_hint; /* bumped when a chunk may have become free */
+    atomic_uint done_hint; /* bumped when a chunk finished */
 };
 
-typedef struct worker_arg {
-    sp__pool *pool;
-    int index;
-} worker_arg;
+typedef struct chunk {
+    flight_rows *f;
+    int lane;
+    int32_t first, n;
+} chunk;
+
+/* Under the lock: the next chunk a free thread should run, preferring the
+ * oldest batch (the leader backs batches up in order) and in it the lane
+ * with the most rows left. Returns 0 when none can run now. */
+static int take_chunk(sp__pool *p, chunk *out)
+{
+    flight_rows *best = NULL;
+    int best_lane = -1;
+    for (int w = 0; w < p->threads; w++) {
+        if (p->lane_busy[w])
+            continue;
+        /* The lane's next chunk is in its oldest batch with rows left. */
+        flight_rows *f = NULL;
+        for (int k = 0; k < 2; k++) {
+            flight_rows *c = &p->slot[k];
+            if (c->b && c->next[w] < c->end[w] && (!f || c->order < f->order))
+                f = c;
+        }
+        if (!f)
+            continue;
+        if (!best || f->order < best->order ||
+            (f == best && f->end[w] - f->next[w] > best->end[best_lane] - best->next[best_lane])) {
+            best = f;
+            best_lane = w;
+        }
+    }
+    if (!best)
+        return 0;
+    const int32_t left = best->end[best_lane] - best->next[best_lane];
+    const int32_t step = best->m->max_batch > 0 ? best->m->max_batch : left;
+    out->f = best;
+    out->lane = best_lane;
+    out->first = best->next[best_lane];
+    out->n = left < step ? left : step;
+    best->next[best_lane] += out->n;
+    p->lane_busy[best_lane] = 1;
+    return 1;
+}
 
 static int call_rows(const sp_search_model *m, sp__batch *b, int worker, int32_t first, int32_t n)
 {
@@ -113,58 +160,64 @@ static int call_rows(const sp_search_model *m, sp__batch *b, int worker, int32_t
                         b->masks + (size_t)first * A, b->terminal + first, m->payload);
 }
 
-static int run_share(const sp_search_model *m, sp__batch *b, int worker, int workers)
+/* Run a chunk taken under the lock: unlocks while the model works. */
+static void run_chunk(sp__pool *p, const chunk *c)
 {
-    const int32_t lo = (int32_t)((int64_t)b->n * worker / workers);
-    const int32_t hi = (int32_t)((int64_t)b->n * (worker + 1) / workers);
-    const int32_t step = m->max_batch > 0 ? m->max_batch : (hi - lo > 0 ? hi - lo : 1);
-    for (int32_t r = lo; r < hi; r += step) {
-        int rc = call_rows(m, b, worker, r, hi - r < step ? hi - r : step);
-        if (rc)
-            return rc;
+    pthread_mutex_unlock(&p->lock);
+    int rc = call_rows(c->f->m, c->f->b, c->lane, c->first, c->n);
+    pthread_mutex_lock(&p->lock);
+    p->lane_busy[c->lane] = 0;
+    c->f->rows_left -= c->n;
+    if (rc && !c->f->rc)
+        c->f->rc = rc;
+    /* The lane's next chunk may now run; a finished batch wakes the leader. */
+    atomic_fetch_add_explicit(&p->work_hint, 1, memory_order_release);
+    atomic_fetch_add_explicit(&p->done_hint, 1, memory_order_release);
+    if (p->sleepers)
+        pthread_cond_broadcast(&p->work);
+    if (p->leader_sleeps && c->f->rows_left == 0)
+        pthread_cond_signal(&p->done);
+}
+
+/* Spin until *hint moves from `seen` (or give up): 1 when it moved. */
+static int spin_on(const atomic_uint *hint, unsigned seen)
+{
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        if (atomic_load_explicit(hint, memory_order_acquire) != seen)
+            return 1;
+        cpu_relax();
     }
     return 0;
 }
 
-/* Claim share w of batch `gen` (its claim tag moves from gen - 1 to gen)
- * and run it; returns 0 when someone else had claimed it. */
-static int claim_and_run(sp__pool *p, int w, uint64_t gen)
+/* Under the lock: run a chunk if one can run now; else spin (unlocked)
+ * until `hint` moves, and sleep on `cond` if it did not. The caller loops,
+ * rechecking what it waits for. */
+static void help_or_wait(sp__pool *p, atomic_uint *hint, pthread_cond_t *cond, int *sleeping)
 {
-    uint64_t expected = gen - 1;
-    if (!atomic_compare_exchange_strong_explicit(&p->claimed[w], &expected, gen, memory_order_acq_rel,
-                                                 memory_order_relaxed))
-        return 0;
-    p->rc[w] = run_share(p->model, p->batch, w, p->threads);
-    atomic_store_explicit(&p->finished[w], gen, memory_order_release);
-    return 1;
+    chunk c;
+    if (take_chunk(p, &c)) {
+        run_chunk(p, &c);
+        return;
+    }
+    const unsigned seen = atomic_load_explicit(hint, memory_order_acquire);
+    pthread_mutex_unlock(&p->lock);
+    const int moved = spin_on(hint, seen);
+    pthread_mutex_lock(&p->lock);
+    if (!moved && !p->quit && atomic_load(hint) == seen) {
+        (*sleeping)++;
+        pthread_cond_wait(cond, &p->lock);
+        (*sleeping)--;
+    }
 }
 
 static void *worker_main(void *arg)
 {
-    worker_arg *w = arg;
-    sp__pool *p = w->pool;
-    uint64_t seen = 0;
-    for (;;) {
-        for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&p->generation, memory_order_acquire) == seen
-                        && !atomic_load_explicit(&p->quit, memory_order_relaxed); i++)
-            cpu_relax();
-        if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen) {
-            pthread_mutex_lock(&p->lock);
-            while (!atomic_load(&p->quit) && atomic_load(&p->generation) == seen)
-                pthread_cond_wait(&p->start, &p->lock);
-            pthread_mutex_unlock(&p->lock);
-        }
-        if (atomic_load(&p->quit))
-            break;
-        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
-        if (claim_and_run(p, w->index, seen)) {
-            /* Under the lock, so a leader about to sleep cannot miss it. */
-            pthread_mutex_lock(&p->lock);
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->lock);
-        }
-    }
-    free(w);
+    sp__pool *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->quit)
+        help_or_wait(p, &p->work_hint, &p->work, &p->sleepers);
+    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
@@ -174,20 +227,23 @@ void sp__pool_free(sp__pool *p)
         return;
     if (p->ids) {
         pthread_mutex_lock(&p->lock);
-        atomic_store(&p->quit, 1);
-        pthread_cond_broadcast(&p->start);
+        p->quit = 1;
+        atomic_fetch_add(&p->work_hint, 1);
+        pthread_cond_broadcast(&p->work);
         pthread_mutex_unlock(&p->lock);
         for (int i = 1; i < p->threads; i++)
             if (p->ids[i])
                 pthread_join(p->ids[i], NULL);
     }
     pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->start);
+    pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->done);
     free(p->ids);
-    free(p->rc);
-    free((void *)p->claimed);
-    free((void *)p->finished);
+    free(p->lane_busy);
+    for (int k = 0; k < 2; k++) {
+        free(p->slot[k].next);
+        free(p->slot[k].end);
+    }
     free(p);
 }
 
@@ -199,24 +255,22 @@ int sp__pool_create(sp__pool **out, int threads)
         return sp__error(SP_ERR_NOMEM, "search: out of memory for the thread pool");
     p->threads = threads;
     pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->start, NULL);
+    pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
-    p->rc = calloc((size_t)threads, sizeof *p->rc);
     p->ids = calloc((size_t)threads, sizeof *p->ids);
-    p->claimed = calloc((size_t)threads, sizeof *p->claimed);
-    p->finished = calloc((size_t)threads, sizeof *p->finished);
-    if (!p->rc || !p->ids || !p->claimed || !p->finished) {
+    p->lane_busy = calloc((size_t)threads, 1);
+    int ok = p->ids && p->lane_busy;
+    for (int k = 0; k < 2 && ok; k++) {
+        p->slot[k].next = calloc((size_t)threads, sizeof *p->slot[k].next);
+        p->slot[k].end = calloc((size_t)threads, sizeof *p->slot[k].end);
+        ok = p->slot[k].next && p->slot[k].end;
+    }
+    if (!ok) {
         sp__pool_free(p);
         return sp__error(SP_ERR_NOMEM, "search: out of memory for the thread pool");
     }
     for (int i = 1; i < threads; i++) {
-        worker_arg *w = malloc(sizeof *w);
-        if (w) {
-            w->pool = p;
-            w->index = i;
-        }
-        if (!w || pthread_create(&p->ids[i], NULL, worker_main, w)) {
-            free(w);
+        if (pthread_create(&p->ids[i], NULL, worker_main, p)) {
             p->ids[i] = 0;
             sp__pool_free(p);
             return sp__error(SP_ERR_INTERNAL, "search: could not start worker thread %d", i);
@@ -226,45 +280,52 @@ int sp__pool_create(sp__pool **out, int threads)
     return SP_OK;
 }
 
-/* Wait until share w of batch `gen`, claimed by its worker, is done. */
-static void wait_finished(sp__pool *p, int w, uint64_t gen)
+void sp__pool_launch(sp__pool *p, const sp_search_model *m, sp__batch *b)
 {
-    for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&p->finished[w], memory_order_acquire) != gen; i++)
-        cpu_relax();
-    if (atomic_load_explicit(&p->finished[w], memory_order_acquire) != gen) {
-        pthread_mutex_lock(&p->lock);
-        while (atomic_load(&p->finished[w]) != gen)
-            pthread_cond_wait(&p->done, &p->lock);
-        pthread_mutex_unlock(&p->lock);
+    pthread_mutex_lock(&p->lock);
+    flight_rows *f = p->slot[0].b ? &p->slot[1] : &p->slot[0];
+    f->b = b;
+    f->m = m;
+    f->rows_left = b->n;
+    f->rc = 0;
+    f->order = p->launched++;
+    for (int w = 0; w < p->threads; w++) {
+        f->next[w] = (int32_t)((int64_t)b->n * w / p->threads);
+        f->end[w] = (int32_t)((int64_t)b->n * (w + 1) / p->threads);
     }
+    atomic_fetch_add_explicit(&p->work_hint, 1, memory_order_release);
+    if (p->sleepers)
+        pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
+int sp__pool_finish(sp__pool *p, sp__batch *b)
+{
+    pthread_mutex_lock(&p->lock);
+    flight_rows *f = p->slot[0].b == b ? &p->slot[0] : &p->slot[1];
+    /* Run chunks (of this batch first, else of the next one) until the
+     * rest of this one is done by the other threads. */
+    while (f->rows_left > 0)
+        help_or_wait(p, &p->done_hint, &p->done, &p->leader_sleeps);
+    const int rc = f->rc;
+    f->b = NULL;
+    pthread_mutex_unlock(&p->lock);
+    return rc ? sp__callback_status(rc, "recurrent") : SP_OK;
 }
 
 int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b)
 {
     if (b->n == 0)
         return SP_OK;
-    /* Too few rows to share: stay on this thread. */
-    if (!p || p->threads < 2 || b->n < 2) {
-        int rc = run_share(m, b, 0, 1);
-        return rc ? sp__callback_status(rc, "recurrent") : SP_OK;
+    if (p) {
+        sp__pool_launch(p, m, b);
+        return sp__pool_finish(p, b);
     }
-    const int workers = p->threads;
-    p->model = m;
-    p->batch = b;
-    /* Every shared batch gets all shares 1.. claimed, so their claim tags
-     * stand at gen - 1 here. The leader's own share 0 needs no claim. */
-    const uint64_t gen = atomic_load_explicit(&p->generation, memory_order_relaxed) + 1;
-    atomic_store_explicit(&p->generation, gen, memory_order_release);
-    /* Wakes only workers that gave up spinning; cheap when none sleeps. */
-    pthread_mutex_lock(&p->lock);
-    pthread_cond_broadcast(&p->start);
-    pthread_mutex_unlock(&p->lock);
-    p->rc[0] = run_share(m, b, 0, workers);
-    for (int w = 1; w < workers; w++)
-        if (!claim_and_run(p, w, gen))
-            wait_finished(p, w, gen);
-    for (int i = 0; i < workers; i++)
-        if (p->rc[i])
-            return sp__callback_status(p->rc[i], "recurrent");
+    const int32_t step = m->max_batch > 0 ? m->max_batch : b->n;
+    for (int32_t r = 0; r < b->n; r += step) {
+        int rc = call_rows(m, b, 0, r, b->n - r < step ? b->n - r : step);
+        if (rc)
+            return sp__callback_status(rc, "recurrent");
+    }
     return SP_OK;
 }

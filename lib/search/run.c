@@ -15,17 +15,17 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int push_path(struct sp_search *s, int32_t node)
+static int push_path(sp__flight *f, int32_t node)
 {
-    if (s->path_len == s->path_cap) {
-        int32_t cap = s->path_cap ? 2 * s->path_cap : 256;
-        int32_t *p = realloc(s->path, (size_t)cap * sizeof *p);
+    if (f->path_len == f->path_cap) {
+        int32_t cap = f->path_cap ? 2 * f->path_cap : 256;
+        int32_t *p = realloc(f->path, (size_t)cap * sizeof *p);
         if (!p)
             return sp__error(SP_ERR_NOMEM, "search: out of memory for a search path");
-        s->path = p;
-        s->path_cap = cap;
+        f->path = p;
+        f->path_cap = cap;
     }
-    s->path[s->path_len++] = node;
+    f->path[f->path_len++] = node;
     return SP_OK;
 }
 
@@ -103,15 +103,15 @@ static int setup_root(struct sp_search *s, sp__batch *b, int32_t row, const uint
 }
 
 /* Walk from the root to a leaf, adding virtual loss on the way.
- * Returns 1 with a leaf queued, 0 when the walk met a leaf already in
- * flight (the batch is then full enough), or an error. */
-static int collect_one(struct sp_search *s, sp__batch *b)
+ * Returns 1 with a leaf queued in flight f, 0 when the walk met a leaf
+ * already in flight (the batch is then full enough), or an error. */
+static int collect_one(struct sp_search *s, sp__flight *f, sp__batch *b)
 {
     sp__tree *t = &s->tree;
-    const int32_t start = s->path_len;
+    const int32_t start = f->path_len;
     sp__leaf leaf = { s, start, 0, -1, -1 };
     int32_t node = 0;
-    int rc = push_path(s, 0);
+    int rc = push_path(f, 0);
     if (rc)
         return rc;
     for (;;) {
@@ -129,7 +129,7 @@ static int collect_one(struct sp_search *s, sp__batch *b)
             e = &t->edges[ei];
             int32_t c = sp__tree_new_node(t);
             e->child = c;
-            if ((rc = push_path(s, c)))
+            if ((rc = push_path(f, c)))
                 return rc;
             leaf.edge = ei;
             leaf.slot = b->n++;
@@ -139,29 +139,29 @@ static int collect_one(struct sp_search *s, sp__batch *b)
             break;
         }
         if (!t->nodes[e->child].ready) {
-            s->path_len = start;
+            f->path_len = start;
             return 0;
         }
         node = e->child;
-        if ((rc = push_path(s, node)))
+        if ((rc = push_path(f, node)))
             return rc;
     }
-    leaf.depth = s->path_len - start;
-    for (int32_t i = start; i < s->path_len; i++)
-        t->nodes[s->path[i]].pending++;
-    s->leaves[s->n_leaves++] = leaf;
+    leaf.depth = f->path_len - start;
+    for (int32_t i = start; i < f->path_len; i++)
+        t->nodes[f->path[i]].pending++;
+    f->leaves[f->n_leaves++] = leaf;
     s->sims_started++;
     return 1;
 }
 
-/* Take back the batch after a failed model call: no statistics change. */
-static void rollback(struct sp_search *s, sp__batch *b, int32_t nodes_before)
+/* Take back flight f after a failed model call: no statistics change. */
+static void rollback(struct sp_search *s, sp__flight *f, sp__batch *b)
 {
     sp__tree *t = &s->tree;
-    for (int32_t l = 0; l < s->n_leaves; l++) {
-        const sp__leaf *leaf = &s->leaves[l];
+    for (int32_t l = 0; l < f->n_leaves; l++) {
+        const sp__leaf *leaf = &f->leaves[l];
         for (int32_t i = 0; i < leaf->depth; i++)
-            t->nodes[s->path[leaf->path_start + i]].pending--;
+            t->nodes[f->path[leaf->path_start + i]].pending--;
         if (leaf->edge >= 0) {
             t->edges[leaf->edge].child = -1;
             if (b->out_states[leaf->slot] && s->model.release)
@@ -169,19 +169,20 @@ static void rollback(struct sp_search *s, sp__batch *b, int32_t nodes_before)
             b->out_states[leaf->slot] = NULL;
         }
     }
-    s->sims_started -= s->n_leaves;
-    s->n_leaves = 0;
-    t->n_nodes = nodes_before;
+    s->sims_started -= f->n_leaves;
+    f->n_leaves = 0;
+    f->path_len = 0;
+    t->n_nodes = f->nodes_before;
 }
 
-static void backup(struct sp_search *s, sp__batch *b)
+static void backup(struct sp_search *s, sp__flight *f, sp__batch *b)
 {
     sp__tree *t = &s->tree;
     const size_t A = (size_t)s->model.num_actions;
     const double sign = s->model.two_player ? -1.0 : 1.0;
-    for (int32_t l = 0; l < s->n_leaves; l++) {
-        const sp__leaf *leaf = &s->leaves[l];
-        const int32_t *path = s->path + leaf->path_start;
+    for (int32_t l = 0; l < f->n_leaves; l++) {
+        const sp__leaf *leaf = &f->leaves[l];
+        const int32_t *path = f->path + leaf->path_start;
         const int32_t last = path[leaf->depth - 1];
         if (leaf->edge >= 0) {
             sp__node *n = &t->nodes[last];
@@ -211,7 +212,8 @@ static void backup(struct sp_search *s, sp__batch *b)
         }
         s->sims_done++;
     }
-    s->n_leaves = 0;
+    f->n_leaves = 0;
+    f->path_len = 0;
 }
 
 static int32_t pick_puct_action(struct sp_search *s)
@@ -281,9 +283,138 @@ static int active(const struct sp_search *s, double start)
     return !(s->opts.max_seconds > 0.0 && s->sims_done > 0 && now_seconds() - start >= s->opts.max_seconds);
 }
 
-int sp__search_run(struct sp_search *const *searches, size_t n, void *const *inputs, const uint8_t *const *masks,
-                   sp__batch *b)
+/* Select the next batch of every search into its flight f, the rows to
+ * evaluate into b. On an error the caller rolls flight f back. */
+static int collect_batch(struct sp_search *const *searches, size_t n, int f, sp__batch *b, double start,
+                         int32_t *out_leaves)
 {
+    *out_leaves = 0;
+    b->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        sp__flight *fl = &searches[i]->flight[f];
+        fl->nodes_before = searches[i]->tree.n_nodes;
+        fl->n_leaves = 0;
+        fl->path_len = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sp_search *s = searches[i];
+        if (!active(s, start))
+            continue;
+        int32_t want = s->batch_size;
+        if (want > s->sims_target - s->sims_started)
+            want = s->sims_target - s->sims_started;
+        int rc = tree_room(s, want);
+        if (rc == 1) {
+            /* The tree is as large as it may grow: end this run here. */
+            s->sims_target = s->sims_started;
+            continue;
+        }
+        if (rc)
+            return rc;
+        for (int32_t j = 0; j < want; j++) {
+            int r = collect_one(s, &s->flight[f], b);
+            if (r < 0)
+                return r;
+            if (r == 0)
+                break;
+        }
+        *out_leaves += s->flight[f].n_leaves;
+    }
+    /* Collection filled the inputs; clear the outputs. */
+    sp__batch_reset_rows(b, b->n);
+    return SP_OK;
+}
+
+static void rollback_all(struct sp_search *const *searches, size_t n, int f, sp__batch *b)
+{
+    for (size_t i = 0; i < n; i++)
+        rollback(searches[i], &searches[i]->flight[f], b);
+}
+
+static void backup_all(struct sp_search *const *searches, size_t n, int f, sp__batch *b)
+{
+    for (size_t i = 0; i < n; i++)
+        backup(searches[i], &searches[i]->flight[f], b);
+}
+
+/* One thread: select a batch, evaluate it, back it up, and again. */
+static int run_in_turn(struct sp_search *const *searches, size_t n, sp__batch *b, double start)
+{
+    const sp_search_model *m = &searches[0]->model;
+    for (;;) {
+        int32_t leaves;
+        int rc = collect_batch(searches, n, 0, b, start, &leaves);
+        if (!rc && leaves == 0)
+            return SP_OK;
+        if (!rc && b->n > 0)
+            rc = sp__batch_recurrent(NULL, m, b);
+        if (rc) {
+            rollback_all(searches, n, 0, b);
+            return rc;
+        }
+        backup_all(searches, n, 0, b);
+    }
+}
+
+/* With a pool, two batches are in flight: while the workers evaluate batch
+ * k (flight `cur`), this thread selects batch k + 1 with k's leaves still
+ * counted as virtual loss, then joins the evaluation of both, then backs k
+ * up. Selection, expansion and backup are about a tenth of a playout
+ * simulation and would otherwise leave the other workers waiting. Results
+ * stay reproducible for a given thread count: the order of selections and
+ * backups is fixed, and each row goes to the same worker index in the same
+ * order (batch.c). */
+static int run_pipelined(struct sp_search *const *searches, size_t n, sp__batch *const b[2], sp__pool *pool,
+                         double start)
+{
+    const sp_search_model *m = &searches[0]->model;
+    int cur = 0;
+    int32_t leaves = 0;
+    int rc = collect_batch(searches, n, cur, b[cur], start, &leaves);
+    if (rc) {
+        rollback_all(searches, n, cur, b[cur]);
+        return rc;
+    }
+    if (b[cur]->n > 0)
+        sp__pool_launch(pool, m, b[cur]);
+    while (leaves > 0) {
+        const int next = 1 - cur;
+        int32_t next_leaves = 0;
+        int rc_next = collect_batch(searches, n, next, b[next], start, &next_leaves);
+        if (!rc_next && b[next]->n > 0)
+            sp__pool_launch(pool, m, b[next]);
+        rc = b[cur]->n > 0 ? sp__pool_finish(pool, b[cur]) : SP_OK;
+        if (rc || rc_next) {
+            /* Nothing of either batch may be running when they are taken back. */
+            if (!rc_next && b[next]->n > 0)
+                sp__pool_finish(pool, b[next]);
+            rollback_all(searches, n, next, b[next]);
+            rollback_all(searches, n, cur, b[cur]);
+            return rc ? rc : rc_next;
+        }
+        backup_all(searches, n, cur, b[cur]);
+        cur = next;
+        leaves = next_leaves;
+        if (leaves == 0) {
+            /* Nothing was selected while the last batch was in flight (every
+             * walk met one of its leaves, or the run is over): try again now
+             * that it is backed up. */
+            rc = collect_batch(searches, n, cur, b[cur], start, &leaves);
+            if (rc) {
+                rollback_all(searches, n, cur, b[cur]);
+                return rc;
+            }
+            if (b[cur]->n > 0)
+                sp__pool_launch(pool, m, b[cur]);
+        }
+    }
+    return SP_OK;
+}
+
+int sp__search_run(struct sp_search *const *searches, size_t n, void *const *inputs, const uint8_t *const *masks,
+                   sp__batch *const batches[2])
+{
+    sp__batch *b = batches[0];
     const sp_search_model *m = &searches[0]->model;
     const double start = now_seconds();
     /* Root inference for every tree in calls of at most max_batch. */
@@ -312,62 +443,8 @@ int sp__search_run(struct sp_search *const *searches, size_t n, void *const *inp
     if (rc)
         return rc;
 
-    int32_t *nodes_before = malloc(n * sizeof *nodes_before);
-    if (!nodes_before)
-        return sp__error(SP_ERR_NOMEM, "search: out of memory");
-    for (;;) {
-        b->n = 0;
-        for (size_t i = 0; i < n && !rc; i++) {
-            struct sp_search *s = searches[i];
-            nodes_before[i] = s->tree.n_nodes;
-            s->n_leaves = 0;
-            s->path_len = 0;
-            if (!active(s, start))
-                continue;
-            int32_t want = s->batch_size;
-            if (want > s->sims_target - s->sims_started)
-                want = s->sims_target - s->sims_started;
-            rc = tree_room(s, want);
-            if (rc == 1) {
-                /* The tree is as large as it may grow: end this run here. */
-                s->sims_target = s->sims_started;
-                rc = SP_OK;
-                continue;
-            }
-            for (int32_t j = 0; j < want && !rc; j++) {
-                int r = collect_one(s, b);
-                if (r < 0)
-                    rc = r;
-                if (r == 0)
-                    break;
-            }
-        }
-        if (!rc && b->n == 0) {
-            /* Only terminal leaves (or nothing) this round: back them up alone. */
-            int any = 0;
-            for (size_t i = 0; i < n; i++)
-                if (searches[i]->n_leaves) {
-                    backup(searches[i], b);
-                    any = 1;
-                }
-            if (any)
-                continue;
-            break;
-        }
-        if (!rc) {
-            /* Collection filled the inputs; clear the outputs. */
-            sp__batch_reset_rows(b, b->n);
-            rc = sp__batch_recurrent(searches[0]->pool, m, b);
-        }
-        if (rc) {
-            for (size_t i = 0; i < n; i++)
-                rollback(searches[i], b, nodes_before[i]);
-            break;
-        }
-        for (size_t i = 0; i < n; i++)
-            backup(searches[i], b);
-    }
-    free(nodes_before);
+    sp__pool *pool = searches[0]->pool;
+    rc = pool ? run_pipelined(searches, n, batches, pool, start) : run_in_turn(searches, n, b, start);
     for (size_t i = 0; i < n; i++)
         finish(searches[i]);
     return rc;

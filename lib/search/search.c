@@ -67,9 +67,11 @@ void sp_search_free(sp_search *s)
     sp__tree_free(&s->tree);
     sp__tree_free(&s->spare);
     sp__pool_free(s->pool);
-    sp__batch_free(&s->batch);
-    free(s->leaves);
-    free(s->path);
+    for (int f = 0; f < 2; f++) {
+        sp__batch_free(&s->batch[f]);
+        free(s->flight[f].leaves);
+        free(s->flight[f].path);
+    }
     free(s->gumbel);
     free(s->logits);
     free(s->schedule);
@@ -104,16 +106,19 @@ int sp_search_create(sp_search **out, const sp_search_model *model, const sp_sea
     s->action = -1;
     sp__rng_seed(&s->rng, o.seed);
     const size_t A = (size_t)model->num_actions;
-    s->leaves = malloc((size_t)s->batch_size * sizeof *s->leaves);
+    for (int f = 0; f < 2; f++)
+        s->flight[f].leaves = malloc((size_t)s->batch_size * sizeof *s->flight[f].leaves);
     s->gumbel = malloc(A * sizeof *s->gumbel);
     s->logits = malloc(A * sizeof *s->logits);
     s->scratch = malloc(A * sizeof *s->scratch);
     s->action_child = malloc(A * sizeof *s->action_child);
     s->scratch2 = malloc(A * sizeof *s->scratch2);
-    if (!s->leaves || !s->gumbel || !s->logits || !s->scratch || !s->scratch2 || !s->action_child)
+    if (!s->flight[0].leaves || !s->flight[1].leaves || !s->gumbel || !s->logits || !s->scratch || !s->scratch2 || !s->action_child)
         rc = sp__error(SP_ERR_NOMEM, "sp_search_create: out of memory");
     if (!rc)
-        rc = sp__batch_reserve(&s->batch, s->batch_size, model->num_actions);
+        rc = sp__batch_reserve(&s->batch[0], s->batch_size, model->num_actions);
+    if (!rc && o.threads > 1)
+        rc = sp__batch_reserve(&s->batch[1], s->batch_size, model->num_actions);
     if (!rc) {
         int32_t nodes = o.simulations < (1 << 16) ? o.simulations + 2 : (1 << 16);
         rc = sp__tree_reserve(&s->tree, nodes, nodes * (int32_t)(A < 64 ? A : 64));
@@ -145,7 +150,8 @@ int sp_search_run(sp_search *s, void *root_input, const uint8_t *root_mask, int3
         *out_action = -1;
     if (!s)
         return sp__error(SP_ERR_INVALID_ARG, "sp_search_run: search is NULL");
-    int rc = sp__search_run(&s, 1, &root_input, root_mask ? &root_mask : NULL, &s->batch);
+    sp__batch *const b[2] = { &s->batch[0], &s->batch[1] };
+    int rc = sp__search_run(&s, 1, &root_input, root_mask ? &root_mask : NULL, b);
     if (rc)
         s->action = -1;
     if (out_action)
@@ -181,11 +187,15 @@ int sp_search_run_many(sp_search *const *searches, size_t n, void *const *root_i
         rows = leaves;
     if (rows > INT32_MAX)
         return sp__error(SP_ERR_INVALID_ARG, "sp_search_run_many: too many searches");
-    sp__batch b = { 0 };
-    int rc = sp__batch_reserve(&b, (int32_t)rows, searches[0]->model.num_actions);
+    sp__batch b[2] = { { 0 }, { 0 } };
+    int rc = sp__batch_reserve(&b[0], (int32_t)rows, searches[0]->model.num_actions);
+    if (!rc && searches[0]->pool)
+        rc = sp__batch_reserve(&b[1], (int32_t)(leaves > 0 ? leaves : 1), searches[0]->model.num_actions);
+    sp__batch *const pair[2] = { &b[0], &b[1] };
     if (!rc)
-        rc = sp__search_run(searches, n, root_inputs, root_masks, &b);
-    sp__batch_free(&b);
+        rc = sp__search_run(searches, n, root_inputs, root_masks, pair);
+    sp__batch_free(&b[0]);
+    sp__batch_free(&b[1]);
     for (size_t i = 0; i < n; i++) {
         if (rc)
             searches[i]->action = -1;

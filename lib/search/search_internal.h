@@ -66,6 +66,17 @@ typedef struct sp__leaf {
     int32_t slot;       /* row in the model batch, or -1 */
 } sp__leaf;
 
+/* The leaves of one batch, from selection to backup, with their paths. A
+ * search has two: with threads > 1 the next batch is selected while the
+ * model evaluates the current one (run.c). */
+typedef struct sp__flight {
+    sp__leaf *leaves;
+    int32_t n_leaves;
+    int32_t *path;
+    int32_t path_len, path_cap;
+    int32_t nodes_before; /* the tree's size before this batch, for a rollback */
+} sp__flight;
+
 /* Rows of one model call; rows are filled by the workers. */
 typedef struct sp__batch {
     int32_t cap, n, num_actions;
@@ -95,11 +106,8 @@ struct sp_search {
     int has_run;
     int32_t sims_started, sims_done, sims_target;
     int32_t action;
-    sp__leaf *leaves;
-    int32_t n_leaves;
-    int32_t *path;
-    int32_t path_len, path_cap;
-    sp__batch batch;
+    sp__flight flight[2];
+    sp__batch batch[2]; /* the second only with threads > 1 */
 
     /* Gumbel state of the root for this run, per root edge. */
     float *gumbel;
@@ -111,9 +119,10 @@ struct sp_search {
     float *scratch2;
 };
 
-/* run.c: one run of n searches stepped together, model rows in `b`. */
+/* run.c: one run of n searches stepped together, model rows in b[0] and,
+ * when the searches have a pool, b[1] (two batches in flight). */
 int sp__search_run(struct sp_search *const *searches, size_t n, void *const *inputs, const uint8_t *const *masks,
-                   sp__batch *b);
+                   sp__batch *const b[2]);
 
 /* tree.c */
 int sp__tree_reserve(sp__tree *t, int32_t nodes, int32_t edges);
@@ -169,8 +178,16 @@ void sp__batch_free(sp__batch *b);
 void sp__batch_reset_rows(sp__batch *b, int32_t n);
 int sp__pool_create(sp__pool **out, int threads);
 void sp__pool_free(sp__pool *p);
-/* Run the model on all rows of `b`, split across the pool's workers. */
+/* Run the model on all rows of `b`, split across the pool's workers, and
+ * return when they are done. */
 int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b);
+/* The same in two steps, so that the caller can select the next batch in
+ * between: sp__pool_launch() hands `b` to the workers and returns; the
+ * caller then runs rows itself in sp__pool_finish(), which returns when all
+ * of b's rows are done. At most two batches are in flight, finished in the
+ * order they were launched. */
+void sp__pool_launch(sp__pool *p, const sp_search_model *m, sp__batch *b);
+int sp__pool_finish(sp__pool *p, sp__batch *b);
 int sp__callback_status(int rc, const char *what);
 
 #endif
