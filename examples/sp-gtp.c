@@ -25,7 +25,7 @@ static void usage(FILE *out)
             "  --player P       search (MCTS over random playouts, the default) or random\n"
             "  --simulations N  simulations per move at most (default 1000)\n"
             "  --threads N      search threads (default 1)\n"
-            "  --batch N        leaves evaluated together (default: the threads)\n"
+            "  --batch N        leaves evaluated together (default 1, or 4 per thread with --threads)\n"
             "  --seconds S      seconds per move at most (default 0: only the GTP clock limits)\n"
             "  --playouts M     random playouts per evaluated position (default 1)\n"
             "  --search K       puct (MuZero, the default) or gumbel (Gumbel MuZero)\n"

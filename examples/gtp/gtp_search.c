@@ -82,7 +82,10 @@ static int make_search(searcher *s, int size)
     so.kind = s->opts.kind;
     so.simulations = s->opts.simulations;
     so.threads = s->opts.threads;
-    so.batch_size = s->opts.batch;
+    /* With threads, batches of 4 leaves per thread: each thread's part of a
+     * batch then spans several calls, which lets the threads share the
+     * selection time (docs/benchmarks.md, "Two threads"). */
+    so.batch_size = s->opts.batch ? s->opts.batch : s->opts.threads > 1 ? 4 * s->opts.threads : 1;
     so.seed = s->opts.seed;
     so.fpu = s->opts.fpu;
     if (sp_go_evaluator_create(&s->evaluator, &eo) || sp_go_evaluator_model(s->evaluator, &model) ||

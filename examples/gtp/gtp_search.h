@@ -9,7 +9,7 @@
 typedef struct gtp_search_options {
     int simulations;   /**< per move, at most */
     int threads;       /**< search workers */
-    int batch;         /**< leaves per model call; 0 = threads */
+    int batch;         /**< leaves per batch; 0 = 1, or 4 per thread with threads */
     double seconds;    /**< per move at most; 0 = only the clock limits */
     int playouts;      /**< random playouts per evaluated position */
     int kind;          /**< SP_SEARCH_PUCT or SP_SEARCH_GUMBEL */
