@@ -62,6 +62,8 @@ static void record(sp_game *g, int index)
     s->passes = (int16_t)b->passes;
     s->to_play = (int16_t)b->to_play;
     memcpy(s->captures, b->captures, sizeof s->captures);
+    const int stones = area(g) - b->n_empty;
+    s->most_stones = index > 0 && g->snaps[index - 1].most_stones > stones ? g->snaps[index - 1].most_stones : stones;
     /* A board row is contiguous in the vertex layout: copy it whole. */
     uint8_t *out = g->boards + (size_t)index * (size_t)area(g);
     for (int row = 0; row < b->size; row++)
@@ -291,6 +293,17 @@ int sp_game_setup(sp_game *game, int point, int color)
     return SP_OK;
 }
 
+/* Would a stone of `color` at empty vertex v capture anything? */
+static int captures_any(const sp__board *b, int v, int color)
+{
+    const int s = b->stride, opp = sp__opponent(color);
+    const int nb[4] = { v - s, v - 1, v + 1, v + s };
+    for (int k = 0; k < 4; k++)
+        if (b->color[nb[k]] == opp && sp__group_in_atari(b, b->group[nb[k]]))
+            return 1;
+    return 0;
+}
+
 /* Why `color` may not play `move` now, or NULL when it may. */
 static const char *illegal_reason(const sp_game *g, int color, int move)
 {
@@ -306,6 +319,13 @@ static const char *illegal_reason(const sp_game *g, int color, int move)
         return "ko: the stone just captured may not be retaken at once";
     if (sp__is_suicide(b, v, color))
         return "suicide";
+    /* A position can only repeat one with as many stones. A move that
+     * captures nothing leaves one stone more than now; when no earlier
+     * position had more stones than this one (no captures yet, in most
+     * games most of the time), none can repeat and the history scan is
+     * skipped. */
+    if (g->snaps[g->n_moves].most_stones == area(g) - b->n_empty && !captures_any(b, v, color))
+        return NULL;
     uint64_t h = sp__board_hash_after(b, v, color);
     for (int i = 0; i <= g->n_moves; i++)
         if (g->snaps[i].hash == h)

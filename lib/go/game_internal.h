@@ -10,6 +10,7 @@ typedef struct sp__snapshot {
     uint64_t hash;
     int16_t ko, ko_color, passes, to_play;
     int32_t captures[3];
+    int32_t most_stones; /* stones on the fullest board of positions 0..this one */
 } sp__snapshot;
 
 typedef struct sp__move {
