@@ -304,10 +304,9 @@ int bench_search(int argc, char **argv)
         { "waiting model, 1 thread, batch 2", &sleeping, 1, 2 },
         { "waiting model, 2 threads, batch 2", &sleeping, 2, 2 },
     };
-    double rates[sizeof rows / sizeof rows[0]];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         double cpu_rate;
-        double rate = rates[i] = median_rate(&o, rows[i].model, rows[i].threads, rows[i].batch, game, &cpu_rate);
+        double rate = median_rate(&o, rows[i].model, rows[i].threads, rows[i].batch, game, &cpu_rate);
         if (rate <= 0.0)
             return 1;
         printf("  %-40s %14.0f %14.2f %16.0f\n", rows[i].name, rate, 1e6 / rate, cpu_rate);
@@ -316,7 +315,8 @@ int bench_search(int argc, char **argv)
      * threads keep two batches in flight, so their search has twice the
      * virtual loss), and the machine's own 2-core figure on the same work in
      * the same rounds. */
-    printf("  2 threads against 1 at the same batch, %d rounds (median, min-max), beside two 1-thread searches at once:\n",
+    printf("  2 threads against 1 at the same batch, %d rounds (median, min-max),"
+           " beside two 1-thread searches at once:\n",
            o.runs);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         if (rows[i].threads != 2 || rows[i].model == &zero)

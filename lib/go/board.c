@@ -12,7 +12,8 @@ uint64_t sp__zobrist[3][SP__MAX_VERTS];
 #define EYE_D(i, k) (((i) >> (2 * (k))) & 3)
 #define EYE_OPPONENTS(i, c) \
     ((EYE_D(i, 0) == 3 - (c)) + (EYE_D(i, 1) == 3 - (c)) + (EYE_D(i, 2) == 3 - (c)) + (EYE_D(i, 3) == 3 - (c)))
-#define EYE_AT_EDGE(i) (EYE_D(i, 0) == SP__OFF || EYE_D(i, 1) == SP__OFF || EYE_D(i, 2) == SP__OFF || EYE_D(i, 3) == SP__OFF)
+#define EYE_AT_EDGE(i) \
+    (EYE_D(i, 0) == SP__OFF || EYE_D(i, 1) == SP__OFF || EYE_D(i, 2) == SP__OFF || EYE_D(i, 3) == SP__OFF)
 #define EYE_OK(i, c) (EYE_OPPONENTS(i, c) + EYE_AT_EDGE(i) < 2 ? (c) : 0)
 #define EYE_1(i) (EYE_OK(i, SP_BLACK) | EYE_OK(i, SP_WHITE))
 #define EYE_4(i) EYE_1(i), EYE_1((i) + 1), EYE_1((i) + 2), EYE_1((i) + 3)

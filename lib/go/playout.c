@@ -114,8 +114,6 @@ int sp_game_random_move(const sp_game *game, sp_rng *rng, int *out_move)
             return SP_OK;
         }
         /* Superko forbids it: drop it from the candidates and draw again. */
-        int pos = b.empty_pos[v], last = b.empty[--b.n_empty];
-        b.empty[pos] = (uint16_t)last;
-        b.empty_pos[last] = (uint16_t)pos;
+        sp__empty_remove(&b, v);
     }
 }

@@ -313,14 +313,8 @@ int sp__pool_finish(sp__pool *p, sp__batch *b)
     return rc ? sp__callback_status(rc, "recurrent") : SP_OK;
 }
 
-int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b)
+int sp__batch_recurrent(const sp_search_model *m, sp__batch *b)
 {
-    if (b->n == 0)
-        return SP_OK;
-    if (p) {
-        sp__pool_launch(p, m, b);
-        return sp__pool_finish(p, b);
-    }
     const int32_t step = m->max_batch > 0 ? m->max_batch : b->n;
     for (int32_t r = 0; r < b->n; r += step) {
         int rc = call_rows(m, b, 0, r, b->n - r < step ? b->n - r : step);

@@ -347,7 +347,7 @@ static int run_in_turn(struct sp_search *const *searches, size_t n, sp__batch *b
         if (!rc && leaves == 0)
             return SP_OK;
         if (!rc && b->n > 0)
-            rc = sp__batch_recurrent(NULL, m, b);
+            rc = sp__batch_recurrent(m, b);
         if (rc) {
             rollback_all(searches, n, 0, b);
             return rc;
@@ -364,20 +364,29 @@ static int run_in_turn(struct sp_search *const *searches, size_t n, sp__batch *b
  * stay reproducible for a given thread count: the order of selections and
  * backups is fixed, and each row goes to the same worker index in the same
  * order (batch.c). */
+/* Select into flight f with nothing else in flight and hand its rows to the
+ * pool; a failed selection is taken back at once. */
+static int select_and_launch(struct sp_search *const *searches, size_t n, int f, sp__batch *b, sp__pool *pool,
+                             double start, int32_t *out_leaves)
+{
+    int rc = collect_batch(searches, n, f, b, start, out_leaves);
+    if (rc) {
+        rollback_all(searches, n, f, b);
+        return rc;
+    }
+    if (b->n > 0)
+        sp__pool_launch(pool, &searches[0]->model, b);
+    return SP_OK;
+}
+
 static int run_pipelined(struct sp_search *const *searches, size_t n, sp__batch *const b[2], sp__pool *pool,
                          double start)
 {
     const sp_search_model *m = &searches[0]->model;
     int cur = 0;
     int32_t leaves = 0;
-    int rc = collect_batch(searches, n, cur, b[cur], start, &leaves);
-    if (rc) {
-        rollback_all(searches, n, cur, b[cur]);
-        return rc;
-    }
-    if (b[cur]->n > 0)
-        sp__pool_launch(pool, m, b[cur]);
-    while (leaves > 0) {
+    int rc = select_and_launch(searches, n, cur, b[cur], pool, start, &leaves);
+    while (!rc && leaves > 0) {
         const int next = 1 - cur;
         int32_t next_leaves = 0;
         int rc_next = collect_batch(searches, n, next, b[next], start, &next_leaves);
@@ -395,20 +404,13 @@ static int run_pipelined(struct sp_search *const *searches, size_t n, sp__batch 
         backup_all(searches, n, cur, b[cur]);
         cur = next;
         leaves = next_leaves;
-        if (leaves == 0) {
-            /* Nothing was selected while the last batch was in flight (every
-             * walk met one of its leaves, or the run is over): try again now
-             * that it is backed up. */
-            rc = collect_batch(searches, n, cur, b[cur], start, &leaves);
-            if (rc) {
-                rollback_all(searches, n, cur, b[cur]);
-                return rc;
-            }
-            if (b[cur]->n > 0)
-                sp__pool_launch(pool, m, b[cur]);
-        }
+        /* Nothing was selected while the last batch was in flight (every
+         * walk met one of its leaves, or the run is over): try again now
+         * that it is backed up. */
+        if (leaves == 0)
+            rc = select_and_launch(searches, n, cur, b[cur], pool, start, &leaves);
     }
-    return SP_OK;
+    return rc;
 }
 
 int sp__search_run(struct sp_search *const *searches, size_t n, void *const *inputs, const uint8_t *const *masks,

@@ -113,7 +113,8 @@ int sp_search_create(sp_search **out, const sp_search_model *model, const sp_sea
     s->scratch = malloc(A * sizeof *s->scratch);
     s->action_child = malloc(A * sizeof *s->action_child);
     s->scratch2 = malloc(A * sizeof *s->scratch2);
-    if (!s->flight[0].leaves || !s->flight[1].leaves || !s->gumbel || !s->logits || !s->scratch || !s->scratch2 || !s->action_child)
+    if (!s->flight[0].leaves || !s->flight[1].leaves || !s->gumbel || !s->logits || !s->scratch || !s->scratch2 ||
+        !s->action_child)
         rc = sp__error(SP_ERR_NOMEM, "sp_search_create: out of memory");
     if (!rc)
         rc = sp__batch_reserve(&s->batch[0], s->batch_size, model->num_actions);

@@ -178,14 +178,13 @@ void sp__batch_free(sp__batch *b);
 void sp__batch_reset_rows(sp__batch *b, int32_t n);
 int sp__pool_create(sp__pool **out, int threads);
 void sp__pool_free(sp__pool *p);
-/* Run the model on all rows of `b`, split across the pool's workers, and
- * return when they are done. */
-int sp__batch_recurrent(sp__pool *p, const sp_search_model *m, sp__batch *b);
-/* The same in two steps, so that the caller can select the next batch in
- * between: sp__pool_launch() hands `b` to the workers and returns; the
- * caller then runs rows itself in sp__pool_finish(), which returns when all
- * of b's rows are done. At most two batches are in flight, finished in the
- * order they were launched. */
+/* Run the model on all rows of `b` on the calling thread, as worker 0. */
+int sp__batch_recurrent(const sp_search_model *m, sp__batch *b);
+/* The same on a pool, in two steps so that the caller can select the next
+ * batch in between: sp__pool_launch() hands `b` (n >= 1 rows) to the
+ * workers and returns; the caller then runs rows itself in
+ * sp__pool_finish(), which returns when all of b's rows are done. At most
+ * two batches are in flight, finished in the order they were launched. */
 void sp__pool_launch(sp__pool *p, const sp_search_model *m, sp__batch *b);
 int sp__pool_finish(sp__pool *p, sp__batch *b);
 int sp__callback_status(int rc, const char *what);
