@@ -27,14 +27,16 @@ static int usage(FILE *out)
             "                                   recall@k against exact search over the same keys\n"
             "  precompute INDEX.spi --spd D.spd --pca P.spp --out N.spn [--part train] [--k 10] [--nprobe N] [--limit N]\n"
             "                                   neighbours of every position from the other half, for training\n"
-            "  info INDEX.spi                   factory, keys per half, embedder id, bytes per key\n");
+            "  info INDEX.spi                   factory, keys per half, embedder id, bytes per key\n"
+            "query, recall and precompute take --max-codes N|all: codes scanned per query at most\n"
+            "(default twice the codes of nprobe average lists; all: no budget)\n");
     return out == stdout ? 0 : 2;
 }
 
 typedef struct args {
     const char *index, *spd, *pca, *pca_out, *factory, *out, *exclude, *part, *nprobe_list;
     uint64_t limit, pca_sample, train_size, position, first_game, games, queries;
-    uint32_t pca_dim, halves, threads, nprobe, rerank, k;
+    uint32_t pca_dim, halves, threads, nprobe, rerank, max_codes, k;
     int history;
 } args;
 
@@ -62,6 +64,11 @@ static int parse(int argc, char **argv, args *a)
         NUM("--position", position) NUM("--first-game", first_game) NUM("--games", games) NUM("--queries", queries)
         NUM("--pca-dim", pca_dim) NUM("--halves", halves) NUM("--threads", threads) NUM("--rerank", rerank)
         NUM("--k", k) NUM("--history", history)
+        if (!strcmp(o, "--max-codes") && v) {
+            a->max_codes = strcmp(v, "all") ? (uint32_t)strtoul(v, NULL, 10) : SP_RETRIEVER_ALL_CODES;
+            i++;
+            continue;
+        }
         if (!strcmp(o, "--nprobe") && v) {
             a->nprobe_list = v;
             a->nprobe = (uint32_t)strtoul(v, NULL, 10);
@@ -287,6 +294,7 @@ static int cmd_query(const args *a)
     q.embedder_id = sp_pca_id(pca);
     q.nprobe = a->nprobe;
     q.rerank = a->rerank;
+    q.max_codes = a->max_codes;
     q.game_ids = &game;
     q.exclude = !strcmp(a->exclude, "half") ? SP_RETRIEVER_EXCLUDE_OWN_HALF
               : !strcmp(a->exclude, "game") ? SP_RETRIEVER_EXCLUDE_GAME : SP_RETRIEVER_EXCLUDE_NONE;
@@ -368,6 +376,7 @@ static int cmd_recall(const args *a)
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         q.nprobe = (uint32_t)strtoul(tok, NULL, 10);
         q.rerank = a->rerank;
+        q.max_codes = a->max_codes;
         t = index_now();
         if ((rc = sp_retriever_search(r, queries, nq, dim, k, &q, ids, NULL, NULL)) != SP_OK)
             return fail("search", rc);
@@ -417,6 +426,7 @@ static int cmd_precompute(const args *a)
     q.embedder_id = sp_pca_id(pca);
     q.nprobe = a->nprobe;
     q.rerank = a->rerank;
+    q.max_codes = a->max_codes;
     q.threads = a->threads;
     double t = index_now();
     if ((rc = sp_retriever_precompute(r, keys, pos, games, n, sp_pca_dim_out(pca), a->k, &q, a->out)) != SP_OK)

@@ -1,6 +1,6 @@
 /* Retriever: recall of IVF-PQ against a brute-force reference, half and game
  * exclusion, online growth, .spi round trips and refusals, PCA keys, the
- * neighbour pre-computation file, concurrent searches. Small synthetic sizes. */
+ * neighbour pre-computation file, concurrent searches, the max_codes budget. Small synthetic sizes. */
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -521,6 +521,86 @@ START_TEST(options_versions_and_null_handling)
 }
 END_TEST
 
+/* Queries between two keys of (mostly) different clusters: their neighbours
+ * spread over several IVF lists, so cutting the scan short shows. */
+#define N_BETWEEN 50
+static float *between_queries(void)
+{
+    float *x = malloc((size_t)N_BETWEEN * DIM * sizeof *x);
+    for (uint32_t i = 0; i < N_BETWEEN; i++)
+        for (uint32_t j = 0; j < DIM; j++)
+            x[i * DIM + j] = 0.5f * (keys[(size_t)i * DIM + j] + keys[(size_t)(i * 397 + 5003) * DIM + j]);
+    return x;
+}
+
+static void search_with(const sp_retriever *r, const float *x, uint32_t version, uint32_t nprobe,
+                        uint32_t max_codes, uint64_t *ids)
+{
+    sp_retriever_query q;
+    sp_retriever_query_init(&q);
+    q.version = version;
+    q.nprobe = nprobe;
+    q.max_codes = max_codes;
+    ck_assert_msg(sp_retriever_search(r, x, N_BETWEEN, DIM, K, &q, ids, NULL, NULL) == SP_OK, "%s",
+                  sp_last_error());
+}
+
+/* FAISS visits the probed lists nearest first and stops after the list that
+ * reaches max_codes: a budget of 1 scans the nearest list only, as nprobe 1
+ * does; the default (twice nprobe average lists) at nprobe = nlist scans all. */
+START_TEST(max_codes_stops_after_the_list_that_reaches_it)
+{
+    setup();
+    sp_retriever *r = build("IVF64,Flat", 1, 0);
+    float *x = between_queries();
+    static uint64_t nearest_list[N_BETWEEN * K], budget_1[N_BETWEEN * K], all[N_BETWEEN * K];
+    static uint64_t by_default[N_BETWEEN * K], version_1[N_BETWEEN * K];
+    search_with(r, x, SP_RETRIEVER_QUERY_VERSION, 1, SP_RETRIEVER_ALL_CODES, nearest_list);
+    search_with(r, x, SP_RETRIEVER_QUERY_VERSION, 64, SP_RETRIEVER_ALL_CODES, all);
+    ck_assert_msg(memcmp(nearest_list, all, sizeof all) != 0, "the nearest list alone finds every neighbour");
+    search_with(r, x, SP_RETRIEVER_QUERY_VERSION, 64, 1, budget_1);
+    ck_assert(memcmp(budget_1, nearest_list, sizeof all) == 0);
+    search_with(r, x, SP_RETRIEVER_QUERY_VERSION, 64, 0, by_default);
+    ck_assert(memcmp(by_default, all, sizeof all) == 0);
+    /* A version-1 struct ends before max_codes: whatever lies there is padding. */
+    search_with(r, x, 1, 64, 1, version_1);
+    ck_assert(memcmp(version_1, all, sizeof all) == 0);
+    free(x);
+    sp_retriever_free(r);
+}
+END_TEST
+
+/* The default budget follows the index as sp_retriever_add() grows it. */
+START_TEST(default_max_codes_follows_online_growth)
+{
+    setup();
+    sp_retriever_options o;
+    sp_retriever_options_init(&o);
+    o.factory = "IVF64,Flat";
+    o.threads = 1;
+    sp_retriever *r;
+    ck_assert_int_eq(sp_retriever_create(&r, DIM, N_KEYS, &o), SP_OK);
+    ck_assert_int_eq(sp_retriever_train(r, keys, N_KEYS, DIM), SP_OK);
+    enum { FIRST = 640 };
+    ck_assert_int_eq(sp_retriever_add(r, keys, pos_ids, game_ids, FIRST, DIM), SP_OK);
+    float *x = between_queries();
+    static uint64_t all[N_BETWEEN * K], by_default[N_BETWEEN * K], stale[N_BETWEEN * K];
+    search_with(r, x, SP_RETRIEVER_QUERY_VERSION, 64, 0, by_default);
+    search_with(r, x, SP_RETRIEVER_QUERY_VERSION, 64, SP_RETRIEVER_ALL_CODES, all);
+    ck_assert(memcmp(by_default, all, sizeof all) == 0);
+    ck_assert_int_eq(sp_retriever_add(r, keys + (size_t)FIRST * DIM, pos_ids + FIRST, game_ids + FIRST,
+                                      N_KEYS - FIRST, DIM), SP_OK);
+    search_with(r, x, SP_RETRIEVER_QUERY_VERSION, 64, SP_RETRIEVER_ALL_CODES, all);
+    /* The budget of the smaller index: twice 64 lists of 640 / 64 keys. */
+    search_with(r, x, SP_RETRIEVER_QUERY_VERSION, 64, 2 * 64 * 10, stale);
+    ck_assert_msg(memcmp(stale, all, sizeof all) != 0, "the old budget would not cut the scan");
+    search_with(r, x, SP_RETRIEVER_QUERY_VERSION, 64, 0, by_default);
+    ck_assert(memcmp(by_default, all, sizeof all) == 0);
+    free(x);
+    sp_retriever_free(r);
+}
+END_TEST
+
 typedef struct thread_arg {
     const sp_retriever *r;
     uint32_t nprobe;
@@ -780,6 +860,8 @@ int main(void)
     tcase_add_test(tc, wrong_dimension_and_embedder_are_refused);
     tcase_add_test(tc, options_versions_and_null_handling);
     tcase_add_test(tc, concurrent_searches_with_different_nprobe);
+    tcase_add_test(tc, max_codes_stops_after_the_list_that_reaches_it);
+    tcase_add_test(tc, default_max_codes_follows_online_growth);
     tcase_add_test(tc, pca_keys_from_go_planes);
     tcase_add_test(tc, precomputed_neighbours_match_search);
     tcase_add_test(tc, dataset_position_planes_and_keys);

@@ -1,7 +1,7 @@
 /* sp-bench retrieval: IVF-PQ indexes over PCA keys (d=64) of real CGOS
  * positions against exact flat search in the same run: recall@10 (ties
  * counted by distance), queries/s in batches of 256 and of 1 on 2 threads,
- * build time, memory and bytes per key, for an nprobe (and rerank) sweep. */
+ * build time, memory and bytes per key, for an nprobe (rerank, max_codes) sweep. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@ typedef struct rbench {
     const char *factories;
     const char *nprobes;
     const char *reranks;
+    const char *max_codes;
     const char *data_dir;
     int free_exact;
     uint32_t rounds;
@@ -38,6 +39,8 @@ static int rb_usage(FILE *out)
             "                    (default IVF{nlist},PQ16np;IVF{nlist},PQ16np,Refine(SQ8);IVF{nlist},PQ32x4fs,Refine(SQ8))\n"
             "  --nprobe L        nprobe sweep (default 1,4,16,64)\n"
             "  --rerank L        rerank (k_factor) sweep for refine indexes (default 4,16)\n"
+            "  --max-codes L     max_codes sweep: codes scanned per query at most; 0 the retriever's default\n"
+            "                    (2 x nprobe average lists), all: no budget (default 0)\n"
             "  --pca-sample N    positions the PCA is trained on (default 50000)\n"
             "  --threads T       FAISS threads (default 2)\n"
             "  --free-exact      time exact search once and free it before the IVF builds (for indexes that\n"
@@ -161,11 +164,56 @@ static void expand(const char *pattern, uint64_t nlist, char *out, size_t cap)
     snprintf(out, cap, "%.*s%llu%s", (int)(p - pattern), pattern, (unsigned long long)nlist, p + 7);
 }
 
+/* What one row of the table measures against. */
+typedef struct row_ctx {
+    const rbench *o;
+    const sp_retriever *exact; /* NULL with --free-exact: flat_batch stands for it */
+    const sp_retriever *r;
+    const float *queries;
+    uint32_t dim, k;
+    uint64_t n_retime;
+    double flat_batch;
+    uint64_t *ids;
+    const float *exact_d;
+    key_table *table;
+} row_ctx;
+
+/* One row: rounds of (exact batch, approximate batches) for the ratio, then
+ * recall and single-query rate. */
+static void measure_row(const row_ctx *c, const sp_retriever_query *q, const char *factory, double build,
+                        double index_mib)
+{
+    const rbench *o = c->o;
+    sp_retriever_query qe = *q;
+    qe.nprobe = qe.rerank = qe.max_codes = 0;
+    double fqs[99], bqs[99], ratios[99];
+    for (uint32_t round = 0; round < o->rounds; round++) {
+        fqs[round] = c->exact ? batch_qps(c->exact, c->queries, c->n_retime, c->dim, c->k, &qe, c->ids, NULL)
+                              : c->flat_batch;
+        bqs[round] = batch_qps(c->r, c->queries, o->queries, c->dim, c->k, q, c->ids, NULL);
+        ratios[round] = bqs[round] / fqs[round];
+    }
+    double fq = bench_median(fqs, o->rounds), bq = bench_median(bqs, o->rounds);
+    double ratio = bench_median(ratios, o->rounds);
+    double recall = index_recall(c->queries, o->queries, c->dim, c->k, c->exact_d, c->ids, table_keys, c->table);
+    double sq = single_qps(c->r, c->queries, o->queries, c->dim, c->k, q);
+    char budget[32];
+    if (q->max_codes == SP_RETRIEVER_ALL_CODES)
+        snprintf(budget, sizeof budget, "all");
+    else if (q->max_codes == 0)
+        snprintf(budget, sizeof budget, "default");
+    else
+        snprintf(budget, sizeof budget, "%u", q->max_codes);
+    printf("| %s | %u | %u | %s | %.3f | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.1f |\n", factory, q->nprobe,
+           q->rerank, budget, recall, bq, fq, ratio, sq, build, index_mib, sp_retriever_bytes_per_key(c->r));
+    fflush(stdout);
+}
+
 int bench_retrieval(int argc, char **argv)
 {
     rbench o = { 1000000, 2000, 50000, 2, 10, NULL,
                  "IVF{nlist},PQ16np;IVF{nlist},PQ16np,Refine(SQ8);IVF{nlist},PQ32x4fs,Refine(SQ8)", "1,4,16,64", "4,16",
-                 NULL, 0, 3 };
+                 "0", NULL, 0, 3 };
     o.data_dir = getenv("SP_DATA_DIR") ? getenv("SP_DATA_DIR") : "../shared/data";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -176,6 +224,7 @@ int bench_retrieval(int argc, char **argv)
         else if (!strcmp(a, "--factories") && v) { o.factories = v; i++; }
         else if (!strcmp(a, "--nprobe") && v) { o.nprobes = v; i++; }
         else if (!strcmp(a, "--rerank") && v) { o.reranks = v; i++; }
+        else if (!strcmp(a, "--max-codes") && v) { o.max_codes = v; i++; }
         else if (!strcmp(a, "--pca-sample") && v) { o.pca_sample = strtoull(v, NULL, 10); i++; }
         else if (!strcmp(a, "--threads") && v) { o.threads = (uint32_t)strtoul(v, NULL, 10); i++; }
         else if (!strcmp(a, "--free-exact")) o.free_exact = 1;
@@ -235,8 +284,8 @@ int bench_retrieval(int argc, char **argv)
     float *exact_d = malloc(o.queries * k * sizeof *exact_d);
     key_table table = { keys, dim };
 
-    printf("\n| index | nprobe | rerank | recall@10 | q/s batch 256 | exact q/s beside it | x exact (median of rounds) | "
-           "q/s batch 1 (2 callers) | build s | index MiB | bytes/key |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("\n| index | nprobe | rerank | max codes | recall@10 | q/s batch 256 | exact q/s beside it | x exact (median of rounds) | "
+           "q/s batch 1 (2 callers) | build s | index MiB | bytes/key |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     sp_retriever_options ro;
     sp_retriever_options_init(&ro);
     ro.threads = o.threads;
@@ -257,7 +306,7 @@ int bench_retrieval(int argc, char **argv)
     n_single = n_single < 10 ? 10 : n_single > 200 ? 200 : n_single;
     n_single = n_single > o.queries ? o.queries : n_single;
     double flat_single = single_qps(exact, queries, n_single, dim, k, &q);
-    printf("| Flat (exact) | - | - | 1 | %.0f | %.0f | 1 | %.1f | %.1f | %.0f | %.0f |\n", flat_batch, flat_batch,
+    printf("| Flat (exact) | - | - | - | 1 | %.0f | %.0f | 1 | %.1f | %.1f | %.0f | %.0f |\n", flat_batch, flat_batch,
            flat_single, build, m1 - m0, sp_retriever_bytes_per_key(exact));
     fflush(stdout);
     if (o.free_exact) {
@@ -297,23 +346,16 @@ int bench_retrieval(int argc, char **argv)
             snprintf(np, sizeof np, "%s", o.nprobes);
             char *save_n = NULL;
             for (char *p = strtok_r(np, ",", &save_n); p; p = strtok_r(NULL, ",", &save_n)) {
-                q.nprobe = (uint32_t)strtoul(p, NULL, 10);
-                q.rerank = (uint32_t)strtoul(rk, NULL, 10);
-                sp_retriever_query qe = q;
-                qe.nprobe = qe.rerank = 0;
-                double fqs[99], bqs[99], ratios[99];
-                for (uint32_t round = 0; round < o.rounds; round++) {
-                    fqs[round] = exact ? batch_qps(exact, queries, n_retime, dim, k, &qe, ids, NULL) : flat_batch;
-                    bqs[round] = batch_qps(r, queries, o.queries, dim, k, &q, ids, NULL);
-                    ratios[round] = bqs[round] / fqs[round];
+                char mc[256];
+                snprintf(mc, sizeof mc, "%s", o.max_codes);
+                char *save_m = NULL;
+                for (char *m = strtok_r(mc, ",", &save_m); m; m = strtok_r(NULL, ",", &save_m)) {
+                    q.nprobe = (uint32_t)strtoul(p, NULL, 10);
+                    q.rerank = (uint32_t)strtoul(rk, NULL, 10);
+                    q.max_codes = strcmp(m, "all") ? (uint32_t)strtoul(m, NULL, 10) : SP_RETRIEVER_ALL_CODES;
+                    row_ctx c = { &o, exact, r, queries, dim, k, n_retime, flat_batch, ids, exact_d, &table };
+                    measure_row(&c, &q, factory, build, m1 - m0);
                 }
-                double fq = bench_median(fqs, o.rounds), bq = bench_median(bqs, o.rounds);
-                double ratio = bench_median(ratios, o.rounds);
-                double recall = index_recall(queries, o.queries, dim, k, exact_d, ids, table_keys, &table);
-                double sq = single_qps(r, queries, o.queries, dim, k, &q);
-                printf("| %s | %u | %u | %.3f | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.1f |\n", factory, q.nprobe,
-                       q.rerank, recall, bq, fq, ratio, sq, build, m1 - m0, sp_retriever_bytes_per_key(r));
-                fflush(stdout);
             }
         }
         sp_retriever_free(r);

@@ -25,8 +25,8 @@ extern "C" {
  * A key index with metadata. Thread rule: once built (or loaded), any number
  * of threads may call sp_retriever_search() concurrently; sp_retriever_add()
  * may run at the same time (it takes an internal write lock, so searches wait
- * for the batch being added). Searches asking for different nprobe/rerank
- * values serialise on that lock; searches with the same values run in
+ * for the batch being added). Searches asking for different nprobe, rerank
+ * or max_codes values serialise on that lock; searches with the same values run in
  * parallel. sp_retriever_train(), sp_retriever_save() and sp_retriever_free()
  * need exclusive use of the handle.
  * @since 0.1
@@ -173,8 +173,11 @@ typedef enum sp_retriever_exclude {
     SP_RETRIEVER_EXCLUDE_GAME = 2       /**< never return keys of the query's own game */
 } sp_retriever_exclude;
 
-/** Current version of ::sp_retriever_query. @since 0.1 */
-#define SP_RETRIEVER_QUERY_VERSION 1
+/** Current version of ::sp_retriever_query (2 added max_codes). @since 0.1 */
+#define SP_RETRIEVER_QUERY_VERSION 2
+
+/** ::sp_retriever_query.max_codes: scan the probed lists whole, however long. @since 0.1 */
+#define SP_RETRIEVER_ALL_CODES UINT32_MAX
 
 /**
  * Per-call search settings. Initialise with ::SP_RETRIEVER_QUERY_INIT or
@@ -189,10 +192,18 @@ typedef struct sp_retriever_query {
     const uint32_t *game_ids; /**< per query: its game id; needed when exclude is not NONE (borrowed) */
     uint64_t embedder_id;    /**< must equal the retriever's embedder id */
     uint32_t threads;        /**< OpenMP threads for this call; 0: the retriever's setting */
+    /** Codes scanned per query and half, at most (FAISS max_codes, version 2): the
+     *  probed lists are visited nearest first and the visit stops after the list
+     *  that reaches the budget. Keys of real games crowd into a few long lists
+     *  (a common opening fills one list with identical keys); the budget keeps a
+     *  query that lands there from scanning them all. 0: twice the codes @c nprobe
+     *  lists of average length hold (unlimited when the factory has no IVF list
+     *  count); ::SP_RETRIEVER_ALL_CODES: no budget. */
+    uint32_t max_codes;
 } sp_retriever_query;
 
 /** Static initialiser of ::sp_retriever_query (all defaults, embedder 0). @since 0.1 */
-#define SP_RETRIEVER_QUERY_INIT { SP_RETRIEVER_QUERY_VERSION, 0, 0, 0, NULL, 0, 0 }
+#define SP_RETRIEVER_QUERY_INIT { SP_RETRIEVER_QUERY_VERSION, 0, 0, 0, NULL, 0, 0, 0 }
 
 /**
  * Set @p query to the defaults. @return SP_OK or SP_ERR_INVALID_ARG (NULL).
@@ -373,7 +384,7 @@ SP_API int sp_retriever_ids(const sp_retriever *retriever, uint32_t half, uint64
  * @param count         number of positions
  * @param dim           key dimension; must equal the retriever's
  * @param k             neighbours per position
- * @param query         nprobe/rerank/threads/embedder_id; NULL for defaults (exclude and game_ids are set internally)
+ * @param query         nprobe/rerank/max_codes/threads/embedder_id; NULL for defaults (exclude and game_ids are set internally)
  * @param path          output file, written atomically
  * @return as sp_retriever_search(), plus SP_ERR_IO and SP_ERR_CANCELLED.
  * @since 0.1

@@ -44,13 +44,10 @@ int sp_retriever_precompute(const sp_retriever *r, const float *keys, const uint
 {
     if (!r || !path || (count > 0 && (!keys || !position_ids || !game_ids)) || k == 0)
         return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_precompute: NULL argument or k is 0");
-    sp_retriever_query q = SP_RETRIEVER_QUERY_INIT;
-    if (query) {
-        if (query->version == 0 || query->version > SP_RETRIEVER_QUERY_VERSION)
-            return sp__error(SP_ERR_VERSION, "sp_retriever_precompute: query version %u not supported",
-                             query->version);
-        q = *query;
-    }
+    sp_retriever_query q;
+    int rc = sp__retriever_query_read(&q, query, "sp_retriever_precompute");
+    if (rc != SP_OK)
+        return rc;
     /* With one half, at least never hand a position its own game. */
     q.exclude = r->halves > 1 ? SP_RETRIEVER_EXCLUDE_OWN_HALF : SP_RETRIEVER_EXCLUDE_GAME;
     size_t rs = row_size(k);
@@ -58,7 +55,7 @@ int sp_retriever_precompute(const sp_retriever *r, const float *keys, const uint
     uint64_t *ids = malloc((size_t)SPN_BATCH * k * sizeof *ids);
     float *dist = malloc((size_t)SPN_BATCH * k * sizeof *dist);
     sp__atomic_file f;
-    int rc = rows && ids && dist ? sp__atomic_open(&f, path) : sp__error(SP_ERR_NOMEM, "sp_retriever_precompute: out of memory");
+    rc = rows && ids && dist ? sp__atomic_open(&f, path) : sp__error(SP_ERR_NOMEM, "sp_retriever_precompute: out of memory");
     int opened = rc == SP_OK;
     unsigned char head[SPN_HEADER];
     if (rc == SP_OK) {

@@ -15,6 +15,10 @@
  * (docs/benchmarks.md): recall@10 about 0.9. */
 #define SP__DEFAULT_NPROBE 32
 #define SP__DEFAULT_RERANK 16
+/* Default max_codes: this many times nprobe average lists. Twice the average
+ * only ever cuts the scan of a query that meets the long lists of repeated
+ * positions, where the nearest keys are found early (docs/benchmarks.md). */
+#define SP__DEFAULT_BUDGET_LISTS 2
 
 /* One half: a FAISS index whose sequential ids (0..count-1) index the arrays. */
 struct sp__half {
@@ -38,6 +42,8 @@ struct sp_retriever {
     int trained;
     int has_nprobe;  /* FAISS accepts "nprobe" (an IVF inside) */
     int has_rerank;  /* FAISS accepts rerank_param (a refine stage) */
+    int has_max_codes; /* FAISS accepts "max_codes" (an IVF inside) */
+    uint64_t nlist;  /* IVF lists as the factory string gives them; 0: unknown */
     const char *rerank_param;
     int mmapped;     /* IVF lists mapped from a file: read-only */
     struct sp__half half[2];
@@ -47,6 +53,7 @@ struct sp_retriever {
     pthread_rwlock_t lock;
     uint32_t current_nprobe;
     uint32_t current_rerank;
+    uint64_t current_max_codes[2]; /* per half: FAISS's value (0: no budget) */
 };
 
 /* SP_ERR_INTERNAL with FAISS's last message. */
@@ -61,6 +68,13 @@ int sp__retriever_alloc(sp_retriever **out, uint32_t dim, uint32_t halves, const
 
 /* Probe which search parameters the index takes; sets has_nprobe/has_rerank. */
 void sp__retriever_probe_params(sp_retriever *r);
+
+/* Validate a query struct's version; fills `out` with defaults + the fields
+ * its version has. `who` names the caller in the error message. */
+int sp__retriever_query_read(sp_retriever_query *out, const sp_retriever_query *query, const char *who);
+
+/* IVF list count in a FAISS factory string ("...,IVF4096,..." or "IVF4096_HNSW32"); 0 if none. */
+uint64_t sp__factory_nlist(const char *factory);
 
 /* Make sure half h can hold `extra` more keys. */
 int sp__half_reserve(struct sp__half *h, uint64_t extra);

@@ -125,9 +125,13 @@ void sp__retriever_probe_params(sp_retriever *r)
         r->has_rerank = faiss_ParameterSpace_set_index_parameter(r->params, r->half[0].index, r->rerank_param,
                                                                  SP__DEFAULT_RERANK) == 0;
     }
+    r->has_max_codes = faiss_ParameterSpace_set_index_parameter(r->params, r->half[0].index, "max_codes", 0) == 0;
+    r->nlist = sp__factory_nlist(r->factory);
     for (uint32_t h = 1; h < r->halves; h++) {
         if (!r->half[h].index)
             continue;
+        if (r->has_max_codes)
+            faiss_ParameterSpace_set_index_parameter(r->params, r->half[h].index, "max_codes", 0);
         if (r->has_nprobe)
             faiss_ParameterSpace_set_index_parameter(r->params, r->half[h].index, "nprobe", r->default_nprobe);
         if (r->has_rerank)
@@ -135,7 +139,18 @@ void sp__retriever_probe_params(sp_retriever *r)
     }
     r->current_nprobe = r->default_nprobe;
     r->current_rerank = SP__DEFAULT_RERANK;
+    r->current_max_codes[0] = r->current_max_codes[1] = 0;
     sp_clear_error();
+}
+
+uint64_t sp__factory_nlist(const char *factory)
+{
+    for (const char *p = factory; p && *p; p++) {
+        int starts_component = p == factory || p[-1] == ',';
+        if (starts_component && !strncmp(p, "IVF", 3) && p[3] >= '1' && p[3] <= '9')
+            return strtoull(p + 3, NULL, 10);
+    }
+    return 0;
 }
 
 /* A trained (or training-free) index is copied so both halves share its

@@ -1,4 +1,4 @@
-/* Search: per-query nprobe/rerank under a reader-writer lock, half
+/* Search: per-query nprobe/rerank/max_codes under a reader-writer lock, half
  * exclusion (query the other half) and game exclusion (over-fetch, filter,
  * widen until k keys qualify or the half is exhausted). */
 #include <math.h>
@@ -8,12 +8,29 @@
 #include "core/core_internal.h"
 #include "retrieval_internal.h"
 
-/* Take the lock with the index set to (nprobe, rerank): a read lock when
- * it already is, else the write lock (held through the search). */
-static void params_acquire(sp_retriever *r, uint32_t nprobe, uint32_t rerank)
+/* FAISS's max_codes for half h: the query's budget, or by default
+ * SP__DEFAULT_BUDGET_LISTS times the codes of nprobe average lists (0: none). */
+static uint64_t half_max_codes(const sp_retriever *r, uint32_t h, uint32_t nprobe, uint32_t max_codes)
+{
+    if (max_codes == SP_RETRIEVER_ALL_CODES || !r->has_max_codes)
+        return 0;
+    if (max_codes > 0)
+        return max_codes;
+    if (r->nlist == 0)
+        return 0;
+    uint64_t average = (r->half[h].count + r->nlist - 1) / r->nlist;
+    return SP__DEFAULT_BUDGET_LISTS * (uint64_t)nprobe * (average > 0 ? average : 1);
+}
+
+/* Take the lock with the index set to (nprobe, rerank, max_codes): a read
+ * lock when it already is, else the write lock (held through the search). */
+static void params_acquire(sp_retriever *r, uint32_t nprobe, uint32_t rerank, uint32_t max_codes)
 {
     pthread_rwlock_rdlock(&r->lock);
-    if ((!r->has_nprobe || r->current_nprobe == nprobe) && (!r->has_rerank || r->current_rerank == rerank))
+    int same = (!r->has_nprobe || r->current_nprobe == nprobe) && (!r->has_rerank || r->current_rerank == rerank);
+    for (uint32_t h = 0; h < r->halves; h++)
+        same = same && r->current_max_codes[h] == half_max_codes(r, h, nprobe, max_codes);
+    if (same)
         return;
     pthread_rwlock_unlock(&r->lock);
     pthread_rwlock_wrlock(&r->lock);
@@ -22,6 +39,11 @@ static void params_acquire(sp_retriever *r, uint32_t nprobe, uint32_t rerank)
             faiss_ParameterSpace_set_index_parameter(r->params, r->half[h].index, "nprobe", nprobe);
         if (r->has_rerank)
             faiss_ParameterSpace_set_index_parameter(r->params, r->half[h].index, r->rerank_param, rerank);
+        /* The budget follows the half's size, which sp_retriever_add() grows. */
+        r->current_max_codes[h] = half_max_codes(r, h, nprobe, max_codes);
+        if (r->has_max_codes)
+            faiss_ParameterSpace_set_index_parameter(r->params, r->half[h].index, "max_codes",
+                                                     (double)r->current_max_codes[h]);
     }
     r->current_nprobe = nprobe;
     r->current_rerank = rerank;
@@ -159,17 +181,34 @@ static int search_group(search_job *job, uint64_t *rows, uint64_t n, unsigned ma
     return SP_OK;
 }
 
+int sp__retriever_query_read(sp_retriever_query *out, const sp_retriever_query *query, const char *who)
+{
+    *out = (sp_retriever_query)SP_RETRIEVER_QUERY_INIT;
+    if (!query)
+        return SP_OK;
+    if (query->version == 0 || query->version > SP_RETRIEVER_QUERY_VERSION)
+        return sp__error(SP_ERR_VERSION, "%s: query version %u not supported (this library knows 1..%d)", who,
+                         query->version, SP_RETRIEVER_QUERY_VERSION);
+    /* Version 1 ends at threads; what follows in its struct is padding. */
+    out->nprobe = query->nprobe;
+    out->rerank = query->rerank;
+    out->exclude = query->exclude;
+    out->game_ids = query->game_ids;
+    out->embedder_id = query->embedder_id;
+    out->threads = query->threads;
+    if (query->version >= 2)
+        out->max_codes = query->max_codes;
+    return SP_OK;
+}
+
 int sp_retriever_search(const sp_retriever *retriever, const float *queries, uint64_t count, uint32_t dim,
                         uint32_t k, const sp_retriever_query *query, uint64_t *out_ids, float *out_distances,
                         uint32_t *out_games)
 {
-    sp_retriever_query q = SP_RETRIEVER_QUERY_INIT;
-    if (query) {
-        if (query->version == 0 || query->version > SP_RETRIEVER_QUERY_VERSION)
-            return sp__error(SP_ERR_VERSION, "sp_retriever_search: query version %u not supported (this library knows 1..%d)",
-                             query->version, SP_RETRIEVER_QUERY_VERSION);
-        q = *query;
-    }
+    sp_retriever_query q;
+    int rc = sp__retriever_query_read(&q, query, "sp_retriever_search");
+    if (rc != SP_OK)
+        return rc;
     if (!retriever || (count > 0 && (!queries || !out_ids)))
         return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_search: NULL argument");
     sp_retriever *r = (sp_retriever *)retriever;  /* the lock and parameters change; the keys do not */
@@ -199,8 +238,7 @@ int sp_retriever_search(const sp_retriever *retriever, const float *queries, uin
     uint32_t nprobe = q.nprobe ? q.nprobe : r->default_nprobe;
     uint32_t rerank = q.rerank ? q.rerank : SP__DEFAULT_RERANK;
     int previous = sp__omp_enter(q.threads ? q.threads : r->threads);
-    params_acquire(r, nprobe, rerank);
-    int rc = SP_OK;
+    params_acquire(r, nprobe, rerank, q.max_codes);
     for (unsigned mask = 1; mask <= 3 && rc == SP_OK; mask++) {
         uint64_t n = 0;
         for (uint64_t i = 0; i < count; i++)

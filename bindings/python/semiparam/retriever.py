@@ -16,10 +16,12 @@ from ._lib import function
 from .core import check
 
 RETRIEVER_OPTIONS_VERSION = 1
-RETRIEVER_QUERY_VERSION = 1
+RETRIEVER_QUERY_VERSION = 2
 #: The id written where fewer than k neighbours qualify.
 NO_ID = (1 << 64) - 1
 NO_GAME = (1 << 32) - 1
+#: RetrieverQuery.max_codes: scan the probed lists whole (no budget).
+ALL_CODES = (1 << 32) - 1
 
 
 class Exclude(enum.IntFlag):
@@ -47,7 +49,8 @@ class RetrieverQuery(ctypes.Structure):
     """sp_retriever_query; build with retriever_query()."""
     _c_name_ = "sp_retriever_query"
     _fields_ = [("version", c_uint32), ("nprobe", c_uint32), ("rerank", c_uint32), ("exclude", c_uint32),
-                ("game_ids", POINTER(c_uint32)), ("embedder_id", c_uint64), ("threads", c_uint32)]
+                ("game_ids", POINTER(c_uint32)), ("embedder_id", c_uint64), ("threads", c_uint32),
+                ("max_codes", c_uint32)]
 
 
 _options_init = function("sp_retriever_options_init", c_int, [POINTER(RetrieverOptions)])
@@ -113,7 +116,8 @@ def retriever_options(factory=None, **fields):
 
 def retriever_query(game_ids=None, count=None, **fields):
     """RetrieverQuery with the defaults, then @fields (nprobe, rerank, exclude,
-    embedder_id, threads) and, for exclusions, the queries' @game_ids (@count of them)."""
+    embedder_id, threads, max_codes: codes scanned per query at most, 0 for
+    twice nprobe average lists, ALL_CODES for no budget) and, for exclusions, the queries' @game_ids (@count of them)."""
     q = _lib.new_options(RetrieverQuery)
     check(_query_init(byref(q)))
     _lib.fill_options(q, fields)
@@ -203,7 +207,7 @@ class Retriever(_lib.Handle):
         """The @k nearest keys of each query: (ids, distances, games), three
         array.array of count*k entries (NO_ID / inf / NO_GAME where fewer qualify).
         @query is a RetrieverQuery, or give its fields (nprobe, rerank, exclude,
-        game_ids, embedder_id, threads) as keywords."""
+        game_ids, embedder_id, threads, max_codes) as keywords."""
         dim = self.dim if dim is None else dim
         x, n = _rows(queries, dim, "queries")
         k = _lib.uint32(k, "k")
@@ -370,5 +374,5 @@ class Neighbours(_lib.Handle):
         return pid.value, list(ids), [float(d) for d in dist]
 
 
-__all__ = ["Exclude", "LoadFlags", "NO_ID", "NO_GAME", "Neighbours", "Pca", "Retriever", "RetrieverOptions",
+__all__ = ["ALL_CODES", "Exclude", "LoadFlags", "NO_ID", "NO_GAME", "Neighbours", "Pca", "Retriever", "RetrieverOptions",
            "RetrieverQuery", "default_factory", "game_half", "position_planes", "retriever_options", "retriever_query"]

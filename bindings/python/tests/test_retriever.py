@@ -104,6 +104,21 @@ class TestRetriever(unittest.TestCase):
             self.assertEqual(nd, sorted(nd))
         r.close()
 
+    def test_max_codes_budget(self):
+        # Queries between two clusters: their neighbours lie in several lists.
+        qs = array.array("f", [(a + b) / 2 for i in range(20)
+                               for a, b in zip(self.key(i), self.key(i * 131 + 1500))])
+        with Retriever.build(self.keys, self.pos, self.games, DIM, factory="IVF16,Flat", train_size=3000) as r:
+            nearest, _, _ = r.search(qs, 10, nprobe=1, max_codes=retriever.ALL_CODES)
+            every, _, _ = r.search(qs, 10, nprobe=16, max_codes=retriever.ALL_CODES)
+            self.assertNotEqual(nearest, every)
+            # The visit stops after the first list that reaches the budget.
+            self.assertEqual(r.search(qs, 10, nprobe=16, max_codes=1)[0], nearest)
+            # The default budget, twice nprobe average lists, covers all 16 lists.
+            self.assertEqual(r.search(qs, 10, nprobe=16)[0], every)
+            with self.assertRaises(ValueError):
+                retriever.retriever_query(max_codes=-1)
+
     def test_pca(self):
         rnd = random.Random(1)
         data = array.array("f", (rnd.gauss(0, 1 if j < 2 else 0.01) for _ in range(500) for j in range(6)))
