@@ -1,12 +1,14 @@
 // The few FAISS C API functions the retriever uses, implemented on the C++
 // library, for builds without libfaiss_c (Debian ships only the headers).
 // Same signatures and error convention as upstream's C API; hidden visibility.
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
 
 #include <faiss/AutoTune.h>
 #include <faiss/Index.h>
+#include <faiss/IndexIVF.h>
 #include <faiss/clone_index.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/index_factory.h>
@@ -14,6 +16,7 @@
 
 extern "C" {
 #include <faiss/c_api/AutoTune_c.h>
+#include <faiss/c_api/IndexIVF_c.h>
 #include <faiss/c_api/Index_c.h>
 #include <faiss/c_api/clone_index_c.h>
 #include <faiss/c_api/error_c.h>
@@ -142,6 +145,20 @@ int faiss_ParameterSpace_set_index_parameter(const FaissParameterSpace *space, F
         reinterpret_cast<const faiss::ParameterSpace *>(space)->set_index_parameter(cxx(index), name,
                                                                                    value);
     });
+}
+
+// The C struct mirrors faiss::IndexIVFStats field by field (upstream casts too).
+static_assert(sizeof(FaissIndexIVFStats) == sizeof(faiss::IndexIVFStats), "IndexIVFStats layout");
+static_assert(offsetof(FaissIndexIVFStats, ndis) == offsetof(faiss::IndexIVFStats, ndis), "IndexIVFStats layout");
+
+FaissIndexIVFStats *faiss_get_indexIVF_stats()
+{
+    return reinterpret_cast<FaissIndexIVFStats *>(&faiss::indexIVF_stats);
+}
+
+void faiss_IndexIVFStats_reset(FaissIndexIVFStats *stats)
+{
+    reinterpret_cast<faiss::IndexIVFStats *>(stats)->reset();
 }
 
 } // extern "C"

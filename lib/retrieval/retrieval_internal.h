@@ -76,6 +76,11 @@ int sp__retriever_query_read(sp_retriever_query *out, const sp_retriever_query *
 /* IVF list count in a FAISS factory string ("...,IVF4096,..." or "IVF4096_HNSW32"); 0 if none. */
 uint64_t sp__factory_nlist(const char *factory);
 
+/* Codes FAISS's IVF searches compared with queries since the last call (its
+ * process-wide indexIVF_stats.ndis), then reset: for sp-bench, which reports
+ * codes scanned per query. Not exact while other threads search. */
+uint64_t sp__ivf_codes_scanned_take(void);
+
 /* Make sure half h can hold `extra` more keys. */
 int sp__half_reserve(struct sp__half *h, uint64_t extra);
 

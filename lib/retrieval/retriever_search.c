@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <faiss/c_api/IndexIVF_c.h>
+
 #include "core/core_internal.h"
 #include "retrieval_internal.h"
 
@@ -179,6 +181,14 @@ static int search_group(search_job *job, uint64_t *rows, uint64_t n, unsigned ma
         kk *= 4;
     }
     return SP_OK;
+}
+
+uint64_t sp__ivf_codes_scanned_take(void)
+{
+    FaissIndexIVFStats *stats = faiss_get_indexIVF_stats();
+    uint64_t n = stats->ndis;
+    faiss_IndexIVFStats_reset(stats);
+    return n;
 }
 
 int sp__retriever_query_read(sp_retriever_query *out, const sp_retriever_query *query, const char *who)
