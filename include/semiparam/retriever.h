@@ -195,8 +195,8 @@ typedef struct sp_retriever_query {
     /** Codes scanned per query and half, at most (FAISS max_codes, version 2): the
      *  probed lists are visited nearest first and the visit stops after the list
      *  that reaches the budget. Keys of real games crowd into a few long lists
-     *  (a common opening fills one list with identical keys); the budget keeps a
-     *  query that lands there from scanning them all. 0: twice the codes @c nprobe
+     *  (the positions every game passes through); the budget keeps a query that
+     *  lands there from scanning them all. 0: twice the codes @c nprobe
      *  lists of average length hold (unlimited when the factory has no IVF list
      *  count); ::SP_RETRIEVER_ALL_CODES: no budget. */
     uint32_t max_codes;
