@@ -1,6 +1,7 @@
 /* Retriever: recall of IVF-PQ against a brute-force reference, half and game
  * exclusion, online growth, .spi round trips and refusals, PCA keys, the
- * neighbour pre-computation file, concurrent searches, the max_codes budget. Small synthetic sizes. */
+ * neighbour pre-computation file, concurrent searches, the max_codes budget.
+ * Small synthetic sizes. */
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -529,7 +530,7 @@ static float *between_queries(void)
     float *x = malloc((size_t)N_BETWEEN * DIM * sizeof *x);
     for (uint32_t i = 0; i < N_BETWEEN; i++)
         for (uint32_t j = 0; j < DIM; j++)
-            x[i * DIM + j] = 0.5f * (keys[(size_t)i * DIM + j] + keys[(size_t)(i * 397 + 5003) * DIM + j]);
+            x[i * DIM + j] = 0.5f * (keys[(size_t)i * DIM + j] + keys[(size_t)((i * 397 + 5003) % N_KEYS) * DIM + j]);
     return x;
 }
 

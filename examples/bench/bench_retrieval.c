@@ -289,8 +289,9 @@ int bench_retrieval(int argc, char **argv)
     float *exact_d = malloc(o.queries * k * sizeof *exact_d);
     key_table table = { keys, dim };
 
-    printf("\n| index | nprobe | rerank | max codes | codes/query | recall@10 | q/s batch 256 | exact q/s beside it | x exact (median of rounds) | "
-           "q/s batch 1 (2 callers) | build s | index MiB | bytes/key |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("\n| index | nprobe | rerank | max codes | codes/query | recall@10 | q/s batch 256 | exact q/s beside it | "
+           "x exact (median of rounds) | q/s batch 1 (2 callers) | build s | index MiB | bytes/key |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     sp_retriever_options ro;
     sp_retriever_options_init(&ro);
     ro.threads = o.threads;

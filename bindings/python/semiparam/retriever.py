@@ -117,7 +117,8 @@ def retriever_options(factory=None, **fields):
 def retriever_query(game_ids=None, count=None, **fields):
     """RetrieverQuery with the defaults, then @fields (nprobe, rerank, exclude,
     embedder_id, threads, max_codes: codes scanned per query at most, 0 for
-    twice nprobe average lists, ALL_CODES for no budget) and, for exclusions, the queries' @game_ids (@count of them)."""
+    twice nprobe average lists, ALL_CODES for no budget) and, for exclusions,
+    the queries' @game_ids (@count of them)."""
     q = _lib.new_options(RetrieverQuery)
     check(_query_init(byref(q)))
     _lib.fill_options(q, fields)
@@ -374,5 +375,6 @@ class Neighbours(_lib.Handle):
         return pid.value, list(ids), [float(d) for d in dist]
 
 
-__all__ = ["ALL_CODES", "Exclude", "LoadFlags", "NO_ID", "NO_GAME", "Neighbours", "Pca", "Retriever", "RetrieverOptions",
-           "RetrieverQuery", "default_factory", "game_half", "position_planes", "retriever_options", "retriever_query"]
+__all__ = ["ALL_CODES", "Exclude", "LoadFlags", "NO_ID", "NO_GAME", "Neighbours", "Pca", "Retriever",
+           "RetrieverOptions", "RetrieverQuery", "default_factory", "game_half", "position_planes",
+           "retriever_options", "retriever_query"]
