@@ -353,12 +353,12 @@ int bench_retrieval(int argc, char **argv)
             snprintf(np, sizeof np, "%s", o.nprobes);
             char *save_n = NULL;
             for (char *p = strtok_r(np, ",", &save_n); p; p = strtok_r(NULL, ",", &save_n)) {
+                q.nprobe = (uint32_t)strtoul(p, NULL, 10);
+                q.rerank = (uint32_t)strtoul(rk, NULL, 10);
                 char mc[256];
                 snprintf(mc, sizeof mc, "%s", o.max_codes);
                 char *save_m = NULL;
                 for (char *m = strtok_r(mc, ",", &save_m); m; m = strtok_r(NULL, ",", &save_m)) {
-                    q.nprobe = (uint32_t)strtoul(p, NULL, 10);
-                    q.rerank = (uint32_t)strtoul(rk, NULL, 10);
                     q.max_codes = strcmp(m, "all") ? (uint32_t)strtoul(m, NULL, 10) : SP_RETRIEVER_ALL_CODES;
                     row_ctx c = { &o, exact, r, queries, dim, k, n_retime, flat_batch, ids, exact_d, &table };
                     measure_row(&c, &q, factory, build, m1 - m0);

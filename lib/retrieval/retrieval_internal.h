@@ -66,15 +66,13 @@ void sp__omp_leave(int previous);
 /* Allocate a retriever shell (lock, parameter space, settings from opts). */
 int sp__retriever_alloc(sp_retriever **out, uint32_t dim, uint32_t halves, const sp_retriever_options *opts);
 
-/* Probe which search parameters the index takes; sets has_nprobe/has_rerank. */
+/* Probe which search parameters the index takes (has_nprobe, has_rerank,
+ * has_max_codes) and read the IVF list count from the factory (nlist). */
 void sp__retriever_probe_params(sp_retriever *r);
 
 /* Validate a query struct's version; fills `out` with defaults + the fields
  * its version has. `who` names the caller in the error message. */
 int sp__retriever_query_read(sp_retriever_query *out, const sp_retriever_query *query, const char *who);
-
-/* IVF list count in a FAISS factory string ("...,IVF4096,..." or "IVF4096_HNSW32"); 0 if none. */
-uint64_t sp__factory_nlist(const char *factory);
 
 /* Codes FAISS's IVF searches compared with queries since the last call (its
  * process-wide indexIVF_stats.ndis), then reset: for sp-bench, which reports

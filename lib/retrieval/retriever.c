@@ -112,6 +112,17 @@ int sp__retriever_alloc(sp_retriever **out, uint32_t dim, uint32_t halves, const
     return SP_OK;
 }
 
+/* IVF list count in a FAISS factory string ("...,IVF4096,..." or "IVF4096_HNSW32"); 0 if none. */
+static uint64_t factory_nlist(const char *factory)
+{
+    for (const char *p = factory; p && *p; p++) {
+        int starts_component = p == factory || p[-1] == ',';
+        if (starts_component && !strncmp(p, "IVF", 3) && p[3] >= '1' && p[3] <= '9')
+            return strtoull(p + 3, NULL, 10);
+    }
+    return 0;
+}
+
 void sp__retriever_probe_params(sp_retriever *r)
 {
     r->has_nprobe = faiss_ParameterSpace_set_index_parameter(r->params, r->half[0].index, "nprobe",
@@ -126,7 +137,7 @@ void sp__retriever_probe_params(sp_retriever *r)
                                                                  SP__DEFAULT_RERANK) == 0;
     }
     r->has_max_codes = faiss_ParameterSpace_set_index_parameter(r->params, r->half[0].index, "max_codes", 0) == 0;
-    r->nlist = sp__factory_nlist(r->factory);
+    r->nlist = factory_nlist(r->factory);
     for (uint32_t h = 1; h < r->halves; h++) {
         if (!r->half[h].index)
             continue;
@@ -141,16 +152,6 @@ void sp__retriever_probe_params(sp_retriever *r)
     r->current_rerank = SP__DEFAULT_RERANK;
     r->current_max_codes[0] = r->current_max_codes[1] = 0;
     sp_clear_error();
-}
-
-uint64_t sp__factory_nlist(const char *factory)
-{
-    for (const char *p = factory; p && *p; p++) {
-        int starts_component = p == factory || p[-1] == ',';
-        if (starts_component && !strncmp(p, "IVF", 3) && p[3] >= '1' && p[3] <= '9')
-            return strtoull(p + 3, NULL, 10);
-    }
-    return 0;
 }
 
 /* A trained (or training-free) index is copied so both halves share its
@@ -425,13 +426,6 @@ static float *training_sample(const float *keys, uint64_t count, uint32_t dim, u
     return sample;
 }
 
-/* Number of IVF lists in a factory string ("...IVF4096,..."), 0 if none. */
-static uint64_t factory_nlist(const char *factory)
-{
-    const char *p = strstr(factory, "IVF");
-    return p ? strtoull(p + 3, NULL, 10) : 0;
-}
-
 int sp_retriever_build(sp_retriever **out, const float *keys, const uint64_t *position_ids,
                        const uint32_t *game_ids, uint64_t count, uint32_t dim, const sp_retriever_options *opts)
 {
@@ -447,7 +441,7 @@ int sp_retriever_build(sp_retriever **out, const float *keys, const uint64_t *po
     if (!r->trained) {
         uint64_t want = r->train_size;
         if (want == 0) {
-            want = 64 * factory_nlist(r->factory);
+            want = 64 * r->nlist;
             if (want < 65536)
                 want = 65536;
         }

@@ -356,14 +356,6 @@ static int run_in_turn(struct sp_search *const *searches, size_t n, sp__batch *b
     }
 }
 
-/* With a pool, two batches are in flight: while the workers evaluate batch
- * k (flight `cur`), this thread selects batch k + 1 with k's leaves still
- * counted as virtual loss, then joins the evaluation of both, then backs k
- * up. Selection, expansion and backup are about a tenth of a playout
- * simulation and would otherwise leave the other workers waiting. Results
- * stay reproducible for a given thread count: the order of selections and
- * backups is fixed, and each row goes to the same worker index in the same
- * order (batch.c). */
 /* Select into flight f with nothing else in flight and hand its rows to the
  * pool; a failed selection is taken back at once. */
 static int select_and_launch(struct sp_search *const *searches, size_t n, int f, sp__batch *b, sp__pool *pool,
@@ -379,6 +371,14 @@ static int select_and_launch(struct sp_search *const *searches, size_t n, int f,
     return SP_OK;
 }
 
+/* With a pool, two batches are in flight: while the workers evaluate batch
+ * k (flight `cur`), this thread selects batch k + 1 with k's leaves still
+ * counted as virtual loss, then joins the evaluation of both, then backs k
+ * up. Selection, expansion and backup are about a tenth of a playout
+ * simulation and would otherwise leave the other workers waiting. Results
+ * stay reproducible for a given thread count: the order of selections and
+ * backups is fixed, and each row goes to the same worker index in the same
+ * order (batch.c). */
 static int run_pipelined(struct sp_search *const *searches, size_t n, sp__batch *const b[2], sp__pool *pool,
                          double start)
 {
