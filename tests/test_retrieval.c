@@ -319,6 +319,30 @@ static void search_all(const sp_retriever *r, uint64_t embedder, uint64_t *ids, 
     ck_assert_int_eq(sp_retriever_search(r, keys, 300, DIM, K, &q, ids, d, NULL), SP_OK);
 }
 
+/* Exact distances (Flat, Refine) and the OPQ rotation go through BLAS, whose
+ * rounding depends on the alignment of the stored arrays, so a reloaded index
+ * may differ in the last bits: the same distances within rounding, and an id may
+ * change rank only with another whose distance is equal within rounding. */
+#define ROUNDING 1e-2f /* float rounding of |x|^2 + |y|^2 ~ 2,000 here, a few ulps */
+
+static void assert_same_up_to_rounding(const uint64_t *ids, const float *d, const uint64_t *ids2,
+                                       const float *d2, int rows)
+{
+    for (int q = 0; q < rows; q++)
+        for (int j = 0; j < K; j++) {
+            int at = q * K + j;
+            ck_assert_msg(fabsf(d[at] - d2[at]) <= ROUNDING, "row %d rank %d: %g vs %g",
+                          q, j, (double)d[at], (double)d2[at]);
+            if (ids[at] == ids2[at])
+                continue;
+            int tied = 0;
+            for (int i = 0; i < K; i++)
+                tied |= ids[q * K + i] == ids2[at] && fabsf(d[q * K + i] - d2[at]) <= ROUNDING;
+            ck_assert_msg(tied, "row %d rank %d: id %llu is not a tie of the original results", q, j,
+                          (unsigned long long)ids2[at]);
+        }
+}
+
 START_TEST(save_load_round_trip_is_identical)
 {
     setup();
@@ -338,8 +362,7 @@ START_TEST(save_load_round_trip_is_identical)
             ck_assert_uint_eq(sp_retriever_embedder_id(back), 0x1234 + (uint64_t)f);
             ck_assert_uint_eq(sp_retriever_halves(back), sp_retriever_halves(r));
             search_all(back, 0x1234 + (uint64_t)f, ids2, d2);
-            ck_assert_mem_eq(ids, ids2, 300 * K * sizeof *ids);
-            ck_assert_mem_eq(d, d2, 300 * K * sizeof *d);
+            assert_same_up_to_rounding(ids, d, ids2, d2, 300);
             sp_retriever_free(back);
         }
         free(ids);
