@@ -45,7 +45,8 @@ static int setup_root(struct sp_search *s, sp__batch *b, int32_t row, const uint
     if (rc)
         return rc;
     if (!kept) {
-        sp__tree_new_node(t);
+        if (sp__tree_new_node(t) < 0)
+            return SP_ERR_INTERNAL;
         t->nodes[0].visits = 1;
         t->nodes[0].value_sum = b->values[row];
         t->nodes[0].mean = b->values[row];
@@ -69,8 +70,8 @@ static int setup_root(struct sp_search *s, sp__batch *b, int32_t row, const uint
         }
     }
     root->n_edges = 0;
-    if (!root->terminal)
-        sp__tree_expand(s, 0, b->priors + (size_t)row * A, mask);
+    if (!root->terminal && (rc = sp__tree_expand(s, 0, b->priors + (size_t)row * A, mask)))
+        return rc;
     root = &t->nodes[0];
     for (int32_t k = 0; kept && k < root->n_edges; k++) {
         sp__edge *e = &t->edges[root->first_edge + k];
@@ -128,6 +129,8 @@ static int collect_one(struct sp_search *s, sp__flight *f, sp__batch *b)
             ei = sp__tree_note_child(s, node, ei);
             e = &t->edges[ei];
             int32_t c = sp__tree_new_node(t);
+            if (c < 0)
+                return SP_ERR_INTERNAL;
             e->child = c;
             if ((rc = push_path(f, c)))
                 return rc;
@@ -175,8 +178,12 @@ static void rollback(struct sp_search *s, sp__flight *f, sp__batch *b)
     t->n_nodes = f->nodes_before;
 }
 
-static void backup(struct sp_search *s, sp__flight *f, sp__batch *b)
+/* Returns SP_OK, or the arena check's error after backing up every leaf
+ * (a leaf that could not be expanded counts as terminal, so the tree stays
+ * walkable until the run drops it). */
+static int backup(struct sp_search *s, sp__flight *f, sp__batch *b)
 {
+    int rc = SP_OK;
     sp__tree *t = &s->tree;
     const size_t A = (size_t)s->model.num_actions;
     const double sign = s->model.two_player ? -1.0 : 1.0;
@@ -193,7 +200,9 @@ static void backup(struct sp_search *s, sp__flight *f, sp__batch *b)
             n->terminal = b->terminal[leaf->slot] != 0;
             n->ready = 1;
             if (!n->terminal) {
-                sp__tree_expand(s, last, b->priors + (size_t)leaf->slot * A, b->masks + (size_t)leaf->slot * A);
+                int r = sp__tree_expand(s, last, b->priors + (size_t)leaf->slot * A, b->masks + (size_t)leaf->slot * A);
+                if (r && !rc)
+                    rc = r;
                 if (t->nodes[last].n_edges == 0)
                     t->nodes[last].terminal = 1;
             }
@@ -214,6 +223,7 @@ static void backup(struct sp_search *s, sp__flight *f, sp__batch *b)
     }
     f->n_leaves = 0;
     f->path_len = 0;
+    return rc;
 }
 
 static int32_t pick_puct_action(struct sp_search *s)
@@ -254,21 +264,26 @@ static void finish(struct sp_search *s)
         s->action = pick_puct_action(s);
 }
 
-/* Room in the arena for a batch of `want` leaves. Returns 1 when the tree
- * would outgrow max_tree_bytes (or memory runs out) after simulations were
- * done, so that the run ends with what it has instead of failing. */
-static int tree_room(struct sp_search *s, int32_t want)
+/* Room in the arena for a batch of `want` leaves selected into flight f.
+ * A leaf's node is made when it is selected but its edges only when it is
+ * backed up, and with two flights the other one is backed up first: so the
+ * edges reserved here cover that flight's leaves as well as these (the
+ * worst case of both, every action legal). Returns 1 when the tree would
+ * outgrow max_tree_bytes (or memory runs out) after simulations were done,
+ * so that the run ends with what it has instead of failing. */
+static int tree_room(struct sp_search *s, int f, int32_t want)
 {
     const sp__tree *t = &s->tree;
     const int64_t A = s->model.num_actions;
+    const int64_t expanding = (int64_t)want + s->flight[1 - f].n_leaves;
     const double bytes = (double)(t->n_nodes + want + 1) * sizeof(sp__node) +
-                         (double)(t->n_edges + want * A) * sizeof(sp__edge);
-    if (bytes > (double)s->max_tree_bytes || (double)t->n_edges + (double)(want * A) > (double)INT32_MAX / 2) {
+                         (double)(t->n_edges + expanding * A) * sizeof(sp__edge);
+    if (bytes > (double)s->max_tree_bytes || (double)t->n_edges + (double)(expanding * A) > (double)INT32_MAX / 2) {
         if (s->sims_done > 0)
             return 1;
         return sp__error(SP_ERR_NOMEM, "search: the tree would outgrow %zu bytes", s->max_tree_bytes);
     }
-    int rc = sp__tree_reserve(&s->tree, want + 1, want * (int32_t)A);
+    int rc = sp__tree_reserve(&s->tree, want + 1, (int32_t)(expanding * A));
     if (rc == SP_ERR_NOMEM && s->sims_done > 0) {
         sp_clear_error();
         return 1;
@@ -303,7 +318,7 @@ static int collect_batch(struct sp_search *const *searches, size_t n, int f, sp_
         int32_t want = s->batch_size;
         if (want > s->sims_target - s->sims_started)
             want = s->sims_target - s->sims_started;
-        int rc = tree_room(s, want);
+        int rc = tree_room(s, f, want);
         if (rc == 1) {
             /* The tree is as large as it may grow: end this run here. */
             s->sims_target = s->sims_started;
@@ -331,10 +346,15 @@ static void rollback_all(struct sp_search *const *searches, size_t n, int f, sp_
         rollback(searches[i], &searches[i]->flight[f], b);
 }
 
-static void backup_all(struct sp_search *const *searches, size_t n, int f, sp__batch *b)
+static int backup_all(struct sp_search *const *searches, size_t n, int f, sp__batch *b)
 {
-    for (size_t i = 0; i < n; i++)
-        backup(searches[i], &searches[i]->flight[f], b);
+    int rc = SP_OK;
+    for (size_t i = 0; i < n; i++) {
+        int r = backup(searches[i], &searches[i]->flight[f], b);
+        if (r && !rc)
+            rc = r;
+    }
+    return rc;
 }
 
 /* One thread: select a batch, evaluate it, back it up, and again. */
@@ -352,7 +372,8 @@ static int run_in_turn(struct sp_search *const *searches, size_t n, sp__batch *b
             rollback_all(searches, n, 0, b);
             return rc;
         }
-        backup_all(searches, n, 0, b);
+        if ((rc = backup_all(searches, n, 0, b)))
+            return rc;
     }
 }
 
@@ -393,15 +414,19 @@ static int run_pipelined(struct sp_search *const *searches, size_t n, sp__batch 
         if (!rc_next && b[next]->n > 0)
             sp__pool_launch(pool, m, b[next]);
         rc = b[cur]->n > 0 ? sp__pool_finish(pool, b[cur]) : SP_OK;
+        const int backed_up = !rc && !rc_next;
+        if (backed_up)
+            rc = backup_all(searches, n, cur, b[cur]);
         if (rc || rc_next) {
-            /* Nothing of either batch may be running when they are taken back. */
+            /* Nothing of either batch may be running when they are taken
+             * back, the later one first (its nodes are the newer ones). */
             if (!rc_next && b[next]->n > 0)
                 sp__pool_finish(pool, b[next]);
             rollback_all(searches, n, next, b[next]);
-            rollback_all(searches, n, cur, b[cur]);
+            if (!backed_up)
+                rollback_all(searches, n, cur, b[cur]);
             return rc ? rc : rc_next;
         }
-        backup_all(searches, n, cur, b[cur]);
         cur = next;
         leaves = next_leaves;
         /* Nothing was selected while the last batch was in flight (every
@@ -447,7 +472,12 @@ int sp__search_run(struct sp_search *const *searches, size_t n, void *const *inp
 
     sp__pool *pool = searches[0]->pool;
     rc = pool ? run_pipelined(searches, n, batches, pool, start) : run_in_turn(searches, n, b, start);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         finish(searches[i]);
+        /* After an arena check failed the tree holds a leaf taken for
+         * terminal: no later run may reuse it. */
+        if (rc == SP_ERR_INTERNAL)
+            sp__tree_release_all(searches[i], &searches[i]->tree);
+    }
     return rc;
 }

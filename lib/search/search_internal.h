@@ -129,8 +129,10 @@ int sp__tree_reserve(sp__tree *t, int32_t nodes, int32_t edges);
 void sp__tree_release_all(struct sp_search *s, sp__tree *t);
 void sp__tree_free(sp__tree *t);
 int sp__tree_keep_subtree(struct sp_search *s, int32_t new_root);
+/* Both check the room reserved (sp__tree_reserve) and fail with
+ * SP_ERR_INTERNAL rather than write past it: -1 and an error status. */
 int32_t sp__tree_new_node(sp__tree *t);
-void sp__tree_expand(struct sp_search *s, int32_t node, const float *prior, const uint8_t *mask);
+int sp__tree_expand(struct sp_search *s, int32_t node, const float *prior, const uint8_t *mask);
 /* A child is about to hang from edge `ei` of `node`: keep the expanded
  * edges a prefix (swapping edges). Returns the edge's index afterwards. */
 int32_t sp__tree_note_child(struct sp_search *s, int32_t node, int32_t ei);

@@ -50,6 +50,13 @@ void sp__tree_free(sp__tree *t)
 
 int32_t sp__tree_new_node(sp__tree *t)
 {
+    /* The run reserves before every batch; a full arena here is a bug in that
+     * reservation, which must fail the run rather than write past the end. */
+    if (t->n_nodes >= t->cap_nodes) {
+        sp__error(SP_ERR_INTERNAL, "search: node %d would be past the node arena (%d reserved)", t->n_nodes,
+                  t->cap_nodes);
+        return -1;
+    }
     int32_t i = t->n_nodes++;
     t->nodes[i] = (sp__node){ .first_edge = 0, .n_edges = 0 };
     return i;
@@ -57,10 +64,16 @@ int32_t sp__tree_new_node(sp__tree *t)
 
 /* Give `node` one edge per legal action, with the prior renormalised over
  * them (uniform when the model gives them no mass). */
-void sp__tree_expand(struct sp_search *s, int32_t node, const float *prior, const uint8_t *mask)
+int sp__tree_expand(struct sp_search *s, int32_t node, const float *prior, const uint8_t *mask)
 {
     sp__tree *t = &s->tree;
     const int A = s->model.num_actions;
+    /* Room for every action, as the run reserves, not just the legal ones:
+     * a short reservation then fails here whatever the position. */
+    if (t->n_edges > t->cap_edges - A)
+        return sp__error(SP_ERR_INTERNAL,
+                         "search: expanding node %d would pass the edge arena (%d of %d used, %d actions)", node,
+                         t->n_edges, t->cap_edges, A);
     sp__node *n = &t->nodes[node];
     sp__edge *e = &t->edges[t->n_edges];
     float sum = 0.0f;
@@ -91,6 +104,7 @@ void sp__tree_expand(struct sp_search *s, int32_t node, const float *prior, cons
     /* Most leaves are never passed through again: find their best
      * unexpanded edge only when selection first needs it. */
     n->best_unexpanded = SP__BEST_UNKNOWN;
+    return SP_OK;
 }
 
 void sp__tree_refresh_best(struct sp_search *s, int32_t node)
