@@ -5,13 +5,16 @@ nothing in it is public API.
 """
 import ctypes
 import ctypes.util
+import functools
 import glob
+import inspect
 import math
 import numbers
 import operator
 import os
 import struct
 import sys
+import threading
 import weakref
 
 #: Environment variable naming the shared library to load (a path).
@@ -261,9 +264,33 @@ def in_buffer(data, ctype, count, name):
 
 class Handle:
     """Base of every handle: owns one C object, released by close(), by
-    leaving a `with` block, or (last resort) when garbage-collected."""
+    leaving a `with` block, or (last resort) when garbage-collected.
+
+    Every method and property a subclass defines runs with the handle marked
+    busy (a counter under a lock), and with the handle it borrows (`_parent`,
+    e.g. a Search's GoEvaluator) marked first. close() refuses a busy handle
+    with MisuseError: freeing the C object under a call still using it (from
+    another thread, or from a callback of that call) would crash the process.
+    """
+    _parent = None  # a Handle this one borrows; set by subclasses that have one
+    #: Methods run before the pointer is set (constructors' helpers).
+    _unguarded = frozenset(("__init__", "__new__", "__del__", "__enter__", "__exit__", "__repr__", "close", "_init",
+                            "_close_dependents"))
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if name in cls._unguarded or (name.startswith("__") and name not in ("__str__", "__len__")):
+                continue
+            if inspect.isfunction(value):
+                setattr(cls, name, _guarded(value))
+            elif isinstance(value, property):
+                setattr(cls, name, property(value.fget and _guarded(value.fget), value.fset and _guarded(value.fset),
+                                            value.fdel, value.__doc__))
 
     _free = None  # the C function releasing the object; set by subclasses
+        self._guard = threading.Lock()
+        self._busy = 0
 
     def __init__(self, pointer):
         self._ptr = pointer
@@ -278,13 +305,50 @@ class Handle:
     @property
     def closed(self):
         """True once close() was called."""
+    def _hold(self):
+        """Mark this handle (its parent first) in use; ValueError when closed."""
+        parent = self._parent
+        if parent is not None:
+            parent._hold()
+        try:
+            with self._guard:
+                self._p  # raises on a closed handle
+                self._busy += 1
+        except BaseException:
+            if parent is not None:
+                parent._release()
+            raise
+
+    def _release(self):
+        with self._guard:
+            self._busy -= 1
+        if self._parent is not None:
+            self._parent._release()
+
+    def _close_dependents(self):
+        """Close the handles borrowing this one (none by default)."""
+
         return not self.__dict__.get("_ptr")
 
     def close(self):
-        """Release the C object now; later calls on this handle raise ValueError. Idempotent."""
-        ptr = self.__dict__.get("_ptr")
-        if ptr:
-            self._ptr = None
+        """Release the C object now; later calls on this handle raise ValueError. Idempotent.
+        Raises MisuseError while a call uses the handle (or a handle borrowing it)."""
+        guard = self.__dict__.get("_guard")
+        if guard is None:  # the constructor failed before there was an object
+            return
+        with guard:
+            ptr = self.__dict__.get("_ptr")
+            if not ptr:
+                return
+            if self._busy:
+                from .core import MisuseError
+                raise MisuseError("close() of a %s in use by %d call%s (from another thread, or from a callback "
+                                  "of its own call): close it after the call returns"
+                                  % (type(self).__name__, self._busy, "" if self._busy == 1 else "s"))
+            self._ptr = None  # no call can start from here on
+        try:
+            self._close_dependents()
+        finally:
             type(self)._free(ptr)
 
     def __enter__(self):
@@ -300,6 +364,36 @@ class Handle:
             self.close()
         except Exception:  # interpreter shutdown may have torn the module down
             pass
+def _guarded(fn):
+    """@fn(self, ...) run with self held in use (see Handle)."""
+    @functools.wraps(fn)
+    def call(self, *args, **kwargs):
+        self._hold()
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            self._release()
+    return call
+
+
+class borrow:
+    """`with borrow(value, cls, name) as ptr:` the C pointer of handle @value
+    (type-checked like handle()), held in use for the block so that it can be
+    closed neither by another thread nor by a callback while C reads it."""
+
+    def __init__(self, value, cls, name):
+        handle(value, cls, name)
+        self._handle = value
+
+    def __enter__(self):
+        self._handle._hold()
+        return self._handle._p
+
+    def __exit__(self, *exc):
+        self._handle._release()
+        return False
+
+
 
 
 class Dependents:

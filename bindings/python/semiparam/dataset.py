@@ -267,12 +267,11 @@ class Dataset(_lib.Handle):
         ds._init(ptr.value, keep=buf)
         return ds
 
-    def close(self):
-        """Close the samplers drawing from this dataset, then release it."""
+    def _close_dependents(self):
+        # They read this dataset's memory: they go first.
         samplers = self.__dict__.get("_samplers")
         if samplers is not None:
             samplers.close_all()
-        super().close()
 
     def save(self, path):
         """Write every game to @path as .spd (temporary name, then rename)."""
@@ -330,13 +329,15 @@ class Dataset(_lib.Handle):
         """Append a Game (its moves, komi and record information); returns its id.
         MisuseError for a duplicate when @dedup."""
         out = c_uint64()
-        check(_add_game(self._p, _lib.handle(game, Game, "game"), _lib.text(source, "source", allow_none=True),
-                        1 if dedup else 0, byref(out)))
+        source = _lib.text(source, "source", allow_none=True)
+        with _lib.borrow(game, Game, "game") as game_p:
+            check(_add_game(self._p, game_p, source, 1 if dedup else 0, byref(out)))
         return out.value
 
     def copy_game(self, src, game):
         """Append game @game of Dataset @src (same board size)."""
-        check(_copy_game(self._p, _lib.handle(src, Dataset, "src"), self._game_arg(game, src)))
+        with _lib.borrow(src, Dataset, "src") as src_p:
+            check(_copy_game(self._p, src_p, self._game_arg(game, src)))
 
     # -- reading --------------------------------------------------------
 
@@ -472,7 +473,6 @@ class Sampler(_lib.Handle):
     _free = _sampler_free
 
     def __init__(self, dataset, options=None, **fields):
-        p = _lib.handle(dataset, Dataset, "dataset")
         if options is None:
             options = sampler_options(**fields)
         elif not isinstance(options, SamplerOptions):
@@ -480,9 +480,10 @@ class Sampler(_lib.Handle):
         elif fields:
             raise TypeError("give either options or keyword fields, not both")
         ptr = c_void_p()
-        check(_sampler_create(byref(ptr), p, byref(options)))
+        with _lib.borrow(dataset, Dataset, "dataset") as p:
+            check(_sampler_create(byref(ptr), p, byref(options)))
         super().__init__(ptr.value)
-        self.dataset = dataset
+        self.dataset = self._parent = dataset
         self.history, self.unroll = options.history, options.unroll
         dataset._samplers.add(self)
 

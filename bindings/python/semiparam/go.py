@@ -235,7 +235,8 @@ class Game(_lib.Handle):
 
     def copy_from(self, other):
         """Make this game a copy of @other (any size)."""
-        check(_copy(self._p, _lib.handle(other, Game, "other")))
+        with _lib.borrow(other, Game, "other") as other_p:
+            check(_copy(self._p, other_p))
 
     def clear(self):
         """Empty the board and the history; size, komi and record information stay."""
@@ -366,7 +367,8 @@ class Game(_lib.Handle):
         """A uniformly random legal move that does not fill the mover's own
         eye (superko honoured); PASS when none remains."""
         out = c_int()
-        check(_random_move(self._p, _lib.handle(rng, Rng, "rng"), byref(out)))
+        with _lib.borrow(rng, Rng, "rng") as rng_p:
+            check(_random_move(self._p, rng_p, byref(out)))
         return out.value
 
     # -- the board ------------------------------------------------------
@@ -464,20 +466,24 @@ class Game(_lib.Handle):
         return the final Tromp-Taylor score. @max_moves 0 means 3*size*size.
         With @ownership=True returns (score, list of final ownership); a uint8
         buffer is filled instead and (score, buffer) returned."""
-        rng = _lib.handle(rng, Rng, "rng")
+        # @rng stays bound (and held) through the call: it may be the only
+        # reference to a temporary Rng, whose generator C is about to use.
+        _lib.handle(rng, Rng, "rng")
         max_moves = _lib.integer(max_moves, "max_moves")
         if max_moves < 0:
             raise ValueError("max_moves must not be negative")
         score = c_float()
-        if ownership is None or ownership is False:
-            check(_playout(self._p, rng, max_moves, byref(score), None, 0))
-            return score.value
         area = self.area
-        if ownership is True:
-            buf = (c_uint8 * area)()
+        if ownership is None or ownership is False:
+            buf, capacity = None, 0
+        elif ownership is True:
+            buf, capacity = (c_uint8 * area)(), area
         else:
-            buf = _lib.out_buffer(ownership, c_uint8, area, "ownership")
-        check(_playout(self._p, rng, max_moves, byref(score), buf, area))
+            buf, capacity = _lib.out_buffer(ownership, c_uint8, area, "ownership"), area
+        with _lib.borrow(rng, Rng, "rng") as rng_p:
+            check(_playout(self._p, rng_p, max_moves, byref(score), buf, capacity))
+        if buf is None:
+            return score.value
         return score.value, (list(buf) if ownership is True else ownership)
 
     # -- display --------------------------------------------------------

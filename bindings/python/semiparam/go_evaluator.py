@@ -56,12 +56,11 @@ class GoEvaluator(_lib.Handle):
         self.board_size = options.board_size
         self._searches = _lib.Dependents()
 
-    def close(self):
-        """Close the searches using this evaluator, then release it."""
+    def _close_dependents(self):
+        # Their trees hold this evaluator's states: they go first.
         searches = self.__dict__.get("_searches")
         if searches is not None:
             searches.close_all()
-        super().close()
 
     def seed(self, seed):
         """Restart the playout generators from @seed."""

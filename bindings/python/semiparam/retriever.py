@@ -130,6 +130,21 @@ def retriever_query(game_ids=None, count=None, **fields):
     return q
 
 
+def _query_ref(query, rows):
+    """byref(@query) for a search of @rows query rows: C reads one game id per
+    row from query.game_ids, so an array of another length never reaches it."""
+    if not isinstance(query, RetrieverQuery):
+        raise TypeError("query must be a RetrieverQuery (see retriever_query()), not %s" % type(query).__name__)
+    address = ctypes.cast(query.game_ids, c_void_p).value
+    if address:
+        games = getattr(query, "_games", None)
+        if games is None or ctypes.addressof(games) != address:
+            raise ValueError("query.game_ids was not set by retriever_query(): its length cannot be checked")
+        if len(games) != rows:
+            raise ValueError("query.game_ids holds %d game ids for %d query rows" % (len(games), rows))
+    return byref(query)
+
+
 def default_factory(dim, count):
     """The FAISS factory string sp_retriever_create() picks for @count keys of dimension @dim."""
     buf = ctypes.create_string_buffer(128)
@@ -214,10 +229,13 @@ class Retriever(_lib.Handle):
         k = _lib.uint32(k, "k")
         if query is None:
             query = retriever_query(count=n, **fields)
+        elif fields:
+            raise TypeError("give either query or keyword fields, not both")
+        query_ref = _query_ref(query, n)
         ids = array.array("Q", bytes(8 * n * k))
         dist = array.array("f", bytes(4 * n * k))
         games = array.array("I", bytes(4 * n * k))
-        check(_search(self._p, x, n, dim, k, byref(query), _lib.out_buffer(ids, c_uint64, n * k, "ids"),
+        check(_search(self._p, x, n, dim, k, query_ref, _lib.out_buffer(ids, c_uint64, n * k, "ids"),
                       _lib.out_buffer(dist, c_float, n * k, "distances"),
                       _lib.out_buffer(games, c_uint32, n * k, "games")))
         return ids, dist, games
@@ -309,9 +327,10 @@ class Pca(_lib.Handle):
         n = len(positions)
         keys = array.array("f", bytes(4 * n * self.dim_out))
         games = array.array("I", bytes(4 * n))
-        check(_position_keys(self._p, _dataset_pointer(dataset), _lib.in_buffer(positions, c_uint64, n, "positions"),
-                             n, _lib.integer(history, "history"), _lib.out_buffer(keys, c_float, n * self.dim_out),
-                             _lib.out_buffer(games, c_uint32, n, "games")))
+        with _borrow_dataset(dataset) as ds:
+            check(_position_keys(self._p, ds, _lib.in_buffer(positions, c_uint64, n, "positions"), n,
+                                 _lib.integer(history, "history"), _lib.out_buffer(keys, c_float, n * self.dim_out),
+                                 _lib.out_buffer(games, c_uint32, n, "games")))
         return keys, games
 
     @property
@@ -328,9 +347,9 @@ class Pca(_lib.Handle):
         return _pca_id(self._p)
 
 
-def _dataset_pointer(dataset):
+def _borrow_dataset(dataset):
     from .dataset import Dataset
-    return _lib.handle(dataset, Dataset, "dataset")
+    return _lib.borrow(dataset, Dataset, "dataset")
 
 
 def position_planes(dataset, positions, history=8):
@@ -342,9 +361,10 @@ def position_planes(dataset, positions, history=8):
     count = n * plane_count(history) * size * size
     out = array.array("f", bytes(4 * count))
     games = array.array("I", bytes(4 * n))
-    check(_position_planes(_dataset_pointer(dataset), _lib.in_buffer(positions, c_uint64, n, "positions"), n,
-                           _lib.integer(history, "history"), _lib.out_buffer(out, c_float, count), count,
-                           _lib.out_buffer(games, c_uint32, n, "games")))
+    with _borrow_dataset(dataset) as ds:
+        check(_position_planes(ds, _lib.in_buffer(positions, c_uint64, n, "positions"), n,
+                               _lib.integer(history, "history"), _lib.out_buffer(out, c_float, count), count,
+                               _lib.out_buffer(games, c_uint32, n, "games")))
     return out, games
 
 

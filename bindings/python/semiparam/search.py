@@ -13,6 +13,7 @@ holds them. An exception raised by a model stops the search and is re-raised
 by run().
 """
 import collections
+import contextlib
 import ctypes
 import enum
 import itertools
@@ -225,14 +226,18 @@ class Search(_lib.Handle):
             raise TypeError("options must be a SearchOptions, not %s" % type(options).__name__)
         elif fields:
             raise TypeError("give either options or keyword fields, not both")
-        if hasattr(model, "_search_model"):
-            self._owner, struct = model, model._search_model()
+        ptr = c_void_p()
+        if isinstance(model, _lib.Handle):
+            # A C model: the search borrows it, so it stays open while the search runs.
+            with _lib.borrow(model, _lib.Handle, "model"):
+                self._owner, struct = model, model._search_model()
+                check(_create(byref(ptr), byref(struct), byref(options)))
+            self._parent = model
         else:
             self._owner = _adapter(model)
             struct = self._owner.struct
+            check(_create(byref(ptr), byref(struct), byref(options)))
         self.num_actions = struct.num_actions
-        ptr = c_void_p()
-        check(_create(byref(ptr), byref(struct), byref(options)))
         super().__init__(ptr.value)
         register = getattr(model, "_register_search", None)
         if register:
@@ -269,9 +274,11 @@ class Search(_lib.Handle):
         or nothing is legal. @mask (num_actions flags) forbids actions at the root."""
         p = self._p
         mask = self._mask(mask)
-        key = self._root(root)
-        action = c_int32(-1)
-        status = _run(p, key, mask, byref(action))
+        with contextlib.ExitStack() as stack:
+            _hold_roots(stack, [root])
+            key = self._root(root)
+            action = c_int32(-1)
+            status = _run(p, key, mask, byref(action))
         self._done(key, status)
         return None if action.value < 0 else action.value
 
@@ -304,6 +311,13 @@ class Search(_lib.Handle):
         return list(out[:length.value])
 
 
+def _hold_roots(stack, roots):
+    # A root that is a handle (a Game) is read by the model during the run.
+    for root in roots:
+        if isinstance(root, _lib.Handle):
+            stack.enter_context(_lib.borrow(root, _lib.Handle, "root"))
+
+
 def run_many(searches, roots, masks=None):
     """Run one search per root, stepped together so that every model call
     batches the leaves of all trees. All searches share one model. Returns
@@ -322,14 +336,17 @@ def run_many(searches, roots, masks=None):
         if len(masks) != len(searches):
             raise ValueError("need one mask (or None) per search")
     n = len(searches)
-    handles = (c_void_p * n)(*[s._p for s in searches])
-    mask_arrays = [s._mask(masks[i]) if masks else None for i, s in enumerate(searches)]
-    mask_ptrs = (POINTER(c_uint8) * n)(*[ctypes.cast(m, POINTER(c_uint8)) if m is not None else None
-                                        for m in mask_arrays])
-    keys = [searches[i]._root(roots[i]) for i in range(n)]
-    inputs = (c_void_p * n)(*keys)
-    actions = (c_int32 * n)()
-    status = _run_many(handles, n, inputs, mask_ptrs, actions)
+    with contextlib.ExitStack() as stack:
+        # Held for the whole call: a callback closing any of them is refused.
+        handles = (c_void_p * n)(*[stack.enter_context(_lib.borrow(s, Search, "search")) for s in searches])
+        mask_arrays = [s._mask(masks[i]) if masks else None for i, s in enumerate(searches)]
+        mask_ptrs = (POINTER(c_uint8) * n)(*[ctypes.cast(m, POINTER(c_uint8)) if m is not None else None
+                                            for m in mask_arrays])
+        _hold_roots(stack, roots)
+        keys = [searches[i]._root(roots[i]) for i in range(n)]
+        inputs = (c_void_p * n)(*keys)
+        actions = (c_int32 * n)()
+        status = _run_many(handles, n, inputs, mask_ptrs, actions)
     for key in keys[1:]:
         if isinstance(owner, _PythonModel):
             owner.drop_input(key)

@@ -69,7 +69,11 @@ def load(path):
 
 def write(game):
     """@game as SGF FF[4] text (str)."""
-    p = _lib.handle(game, Game, "game")
+    with _lib.borrow(game, Game, "game") as p:
+        return _write_text(p)
+
+
+def _write_text(p):
     need = c_size_t()
     status = _write(p, None, 0, byref(need))
     if status != Status.BUFFER_TOO_SMALL:
@@ -85,4 +89,6 @@ def write(game):
 
 def save(game, path):
     """Save @game as an SGF file at @path (written under a temporary name, then renamed)."""
-    check(_save(_lib.handle(game, Game, "game"), _lib.path(path)))
+    path = _lib.path(path)
+    with _lib.borrow(game, Game, "game") as p:
+        check(_save(p, path))

@@ -275,6 +275,23 @@ class TestImportFile(unittest.TestCase):
             with Dataset(9) as ds, self.assertRaises(sp.FileIOError):
                 ds.import_file(os.path.join(tmp, "missing.sgf"))
 
+    def test_close_during_import_is_refused(self):
+        # Freeing the dataset from the progress report of its own import would
+        # leave the importer writing into freed memory: the close is refused,
+        # its MisuseError cancels the import and is re-raised by it.
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "games.sgf")
+            with open(path, "w") as f:
+                f.write(collection(range(1, 4)))
+            ds = Dataset(9)
+            with self.assertRaises(sp.MisuseError) as cm:
+                ds.import_file(path, progress=lambda *a: ds.close())
+            self.assertIn("Dataset in use", str(cm.exception))
+            self.assertFalse(ds.closed)
+            ds.close()
+            with self.assertRaises(ValueError):
+                ds.game_count
+
 
 if __name__ == "__main__":
     unittest.main()

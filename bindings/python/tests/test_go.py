@@ -447,6 +447,21 @@ class TestPlayouts(unittest.TestCase):
             self.assertEqual(g.playout(rng, ownership=buf), (score, buf))
             self.assertEqual(list(buf), owner)
 
+    def test_a_temporary_generator_lives_through_the_call(self):
+        # Rng(99) is referenced only by the argument: the binding must keep it
+        # (and its C generator) alive until the C call returns. Under ASan a
+        # generator freed before the playout is a heap-use-after-free.
+        with Game(9) as g, sp.Rng(99) as rng:
+            expected = g.playout(rng)
+            for _ in range(3):
+                self.assertEqual(g.playout(sp.Rng(99)), expected)
+            rng.seed(99)
+            expected = g.playout(rng, ownership=True)
+            self.assertEqual(g.playout(sp.Rng(99), ownership=True), expected)
+            rng.seed(7)
+            move = g.random_move(rng)
+            self.assertEqual(g.random_move(sp.Rng(7)), move)
+
     def test_random_games_stay_legal(self):
         with Game(5) as g, sp.Rng(4) as rng:
             for _ in range(200):

@@ -4,6 +4,7 @@ import array
 import os
 import random
 import tempfile
+import threading
 import unittest
 
 import semiparam as sp
@@ -103,6 +104,83 @@ class TestRetriever(unittest.TestCase):
                 self.assertNotEqual(retriever.game_half(self.games[i - 100]), retriever.game_half(self.games[3]))
             self.assertEqual(nd, sorted(nd))
         r.close()
+
+    def test_query_game_ids_must_cover_every_row(self):
+        # C reads one game id per query row: a shorter array would be read
+        # past its end (heap-buffer-overflow under ASan, garbage ids without).
+        # Arrays of over 512 bytes come from malloc, where ASan sees them.
+        qs = self.keys[:600 * DIM]
+        with Retriever.build(self.keys, self.pos, self.games, DIM, factory="Flat") as r:
+            short = retriever.retriever_query(game_ids=self.games[:300], exclude=Exclude.GAME)
+            with self.assertRaises(ValueError) as cm:
+                r.search(qs, 3, query=short)
+            self.assertIn("300 game ids for 600 query rows", str(cm.exception))
+            with self.assertRaises(ValueError):
+                r.search(qs, 3, game_ids=self.games[:300], exclude=Exclude.GAME)
+            raw = retriever.RetrieverQuery()
+            raw.version, raw.exclude = retriever.RETRIEVER_QUERY_VERSION, Exclude.GAME
+            raw.game_ids = (retriever.c_uint32 * 1)(7)
+            with self.assertRaises(ValueError):
+                r.search(qs, 3, query=raw)
+            with self.assertRaises(TypeError):
+                r.search(qs, 3, query=short, nprobe=2)
+            whole = retriever.retriever_query(game_ids=self.games[:600], exclude=Exclude.GAME)
+            _, _, games = r.search(qs, 3, query=whole)
+            for i, g in enumerate(games):
+                self.assertNotEqual(g, self.games[i // 3])
+
+    def test_close_while_busy_is_refused(self):
+        r = Retriever.build(self.keys, self.pos, self.games, DIM, factory="Flat")
+        # Deterministic: add() is inside its progress report when another
+        # thread (and the callback itself) tries to close the retriever.
+        refused = []
+
+        def attempt():
+            try:
+                r.close()
+            except sp.MisuseError as exc:
+                refused.append(exc)
+
+        def progress(task, done, total):
+            attempt()
+            other = threading.Thread(target=attempt)
+            other.start()
+            other.join()
+
+        sp.set_progress_callback(progress)
+        try:
+            r.add(self.key(0), [5], [5])
+        finally:
+            sp.set_progress_callback(None)
+        self.assertGreaterEqual(len(refused), 2)
+        self.assertIn("in use", str(refused[0]))
+        self.assertEqual(r.count, self.n + 1)
+
+        # The case of the report: searches on another thread while this one
+        # closes. Each attempt is refused or lands between two searches; after
+        # it the searching thread gets ValueError, never freed memory.
+        first, outcome = threading.Event(), []
+
+        def searches():
+            try:
+                while True:
+                    r.search(self.keys[:300 * DIM], 5)
+                    first.set()
+            except BaseException as exc:
+                outcome.append(exc)
+                first.set()
+
+        worker = threading.Thread(target=searches)
+        worker.start()
+        first.wait()
+        while not r.closed:
+            try:
+                r.close()
+            except sp.MisuseError:
+                pass
+        worker.join()
+        self.assertIsInstance(outcome[0], ValueError)
+        self.assertIn("closed", str(outcome[0]))
 
     def test_max_codes_budget(self):
         # Queries between two clusters: their neighbours lie in several lists.

@@ -173,6 +173,53 @@ class TestPythonModel(unittest.TestCase):
             with self.assertRaises(sp.MisuseError):
                 s.root_stats()
 
+    def test_close_while_running_is_refused(self):
+        # A model that tries to close searches from inside its callback, on its
+        # own thread and from another one: freeing a search under its own run
+        # is a use-after-free in C, so the bindings must refuse each attempt.
+        class Closer(Bandit):
+            targets = ()
+
+            def __init__(self):
+                super().__init__()
+                self.refused = []
+
+            def attempt(self, target):
+                try:
+                    target.close()
+                except sp.MisuseError as exc:
+                    self.refused.append(exc)
+
+            def recurrent(self, worker, states, actions):
+                for target in self.targets:
+                    self.attempt(target)
+                    other = threading.Thread(target=self.attempt, args=(target,))
+                    other.start()
+                    other.join()
+                return super().recurrent(worker, states, actions)
+
+        model = Closer()
+        s = Search(model, simulations=10)
+        model.targets = (s,)
+        self.assertEqual(s.run("root"), model.best)
+        self.assertEqual(len(model.refused), 2 * model.calls)
+        self.assertIn("in use", str(model.refused[0]))
+        self.assertFalse(s.closed)
+        model.targets = ()
+        s.close()
+        with self.assertRaises(ValueError):
+            s.run("root")
+
+        # run_many holds every tree it steps, not only the first.
+        model = Closer()
+        searches = [Search(model, simulations=10, seed=i) for i in range(2)]
+        model.targets = (searches[1],)
+        self.assertEqual(search.run_many(searches, ["a", "b"]), [model.best] * 2)
+        self.assertEqual(len(model.refused), 2 * model.calls)
+        self.assertFalse(searches[1].closed)
+        for s in searches:
+            s.close()
+
     def test_search_keeps_model_alive(self):
         s = Search(Bandit(), simulations=8)
         gc.collect()
