@@ -269,8 +269,9 @@ static void finish(struct sp_search *s)
  * backed up, and with two flights the other one is backed up first: so the
  * edges reserved here cover that flight's leaves as well as these (the
  * worst case of both, every action legal). Returns 1 when the tree would
- * outgrow max_tree_bytes (or memory runs out) after simulations were done,
- * so that the run ends with what it has instead of failing. */
+ * outgrow max_tree_bytes (or memory runs out) once the root has visited
+ * children (simulations of this run or of a kept tree), so that the run ends
+ * with what it has instead of failing. */
 static int tree_room(struct sp_search *s, int f, int32_t want)
 {
     const sp__tree *t = &s->tree;
@@ -278,13 +279,14 @@ static int tree_room(struct sp_search *s, int f, int32_t want)
     const int64_t expanding = (int64_t)want + s->flight[1 - f].n_leaves;
     const double bytes = (double)(t->n_nodes + want + 1) * sizeof(sp__node) +
                          (double)(t->n_edges + expanding * A) * sizeof(sp__edge);
+    const int has_result = s->sims_done > 0 || t->nodes[0].visits > 1;
     if (bytes > (double)s->max_tree_bytes || (double)t->n_edges + (double)(expanding * A) > (double)INT32_MAX / 2) {
-        if (s->sims_done > 0)
+        if (has_result)
             return 1;
         return sp__error(SP_ERR_NOMEM, "search: the tree would outgrow %zu bytes", s->max_tree_bytes);
     }
     int rc = sp__tree_reserve(&s->tree, want + 1, (int32_t)(expanding * A));
-    if (rc == SP_ERR_NOMEM && s->sims_done > 0) {
+    if (rc == SP_ERR_NOMEM && has_result) {
         sp_clear_error();
         return 1;
     }
