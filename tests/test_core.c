@@ -1,9 +1,14 @@
 /* Core: status names, per-thread errors, version, RNG, callbacks, files. */
 #include <check.h>
+#include <fcntl.h>
+#include <glob.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/core_internal.h"
@@ -36,6 +41,24 @@ START_TEST(last_error_is_per_thread)
     pthread_join(t, &result);
     ck_assert_ptr_eq(result, (void *)1);
     ck_assert_str_eq(sp_last_error(), "main 7");
+}
+END_TEST
+
+/* Callers add context to a failure by passing the previous text back in. */
+START_TEST(error_can_wrap_the_previous_one)
+{
+    sp__error(SP_ERR_IO, "cannot read x.spd: %s", "disk full");
+    sp__error(SP_ERR_FORMAT, "loading model: %s", sp_last_error());
+    ck_assert_str_eq(sp_last_error(), "loading model: cannot read x.spd: disk full");
+    /* A previous message near the buffer's size is cut, never overrun. */
+    char long_text[600];
+    memset(long_text, 'a', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    sp__error(SP_ERR_IO, "%s", long_text);
+    sp__error(SP_ERR_FORMAT, "outer: %s", sp_last_error());
+    const char *wrapped = sp_last_error();
+    ck_assert_int_eq(strncmp(wrapped, "outer: aaaa", 11), 0);
+    ck_assert_uint_eq(strspn(wrapped + 7, "a"), strlen(wrapped) - 7);
 }
 END_TEST
 
@@ -138,6 +161,64 @@ START_TEST(atomic_write_and_read)
 }
 END_TEST
 
+/* A writer killed before commit leaves its temporary; the next write of the
+ * same target removes it, and only it. */
+START_TEST(stale_temporaries_are_removed)
+{
+    char dir[] = "/tmp/sp_core_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[256], other[256], name[512];
+    snprintf(path, sizeof path, "%s/f.spd", dir);
+    snprintf(other, sizeof other, "%s/g.spd", dir);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        sp__atomic_file f;
+        if (sp__atomic_open(&f, path) == SP_OK && sp__atomic_write(&f, "partial", 7) == SP_OK)
+            raise(SIGKILL);
+        _exit(1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    snprintf(name, sizeof name, "%s.tmp.%ld.", path, (long)child);
+    /* The killed writer's temporary is there... */
+    glob_t g;
+    snprintf(name + strlen(name), sizeof name - strlen(name), "??????");
+    ck_assert_int_eq(glob(name, 0, NULL, &g), 0);
+    ck_assert_uint_eq(g.gl_pathc, 1);
+    char stale[512];
+    snprintf(stale, sizeof stale, "%s", g.gl_pathv[0]);
+    globfree(&g);
+    /* ...beside one of another target by the same dead writer, one being
+     * written in this process, and one locked by a writer whose pid is not
+     * visible here (another pid namespace). */
+    char other_stale[512], locked[512];
+    snprintf(other_stale, sizeof other_stale, "%s.tmp.%ld.abcdef", other, (long)child);
+    snprintf(locked, sizeof locked, "%s.tmp.%ld.ghijkl", path, (long)child);
+    int fd = open(other_stale, O_CREAT | O_WRONLY, 0600);
+    close(fd);
+    int locked_fd = open(locked, O_CREAT | O_WRONLY, 0600);
+    ck_assert_int_eq(flock(locked_fd, LOCK_EX), 0);
+    sp__atomic_file live;
+    ck_assert_int_eq(sp__atomic_open(&live, path), SP_OK);
+    ck_assert_int_eq(access(stale, F_OK), -1); /* the live writer's open removed it */
+    ck_assert_int_eq(sp__file_write_atomic(path, "abc", 3), SP_OK);
+    ck_assert_int_eq(access(live.temp_path, F_OK), 0);
+    ck_assert_int_eq(access(locked, F_OK), 0);
+    ck_assert_int_eq(access(other_stale, F_OK), 0);
+    ck_assert_int_eq(sp__atomic_write(&live, "xyz", 3), SP_OK);
+    ck_assert_int_eq(sp__atomic_commit(&live), SP_OK);
+    close(locked_fd);
+    /* Unlocked now: the next write of the target removes it too. */
+    ck_assert_int_eq(sp__file_write_atomic(path, "def", 3), SP_OK);
+    ck_assert_int_eq(access(locked, F_OK), -1);
+    unlink(other_stale);
+    unlink(path);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 START_TEST(crc32_known_value)
 {
     /* The standard check value of CRC-32/ISO-HDLC. */
@@ -153,11 +234,13 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, status_names);
     tcase_add_test(tc, last_error_is_per_thread);
+    tcase_add_test(tc, error_can_wrap_the_previous_one);
     tcase_add_test(tc, version_matches_headers);
     tcase_add_test(tc, rng_is_reproducible_and_uniform);
     tcase_add_test(tc, log_callback_filters_levels);
     tcase_add_test(tc, progress_callback_can_cancel);
     tcase_add_test(tc, atomic_write_and_read);
+    tcase_add_test(tc, stale_temporaries_are_removed);
     tcase_add_test(tc, crc32_known_value);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -1,10 +1,13 @@
 /* Whole-file reads, atomic writes and CRC-32. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,24 +53,68 @@ int sp__file_read(const char *path, char **out_data, size_t *out_length)
     return SP_OK;
 }
 
+/* A temporary file is named TARGET.tmp.PID.XXXXXX and flock'ed by its writer
+ * until it is renamed, so that a later writer of the same target can tell a
+ * temporary left by a killed process (pid gone, no lock) from one being
+ * written now, and remove it. The lock covers writers whose pid this process
+ * cannot see (another pid namespace sharing the directory). */
+static void remove_stale_temporaries(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char dir[4096];
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path == 0 ? 1 : slash - path), path);
+    else
+        snprintf(dir, sizeof dir, ".");
+    DIR *d = opendir(dir);
+    if (!d)
+        return; /* only a courtesy: the write itself reports a bad directory */
+    size_t base_len = strlen(base);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, base_len) != 0 || strncmp(name + base_len, ".tmp.", 5) != 0)
+            continue;
+        char *end;
+        long pid = strtol(name + base_len + 5, &end, 10);
+        if (pid <= 0 || *end != '.' || strlen(end + 1) != 6)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* its writer may still be running */
+        int fd = openat(dirfd(d), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            unlinkat(dirfd(d), name, 0);
+            sp__log(SP_LOG_INFO, "removed %s/%s, left by a writer that is gone", dir, name);
+        }
+        close(fd);
+    }
+    closedir(d);
+}
+
 int sp__atomic_open(sp__atomic_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
     size_t n = strlen(path);
     f->final_path = malloc(n + 1);
-    f->temp_path = malloc(n + 16);
+    f->temp_path = malloc(n + 40);
     if (!f->final_path || !f->temp_path) {
         sp__atomic_abort(f);
         return sp__error(SP_ERR_NOMEM, "out of memory opening %s", path);
     }
     memcpy(f->final_path, path, n + 1);
-    snprintf(f->temp_path, n + 16, "%s.tmp.XXXXXX", path);
+    remove_stale_temporaries(path);
+    snprintf(f->temp_path, n + 40, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
     f->fd = mkostemp(f->temp_path, O_CLOEXEC);
-    if (f->fd < 0) {
+    if (f->fd < 0 || flock(f->fd, LOCK_EX) != 0) {
         int err = errno;
-        free(f->temp_path);
-        f->temp_path = NULL;
+        if (f->fd < 0) { /* nothing was created under temp_path */
+            free(f->temp_path);
+            f->temp_path = NULL;
+        }
         sp__atomic_abort(f);
         return sp__error(SP_ERR_IO, "cannot create a file next to %s: %s", path, strerror(err));
     }
@@ -105,8 +152,7 @@ int sp__atomic_commit(sp__atomic_file *f)
         sp__atomic_abort(f);
         return sp__error(SP_ERR_IO, "cannot finish writing: %s", strerror(err));
     }
-    close(f->fd);
-    f->fd = -1;
+    /* Renamed before it is closed: the lock must outlive the temporary name. */
     if (rename(f->temp_path, f->final_path) != 0) {
         int err = errno;
         char path[4096];
@@ -114,6 +160,8 @@ int sp__atomic_commit(sp__atomic_file *f)
         sp__atomic_abort(f);
         return sp__error(SP_ERR_IO, "cannot rename into %s: %s", path, strerror(err));
     }
+    close(f->fd);
+    f->fd = -1;
     free(f->final_path);
     free(f->temp_path);
     f->final_path = f->temp_path = NULL;

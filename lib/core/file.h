@@ -15,8 +15,10 @@ int sp__file_read(const char *path, char **out_data, size_t *out_length);
  * fsync and rename. SP_ERR_IO and no file under path on failure. */
 int sp__file_write_atomic(const char *path, const void *data, size_t length);
 
-/* Streaming version for large outputs: open a temporary file next to path,
- * write to it, then commit (fsync + rename) or abort (unlink). */
+/* Streaming version for large outputs: open a temporary file next to path
+ * (path.tmp.PID.XXXXXX, locked while written), write to it, then commit
+ * (fsync + rename) or abort (unlink). Opening first removes the temporaries
+ * of the same path whose writers are gone (killed before commit or abort). */
 typedef struct sp__atomic_file {
     int fd;
     char *final_path;

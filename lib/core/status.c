@@ -1,6 +1,8 @@
 /* Status names and the per-thread "last error" text. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <string.h>
 
 #include "core_internal.h"
 
@@ -30,11 +32,16 @@ const char *sp_last_error(void) { return last_error; }
 
 void sp_clear_error(void) { last_error[0] = '\0'; }
 
+/* Callers wrap the previous failure's text ("loading x: %s", sp_last_error()),
+ * so an argument may point into last_error itself: format into a scratch
+ * buffer first, since vsnprintf's source and destination must not overlap. */
 int sp__error(int status, const char *fmt, ...)
 {
+    char message[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    memcpy(last_error, message, sizeof last_error);
     return status;
 }
