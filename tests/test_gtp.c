@@ -389,10 +389,23 @@ START_TEST(sgf_load_and_print)
     ck_assert_int_eq(sp_game_color_at(g, sp_point(13, 2, 2)), SP_WHITE);
     ck_assert_int_eq(sp_game_color_at(g, sp_point(13, 3, 3)), SP_WHITE);
     ck_assert_int_eq(sp_game_to_play(g), SP_BLACK);
+    /* A failed load says what is wrong and where, after GTP's own words. */
+    char expected[256];
     static const char broken[] = "(;GM[1]SZ[9];B[ee];W[zz";
     write_file(path, broken, strlen(broken));
-    EXPECT(command, "? cannot load file\n\n");
-    EXPECT("loadsgf /nonexistent/game.sgf", "? cannot load file\n\n");
+    snprintf(expected, sizeof expected,
+             "? cannot load file: %s: line 1, column 21 (byte 20): value not closed by ']' before the end of the data\n\n",
+             path);
+    EXPECT(command, expected);
+    static const char illegal[] = "(;GM[1]SZ[9]\n;B[ee]\n;W[ee])";
+    write_file(path, illegal, strlen(illegal));
+    snprintf(expected, sizeof expected, "? cannot load file: %s: line 3, column 3 (byte 22): move 2 W[ee]: ", path);
+    const char *answer = send(command);
+    ck_assert_msg(strncmp(answer, expected, strlen(expected)) == 0, "loadsgf answered '%s'", answer);
+    ck_assert_ptr_nonnull(strstr(answer, "occupied"));
+    answer = send("loadsgf /nonexistent/game.sgf");
+    ck_assert_msg(strncmp(answer, "? cannot load file: cannot open /nonexistent/game.sgf: ", 55) == 0,
+                  "loadsgf answered '%s'", answer);
     ck_assert_int_eq(sp_game_size(gtp_engine_game(engine)), 13);
     ck_assert_int_eq(sp_game_move_count(gtp_engine_game(engine)), 1);
     unlink(path);

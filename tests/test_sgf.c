@@ -19,7 +19,7 @@ static sp_game *parse_ok(const char *text)
     return g;
 }
 
-/* Parse text that must fail with `status` and an offset in the message. */
+/* Parse text that must fail with `status` and its place in the message. */
 static void parse_fails(const char *text, size_t length, int status)
 {
     sp_game *g = (sp_game *)1;
@@ -27,7 +27,9 @@ static void parse_fails(const char *text, size_t length, int status)
     ck_assert_msg(rc == status, "expected %d, got %d (%s) for: %.*s", status, rc, sp_last_error(), (int)length,
                   text);
     ck_assert_ptr_null(g);
-    ck_assert_msg(strncmp(sp_last_error(), "at byte ", 8) == 0, "no offset in '%s'", sp_last_error());
+    ck_assert_msg(strncmp(sp_last_error(), "line ", 5) == 0 && strstr(sp_last_error(), ", column ") &&
+                      strstr(sp_last_error(), "(byte "),
+                  "no line, column and offset in '%s'", sp_last_error());
 }
 
 static int move_at(const sp_game *g, int i, int *color)
@@ -348,12 +350,16 @@ START_TEST(malformed_inputs)
     ck_assert_int_eq(sp_sgf_parse(NULL, "(;)", 3, NULL), SP_ERR_INVALID_ARG);
     ck_assert_int_eq(sp_sgf_parse(&g, NULL, 3, NULL), SP_ERR_INVALID_ARG);
     ck_assert_ptr_null(g);
-    /* The offset points at the culprit. */
+    /* The place points at the culprit; columns count bytes from 1. */
     parse_fails("(;SZ[9];B[ee];W[zz])", 20, SP_ERR_FORMAT);
-    ck_assert_ptr_nonnull(strstr(sp_last_error(), "at byte 15:"));
+    ck_assert_str_eq(sp_last_error(), "line 1, column 16 (byte 15): [zz] is not a point of the 9x9 board");
     parse_fails("(;SZ[9];B[ee];W[ee])", 20, SP_ERR_ILLEGAL_MOVE);
-    ck_assert_ptr_nonnull(strstr(sp_last_error(), "at byte 15:"));
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "line 1, column 16 (byte 15): move 2 W[ee]: "));
     ck_assert_ptr_nonnull(strstr(sp_last_error(), "occupied"));
+    parse_fails("(;SZ[9]\n;B[ee]\r\n;W[zz])", 23, SP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "line 3, column 3 (byte 18):"));
+    parse_fails("(;SZ[9]\n;B[ee]\n", 15, SP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "line 1, column 1 (byte 0): game tree not closed"));
 }
 END_TEST
 

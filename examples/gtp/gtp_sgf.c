@@ -1,4 +1,5 @@
 /* loadsgf and printsgf through the library's SGF reader and writer. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "gtp_internal.h"
@@ -11,8 +12,12 @@ static int cmd_loadsgf(gtp_engine *e, int argc, char **args, void *payload)
     if (argc < 1 || argc > 2 || (argc == 2 && gtp__parse_int(args[1], 1, 1000000000, &move_number)))
         return gtp__fail(e, "syntax error");
     sp_game *game = NULL;
-    if (sp_sgf_load(&game, args[0]) != SP_OK)
-        return gtp__fail(e, "cannot load file"); /* the text GTP 2 prescribes */
+    if (sp_sgf_load(&game, args[0]) != SP_OK) {
+        /* The text GTP 2 prescribes, then what is wrong and where. */
+        char message[600];
+        snprintf(message, sizeof message, "cannot load file: %s", sp_last_error());
+        return gtp__fail(e, message);
+    }
     while (move_number > 0 && sp_game_move_count(game) >= move_number)
         sp_game_undo(game);
     sp_game_free(e->game);

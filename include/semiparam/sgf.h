@@ -41,7 +41,7 @@ extern "C" {
  *   ever played.
  * - Within a node, AE is applied before AB/AW, then PL, then the move.
  *
- * Byte offsets in error messages ("at byte 123: ...") count from @p data.
+ * Error messages say where, counted from @p data: "line 3, column 7 (byte 123): ...".
  *
  * @param out           receives the game; NULL on failure
  * @param data          SGF text, borrowed for the call

@@ -2,6 +2,7 @@
  * Hand-written and bounded by the data's length at every step (the input need
  * not be NUL-terminated); loops, not recursion, so nesting depth is free. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,25 @@ static const char *show(const char *p, size_t n, size_t pos, char buf[8])
     return buf;
 }
 
+/* Fail with status at byte pos of the data that starts at p, said as an
+ * editor shows it: line and column (in bytes, from 1), then the offset. */
+static int fail_at(const char *p, size_t pos, int status, const char *fmt, ...) SP__PRINTF(4, 5);
+static int fail_at(const char *p, size_t pos, int status, const char *fmt, ...)
+{
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < pos; i++, column++)
+        if (p[i] == '\n') {
+            line++;
+            column = 0;
+        }
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return sp__error(status, "line %zu, column %zu (byte %zu): %s", line, column, pos, what);
+}
+
 /* p[pos] is '['; find the offset just past its closing ']', honouring '\'.
  * Returns 0, or -1 when the data ends first. */
 static int value_end(const char *p, size_t n, size_t pos, size_t *end)
@@ -87,8 +107,7 @@ static int tree_end(const char *p, size_t n, size_t start, size_t *end)
         if (c == '[') {
             size_t e;
             if (value_end(p, n, pos, &e))
-                return sp__error(SP_ERR_FORMAT, "at byte %zu: value not closed by ']' before the end of the data",
-                                 pos);
+                return fail_at(p, pos, SP_ERR_FORMAT, "value not closed by ']' before the end of the data");
             pos = e - 1;
         } else if (c == '(') {
             depth++;
@@ -97,8 +116,7 @@ static int tree_end(const char *p, size_t n, size_t start, size_t *end)
             return SP_OK;
         }
     }
-    return sp__error(SP_ERR_FORMAT, "at byte %zu: game tree not closed by ')' before the end of the data (at byte %zu)",
-                     start, n);
+    return fail_at(p, start, SP_ERR_FORMAT, "game tree not closed by ')' before the end of the data");
 }
 
 /* Skip the rest of the open game trees, `depth` of them, starting at a ')'
@@ -111,7 +129,7 @@ static int skip_variations(const parser *ps, size_t pos, size_t depth)
         if (c == '[') {
             size_t e;
             if (value_end(ps->p, ps->n, pos, &e))
-                return sp__error(SP_ERR_FORMAT, "at byte %zu: value not closed by ']'", pos);
+                return fail_at(ps->p, pos, SP_ERR_FORMAT, "value not closed by ']'");
             pos = e - 1;
         } else if (c == '(') {
             depth++;
@@ -119,11 +137,11 @@ static int skip_variations(const parser *ps, size_t pos, size_t depth)
             if (--depth == 0)
                 return SP_OK;
         } else if (!is_blank(c) && !is_upper(c) && !is_lower(c) && c != ';') {
-            return sp__error(SP_ERR_FORMAT, "at byte %zu: unexpected %s in a variation", pos,
-                             show(ps->p, ps->n, pos, shown));
+            return fail_at(ps->p, pos, SP_ERR_FORMAT, "unexpected %s in a variation",
+                           show(ps->p, ps->n, pos, shown));
         }
     }
-    return sp__error(SP_ERR_FORMAT, "at byte %zu: variation not closed by ')'", ps->n);
+    return fail_at(ps->p, ps->n, SP_ERR_FORMAT, "variation not closed by ')'");
 }
 
 static int text_push(parser *ps, char c)
@@ -219,17 +237,17 @@ static int scan_node(parser *ps, size_t *pos, int root)
             upper++;
         }
         if (upper == 0)
-            return sp__error(SP_ERR_FORMAT, "at byte %zu: property name without an upper-case letter", pr.at);
+            return fail_at(ps->p, pr.at, SP_ERR_FORMAT, "property name without an upper-case letter");
         if (upper > ID_MAX)
             pr.id[0] = '\0';
         at = skip_blanks(ps, at);
         if (at >= ps->n || ps->p[at] != '[')
-            return sp__error(SP_ERR_FORMAT, "at byte %zu: property %.*s has no value ('[' expected, found %s)", pr.at,
-                             (int)(at - pr.at < 20 ? at - pr.at : 20), ps->p + pr.at, show(ps->p, ps->n, at, shown));
+            return fail_at(ps->p, pr.at, SP_ERR_FORMAT, "property %.*s has no value ('[' expected, found %s)",
+                           (int)(at - pr.at < 20 ? at - pr.at : 20), ps->p + pr.at, show(ps->p, ps->n, at, shown));
         pr.values = at;
         while (at < ps->n && ps->p[at] == '[') {
             if (value_end(ps->p, ps->n, at, &at))
-                return sp__error(SP_ERR_FORMAT, "at byte %zu: value not closed by ']'", pr.values);
+                return fail_at(ps->p, pr.values, SP_ERR_FORMAT, "value not closed by ']'");
             pr.end = at;
             at = skip_blanks(ps, at);
         }
@@ -293,12 +311,12 @@ static int apply_size(parser *ps, const prop *pr)
         }
     long cols, rows;
     if (parse_int(t, colon, &cols) || (colon < n ? parse_int(t + colon + 1, n - colon - 1, &rows) : (rows = cols, 0)))
-        return sp__error(SP_ERR_FORMAT, "at byte %zu: SZ[%.20s] is not a board size", pr->values, t);
+        return fail_at(ps->p, pr->values, SP_ERR_FORMAT, "SZ[%.20s] is not a board size", t);
     if (cols < 1 || rows < 1 || cols > 52 || rows > 52)
-        return sp__error(SP_ERR_FORMAT, "at byte %zu: SZ[%.20s] is outside the SGF range 1..52", pr->values, t);
+        return fail_at(ps->p, pr->values, SP_ERR_FORMAT, "SZ[%.20s] is outside the SGF range 1..52", t);
     if (cols != rows || cols < SP_GO_MIN_SIZE || cols > SP_GO_MAX_SIZE)
-        return sp__error(SP_ERR_UNSUPPORTED, "at byte %zu: board size %ldx%ld is not supported (square 2..19 only)",
-                         pr->values, cols, rows);
+        return fail_at(ps->p, pr->values, SP_ERR_UNSUPPORTED, "board size %ldx%ld is not supported (square 2..19 only)",
+                       cols, rows);
     return sp_game_set_size(ps->game, (int)cols);
 }
 
@@ -309,8 +327,8 @@ static int apply_komi(parser *ps, const prop *pr)
         return rc;
     double k;
     if (sp__sgf_parse_real(ps->text, ps->text_len, &k) || !(fabs(k) <= 1000.0))
-        return sp__error(SP_ERR_FORMAT, "at byte %zu: KM[%.20s] is not a komi (a number within +-1000)", pr->values,
-                         ps->text);
+        return fail_at(ps->p, pr->values, SP_ERR_FORMAT, "KM[%.20s] is not a komi (a number within +-1000)",
+                       ps->text);
     return sp_game_set_komi(ps->game, (float)k);
 }
 
@@ -321,8 +339,8 @@ static int apply_game_type(parser *ps, const prop *pr)
         return rc;
     long gm;
     if (parse_int(ps->text, ps->text_len, &gm) || gm != 1)
-        return sp__error(SP_ERR_UNSUPPORTED, "at byte %zu: GM[%.20s] is not the game of Go (GM[1])", pr->values,
-                         ps->text);
+        return fail_at(ps->p, pr->values, SP_ERR_UNSUPPORTED, "GM[%.20s] is not the game of Go (GM[1])",
+                       ps->text);
     return SP_OK;
 }
 
@@ -336,8 +354,8 @@ static int parse_point(const parser *ps, size_t at, const char *t, size_t len, i
         return SP_OK;
     }
     if (len != 2 || !is_lower(t[0]) || !is_lower(t[1]) || t[0] - 'a' >= size || t[1] - 'a' >= size)
-        return sp__error(SP_ERR_FORMAT, "at byte %zu: [%.*s] is not a point of the %dx%d board", at,
-                         (int)(len < 20 ? len : 20), t, size, size);
+        return fail_at(ps->p, at, SP_ERR_FORMAT, "[%.*s] is not a point of the %dx%d board",
+                       (int)(len < 20 ? len : 20), t, size, size);
     *out = (t[1] - 'a') * size + (t[0] - 'a');
     return SP_OK;
 }
@@ -364,7 +382,7 @@ static int apply_setup(parser *ps, const prop *pr, int color)
             for (int c = c0 < c1 ? c0 : c1; c <= (c0 < c1 ? c1 : c0); c++) {
                 rc = sp_game_setup(ps->game, r * size + c, color);
                 if (rc == SP_ERR_ILLEGAL_MOVE)
-                    return sp__error(rc, "at byte %zu: setup %s leaves a group without liberties", v, pr->id);
+                    return fail_at(ps->p, v, rc, "setup %s leaves a group without liberties", pr->id);
                 if (rc)
                     return rc;
             }
@@ -375,7 +393,7 @@ static int apply_setup(parser *ps, const prop *pr, int color)
 static int apply_move(parser *ps, const prop *pr, int color)
 {
     if (next_value(ps, pr, pr->values) < pr->end)
-        return sp__error(SP_ERR_FORMAT, "at byte %zu: move %s has more than one value", pr->values, pr->id);
+        return fail_at(ps->p, pr->values, SP_ERR_FORMAT, "move %s has more than one value", pr->id);
     int move = SP_PASS, rc = unescape(ps, pr->values, 0);
     if (!rc)
         rc = parse_point(ps, pr->values, ps->text, ps->text_len, 1, &move);
@@ -386,7 +404,7 @@ static int apply_move(parser *ps, const prop *pr, int color)
     if (rc == SP_ERR_ILLEGAL_MOVE) {
         char why[160];
         snprintf(why, sizeof why, "%s", sp_last_error());
-        return sp__error(rc, "at byte %zu: move %d %s[%s]: %s", pr->values, number, pr->id, ps->text, why);
+        return fail_at(ps->p, pr->values, rc, "move %d %s[%s]: %s", number, pr->id, ps->text, why);
     }
     return rc;
 }
@@ -402,7 +420,7 @@ static int apply_player(parser *ps, const prop *pr)
     int rc = unescape(ps, pr->values, 0);
     char c = ps->text_len == 1 ? ps->text[0] : '?';
     if (!rc && c != 'B' && c != 'W' && c != 'b' && c != 'w')
-        rc = sp__error(SP_ERR_FORMAT, "at byte %zu: PL[%.20s] is neither B nor W", pr->values, ps->text);
+        rc = fail_at(ps->p, pr->values, SP_ERR_FORMAT, "PL[%.20s] is neither B nor W", ps->text);
     return rc ? rc : sp_game_set_to_play(ps->game, c == 'B' || c == 'b' ? SP_BLACK : SP_WHITE);
 }
 
@@ -416,8 +434,8 @@ static int apply_node(parser *ps)
         for (size_t i = 0; i < ps->n_props; i++) {
             const prop *pr = &ps->props[i];
             if (pr->kind >= K_REMOVE && pr->kind <= K_PLAYER)
-                return sp__error(SP_ERR_UNSUPPORTED, "at byte %zu: setup property %s after the first move", pr->at,
-                                 pr->id);
+                return fail_at(ps->p, pr->at, SP_ERR_UNSUPPORTED, "setup property %s after the first move",
+                               pr->id);
         }
     const prop *move = NULL;
     for (int phase = 0; phase < 6 && !rc; phase++)
@@ -436,7 +454,7 @@ static int apply_node(parser *ps)
             case K_PLAYER: rc = apply_player(ps, pr); break;
             default:
                 if (move)
-                    rc = sp__error(SP_ERR_FORMAT, "at byte %zu: a second move in one node", pr->at);
+                    rc = fail_at(ps->p, pr->at, SP_ERR_FORMAT, "a second move in one node");
                 else
                     rc = apply_move(ps, move = pr, pr->kind == K_BLACK ? SP_BLACK : SP_WHITE);
             }
@@ -453,8 +471,8 @@ static int parse_tree(parser *ps, size_t start)
     for (;;) {
         pos = skip_blanks(ps, pos);
         if (pos >= ps->n || ps->p[pos] != ';')
-            return sp__error(SP_ERR_FORMAT, "at byte %zu: expected ';' to start a node, found %s", pos,
-                             show(ps->p, ps->n, pos, shown));
+            return fail_at(ps->p, pos, SP_ERR_FORMAT, "expected ';' to start a node, found %s",
+                           show(ps->p, ps->n, pos, shown));
         while (pos < ps->n && ps->p[pos] == ';') {
             int rc = scan_node(ps, &pos, root);
             if (!rc)
@@ -470,8 +488,8 @@ static int parse_tree(parser *ps, size_t start)
         }
         if (pos < ps->n && ps->p[pos] == ')')
             return depth > 1 ? skip_variations(ps, pos + 1, depth - 1) : SP_OK;
-        return sp__error(SP_ERR_FORMAT, "at byte %zu: unexpected %s (a property, ';', '(' or ')' expected)", pos,
-                         show(ps->p, ps->n, pos, shown));
+        return fail_at(ps->p, pos, SP_ERR_FORMAT, "unexpected %s (a property, ';', '(' or ')' expected)",
+                       show(ps->p, ps->n, pos, shown));
     }
 }
 
@@ -490,7 +508,7 @@ int sp_sgf_parse(sp_game **out, const char *data, size_t length, size_t *out_con
     if (out_consumed)
         *out_consumed = length;
     if (start >= length)
-        return sp__error(SP_ERR_FORMAT, "at byte %zu: no game tree ('(') in the data", length);
+        return fail_at(data, length, SP_ERR_FORMAT, "no game tree ('(') in the data");
     size_t end = 0;
     int rc = tree_end(data, length, start, &end);
     if (rc)
@@ -528,5 +546,12 @@ int sp_sgf_load(sp_game **out, const char *path)
         return rc;
     rc = sp_sgf_parse(out, data, length, NULL);
     free(data);
+    if (rc != SP_OK && rc != SP_ERR_NOMEM) {
+        /* "file: line L, column C ...", as compilers say it; copied first,
+         * since the new message is formatted where the old one lives. */
+        char what[400];
+        snprintf(what, sizeof what, "%s", sp_last_error());
+        rc = sp__error(rc, "%s: %s", path, what);
+    }
     return rc;
 }

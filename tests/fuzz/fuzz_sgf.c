@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(g == NULL);
             check(rc == SP_ERR_FORMAT || rc == SP_ERR_ILLEGAL_MOVE || rc == SP_ERR_UNSUPPORTED
                   || rc == SP_ERR_NOMEM);
-            check(rc == SP_ERR_NOMEM || strncmp(sp_last_error(), "at byte ", 8) == 0);
+            check(rc == SP_ERR_NOMEM || strncmp(sp_last_error(), "line ", 5) == 0);
         }
         offset += used;
     }

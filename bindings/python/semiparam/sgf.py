@@ -36,7 +36,8 @@ def _parse_at(data, offset):
 def parse(data):
     """The first game tree in @data (str or bytes) as a Game: main line,
     setup stones, SZ/KM/PL and the root's record information.
-    Raises FormatError (with the byte offset), IllegalMoveError or UnsupportedError."""
+    Raises FormatError (saying where: line, column and byte offset), IllegalMoveError
+    or UnsupportedError."""
     data = _data_arg(data)
     status, ptr, _ = _parse_at(data, 0)
     check(status)
