@@ -454,20 +454,24 @@ START_TEST(splits_are_disjoint_and_deterministic)
             ck_assert_int_eq(sp_dataset_position_kept(ds, ids[p][i], &so, &k), SP_OK);
             ck_assert_int_eq(k, 1);
         }
-    /* Game order does not matter: a copy in reverse order splits the same way. */
+    /* Game order does not move a game between training and test: a copy in
+     * reverse order splits the same way; the retrieval half follows the id. */
     sp_dataset *rev;
     ck_assert_int_eq(sp_dataset_create(&rev, 9), SP_OK);
     for (uint64_t i = sp_dataset_game_count(ds); i-- > 0;)
         ck_assert_int_eq(sp_dataset_copy_game(rev, ds, i), SP_OK);
     for (uint64_t i = 0; i < sp_dataset_game_count(ds); i++) {
+        uint64_t j = sp_dataset_game_count(ds) - 1 - i;
         int a, b;
         sp_dataset_game_part(ds, i, &so, &a);
-        sp_dataset_game_part(rev, sp_dataset_game_count(ds) - 1 - i, &so, &b);
-        ck_assert_int_eq(a, b);
+        sp_dataset_game_part(rev, j, &so, &b);
+        ck_assert_int_eq(a == SP_PART_TEST, b == SP_PART_TEST);
+        if (b != SP_PART_TEST)
+            ck_assert_int_eq(b, sp__game_half(j) ? SP_PART_HALF1 : SP_PART_HALF0);
     }
     size_t rev_count;
-    sp_dataset_positions(rev, SP_PART_HALF1, &so, NULL, 0, &rev_count);
-    ck_assert_uint_eq(rev_count, counts[SP_PART_HALF1]);
+    sp_dataset_positions(rev, SP_PART_TRAIN, &so, NULL, 0, &rev_count);
+    ck_assert_uint_eq(rev_count, counts[SP_PART_TRAIN]);
     for (int p = 0; p < 5; p++)
         free(ids[p]);
     free(owner);
@@ -475,6 +479,37 @@ START_TEST(splits_are_disjoint_and_deterministic)
     sp_rng_free(rng);
     sp_game_free(g);
     sp_dataset_save(ds, tmp_path("random.spd"));
+    sp_dataset_free(ds);
+}
+END_TEST
+
+/* Copying a game within one dataset appends to the buffers its texts and
+ * moves are read from: thousands of copies force many reallocations. */
+START_TEST(copy_game_within_one_dataset)
+{
+    sp_dataset *ds = small_dataset();
+    uint64_t originals = sp_dataset_game_count(ds);
+    for (int i = 0; i < 3000; i++)
+        ck_assert_int_eq(sp_dataset_copy_game(ds, ds, (uint64_t)i % sp_dataset_game_count(ds)), SP_OK);
+    ck_assert_uint_eq(sp_dataset_game_count(ds), originals + 3000);
+    /* Copy i (game originals + i) copies game i: a copy of a copy ... of game j. */
+    for (uint64_t g = originals; g < sp_dataset_game_count(ds); g++) {
+        uint64_t j = g;
+        while (j >= originals)
+            j -= originals;
+        for (int field = 0; field < SP__SPD_TEXTS; field++) {
+            char a[256], b[256];
+            ck_assert_int_eq(sp_dataset_game_text(ds, j, field, a, sizeof a), SP_OK);
+            ck_assert_int_eq(sp_dataset_game_text(ds, g, field, b, sizeof b), SP_OK);
+            ck_assert_str_eq(a, b);
+        }
+        int32_t ma[64], mb[64];
+        size_t na, nb;
+        ck_assert_int_eq(sp_dataset_game_moves(ds, j, ma, 64, &na), SP_OK);
+        ck_assert_int_eq(sp_dataset_game_moves(ds, g, mb, 64, &nb), SP_OK);
+        ck_assert_uint_eq(na, nb);
+        ck_assert_int_eq(memcmp(ma, mb, na * sizeof *ma), 0);
+    }
     sp_dataset_free(ds);
 }
 END_TEST
@@ -887,6 +922,7 @@ int main(void)
     tcase_add_test(tc, spd_round_trip_and_append);
     tcase_add_test(tc, spd_corruption_refused);
     tcase_add_test(tc, splits_are_disjoint_and_deterministic);
+    tcase_add_test(tc, copy_game_within_one_dataset);
     tcase_add_test(tc, batches_reproducible_and_symmetric);
     tcase_add_test(tc, neighbour_planes);
     tcase_add_test(tc, cgos_slice_matches_index);

@@ -866,6 +866,96 @@ START_TEST(dataset_position_planes_and_keys)
 }
 END_TEST
 
+/* The split, the retriever and the neighbour pre-computation put every game
+ * of real CGOS games in the same half. */
+START_TEST(halves_agree_on_real_games)
+{
+    const char *dir = getenv("SP_DATA_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/go9/cgos9x9_2015.sgf.xz", dir ? dir : "../shared/data");
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "test_retrieval: %s not found, real-data check skipped\n", path);
+        return;
+    }
+    sp_dataset *ds;
+    ck_assert_int_eq(sp_dataset_create(&ds, 9), SP_OK);
+    sp_import_options io;
+    sp_import_options_init(&io);
+    io.max_games = 400;
+    ck_assert_int_eq(sp_dataset_import(ds, path, &io, NULL), SP_OK);
+    uint64_t games = sp_dataset_game_count(ds);
+    ck_assert_uint_gt(games, 350);
+    sp_split_options so;
+    sp_split_options_init(&so);
+    so.test_fraction = 0.1f;
+    so.keep_fraction = 0.2f;
+    size_t n;
+    ck_assert_int_eq(sp_dataset_positions(ds, SP_PART_TRAIN, &so, NULL, 0, &n), SP_ERR_BUFFER_TOO_SMALL);
+    uint64_t *pos = malloc(n * sizeof *pos);
+    uint32_t *gids = malloc(n * sizeof *gids);
+    ck_assert_int_eq(sp_dataset_positions(ds, SP_PART_TRAIN, &so, pos, n, &n), SP_OK);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t game;
+        ck_assert_int_eq(sp_dataset_position_locate(ds, pos[i], &game, NULL), SP_OK);
+        gids[i] = (uint32_t)game;
+    }
+    float *x = clustered_keys(n, DIM, 5);
+    sp_retriever_options o;
+    sp_retriever_options_init(&o);
+    o.factory = "Flat";
+    o.halves = 2;
+    o.threads = 1;
+    sp_retriever *r;
+    ck_assert_int_eq(sp_retriever_build(&r, x, pos, gids, n, DIM, &o), SP_OK);
+    /* Split part of every game (-1: test) against the retriever's half function. */
+    int *part = malloc(games * sizeof *part);
+    int train_games = 0;
+    for (uint64_t g = 0; g < games; g++) {
+        ck_assert_int_eq(sp_dataset_game_part(ds, g, &so, &part[g]), SP_OK);
+        if (part[g] == SP_PART_TEST) {
+            part[g] = -1;
+            continue;
+        }
+        ck_assert_msg(part[g] - SP_PART_HALF0 == (int)sp_retriever_game_half((uint32_t)g),
+                      "game %llu: split says part %d", (unsigned long long)g, part[g]);
+        part[g] -= SP_PART_HALF0;
+        train_games++;
+    }
+    ck_assert_int_gt(train_games, 300);
+    /* Where the retriever put each key. */
+    uint32_t *held = malloc(n * sizeof *held);
+    for (uint32_t h = 0; h < 2; h++) {
+        size_t c;
+        ck_assert_int_eq(sp_retriever_ids(r, h, NULL, held, n, &c), SP_OK);
+        for (size_t i = 0; i < c; i++)
+            ck_assert_int_eq(part[held[i]], (int)h);
+    }
+    /* Pre-computed neighbours of every position come from the other half. */
+    char spn[128];
+    snprintf(spn, sizeof spn, "%s/real.spn", tmpdir);
+    ck_assert_int_eq(sp_retriever_precompute(r, x, pos, gids, n, DIM, 4, NULL, spn), SP_OK);
+    sp_neighbours *nb;
+    ck_assert_int_eq(sp_neighbours_open(&nb, spn), SP_OK);
+    for (uint64_t row = 0; row < n; row++) {
+        uint64_t ids[4];
+        ck_assert_int_eq(sp_neighbours_row(nb, row, NULL, ids, NULL), SP_OK);
+        for (int j = 0; j < 4; j++) {
+            uint64_t game;
+            ck_assert_int_eq(sp_dataset_position_locate(ds, ids[j], &game, NULL), SP_OK);
+            ck_assert_int_eq(part[game], 1 - part[gids[row]]);
+        }
+    }
+    sp_neighbours_free(nb);
+    sp_retriever_free(r);
+    sp_dataset_free(ds);
+    free(held);
+    free(part);
+    free(x);
+    free(gids);
+    free(pos);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("retrieval");
@@ -889,6 +979,7 @@ int main(void)
     tcase_add_test(tc, pca_keys_from_go_planes);
     tcase_add_test(tc, precomputed_neighbours_match_search);
     tcase_add_test(tc, dataset_position_planes_and_keys);
+    tcase_add_test(tc, halves_agree_on_real_games);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -161,7 +161,9 @@ SP_API double sp_retriever_bytes_per_key(const sp_retriever *retriever);
 
 /**
  * Half (0 or 1) that holds the keys of game @p game_id in a two-half
- * retriever: a fixed hash of the id, the same in every build and process.
+ * retriever: a fixed hash of the id, the same in every build and process,
+ * and the half sp_dataset_game_part() gives that game of the dataset when
+ * it is not a test game.
  * @since 0.1
  */
 SP_API uint32_t sp_retriever_game_half(uint32_t game_id);

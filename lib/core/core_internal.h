@@ -29,6 +29,17 @@ struct sp_rng {
 
 void sp__rng_seed(struct sp_rng *rng, uint64_t seed);
 
+/* splitmix64: one step from state x, i.e. the finaliser of x + the golden
+ * gamma. Seeds the generator and hashes every deterministic decision (dedup
+ * keys, splits, retrieval halves), so those stay the same across builds. */
+static inline uint64_t sp__mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
 static inline uint64_t sp__rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 /* xoshiro256** step. */

@@ -6,12 +6,8 @@
 /* splitmix64 spreads any seed (even 0) over the four state words. */
 void sp__rng_seed(struct sp_rng *rng, uint64_t seed)
 {
-    for (int i = 0; i < 4; i++) {
-        uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        rng->s[i] = z ^ (z >> 31);
-    }
+    for (int i = 0; i < 4; i++, seed += 0x9e3779b97f4a7c15ull)
+        rng->s[i] = sp__mix64(seed);
 }
 
 int sp_rng_create(sp_rng **out, uint64_t seed)

@@ -103,9 +103,14 @@ int sp__ds_replay_into(const sp_dataset *ds, uint64_t game, int moves, sp_game *
 /* Split decisions (split.c): options checked and defaulted, a game's part
  * from its key, whether move `move` of a game is kept, part membership. */
 int sp__split_options(const sp_split_options *opts, sp_split_options *o, const char *fn);
-int sp__split_part(uint64_t key, const sp_split_options *o);
+int sp__split_part(uint64_t key, uint64_t game, const sp_split_options *o);
 int sp__split_kept(uint64_t key, uint32_t move, const sp_split_options *o);
 int sp__split_in_part(int game_part, int part);
+/* The retrieval half (0 or 1) of game `game` of a dataset: the one definition
+ * the split, the retriever (sp_retriever_game_half) and the neighbour
+ * pre-computation share. It hashes the game id because a retriever knows its
+ * keys' games only by id; .spi files depend on it, so it never changes. */
+uint32_t sp__game_half(uint64_t game);
 /* Count (out NULL) or list the kept positions of a part. */
 int sp__ds_part_positions(const sp_dataset *ds, int part, const sp_split_options *o, uint64_t *out,
                           size_t capacity, size_t *count);

@@ -490,14 +490,19 @@ int sp_dataset_copy_game(sp_dataset *dst, const sp_dataset *src, uint64_t game)
         return sp__error(SP_ERR_INVALID_ARG, "sp_dataset_copy_game: board sizes %d and %d differ", dst->size,
                          src->size);
     sp__spd_game rec = *sp__ds_game(src, game);
-    int32_t *moves = malloc((rec.moves ? rec.moves : 1) * sizeof *moves);
+    /* The texts are copied out too: when dst is src, appending may realloc
+     * the very buffer they would otherwise be read from. */
+    size_t move_bytes = (size_t)rec.moves * sizeof(int32_t);
+    int32_t *moves = malloc(move_bytes + rec.text_length + 1);
     if (!moves)
-        return sp__error(SP_ERR_NOMEM, "out of memory copying a game");
+        return sp__error(SP_ERR_NOMEM, "sp_dataset_copy_game: out of memory copying game %llu",
+                         (unsigned long long)game);
     for (uint32_t i = 0; i < rec.moves; i++)
         moves[i] = sp__ds_move(src, rec.move_offset + i);
     uint8_t ownership[SP_GO_MAX_SIZE * SP_GO_MAX_SIZE];
     sp_dataset_game_ownership(src, game, ownership, sizeof ownership);
-    const char *t = (const char *)sp__seg_at(&src->text, rec.text_offset);
+    char *t = (char *)moves + move_bytes;
+    memcpy(t, sp__seg_at(&src->text, rec.text_offset), rec.text_length);
     const char *texts[SP__SPD_TEXTS];
     for (int i = 0; i < SP__SPD_TEXTS; i++) {
         texts[i] = t;

@@ -94,7 +94,7 @@ int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_o
             s->sym_map[sym * ds->area + p] = sp_symmetry_point(sym, ds->size, p);
     for (uint64_t i = 0; i < ds->n_games; i++) {
         const sp__spd_game *g = sp__ds_game(ds, i);
-        if (!sp__split_in_part(sp__split_part(g->key, &o.split), o.part))
+        if (!sp__split_in_part(sp__split_part(g->key, i, &o.split), o.part))
             continue;
         uint64_t kept = 0;
         for (uint32_t m = 0; m < g->moves; m++)

@@ -1,6 +1,8 @@
-/* Deterministic splits by whole game and position sub-sampling. Decisions
- * hash the seed with the game's move-sequence key, so they do not depend on
- * game ids: appending or merging files never moves a game across a split. */
+/* Deterministic splits by whole game and position sub-sampling. Test games
+ * and kept positions hash the seed with the game's move-sequence key, so they
+ * do not depend on game ids: appending or merging files never moves a game
+ * between training and test. The two retrieval halves of the training games
+ * follow the game id instead (sp__game_half), as the retriever does. */
 #include <math.h>
 #include <string.h>
 
@@ -33,12 +35,14 @@ int sp__split_options(const sp_split_options *opts, sp_split_options *o, const c
 /* Uniform in [0, 1) from a hash. */
 static double unit(uint64_t h) { return (double)(h >> 11) * 0x1.0p-53; }
 
-int sp__split_part(uint64_t key, const sp_split_options *o)
+uint32_t sp__game_half(uint64_t game) { return (uint32_t)(sp__mix64(game) & 1); }
+
+int sp__split_part(uint64_t key, uint64_t game, const sp_split_options *o)
 {
     uint64_t h = sp__mix64(key ^ sp__mix64(o->seed * 0x9e3779b97f4a7c15ull + 1));
     if (unit(h) < o->test_fraction)
         return SP_PART_TEST;
-    return sp__mix64(h ^ 0x5bd1e9955bd1e995ull) & 1 ? SP_PART_HALF1 : SP_PART_HALF0;
+    return sp__game_half(game) ? SP_PART_HALF1 : SP_PART_HALF0;
 }
 
 int sp__split_kept(uint64_t key, uint32_t move, const sp_split_options *o)
@@ -67,7 +71,7 @@ int sp_dataset_game_part(const sp_dataset *ds, uint64_t game, const sp_split_opt
     int rc = sp__split_options(opts, &o, "sp_dataset_game_part");
     if (rc)
         return rc;
-    *out_part = sp__split_part(sp__ds_game(ds, game)->key, &o);
+    *out_part = sp__split_part(sp__ds_game(ds, game)->key, game, &o);
     return SP_OK;
 }
 
@@ -93,7 +97,7 @@ int sp__ds_part_positions(const sp_dataset *ds, int part, const sp_split_options
     size_t n = 0;
     for (uint64_t i = 0; i < ds->n_games; i++) {
         const sp__spd_game *g = sp__ds_game(ds, i);
-        if (!sp__split_in_part(sp__split_part(g->key, o), part))
+        if (!sp__split_in_part(sp__split_part(g->key, i, o), part))
             continue;
         for (uint32_t m = 0; m < g->moves; m++) {
             if (!sp__split_kept(g->key, m, o))

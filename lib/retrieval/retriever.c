@@ -12,6 +12,7 @@
 #include <faiss/c_api/index_io_c.h>
 
 #include "core/core_internal.h"
+#include "data/data_internal.h"
 #include "retrieval_internal.h"
 
 int sp__faiss_error(const char *what)
@@ -291,15 +292,7 @@ int sp__half_reserve(struct sp__half *h, uint64_t extra)
     return SP_OK;
 }
 
-uint32_t sp_retriever_game_half(uint32_t game_id)
-{
-    /* splitmix64 finaliser: neighbouring game ids land in either half evenly. */
-    uint64_t z = (uint64_t)game_id + 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (uint32_t)(z & 1);
-}
+uint32_t sp_retriever_game_half(uint32_t game_id) { return sp__game_half(game_id); }
 
 /* Add one batch to half h (caller holds the write lock). */
 static int add_to_half(sp_retriever *r, uint32_t h, const float *keys, const uint64_t *pos,
