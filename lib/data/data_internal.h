@@ -111,6 +111,11 @@ int sp__split_in_part(int game_part, int part);
  * pre-computation share. It hashes the game id because a retriever knows its
  * keys' games only by id; .spi files depend on it, so it never changes. */
 uint32_t sp__game_half(uint64_t game);
+/* The retrieval half (0 or 1) of game `game` of a dataset: the one definition
+ * the split, the retriever (sp_retriever_game_half) and the neighbour
+ * pre-computation share. It hashes the game id because a retriever knows its
+ * keys' games only by id; .spi files depend on it, so it never changes. */
+uint32_t sp__game_half(uint64_t game);
 /* Count (out NULL) or list the kept positions of a part. */
 int sp__ds_part_positions(const sp_dataset *ds, int part, const sp_split_options *o, uint64_t *out,
                           size_t capacity, size_t *count);
@@ -119,15 +124,6 @@ int sp__ds_part_positions(const sp_dataset *ds, int part, const sp_split_options
  * positions t, t-1, ..., t-keep+1 (those that exist): position m goes to
  * ring + (m % keep) * area. SP_ERR_FORMAT when a stored move is illegal. */
 int sp__ds_replay_boards(const sp_dataset *ds, uint64_t game, uint32_t t, int keep, uint8_t *ring);
-
-/* A 64-bit mix (splitmix64 finaliser) for hashing decisions. */
-static inline uint64_t sp__mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
 
 /* Streams of decompressed bytes from a plain, gzip or xz file. */
 typedef struct sp__stream sp__stream;
