@@ -34,7 +34,7 @@ typedef enum sp_color {
     SP_WHITE = 2  /**< White */
 } sp_color;
 
-/** How a finished game ended, see sp_game_result(). */
+/** How a game ended, as sp_game_end_reason() says; sp_game_winner() gives the winner. */
 typedef enum sp_game_end {
     SP_END_NONE = 0,       /**< the game is still going on */
     SP_END_PASSES = 1,     /**< two consecutive passes: score the board */

@@ -1,7 +1,8 @@
 /**
  * @file nn.h
  * @brief Compute backend choice and the options shared by every network the
- *        library runs on oneDNN (the networks themselves are in model.h).
+ *        library runs on oneDNN. The networks themselves have no public API
+ *        yet: this header is all of the nn module that is public today.
  */
 #ifndef SEMIPARAM_NN_H
 #define SEMIPARAM_NN_H

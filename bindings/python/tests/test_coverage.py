@@ -67,6 +67,23 @@ class TestCoverage(unittest.TestCase):
         self.assertEqual(sorted(declared - _lib.BOUND), [], "SP_API functions without a Python binding")
         self.assertEqual(sorted(_lib.BOUND - declared), [], "bindings of functions no header declares")
 
+    def test_header_comments_name_what_exists(self):
+        # The headers are the documentation: a function or header they point
+        # to (sp_x(), x.h) must exist, or the reader is sent nowhere.
+        texts = {}
+        for h in HEADERS:
+            with open(h) as f:
+                texts[os.path.basename(h)] = f.read()
+        declared = set().union(*(header_functions(t) for t in texts.values()))
+        files = set(texts) | {"semiparam.h", "version.h"}
+        for name, text in texts.items():
+            comments = " ".join(re.findall(r"/\*.*?\*/", text, flags=re.S))
+            with self.subTest(header=name):
+                self.assertEqual(sorted(set(re.findall(r"\b(sp_\w+)\(\)", comments)) - declared), [],
+                                 "functions named in comments that no header declares")
+                self.assertEqual(sorted(set(re.findall(r"\b([a-z_]+\.h)\b", comments)) - files), [],
+                                 "headers named in comments that do not exist")
+
     def test_structs_match_field_by_field(self):
         bound = {}
         for module in self.modules.values():
