@@ -111,11 +111,6 @@ int sp__split_in_part(int game_part, int part);
  * pre-computation share. It hashes the game id because a retriever knows its
  * keys' games only by id; .spi files depend on it, so it never changes. */
 uint32_t sp__game_half(uint64_t game);
-/* The retrieval half (0 or 1) of game `game` of a dataset: the one definition
- * the split, the retriever (sp_retriever_game_half) and the neighbour
- * pre-computation share. It hashes the game id because a retriever knows its
- * keys' games only by id; .spi files depend on it, so it never changes. */
-uint32_t sp__game_half(uint64_t game);
 /* Count (out NULL) or list the kept positions of a part. */
 int sp__ds_part_positions(const sp_dataset *ds, int part, const sp_split_options *o, uint64_t *out,
                           size_t capacity, size_t *count);
