@@ -13,7 +13,6 @@
 
 #include "core/core_internal.h"
 #include "data/data_internal.h"
-#include "data/data_internal.h"
 #include "retrieval_internal.h"
 
 int sp__faiss_error(const char *what)
