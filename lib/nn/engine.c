@@ -1,12 +1,12 @@
 /* oneDNN engine and stream per network, backend choice, the calling
  * thread's OpenMP setting, and thin wrappers that turn oneDNN failures into
  * sp statuses. */
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <oneapi/dnnl/dnnl_debug.h>
 
+#include "core/omp_threads.h"
 #include "nn.h"
 
 int sp_nn_options_init(sp_nn_options *opts)
@@ -106,21 +106,9 @@ void sp__nn_free(sp__nn *nn)
     free(nn);
 }
 
-int sp__nn_threads_enter(const sp__nn *nn)
-{
-    int saved = omp_get_max_threads();
-    /* omp_set_num_threads changes the nthreads-var of the calling thread's
-     * task only: other threads of the process keep theirs. */
-    if (nn && nn->threads > 0 && nn->threads != saved)
-        omp_set_num_threads(nn->threads);
-    return saved;
-}
+int sp__nn_threads_enter(const sp__nn *nn) { return sp__omp_enter(nn ? nn->threads : 0); }
 
-void sp__nn_threads_leave(const sp__nn *nn, int saved)
-{
-    if (nn && nn->threads > 0 && nn->threads != saved)
-        omp_set_num_threads(saved);
-}
+void sp__nn_threads_leave(const sp__nn *nn, int saved) { sp__omp_leave(saved); }
 
 int sp__nn_primitive(sp__nn *nn, const void *op_desc, const dnnl_primitive_attr_t attr,
                      const dnnl_primitive_desc_t hint, int refuse_ref, const char *what,

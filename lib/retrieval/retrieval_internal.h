@@ -9,6 +9,7 @@
 #include <faiss/c_api/AutoTune_c.h>
 #include <faiss/c_api/Index_c.h>
 
+#include "core/omp_threads.h"
 #include "semiparam/retriever.h"
 
 /* Search defaults, measured on 10M CGOS keys with the default factory
@@ -58,10 +59,6 @@ struct sp_retriever {
 
 /* SP_ERR_INTERNAL with FAISS's last message. */
 int sp__faiss_error(const char *what);
-
-/* Set the calling thread's OpenMP team size for FAISS work; returns the old one. */
-int sp__omp_enter(uint32_t threads);
-void sp__omp_leave(int previous);
 
 /* Allocate a retriever shell (lock, parameter space, settings from opts). */
 int sp__retriever_alloc(sp_retriever **out, uint32_t dim, uint32_t halves, const sp_retriever_options *opts);

@@ -2,7 +2,6 @@
  * training with a shared quantizer for both halves, and adding keys in
  * batches (also online, after a load). */
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +19,6 @@ int sp__faiss_error(const char *what)
     const char *msg = faiss_get_last_error();
     return sp__error(SP_ERR_INTERNAL, "%s: FAISS: %s", what, msg ? msg : "unknown error");
 }
-
-int sp__omp_enter(uint32_t threads)
-{
-    int previous = omp_get_max_threads();
-    if (threads > 0)
-        omp_set_num_threads((int)threads);
-    return previous;
-}
-
-void sp__omp_leave(int previous) { omp_set_num_threads(previous); }
 
 int sp_retriever_options_init(sp_retriever_options *opts)
 {
