@@ -15,7 +15,7 @@
 #include "nn/layers.h"
 #include "nn/optim.h"
 #include "nn/spm.h"
-#include "nn/reference.h"
+#include "nn_reference.h"
 #include "nn/tower.h"
 
 /* ------------------------------------------------------------------------ */

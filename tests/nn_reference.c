@@ -1,9 +1,9 @@
-/* Reference forward passes: the definitions the oneDNN layers must match. */
+/* Reference forward passes: the definitions the oneDNN layers must match (test oracle, not shipped). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "reference.h"
+#include "nn_reference.h"
 
 void sp__ref_conv(const double *in, int n, int cin, int h, int w, const double *weight, const double *bias,
                   int cout, int k, double *out)

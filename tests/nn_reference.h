@@ -1,8 +1,8 @@
 /* Plain-C reference forward passes of every layer, in double precision and
  * plain NCHW order: slow, obvious loops that the tests use as the oracle for
  * oneDNN's results and for finite-difference gradients. */
-#ifndef SP_NN_REFERENCE_H
-#define SP_NN_REFERENCE_H
+#ifndef SP_TESTS_NN_REFERENCE_H
+#define SP_TESTS_NN_REFERENCE_H
 
 #include <stddef.h>
 
