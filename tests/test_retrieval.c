@@ -866,6 +866,68 @@ START_TEST(dataset_position_planes_and_keys)
 }
 END_TEST
 
+/* Search parameters FAISS cannot take are refused before they reach it: at
+ * creation, per query, and in a file (a stored default every later query
+ * would fail with). */
+START_TEST(out_of_range_search_parameters_are_refused)
+{
+    setup();
+    sp_retriever *r = build("IVF16,PQ8np,Refine(Flat)", 1, 3);
+    sp_retriever_query q;
+    sp_retriever_query_init(&q);
+    q.embedder_id = 3;
+    uint64_t ids[K];
+    const uint32_t nprobes[] = { SP_RETRIEVER_MAX_NPROBE + 1, 1u << 31, UINT32_MAX };
+    for (int i = 0; i < 3; i++) {
+        q.nprobe = nprobes[i];
+        ck_assert_int_eq(sp_retriever_search(r, keys, 1, DIM, K, &q, ids, NULL, NULL), SP_ERR_INVALID_ARG);
+        ck_assert_ptr_nonnull(strstr(sp_last_error(), "nprobe"));
+    }
+    q.nprobe = SP_RETRIEVER_MAX_NPROBE; /* the largest allowed is fine: FAISS caps it at the list count */
+    ck_assert_int_eq(sp_retriever_search(r, keys, 1, DIM, K, &q, ids, NULL, NULL), SP_OK);
+    q.nprobe = 0;
+    q.rerank = 1u << 28;
+    ck_assert_int_eq(sp_retriever_search(r, keys, 1, DIM, K, &q, ids, NULL, NULL), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "rerank"));
+    q.rerank = SP_RETRIEVER_MAX_RERANK;
+    ck_assert_int_eq(sp_retriever_search(r, keys, 1, DIM, K, &q, ids, NULL, NULL), SP_OK);
+    /* The precomputation takes its query through the same check. */
+    char path[128];
+    snprintf(path, sizeof path, "%s/range.spn", tmpdir);
+    q.rerank = UINT32_MAX;
+    ck_assert_int_eq(sp_retriever_precompute(r, keys, pos_ids, game_ids, 10, DIM, K, &q, path), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(access(path, F_OK), -1);
+    /* Options. */
+    sp_retriever_options o;
+    sp_retriever_options_init(&o);
+    o.factory = "Flat";
+    o.default_nprobe = 1u << 31;
+    sp_retriever *bad = (sp_retriever *)1;
+    ck_assert_int_eq(sp_retriever_create(&bad, DIM, N_KEYS, &o), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_null(bad);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "default_nprobe"));
+    ck_assert_int_eq(sp_retriever_build(&bad, keys, pos_ids, game_ids, N_KEYS, DIM, &o), SP_ERR_INVALID_ARG);
+    /* A file whose stored default is out of range (header CRC made valid). */
+    snprintf(path, sizeof path, "%s/range.spi", tmpdir);
+    ck_assert_int_eq(sp_retriever_save(r, path), SP_OK);
+    sp_retriever_free(r);
+    char *data;
+    size_t length;
+    ck_assert_int_eq(sp__file_read(path, &data, &length), SP_OK);
+    uint32_t nprobe = 1u << 31, zero = 0, nsec;
+    memcpy(data + 36, &nprobe, 4);
+    memcpy(&nsec, data + 32, 4);
+    memcpy(data + 40, &zero, 4);
+    uint32_t crc = sp__crc32(0, data, 64 + (size_t)nsec * 24);
+    memcpy(data + 40, &crc, 4);
+    ck_assert_int_eq(sp__file_write_atomic(path, data, length), SP_OK);
+    free(data);
+    ck_assert_int_eq(sp_retriever_load(&bad, path, 0, NULL), SP_ERR_FORMAT);
+    ck_assert_ptr_null(bad);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "nprobe"));
+}
+END_TEST
+
 /* The split, the retriever and the neighbour pre-computation put every game
  * of real CGOS games in the same half. */
 START_TEST(halves_agree_on_real_games)
@@ -980,6 +1042,7 @@ int main(void)
     tcase_add_test(tc, precomputed_neighbours_match_search);
     tcase_add_test(tc, dataset_position_planes_and_keys);
     tcase_add_test(tc, halves_agree_on_real_games);
+    tcase_add_test(tc, out_of_range_search_parameters_are_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -52,9 +52,25 @@ typedef struct sp_retriever_options {
     uint64_t train_size;   /**< keys sampled to train by sp_retriever_build(); 0: 64 per IVF list, at least 65,536 */
     uint64_t batch_size;   /**< keys per add batch (one progress step each); 0: 65,536 */
     uint32_t threads;      /**< OpenMP threads for this handle's FAISS work; 0: the OpenMP default */
-    uint32_t default_nprobe; /**< IVF lists visited when a query gives none; 0: 32 */
+    uint32_t default_nprobe; /**< IVF lists visited when a query gives none; 0: 32; at most ::SP_RETRIEVER_MAX_NPROBE */
     uint64_t seed;         /**< seed of the training sample */
 } sp_retriever_options;
+
+/**
+ * Largest nprobe the options or a query may ask for: far more lists than any
+ * index has (FAISS caps nprobe at the list count), and below the 2^31 where
+ * FAISS's own int arithmetic fails. Larger values are SP_ERR_INVALID_ARG, and
+ * a `.spi` file storing one is refused with SP_ERR_FORMAT.
+ * @since 0.1
+ */
+#define SP_RETRIEVER_MAX_NPROBE (1u << 20)
+
+/**
+ * Largest rerank factor a query may ask for: a search allocates k x rerank
+ * candidates per query and half. Larger values are SP_ERR_INVALID_ARG.
+ * @since 0.1
+ */
+#define SP_RETRIEVER_MAX_RERANK 1024u
 
 /** Static initialiser of ::sp_retriever_options (all defaults). @since 0.1 */
 #define SP_RETRIEVER_OPTIONS_INIT { SP_RETRIEVER_OPTIONS_VERSION, 1, NULL, 0, 0, 0, 0, 0, 0 }
@@ -188,8 +204,9 @@ typedef enum sp_retriever_exclude {
  */
 typedef struct sp_retriever_query {
     uint32_t version;        /**< ::SP_RETRIEVER_QUERY_VERSION */
-    uint32_t nprobe;         /**< IVF lists visited; 0: the retriever's default */
-    uint32_t rerank;         /**< candidates re-ranked per result for refine indexes (FAISS k_factor); 0: 16 */
+    uint32_t nprobe;         /**< IVF lists visited; 0: the retriever's default; at most ::SP_RETRIEVER_MAX_NPROBE */
+    uint32_t rerank;         /**< candidates re-ranked per result for refine indexes (FAISS k_factor); 0: 16;
+                                  at most ::SP_RETRIEVER_MAX_RERANK */
     uint32_t exclude;        /**< ::sp_retriever_exclude flags */
     const uint32_t *game_ids; /**< per query: its game id; needed when exclude is not NONE (borrowed) */
     uint64_t embedder_id;    /**< must equal the retriever's embedder id */

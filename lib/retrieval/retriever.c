@@ -78,6 +78,11 @@ int sp_retriever_default_factory(uint32_t dim, uint64_t count, char *buf, size_t
 int sp__retriever_alloc(sp_retriever **out, uint32_t dim, uint32_t halves, const sp_retriever_options *opts)
 {
     *out = NULL;
+    /* Checked here, where every creation and load passes, so that no handle
+     * (and no file it saves) carries a default FAISS cannot search with. */
+    if (opts->default_nprobe > SP_RETRIEVER_MAX_NPROBE)
+        return sp__error(SP_ERR_INVALID_ARG, "retriever options: default_nprobe %u is above %u",
+                         opts->default_nprobe, SP_RETRIEVER_MAX_NPROBE);
     sp_retriever *r = calloc(1, sizeof *r);
     if (!r)
         return sp__error(SP_ERR_NOMEM, "retriever: out of memory");

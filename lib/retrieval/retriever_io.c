@@ -161,6 +161,9 @@ int sp_retriever_save(const sp_retriever *retriever, const char *path)
     if (!retriever || !path)
         return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_save: NULL argument");
     sp_retriever *r = (sp_retriever *)retriever;
+    if (r->default_nprobe > SP_RETRIEVER_MAX_NPROBE) /* never written: no later load could search with it */
+        return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_save: default nprobe %u is above %u", r->default_nprobe,
+                         SP_RETRIEVER_MAX_NPROBE);
     spi_section sec[1 + 2 * 2];
     uint32_t nsec = 0;
     memset(sec, 0, sizeof sec);
@@ -232,6 +235,8 @@ static int parse_table(const spi_reader *in, spi_section *sec, uint32_t *out_nse
     if (sp__crc32(0, head, head_size) != get32(p + 40))
         return bad(in, "header checksum mismatch");
 #endif
+    if (*nprobe > SP_RETRIEVER_MAX_NPROBE)
+        return bad(in, "the stored default nprobe is above SP_RETRIEVER_MAX_NPROBE");
     uint64_t previous_end = head_size;
     for (uint32_t i = 0; i < nsec; i++) {
         const unsigned char *e = p + SPI_HEADER + i * SPI_ENTRY;
