@@ -31,7 +31,7 @@ static int usage(FILE *out)
             "      --no-dedup            keep games that repeat a move sequence\n"
             "      --max-games N         stop after N game trees\n"
             "      --append              add to OUT.spd when it exists\n"
-            "      --size N              board size (default 9)\n"
+            "      --size N              board size (default 9; with --append, must match OUT.spd's)\n"
             "  info FILE.spd             games, positions, results, ratings, move-number histogram\n"
             "  split FILE.spd            game and position counts of the parts\n"
             "      --seed S, --test-fraction F, --keep F\n"
@@ -108,8 +108,13 @@ static int cmd_import(int argc, char **argv)
     sp_import_options o;
     sp_import_options_init(&o);
     const char *out = NULL;
-    const char *inputs[256];
-    int n_inputs = 0, append = 0, size = 9;
+    /* At most argc inputs: no fixed table to overflow or silently cut. */
+    const char **inputs = malloc((size_t)argc * sizeof *inputs);
+    int n_inputs = 0, append = 0, size = 0;
+    if (!inputs) {
+        fprintf(stderr, "sp-data import: out of memory\n");
+        return 1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -125,19 +130,46 @@ static int cmd_import(int argc, char **argv)
         }
         else if (!strcmp(a, "--no-dedup")) o.dedup = 0;
         else if (!strcmp(a, "--max-games") && v) { o.max_games = strtoull(v, NULL, 10); i++; }
-        else if (!strcmp(a, "--size") && v) { size = atoi(v); i++; }
+        else if (!strcmp(a, "--size") && v) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n <= 0 || n > 1000) {
+                fprintf(stderr, "sp-data import: --size takes a board size, not '%s'\n", v);
+                free(inputs);
+                return 2;
+            }
+            size = (int)n;
+            i++;
+        }
         else if (!strcmp(a, "--append")) append = 1;
-        else if (a[0] == '-') { fprintf(stderr, "sp-data import: unknown option %s\n", a); return 2; }
+        else if (a[0] == '-') {
+            fprintf(stderr, "sp-data import: unknown option %s\n", a);
+            free(inputs);
+            return 2;
+        }
         else if (!out) out = a;
-        else if (n_inputs < 256) inputs[n_inputs++] = a;
+        else inputs[n_inputs++] = a;
     }
-    if (!out || !n_inputs)
+    if (!out || !n_inputs) {
+        free(inputs);
         return usage(stderr);
+    }
     sp_dataset *ds = NULL;
     struct stat st;
-    int rc = append && stat(out, &st) == 0 ? sp_dataset_load(&ds, out) : sp_dataset_create(&ds, size);
-    if (rc)
+    int rc = append && stat(out, &st) == 0 ? sp_dataset_load(&ds, out) : sp_dataset_create(&ds, size ? size : 9);
+    if (rc) {
+        free(inputs);
         return fail(out, rc);
+    }
+    /* Appending keeps the file's board size; a different --size is a mistake
+     * the import would otherwise hide by skipping every game as off-size. */
+    if (size && sp_dataset_board_size(ds) != size) {
+        fprintf(stderr, "sp-data import: --size %d, but %s holds %dx%d games\n", size, out,
+                sp_dataset_board_size(ds), sp_dataset_board_size(ds));
+        sp_dataset_free(ds);
+        free(inputs);
+        return 2;
+    }
     sp_import_report report = SP_IMPORT_REPORT_INIT;
     progress p = { now(), now(), 0, "", &report };
     if (isatty(STDERR_FILENO)) {
@@ -145,18 +177,24 @@ static int cmd_import(int argc, char **argv)
         o.progress_payload = &p;
     }
     double t0 = now();
+    int failed_input = -1;
     for (int i = 0; i < n_inputs && !rc; i++) {
         p.file = inputs[i];
         p.file_start = now(); /* progress counts the bytes of the current file */
         rc = sp_dataset_import(ds, inputs[i], &o, &report);
+        if (rc)
+            failed_input = i;
     }
     double seconds = now() - t0;
     if (isatty(STDERR_FILENO))
         fprintf(stderr, "\n");
     if (rc) {
         sp_dataset_free(ds);
-        return fail("import", rc);
+        rc = fail(inputs[failed_input], rc);
+        free(inputs);
+        return rc;
     }
+    free(inputs);
     rc = sp_dataset_save(ds, out);
     if (!rc && stat(out, &st) == 0)
         printf("file             %s (%lld bytes)\n", out, (long long)st.st_size);

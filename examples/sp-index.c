@@ -1,5 +1,7 @@
 /* sp-index: retrieval indexes over the positions of a .spd dataset with PCA
  * keys of their raw planes: build, add, query, recall, precompute, info. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,37 @@ typedef struct args {
     int history;
 } args;
 
+/* A whole decimal number up to max: strtoull alone takes "-1" and
+ * "4294967296" for a 32-bit field and truncates them silently. */
+static int number(const char *option, const char *text, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || v > max) {
+        fprintf(stderr, "sp-index: %s takes a whole number from 0 to %llu, not '%s'\n", option,
+                (unsigned long long)max, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Every value of a comma-separated nprobe list, checked. */
+static int nprobe_list_ok(const char *list)
+{
+    char copy[256];
+    if (snprintf(copy, sizeof copy, "%s", list) >= (int)sizeof copy) {
+        fprintf(stderr, "sp-index: --nprobe list too long\n");
+        return -1;
+    }
+    uint64_t v;
+    for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ","))
+        if (number("--nprobe", tok, SP_RETRIEVER_MAX_NPROBE, &v))
+            return -1;
+    return 0;
+}
+
 static int parse(int argc, char **argv, args *a)
 {
     memset(a, 0, sizeof *a);
@@ -57,7 +90,15 @@ static int parse(int argc, char **argv, args *a)
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define STR(name, field) if (!strcmp(o, name) && v) { a->field = v; i++; continue; }
-#define NUM(name, field) if (!strcmp(o, name) && v) { a->field = strtoull(v, NULL, 10); i++; continue; }
+#define NUM(name, field)                                                                                         \
+    if (!strcmp(o, name) && v) {                                                                                 \
+        uint64_t n_;                                                                                             \
+        if (number(name, v, sizeof a->field == 8 ? UINT64_MAX : INT32_MAX, &n_))                                  \
+            return -1;                                                                                           \
+        a->field = n_;                                                                                           \
+        i++;                                                                                                     \
+        continue;                                                                                                \
+    }
         STR("--spd", spd) STR("--pca", pca) STR("--pca-out", pca_out) STR("--factory", factory) STR("--out", out)
         STR("--exclude", exclude) STR("--part", part)
         NUM("--limit", limit) NUM("--pca-sample", pca_sample) NUM("--train-size", train_size)
@@ -65,11 +106,16 @@ static int parse(int argc, char **argv, args *a)
         NUM("--pca-dim", pca_dim) NUM("--halves", halves) NUM("--threads", threads) NUM("--rerank", rerank)
         NUM("--k", k) NUM("--history", history)
         if (!strcmp(o, "--max-codes") && v) {
-            a->max_codes = strcmp(v, "all") ? (uint32_t)strtoul(v, NULL, 10) : SP_RETRIEVER_ALL_CODES;
+            uint64_t n_ = SP_RETRIEVER_ALL_CODES;
+            if (strcmp(v, "all") && number(o, v, UINT32_MAX, &n_))
+                return -1;
+            a->max_codes = (uint32_t)n_;
             i++;
             continue;
         }
         if (!strcmp(o, "--nprobe") && v) {
+            if (nprobe_list_ok(v))
+                return -1;
             a->nprobe_list = v;
             a->nprobe = (uint32_t)strtoul(v, NULL, 10);
             i++;
@@ -85,6 +131,10 @@ static int parse(int argc, char **argv, args *a)
     }
     if (!a->index) {
         fprintf(stderr, "sp-index: no index file given\n");
+        return -1;
+    }
+    if (a->rerank > SP_RETRIEVER_MAX_RERANK) {
+        fprintf(stderr, "sp-index: --rerank takes at most %u\n", SP_RETRIEVER_MAX_RERANK);
         return -1;
     }
     return 0;
@@ -143,17 +193,24 @@ static int make_keys(const key_ctx *c, const uint64_t *pos, uint64_t n, float **
     return sp_pca_position_keys(c->pca, c->ds, pos, n, c->history, *keys, *games);
 }
 
+/* Every command frees what it opened on every return, error paths included
+ * (run under valgrind by tests/data/check-sp-index.sh). */
 static int open_inputs(const args *a, sp_dataset **ds, sp_pca **pca, key_ctx *c)
 {
     int rc;
+    *ds = NULL;
+    *pca = NULL;
     if (!a->spd || !a->pca) {
         fprintf(stderr, "sp-index: --spd and --pca are needed\n");
         return 2;
     }
     if ((rc = sp_dataset_load(ds, a->spd)) != SP_OK)
         return fail(a->spd, rc);
-    if ((rc = sp_pca_load(pca, a->pca)) != SP_OK)
+    if ((rc = sp_pca_load(pca, a->pca)) != SP_OK) {
+        sp_dataset_free(*ds);
+        *ds = NULL;
         return fail(a->pca, rc);
+    }
     c->pca = *pca;
     c->ds = *ds;
     c->history = index_pca_history(*pca, sp_dataset_board_size(*ds));
@@ -162,41 +219,54 @@ static int open_inputs(const args *a, sp_dataset **ds, sp_pca **pca, key_ctx *c)
 
 static int cmd_build(const args *a)
 {
-    sp_dataset *ds;
-    int rc;
     if (!a->spd) {
         fprintf(stderr, "sp-index build: --spd is needed\n");
         return 2;
     }
-    if ((rc = sp_dataset_load(&ds, a->spd)) != SP_OK)
-        return fail(a->spd, rc);
-    uint64_t *pos, n;
-    if ((rc = part_positions(ds, a->part, a->limit, &pos, &n)) != SP_OK)
-        return fail("positions", rc);
-    sp_pca *pca;
+    sp_dataset *ds = NULL;
+    sp_pca *pca = NULL;
+    sp_retriever *r = NULL;
+    uint64_t *pos = NULL, n = 0;
+    float *keys = NULL;
+    uint32_t *games = NULL;
+    int rc, status = 1;
+    if ((rc = sp_dataset_load(&ds, a->spd)) != SP_OK) {
+        fail(a->spd, rc);
+        goto done;
+    }
+    if ((rc = part_positions(ds, a->part, a->limit, &pos, &n)) != SP_OK) {
+        fail("positions", rc);
+        goto done;
+    }
     double t0 = index_now();
     if (a->pca) {
-        if ((rc = sp_pca_load(&pca, a->pca)) != SP_OK)
-            return fail(a->pca, rc);
+        if ((rc = sp_pca_load(&pca, a->pca)) != SP_OK) {
+            fail(a->pca, rc);
+            goto done;
+        }
     } else {
         if ((rc = index_train_pca(ds, sp_dataset_position_count(ds), a->pca_sample, a->history, a->pca_dim,
-                                  a->threads, &pca)) != SP_OK)
-            return fail("training the PCA", rc);
+                                  a->threads, &pca)) != SP_OK) {
+            fail("training the PCA", rc);
+            goto done;
+        }
         char path[4096];
         snprintf(path, sizeof path, "%s", a->pca_out ? a->pca_out : a->index);
         if (!a->pca_out)
             strncat(path, ".spp", sizeof path - strlen(path) - 1);
-        if ((rc = sp_pca_save(pca, path)) != SP_OK)
-            return fail(path, rc);
+        if ((rc = sp_pca_save(pca, path)) != SP_OK) {
+            fail(path, rc);
+            goto done;
+        }
         printf("pca              %s (%u -> %u, %.1f s)\n", path, sp_pca_dim_in(pca), sp_pca_dim_out(pca),
                index_now() - t0);
     }
     key_ctx c = { pca, ds, index_pca_history(pca, sp_dataset_board_size(ds)) };
-    float *keys;
-    uint32_t *games;
     double t1 = index_now();
-    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
-        return fail("keys", rc);
+    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK) {
+        fail("keys", rc);
+        goto done;
+    }
     printf("keys             %llu in %.1f s\n", (unsigned long long)n, index_now() - t1);
     sp_retriever_options o;
     sp_retriever_options_init(&o);
@@ -206,21 +276,26 @@ static int cmd_build(const args *a)
     o.train_size = a->train_size;
     o.threads = a->threads;
     o.default_nprobe = a->nprobe;
-    sp_retriever *r;
     double t2 = index_now();
-    if ((rc = sp_retriever_build(&r, keys, pos, games, n, sp_pca_dim_out(pca), &o)) != SP_OK)
-        return fail("build", rc);
+    if ((rc = sp_retriever_build(&r, keys, pos, games, n, sp_pca_dim_out(pca), &o)) != SP_OK) {
+        fail("build", rc);
+        goto done;
+    }
     printf("index            %s, %llu keys in %.1f s\n", sp_retriever_factory(r), (unsigned long long)n,
            index_now() - t2);
-    if ((rc = sp_retriever_save(r, a->index)) != SP_OK)
-        return fail(a->index, rc);
+    if ((rc = sp_retriever_save(r, a->index)) != SP_OK) {
+        fail(a->index, rc);
+        goto done;
+    }
+    status = 0;
+done:
     sp_retriever_free(r);
     sp_pca_free(pca);
     sp_dataset_free(ds);
     free(keys);
     free(games);
     free(pos);
-    return 0;
+    return status;
 }
 
 static int cmd_add(const args *a)
@@ -231,64 +306,99 @@ static int cmd_add(const args *a)
     int rc = open_inputs(a, &ds, &pca, &c);
     if (rc)
         return rc;
-    sp_retriever *r;
-    if ((rc = sp_retriever_load(&r, a->index, 0, NULL)) != SP_OK)
-        return fail(a->index, rc);
+    sp_retriever *r = NULL;
+    uint64_t *pos = NULL, n = 0;
+    float *keys = NULL;
+    uint32_t *gids = NULL;
+    int status = 1;
+    if ((rc = sp_retriever_load(&r, a->index, 0, NULL)) != SP_OK) {
+        fail(a->index, rc);
+        goto done;
+    }
     uint64_t games = sp_dataset_game_count(ds), last = a->games == UINT64_MAX ? games : a->first_game + a->games;
     if (last > games)
         last = games;
-    uint64_t n = 0, cap = 1024;
-    uint64_t *pos = malloc(cap * sizeof *pos);
-    for (uint64_t g = a->first_game; g < last; g++) {
+    uint64_t cap = 1024;
+    pos = malloc(cap * sizeof *pos);
+    for (uint64_t g = a->first_game; g < last && pos; g++) {
         sp_dataset_game_info info = { .version = SP_DATASET_GAME_INFO_VERSION };
-        if ((rc = sp_dataset_game_info_get(ds, g, &info)) != SP_OK)
-            return fail("game", rc);
-        for (uint32_t m = 0; m < info.moves; m++) {
-            if (n == cap)
-                pos = realloc(pos, (cap *= 2) * sizeof *pos);
+        if ((rc = sp_dataset_game_info_get(ds, g, &info)) != SP_OK) {
+            fail("game", rc);
+            goto done;
+        }
+        for (uint32_t m = 0; m < info.moves && pos; m++) {
+            if (n == cap) {
+                uint64_t *grown = realloc(pos, (cap *= 2) * sizeof *pos);
+                if (!grown)
+                    free(pos);
+                pos = grown;
+                if (!pos)
+                    break;
+            }
             pos[n++] = info.first_position + m;
         }
     }
-    float *keys;
-    uint32_t *gids;
-    if ((rc = make_keys(&c, pos, n, &keys, &gids)) != SP_OK)
-        return fail("keys", rc);
-    if ((rc = sp_retriever_add(r, keys, pos, gids, n, sp_pca_dim_out(pca))) != SP_OK)
-        return fail("add", rc);
+    if (!pos) {
+        fprintf(stderr, "sp-index add: out of memory\n");
+        goto done;
+    }
+    if ((rc = make_keys(&c, pos, n, &keys, &gids)) != SP_OK) {
+        fail("keys", rc);
+        goto done;
+    }
+    if ((rc = sp_retriever_add(r, keys, pos, gids, n, sp_pca_dim_out(pca))) != SP_OK) {
+        fail("add", rc);
+        goto done;
+    }
     const char *out = a->out ? a->out : a->index;
-    if ((rc = sp_retriever_save(r, out)) != SP_OK)
-        return fail(out, rc);
+    if ((rc = sp_retriever_save(r, out)) != SP_OK) {
+        fail(out, rc);
+        goto done;
+    }
     printf("added            %llu positions of games %llu..%llu; %llu keys in %s\n", (unsigned long long)n,
            (unsigned long long)a->first_game, (unsigned long long)(last ? last - 1 : 0),
            (unsigned long long)sp_retriever_count(r), out);
+    status = 0;
+done:
     sp_retriever_free(r);
     sp_pca_free(pca);
     sp_dataset_free(ds);
     free(keys);
     free(gids);
     free(pos);
-    return 0;
+    return status;
 }
 
 static int cmd_query(const args *a)
 {
+    if (a->position == UINT64_MAX) {
+        fprintf(stderr, "sp-index query: --position is needed\n");
+        return 2;
+    }
     sp_dataset *ds;
     sp_pca *pca;
     key_ctx c;
     int rc = open_inputs(a, &ds, &pca, &c);
     if (rc)
         return rc;
-    sp_retriever *r;
-    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK)
-        return fail(a->index, rc);
-    if (a->position == UINT64_MAX) {
-        fprintf(stderr, "sp-index query: --position is needed\n");
-        return 2;
-    }
+    sp_retriever *r = NULL;
     uint32_t dim = sp_pca_dim_out(pca), game;
-    float *key = malloc(dim * sizeof *key);
-    if ((rc = sp_pca_position_keys(pca, ds, &a->position, 1, c.history, key, &game)) != SP_OK)
-        return fail("key", rc);
+    float *key = malloc(dim * sizeof *key), *d = malloc(a->k * sizeof *d);
+    uint64_t *ids = malloc(a->k * sizeof *ids);
+    uint32_t *games = malloc(a->k * sizeof *games);
+    int status = 1;
+    if (!key || !d || !ids || !games) {
+        fprintf(stderr, "sp-index query: out of memory\n");
+        goto done;
+    }
+    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
+        fail(a->index, rc);
+        goto done;
+    }
+    if ((rc = sp_pca_position_keys(pca, ds, &a->position, 1, c.history, key, &game)) != SP_OK) {
+        fail("key", rc);
+        goto done;
+    }
     sp_retriever_query q;
     sp_retriever_query_init(&q);
     q.embedder_id = sp_pca_id(pca);
@@ -298,11 +408,10 @@ static int cmd_query(const args *a)
     q.game_ids = &game;
     q.exclude = !strcmp(a->exclude, "half") ? SP_RETRIEVER_EXCLUDE_OWN_HALF
               : !strcmp(a->exclude, "game") ? SP_RETRIEVER_EXCLUDE_GAME : SP_RETRIEVER_EXCLUDE_NONE;
-    uint64_t *ids = malloc(a->k * sizeof *ids);
-    float *d = malloc(a->k * sizeof *d);
-    uint32_t *games = malloc(a->k * sizeof *games);
-    if ((rc = sp_retriever_search(r, key, 1, dim, a->k, &q, ids, d, games)) != SP_OK)
-        return fail("search", rc);
+    if ((rc = sp_retriever_search(r, key, 1, dim, a->k, &q, ids, d, games)) != SP_OK) {
+        fail("search", rc);
+        goto done;
+    }
     uint32_t move;
     uint64_t g64;
     sp_dataset_position_locate(ds, a->position, &g64, &move);
@@ -313,6 +422,8 @@ static int cmd_query(const args *a)
         sp_dataset_position_locate(ds, ids[j], &g64, &move);
         printf("%4u %12llu %10u %6u %12.4f\n", j + 1, (unsigned long long)ids[j], games[j], move, d[j]);
     }
+    status = 0;
+done:
     free(key);
     free(ids);
     free(d);
@@ -320,7 +431,7 @@ static int cmd_query(const args *a)
     sp_retriever_free(r);
     sp_pca_free(pca);
     sp_dataset_free(ds);
-    return 0;
+    return status;
 }
 
 static int cmd_recall(const args *a)
@@ -331,44 +442,64 @@ static int cmd_recall(const args *a)
     int rc = open_inputs(a, &ds, &pca, &c);
     if (rc)
         return rc;
-    sp_retriever *r;
-    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK)
-        return fail(a->index, rc);
+    sp_retriever *r = NULL, *exact = NULL;
+    uint64_t *pos = NULL, *qpos = NULL, *ids = NULL;
+    float *keys = NULL, *queries = NULL, *exact_d = NULL;
+    uint32_t *games = NULL;
+    int status = 1;
+    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
+        fail(a->index, rc);
+        goto done;
+    }
     /* The exact index: a flat one over the keys of every position held. */
     uint64_t n = sp_retriever_count(r), n0 = sp_retriever_half_count(r, 0);
-    uint64_t *pos = malloc((n ? n : 1) * sizeof *pos);
+    pos = malloc((n ? n : 1) * sizeof *pos);
+    if (!pos) {
+        fprintf(stderr, "sp-index recall: out of memory\n");
+        goto done;
+    }
     size_t got;
     sp_retriever_ids(r, 0, pos, NULL, n, &got);
     if (sp_retriever_halves(r) > 1)
         sp_retriever_ids(r, 1, pos + n0, NULL, n - n0, &got);
-    float *keys;
-    uint32_t *games;
-    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
-        return fail("keys", rc);
+    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK) {
+        fail("keys", rc);
+        goto done;
+    }
     sp_retriever_options o;
     sp_retriever_options_init(&o);
     o.factory = "Flat";
     o.embedder_id = sp_pca_id(pca);
     o.threads = a->threads;
-    sp_retriever *exact;
     uint32_t dim = sp_pca_dim_out(pca), k = a->k;
-    if ((rc = sp_retriever_build(&exact, keys, pos, games, n, dim, &o)) != SP_OK)
-        return fail("exact index", rc);
+    if ((rc = sp_retriever_build(&exact, keys, pos, games, n, dim, &o)) != SP_OK) {
+        fail("exact index", rc);
+        goto done;
+    }
     /* Queries: positions spread over the whole dataset. */
     uint64_t nq = a->queries, total = sp_dataset_position_count(ds);
-    uint64_t *qpos = malloc(nq * sizeof *qpos);
+    qpos = malloc((nq ? nq : 1) * sizeof *qpos);
+    queries = malloc((nq ? nq : 1) * dim * sizeof *queries);
+    exact_d = malloc((nq ? nq : 1) * k * sizeof *exact_d);
+    ids = malloc((nq ? nq : 1) * k * sizeof *ids);
+    if (!qpos || !queries || !exact_d || !ids) {
+        fprintf(stderr, "sp-index recall: out of memory\n");
+        goto done;
+    }
     for (uint64_t i = 0; i < nq; i++)
         qpos[i] = (i * 7919 + 13) % total;
-    float *queries = malloc(nq * dim * sizeof *queries), *exact_d = malloc(nq * k * sizeof *exact_d);
-    uint64_t *ids = malloc(nq * k * sizeof *ids);
-    if ((rc = sp_pca_position_keys(pca, ds, qpos, nq, c.history, queries, NULL)) != SP_OK)
-        return fail("query keys", rc);
+    if ((rc = sp_pca_position_keys(pca, ds, qpos, nq, c.history, queries, NULL)) != SP_OK) {
+        fail("query keys", rc);
+        goto done;
+    }
     sp_retriever_query q;
     sp_retriever_query_init(&q);
     q.embedder_id = sp_pca_id(pca);
     double t = index_now();
-    if ((rc = sp_retriever_search(exact, queries, nq, dim, k, &q, ids, exact_d, NULL)) != SP_OK)
-        return fail("exact search", rc);
+    if ((rc = sp_retriever_search(exact, queries, nq, dim, k, &q, ids, exact_d, NULL)) != SP_OK) {
+        fail("exact search", rc);
+        goto done;
+    }
     printf("%-28s %8s %8s %10s %12s\n", "index", "nprobe", "rerank", "recall@k", "queries/s");
     printf("%-28s %8s %8s %10.4f %12.0f\n", "Flat (exact)", "-", "-", 1.0, (double)nq / (index_now() - t));
     char list[256];
@@ -378,13 +509,17 @@ static int cmd_recall(const args *a)
         q.rerank = a->rerank;
         q.max_codes = a->max_codes;
         t = index_now();
-        if ((rc = sp_retriever_search(r, queries, nq, dim, k, &q, ids, NULL, NULL)) != SP_OK)
-            return fail("search", rc);
+        if ((rc = sp_retriever_search(r, queries, nq, dim, k, &q, ids, NULL, NULL)) != SP_OK) {
+            fail("search", rc);
+            goto done;
+        }
         double qps = (double)nq / (index_now() - t);
         double recall = index_recall(queries, nq, dim, k, exact_d, ids, keys_of, &c);
         printf("%-28s %8u %8u %10.4f %12.0f\n", sp_retriever_factory(r), q.nprobe, q.rerank ? q.rerank : 1, recall,
                qps);
     }
+    status = 0;
+done:
     free(pos);
     free(keys);
     free(games);
@@ -396,31 +531,38 @@ static int cmd_recall(const args *a)
     sp_retriever_free(r);
     sp_pca_free(pca);
     sp_dataset_free(ds);
-    return 0;
+    return status;
 }
 
 static int cmd_precompute(const args *a)
 {
+    if (!a->out) {
+        fprintf(stderr, "sp-index precompute: --out is needed\n");
+        return 2;
+    }
     sp_dataset *ds;
     sp_pca *pca;
     key_ctx c;
     int rc = open_inputs(a, &ds, &pca, &c);
     if (rc)
         return rc;
-    if (!a->out) {
-        fprintf(stderr, "sp-index precompute: --out is needed\n");
-        return 2;
+    sp_retriever *r = NULL;
+    uint64_t *pos = NULL, n = 0;
+    float *keys = NULL;
+    uint32_t *games = NULL;
+    int status = 1;
+    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
+        fail(a->index, rc);
+        goto done;
     }
-    sp_retriever *r;
-    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK)
-        return fail(a->index, rc);
-    uint64_t *pos, n;
-    if ((rc = part_positions(ds, strcmp(a->part, "all") ? a->part : "train", a->limit, &pos, &n)) != SP_OK)
-        return fail("positions", rc);
-    float *keys;
-    uint32_t *games;
-    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
-        return fail("keys", rc);
+    if ((rc = part_positions(ds, strcmp(a->part, "all") ? a->part : "train", a->limit, &pos, &n)) != SP_OK) {
+        fail("positions", rc);
+        goto done;
+    }
+    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK) {
+        fail("keys", rc);
+        goto done;
+    }
     sp_retriever_query q;
     sp_retriever_query_init(&q);
     q.embedder_id = sp_pca_id(pca);
@@ -429,17 +571,21 @@ static int cmd_precompute(const args *a)
     q.max_codes = a->max_codes;
     q.threads = a->threads;
     double t = index_now();
-    if ((rc = sp_retriever_precompute(r, keys, pos, games, n, sp_pca_dim_out(pca), a->k, &q, a->out)) != SP_OK)
-        return fail("precompute", rc);
+    if ((rc = sp_retriever_precompute(r, keys, pos, games, n, sp_pca_dim_out(pca), a->k, &q, a->out)) != SP_OK) {
+        fail("precompute", rc);
+        goto done;
+    }
     printf("neighbours       %llu positions x %u in %.1f s -> %s\n", (unsigned long long)n, a->k, index_now() - t,
            a->out);
+    status = 0;
+done:
     free(pos);
     free(keys);
     free(games);
     sp_retriever_free(r);
     sp_pca_free(pca);
     sp_dataset_free(ds);
-    return 0;
+    return status;
 }
 
 static int cmd_info(const args *a)

@@ -324,6 +324,12 @@ START_TEST(spd_round_trip_and_append)
     ck_assert_int_eq(sp_dataset_save(ds, path), SP_OK);
     ck_assert_int_eq(sp_dataset_load(&back, path), SP_OK);
     assert_same_dataset(ds, back);
+    /* Saved again with nothing appended (as `sp-data import --append` does
+     * when every game is a duplicate): still a valid file. */
+    ck_assert_int_eq(sp_dataset_save(back, tmp_path("resaved.spd")), SP_OK);
+    ck_assert_int_eq(sp_dataset_load(&again, tmp_path("resaved.spd")), SP_OK);
+    assert_same_dataset(ds, again);
+    sp_dataset_free(again);
     /* Append: a game played here, then save onto the file the dataset maps. */
     sp_game *g;
     ck_assert_int_eq(sp_game_create(&g, NULL), SP_OK);

@@ -22,8 +22,10 @@ static const uint8_t spd_magic[8] = { 0x89, 'S', 'P', 'D', '\r', '\n', 0x1a, '\n
 enum { SEC_GAMES = 1, SEC_MOVES = 2, SEC_OWNERS = 3, SEC_TEXT = 4 };
 
 /* zlib's CRC-32 is the one core/file.h computes, only table-sliced and faster
- * on the tens of megabytes of a large dataset. */
-static uint32_t crc_of(uint32_t crc, const void *p, size_t n) { return (uint32_t)crc32_z(crc, p, n); }
+ * on the tens of megabytes of a large dataset. zlib answers 0 for a NULL
+ * buffer (its way to ask for the initial value), which would drop the CRC so
+ * far when a loaded dataset with nothing appended (tail NULL) is saved. */
+static uint32_t crc_of(uint32_t crc, const void *p, size_t n) { return n ? (uint32_t)crc32_z(crc, p, n) : crc; }
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
