@@ -272,6 +272,8 @@ class Handle:
     with MisuseError: freeing the C object under a call still using it (from
     another thread, or from a callback of that call) would crash the process.
     """
+
+    _free = None  # the C function releasing the object; set by subclasses
     _parent = None  # a Handle this one borrows; set by subclasses that have one
     #: Methods run before the pointer is set (constructors' helpers).
     _unguarded = frozenset(("__init__", "__new__", "__del__", "__enter__", "__exit__", "__repr__", "close", "_init",
@@ -288,11 +290,9 @@ class Handle:
                 setattr(cls, name, property(value.fget and _guarded(value.fget), value.fset and _guarded(value.fset),
                                             value.fdel, value.__doc__))
 
-    _free = None  # the C function releasing the object; set by subclasses
+    def __init__(self, pointer):
         self._guard = threading.Lock()
         self._busy = 0
-
-    def __init__(self, pointer):
         self._ptr = pointer
 
     @property
@@ -305,6 +305,8 @@ class Handle:
     @property
     def closed(self):
         """True once close() was called."""
+        return not self.__dict__.get("_ptr")
+
     def _hold(self):
         """Mark this handle (its parent first) in use; ValueError when closed."""
         parent = self._parent
@@ -327,8 +329,6 @@ class Handle:
 
     def _close_dependents(self):
         """Close the handles borrowing this one (none by default)."""
-
-        return not self.__dict__.get("_ptr")
 
     def close(self):
         """Release the C object now; later calls on this handle raise ValueError. Idempotent.
@@ -364,6 +364,8 @@ class Handle:
             self.close()
         except Exception:  # interpreter shutdown may have torn the module down
             pass
+
+
 def _guarded(fn):
     """@fn(self, ...) run with self held in use (see Handle)."""
     @functools.wraps(fn)
@@ -392,8 +394,6 @@ class borrow:
     def __exit__(self, *exc):
         self._handle._release()
         return False
-
-
 
 
 class Dependents:
