@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "go/board_play.h"
+#include "go/game_internal.h"
 #include "semiparam.h"
 
 /* A game set up from rows of 'X' (Black), 'O' (White) and '.' (empty). */
@@ -445,6 +446,32 @@ START_TEST(gtp_notation)
 }
 END_TEST
 
+/* Searches and datasets number the points, then pass: one mapping, both ways. */
+START_TEST(action_mapping)
+{
+    int move, action;
+    for (int size = SP_GO_MIN_SIZE; size <= SP_GO_MAX_SIZE; size++) {
+        const int area = size * size;
+        for (int a = 0; a <= area; a++) {
+            ck_assert_int_eq(sp_action_to_move(size, a, &move), SP_OK);
+            ck_assert_int_eq(move, a == area ? SP_PASS : a);
+            ck_assert_int_eq(sp_move_to_action(size, move, &action), SP_OK);
+            ck_assert_int_eq(action, a);
+        }
+        ck_assert_int_eq(sp_action_to_move(size, area + 1, &move), SP_ERR_INVALID_ARG);
+        ck_assert_int_eq(sp_action_to_move(size, -1, &move), SP_ERR_INVALID_ARG);
+        ck_assert_ptr_nonnull(strstr(sp_last_error(), "sp_action_to_move: action -1"));
+        ck_assert_int_eq(sp_move_to_action(size, area, &action), SP_ERR_INVALID_ARG);
+    }
+    ck_assert_int_eq(sp_move_to_action(9, SP_RESIGN, &action), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "resigning has no action"));
+    ck_assert_int_eq(sp_action_to_move(1, 0, &move), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_move_to_action(20, 0, &action), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_action_to_move(9, 0, NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_move_to_action(9, 0, NULL), SP_ERR_INVALID_ARG);
+}
+END_TEST
+
 START_TEST(planes_show_history_from_the_movers_side)
 {
     sp_game *g;
@@ -712,6 +739,59 @@ START_TEST(clone_copy_and_info)
 }
 END_TEST
 
+/* The copy the playout evaluator makes of every search state: into a used
+ * game of any size, its buffers reused, its record information left alone. */
+START_TEST(copy_position_into_used_games)
+{
+    sp_game_options o = SP_GAME_OPTIONS_INIT;
+    sp_game *g, *dst;
+    sp_rng *rng;
+    sp_rng_create(&rng, 8);
+    o.board_size = 9;
+    sp_game_create(&g, &o);
+    sp_game_set_info(g, "PB", "Alice");
+    for (int i = 0; i < 60; i++) {
+        int move;
+        sp_game_random_move(g, rng, &move);
+        ck_assert_int_eq(sp_game_play(g, move), SP_OK);
+    }
+    const char *sizes[] = { "5", "19", "9" };
+    for (int k = 0; k < 3; k++) {
+        o.board_size = atoi(sizes[k]);
+        sp_game_create(&dst, &o);
+        sp_game_set_info(dst, "PW", sizes[k]);
+        for (int i = 0; i < 3; i++) {
+            int move;
+            sp_game_random_move(dst, rng, &move);
+            sp_game_play(dst, move);
+        }
+        ck_assert_int_eq(sp__game_copy_position(dst, g), SP_OK);
+        ck_assert_int_eq(sp_game_size(dst), 9);
+        ck_assert_int_eq(sp_game_move_count(dst), 60);
+        ck_assert_str_eq(picture(dst), picture(g));
+        ck_assert_ptr_null(sp_game_info(dst, "PB"));
+        ck_assert_str_eq(sp_game_info(dst, "PW"), sizes[k]);
+        /* The whole history came along: undo walks it back to the start. */
+        sp_game *back;
+        sp_game_clone(&back, g);
+        for (int i = 0; i < 60; i++) {
+            ck_assert_int_eq(sp_game_undo(dst), SP_OK);
+            ck_assert_int_eq(sp_game_undo(back), SP_OK);
+            ck_assert_uint_eq(sp_game_hash(dst), sp_game_hash(back));
+        }
+        ck_assert_int_eq(sp_game_undo(dst), SP_ERR_MISUSE);
+        sp_game_free(back);
+        ck_assert_int_eq(sp__game_copy_position(dst, g), SP_OK);
+        int move;
+        sp_game_random_move(dst, rng, &move);
+        ck_assert_int_eq(sp_game_play(dst, move), SP_OK);
+        sp_game_free(dst);
+    }
+    sp_rng_free(rng);
+    sp_game_free(g);
+}
+END_TEST
+
 START_TEST(bad_arguments_are_refused)
 {
     sp_game *g = (sp_game *)1;
@@ -790,6 +870,8 @@ int main(void)
     TCase *other = tcase_create("notation-features-playouts");
     tcase_set_timeout(other, 60);
     tcase_add_test(other, gtp_notation);
+    tcase_add_test(other, action_mapping);
+    tcase_add_test(other, copy_position_into_used_games);
     tcase_add_test(other, planes_show_history_from_the_movers_side);
     tcase_add_test(other, symmetries_round_trip_and_commute_with_play);
     tcase_add_test(other, random_games_end_with_only_eyes_left);

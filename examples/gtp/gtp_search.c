@@ -58,6 +58,13 @@ double gtp_search_budget(const gtp_clock *c, int empty_points)
 
 static int write_top_moves(searcher *s, int top, FILE *out);
 
+/* The move of a search action; a search that found none (-1) passes. */
+static int move_of(int size, int action)
+{
+    int move;
+    return sp_action_to_move(size, action, &move) == SP_OK ? move : SP_PASS;
+}
+
 static void release_search(searcher *s)
 {
     sp_search_free(s->search);
@@ -119,11 +126,10 @@ static void follow_game(searcher *s, const sp_game *game)
         ok = ok && sp_game_hash(back) == sp_game_hash(s->root) && sp_game_to_play(back) == sp_game_to_play(s->root);
         sp_game_free(back);
     }
-    const int area = s->size * s->size;
     for (int i = n0; ok && i < n; i++) {
-        int color, move;
+        int color, move, action;
         sp_game_move_at(game, i, &color, &move);
-        ok = move != SP_RESIGN && sp_search_advance(s->search, move == SP_PASS ? area : move) == SP_OK;
+        ok = sp_move_to_action(s->size, move, &action) == SP_OK && sp_search_advance(s->search, action) == SP_OK;
     }
     if (!ok)
         sp_search_reset(s->search);
@@ -207,12 +213,12 @@ static int search_genmove(void *payload, const sp_game *game, int color, const g
     s->result_size = size;
     if (s->opts.show_top > 0) {
         char vertex[8];
-        sp_move_to_gtp(size, action < 0 || action == size * size ? SP_PASS : action, vertex, sizeof vertex);
+        sp_move_to_gtp(size, move_of(size, action), vertex, sizeof vertex);
         fprintf(stderr, "sp-gtp: %s plays %s after ", color == SP_BLACK ? "Black" : "White", vertex);
         write_top_moves(s, s->opts.show_top, stderr);
         fprintf(stderr, "\n");
     }
-    *out_move = action < 0 || action == size * size ? SP_PASS : action;
+    *out_move = move_of(size, action);
     return 0;
 }
 
@@ -248,7 +254,7 @@ static int write_top_moves(searcher *s, int top, FILE *out)
             if (best < 0)
                 break;
             char vertex[8];
-            sp_move_to_gtp(s->result_size, best == actions - 1 ? SP_PASS : best, vertex, sizeof vertex);
+            sp_move_to_gtp(s->result_size, move_of(s->result_size, best), vertex, sizeof vertex);
             fprintf(out, "%-5s visits %5d prior %.3f value %+.3f\n", vertex, visits[best], (double)priors[best],
                     (double)values[best]);
             visits[best] = -visits[best];
@@ -256,7 +262,7 @@ static int write_top_moves(searcher *s, int top, FILE *out)
         fprintf(out, "pv");
         for (size_t i = 0; i < pv_len; i++) {
             char vertex[8];
-            sp_move_to_gtp(s->result_size, pv[i] == actions - 1 ? SP_PASS : pv[i], vertex, sizeof vertex);
+            sp_move_to_gtp(s->result_size, move_of(s->result_size, pv[i]), vertex, sizeof vertex);
             fprintf(out, " %s", vertex);
         }
     }

@@ -323,6 +323,27 @@ SP_API int sp_move_from_gtp(int size, const char *text, int *out_move);
 /** Flat index of (row, col), row 0 on top; -1 when off the board. @since 0.1 */
 SP_API int sp_point(int size, int row, int col);
 
+/**
+ * The move of an action, in the numbering that searches over Go
+ * (sp_go_evaluator) and datasets use on a @p size x @p size board: actions
+ * 0 .. size*size-1 are the points, action size*size is ::SP_PASS.
+ * @param out_move  receives the point or ::SP_PASS
+ * @return SP_OK; SP_ERR_INVALID_ARG (size outside 2..19, action outside
+ *         0..size*size, out_move NULL).
+ * @since 0.1
+ */
+SP_API int sp_action_to_move(int size, int action, int *out_move);
+
+/**
+ * The action of @p move (a point or ::SP_PASS), the inverse of
+ * sp_action_to_move(). Resigning has no action.
+ * @param out_action  receives 0 .. size*size
+ * @return SP_OK; SP_ERR_INVALID_ARG (size outside 2..19, a move that is
+ *         neither a point of the board nor ::SP_PASS, out_action NULL).
+ * @since 0.1
+ */
+SP_API int sp_move_to_action(int size, int move, int *out_action);
+
 /* ------------------------------------------------------------------------ */
 /* Random playouts                                                          */
 /* ------------------------------------------------------------------------ */

@@ -115,33 +115,10 @@ static sp_game *copy_state(sp_go_evaluator *ev, const sp_game *src)
     pthread_mutex_unlock(&ev->lock);
     if (!g && !(g = calloc(1, sizeof *g)))
         return NULL;
-    int need = src->n_moves + 1;
-    if (g->capacity <= need) {
-        int cap = 128;
-        while (cap <= need)
-            cap *= 2;
-        sp__move *mv = realloc(g->moves, (size_t)cap * sizeof *mv);
-        if (mv)
-            g->moves = mv;
-        sp__snapshot *sn = realloc(g->snaps, (size_t)(cap + 1) * sizeof *sn);
-        if (sn)
-            g->snaps = sn;
-        uint8_t *bd = realloc(g->boards, (size_t)(cap + 1) * (size_t)ev->area);
-        if (bd)
-            g->boards = bd;
-        if (!mv || !sn || !bd) {
-            sp_game_free(g);
-            return NULL;
-        }
-        g->capacity = cap;
+    if (sp__game_copy_position(g, src) != SP_OK) {
+        sp_game_free(g);
+        return NULL;
     }
-    sp__board_copy(&g->board, &src->board);
-    g->komi = src->komi;
-    g->end = src->end;
-    g->n_moves = src->n_moves;
-    memcpy(g->moves, src->moves, (size_t)src->n_moves * sizeof *g->moves);
-    memcpy(g->snaps, src->snaps, (size_t)(src->n_moves + 1) * sizeof *g->snaps);
-    memcpy(g->boards, src->boards, (size_t)(src->n_moves + 1) * (size_t)ev->area);
     return g;
 }
 
@@ -230,7 +207,10 @@ static int recurrent(int worker, size_t n, void *const *states, const int32_t *a
             return sp__error(SP_ERR_NOMEM, "go evaluator: out of memory for a state");
         out_states[i] = g;
         out_rewards[i] = 0.0f;
-        rc = sp_game_play(g, actions[i] == ev->area ? SP_PASS : actions[i]);
+        int move;
+        rc = sp_action_to_move(ev->opts.board_size, actions[i], &move);
+        if (!rc)
+            rc = sp_game_play(g, move);
         if (!rc)
             rc = evaluate(ev, worker, g, out_priors + i * A, &out_values[i], inout_masks + i * A, &out_terminal[i]);
     }

@@ -94,13 +94,14 @@ static int record_of(sp_dataset *ds, const sp_game *g, sp__spd_game *rec, int32_
         *cap = (size_t)n;
     }
     for (int i = 0; i < n; i++) {
-        int c, m;
+        int c, m, action;
         sp_game_move_at(g, i, &c, &m);
         if (i == 0)
             first = c;
-        if (c != (i % 2 ? 3 - first : first) || m == SP_RESIGN)
+        /* A resignation has no action. */
+        if (c != (i % 2 ? 3 - first : first) || sp_move_to_action(ds->size, m, &action) != SP_OK)
             return SP_SKIP_UNSUPPORTED;
-        (*moves)[i] = m == SP_PASS ? ds->area : m;
+        (*moves)[i] = action;
     }
     rec->moves = (uint32_t)n;
     rec->first_color = (uint8_t)first;

@@ -300,8 +300,10 @@ int sp__ds_replay_into(const sp_dataset *ds, uint64_t game, int moves, sp_game *
     if (!rc)
         rc = sp_game_set_to_play(g, r->first_color);
     for (int i = 0; i < moves && !rc; i++) {
-        int a = sp__ds_move(ds, r->move_offset + (uint64_t)i);
-        rc = sp_game_play(g, a == ds->area ? SP_PASS : a);
+        int move;
+        rc = sp_action_to_move(ds->size, sp__ds_move(ds, r->move_offset + (uint64_t)i), &move);
+        if (!rc)
+            rc = sp_game_play(g, move);
     }
     if (rc)
         return sp__error(SP_ERR_FORMAT, "game %llu of the dataset does not replay: %s", (unsigned long long)game,

@@ -147,15 +147,38 @@ void sp_game_free(sp_game *g)
     free(g);
 }
 
+int sp__game_copy_position(sp_game *dst, const sp_game *src)
+{
+    if (dst->capacity && area(src) > area(dst)) {
+        /* reserve() below sizes the boards only when the move capacity grows. */
+        uint8_t *bd = realloc(dst->boards, (size_t)(dst->capacity + 1) * (size_t)area(src));
+        if (!bd)
+            return sp__error(SP_ERR_NOMEM, "out of memory for the game history");
+        dst->boards = bd;
+    }
+    dst->board.size = src->board.size;
+    int rc = reserve(dst, src->n_moves + 1);
+    if (rc)
+        return rc;
+    sp__board_copy(&dst->board, &src->board);
+    dst->komi = src->komi;
+    dst->end = src->end;
+    dst->n_moves = src->n_moves;
+    memcpy(dst->moves, src->moves, (size_t)src->n_moves * sizeof *dst->moves);
+    memcpy(dst->snaps, src->snaps, (size_t)(src->n_moves + 1) * sizeof *dst->snaps);
+    memcpy(dst->boards, src->boards, (size_t)(src->n_moves + 1) * (size_t)area(src));
+    return SP_OK;
+}
+
 int sp_game_copy(sp_game *dst, const sp_game *src)
 {
     if (!dst || !src)
         return sp__error(SP_ERR_INVALID_ARG, "sp_game_copy: %s is NULL", dst ? "src" : "dst");
     if (dst == src)
         return SP_OK;
+    /* Built aside, so that a failure leaves dst as it was. */
     sp_game tmp = { 0 };
-    tmp.board.size = src->board.size;
-    int rc = reserve(&tmp, src->n_moves);
+    int rc = sp__game_copy_position(&tmp, src);
     if (!rc)
         rc = sp__info_copy(&tmp, src);
     if (rc) {
@@ -165,13 +188,6 @@ int sp_game_copy(sp_game *dst, const sp_game *src)
         sp__info_free(&tmp);
         return rc;
     }
-    sp__board_copy(&tmp.board, &src->board);
-    tmp.komi = src->komi;
-    tmp.end = src->end;
-    tmp.n_moves = src->n_moves;
-    memcpy(tmp.moves, src->moves, (size_t)src->n_moves * sizeof *tmp.moves);
-    memcpy(tmp.snaps, src->snaps, (size_t)(src->n_moves + 1) * sizeof *tmp.snaps);
-    memcpy(tmp.boards, src->boards, (size_t)(src->n_moves + 1) * (size_t)area(src));
     free(dst->moves);
     free(dst->snaps);
     free(dst->boards);

@@ -46,6 +46,11 @@ static inline const uint8_t *sp__game_board_at(const sp_game *g, int moves)
 int sp__check_game(const sp_game *g, const char *fn);
 int sp__check_color(int color, const char *fn);
 
+/* Copy src's position and history, not its record information, into dst,
+ * reusing dst's buffers (any board size) and leaving room for one more move.
+ * On failure dst holds no usable position: free it or copy into it again. */
+int sp__game_copy_position(sp_game *dst, const sp_game *src);
+
 void sp__info_free(sp_game *g);
 int sp__info_copy(sp_game *dst, const sp_game *src);
 

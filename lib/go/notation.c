@@ -1,4 +1,5 @@
-/* GTP vertex notation ("D4", "pass", "resign") and flat point indices. */
+/* GTP vertex notation ("D4", "pass", "resign"), flat point indices, and the
+ * action numbers of searches and datasets (points, then pass). */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,12 +17,48 @@ int sp_point(int size, int row, int col)
     return row * size + col;
 }
 
+/* The checks every conversion starts with: an output and a board size. */
+static int check_args(int size, const void *out, const char *fn, const char *out_name)
+{
+    if (!out)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: %s is NULL", fn, out_name);
+    if (size < SP_GO_MIN_SIZE || size > SP_GO_MAX_SIZE)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: board size %d outside %d..%d", fn, size, SP_GO_MIN_SIZE,
+                         SP_GO_MAX_SIZE);
+    return SP_OK;
+}
+
+int sp_action_to_move(int size, int action, int *out_move)
+{
+    int rc = check_args(size, out_move, "sp_action_to_move", "out_move");
+    if (rc)
+        return rc;
+    const int area = size * size;
+    if (action < 0 || action > area)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_action_to_move: action %d outside 0..%d (%d is pass)", action, area,
+                         area);
+    *out_move = action == area ? SP_PASS : action;
+    return SP_OK;
+}
+
+int sp_move_to_action(int size, int move, int *out_action)
+{
+    int rc = check_args(size, out_action, "sp_move_to_action", "out_action");
+    if (rc)
+        return rc;
+    const int area = size * size;
+    if (move != SP_PASS && (move < 0 || move >= area))
+        return sp__error(SP_ERR_INVALID_ARG, "sp_move_to_action: move %d is neither a point of the %dx%d board nor "
+                                             "SP_PASS (resigning has no action)", move, size, size);
+    *out_action = move == SP_PASS ? area : move;
+    return SP_OK;
+}
+
 int sp_move_to_gtp(int size, int move, char *buf, size_t capacity)
 {
-    if (!buf)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_move_to_gtp: buf is NULL");
-    if (size < SP_GO_MIN_SIZE || size > SP_GO_MAX_SIZE)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_move_to_gtp: board size %d outside 2..19", size);
+    int rc = check_args(size, buf, "sp_move_to_gtp", "buf");
+    if (rc)
+        return rc;
     char text[16]; /* room for any int, though rows stop at 19 */
     if (move == SP_PASS)
         strcpy(text, "pass");
@@ -40,10 +77,11 @@ int sp_move_to_gtp(int size, int move, char *buf, size_t capacity)
 
 int sp_move_from_gtp(int size, const char *text, int *out_move)
 {
-    if (!text || !out_move)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_move_from_gtp: %s is NULL", text ? "out_move" : "text");
-    if (size < SP_GO_MIN_SIZE || size > SP_GO_MAX_SIZE)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_move_from_gtp: board size %d outside 2..19", size);
+    if (!text)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_move_from_gtp: text is NULL");
+    int rc = check_args(size, out_move, "sp_move_from_gtp", "out_move");
+    if (rc)
+        return rc;
     if (strcasecmp(text, "pass") == 0) {
         *out_move = SP_PASS;
         return SP_OK;

@@ -46,13 +46,14 @@ static int walker_seek(walker *w, uint64_t position)
         w->game_id = game_id;
         w->move = 0;
     }
-    int area = sp_game_size(w->game) * sp_game_size(w->game);
+    const int size = sp_game_size(w->game);
     while (w->move < move) {
         if (w->move >= w->count)
             return sp__error(SP_ERR_FORMAT, "dataset keys: position %llu lies past its game's moves",
                              (unsigned long long)position);
-        int32_t a = w->moves[w->move];
-        if ((rc = sp_game_play(w->game, a == area ? SP_PASS : a)) != SP_OK)
+        int m;
+        rc = sp_action_to_move(size, w->moves[w->move], &m);
+        if (rc != SP_OK || (rc = sp_game_play(w->game, m)) != SP_OK)
             return sp__error(SP_ERR_FORMAT, "dataset keys: stored move %d of game %llu is illegal", (int)w->move,
                              (unsigned long long)game_id);
         w->move++;

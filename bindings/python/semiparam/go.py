@@ -94,6 +94,8 @@ _symmetry_planes = function("sp_symmetry_planes", c_int, [c_int, c_int, c_int, _
 _move_to_gtp = function("sp_move_to_gtp", c_int, [c_int, c_int, POINTER(c_char), c_size_t])
 _move_from_gtp = function("sp_move_from_gtp", c_int, [c_int, c_char_p, POINTER(c_int)])
 _point = function("sp_point", c_int, [c_int, c_int, c_int])
+_action_to_move = function("sp_action_to_move", c_int, [c_int, c_int, POINTER(c_int)])
+_move_to_action = function("sp_move_to_action", c_int, [c_int, c_int, POINTER(c_int)])
 _playout = function("sp_game_playout", c_int, [c_void_p, c_void_p, c_int, _F, _U8, c_size_t])
 _random_move = function("sp_game_random_move", c_int, [c_void_p, c_void_p, POINTER(c_int)])
 
@@ -126,6 +128,21 @@ def point(size, row, col):
     if not (0 <= row < size and 0 <= col < size):
         raise ValueError("(%d, %d) is off the %dx%d board" % (row, col, size, size))
     return _point(size, row, col)
+
+
+def action_to_move(size, action):
+    """Move (point or PASS) of a search or dataset action on a size x size
+    board: actions 0..size*size-1 are the points, size*size is PASS."""
+    out = c_int()
+    check(_action_to_move(_size_arg(size), _lib.integer(action, "action"), byref(out)))
+    return out.value
+
+
+def move_to_action(size, move):
+    """Action of @move (a point or PASS; resigning has no action), the inverse of action_to_move()."""
+    out = c_int()
+    check(_move_to_action(_size_arg(size), _lib.integer(move, "move"), byref(out)))
+    return out.value
 
 
 def move_to_gtp(size, move):

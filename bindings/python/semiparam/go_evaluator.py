@@ -9,7 +9,8 @@ from ctypes import POINTER, byref, c_int, c_int32, c_uint32, c_uint64, c_void_p
 from . import _lib
 from ._lib import function
 from .core import check
-from .go import PASS, Game
+from . import go
+from .go import Game
 from .search import SearchModel
 
 GO_EVALUATOR_OPTIONS_VERSION = 1
@@ -71,14 +72,12 @@ class GoEvaluator(_lib.Handle):
         return self.board_size ** 2 + 1
 
     def action_to_move(self, action):
-        """Go move (point or PASS) of a search action."""
-        action = _lib.integer(action, "action", 0, self.num_actions - 1)
-        return PASS if action == self.num_actions - 1 else action
+        """Go move (point or PASS) of a search action (see go.action_to_move())."""
+        return go.action_to_move(self.board_size, action)
 
     def move_to_action(self, move):
-        """Search action of a Go move (point or PASS)."""
-        move = _lib.integer(move, "move", PASS, self.num_actions - 2)
-        return self.num_actions - 1 if move == PASS else move
+        """Search action of a Go move (point or PASS; see go.move_to_action())."""
+        return go.move_to_action(self.board_size, move)
 
     # The protocol Search uses for C models.
     def _search_model(self):

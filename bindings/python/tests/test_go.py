@@ -431,6 +431,22 @@ class TestSymmetryAndNotation(unittest.TestCase):
         with self.assertRaises(ValueError):
             go.point(9, 9, 0)
 
+    def test_action_mapping(self):
+        for size in (2, 9, 19):
+            area = size * size
+            self.assertEqual([go.action_to_move(size, a) for a in range(area + 1)], list(range(area)) + [PASS])
+            self.assertEqual([go.move_to_action(size, m) for m in list(range(area)) + [PASS]], list(range(area + 1)))
+            for bad in (-1, area + 1):
+                with self.assertRaises(sp.InvalidArgumentError):
+                    go.action_to_move(size, bad)
+            with self.assertRaises(sp.InvalidArgumentError):
+                go.move_to_action(size, area)
+        with self.assertRaises(sp.InvalidArgumentError) as cm:
+            go.move_to_action(9, RESIGN)
+        self.assertIn("resigning has no action", str(cm.exception))
+        with self.assertRaises(ValueError):
+            go.action_to_move(20, 0)
+
 
 class TestPlayouts(unittest.TestCase):
     def test_playouts_are_reproducible_and_consistent(self):
