@@ -106,7 +106,7 @@ static void print_report(const sp_import_report *r, double seconds)
 static int cmd_import(int argc, char **argv)
 {
     sp_import_options o;
-    sp_import_options_init(&o);
+    sp_import_options_init(&o, SP_IMPORT_OPTIONS_VERSION);
     const char *out = NULL;
     /* At most argc inputs: no fixed table to overflow or silently cut. */
     const char **inputs = malloc((size_t)argc * sizeof *inputs);
@@ -269,7 +269,7 @@ static int cmd_split(int argc, char **argv)
     if (argc < 2)
         return usage(stderr);
     sp_split_options so;
-    sp_split_options_init(&so);
+    sp_split_options_init(&so, SP_SPLIT_OPTIONS_VERSION);
     const char *prefix = NULL;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--seed")) so.seed = strtoull(argv[i + 1], NULL, 10);

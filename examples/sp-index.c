@@ -269,7 +269,7 @@ static int cmd_build(const args *a)
     }
     printf("keys             %llu in %.1f s\n", (unsigned long long)n, index_now() - t1);
     sp_retriever_options o;
-    sp_retriever_options_init(&o);
+    sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
     o.factory = a->factory;
     o.halves = a->halves;
     o.embedder_id = sp_pca_id(pca);
@@ -400,7 +400,7 @@ static int cmd_query(const args *a)
         goto done;
     }
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.embedder_id = sp_pca_id(pca);
     q.nprobe = a->nprobe;
     q.rerank = a->rerank;
@@ -467,7 +467,7 @@ static int cmd_recall(const args *a)
         goto done;
     }
     sp_retriever_options o;
-    sp_retriever_options_init(&o);
+    sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
     o.factory = "Flat";
     o.embedder_id = sp_pca_id(pca);
     o.threads = a->threads;
@@ -493,7 +493,7 @@ static int cmd_recall(const args *a)
         goto done;
     }
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.embedder_id = sp_pca_id(pca);
     double t = index_now();
     if ((rc = sp_retriever_search(exact, queries, nq, dim, k, &q, ids, exact_d, NULL)) != SP_OK) {
@@ -564,7 +564,7 @@ static int cmd_precompute(const args *a)
         goto done;
     }
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.embedder_id = sp_pca_id(pca);
     q.nprobe = a->nprobe;
     q.rerank = a->rerank;

@@ -2,23 +2,27 @@
    _free(NULL) is a no-op, failed creation leaves *out NULL. */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "semiparam.h"
 
 START_TEST(game_options_versions)
 {
     sp_game_options opts;
-    ck_assert_int_eq(sp_game_options_init(&opts), SP_OK);
+    ck_assert_int_eq(sp_game_options_init(&opts, SP_GAME_OPTIONS_VERSION), SP_OK);
     sp_game_options init = SP_GAME_OPTIONS_INIT;
     ck_assert_uint_eq(opts.version, SP_GAME_OPTIONS_VERSION);
     ck_assert_uint_eq(init.version, opts.version);
     ck_assert_int_eq(init.board_size, opts.board_size);
     ck_assert(init.komi == opts.komi);
-    ck_assert_int_eq(sp_game_options_init(NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_game_options_init(NULL, SP_GAME_OPTIONS_VERSION), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_game_options_init(&opts, 0), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_game_options_init(&opts, SP_GAME_OPTIONS_VERSION + 1), SP_ERR_VERSION);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "sp_game_options_init"));
 
     sp_game *game = (sp_game *)&opts; /* must be overwritten with NULL */
-    opts.version = 0;
-    ck_assert_int_eq(sp_game_create(&game, &opts), SP_ERR_VERSION);
+    opts.version = 0; /* never initialised: a broken argument, not a newer struct */
+    ck_assert_int_eq(sp_game_create(&game, &opts), SP_ERR_INVALID_ARG);
     ck_assert_ptr_null(game);
     ck_assert_str_ne(sp_last_error(), "");
 

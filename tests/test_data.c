@@ -157,7 +157,7 @@ START_TEST(import_filters)
     sp_dataset *ds;
     ck_assert_int_eq(sp_dataset_create(&ds, 9), SP_OK);
     sp_import_options o;
-    ck_assert_int_eq(sp_import_options_init(&o), SP_OK);
+    ck_assert_int_eq(sp_import_options_init(&o, SP_IMPORT_OPTIONS_VERSION), SP_OK);
     o.min_rating = 2000;
     sp_import_report r = SP_IMPORT_REPORT_INIT;
     ck_assert_int_eq(sp_dataset_import_memory(ds, collection, strlen(collection), NULL, &o, &r), SP_OK);
@@ -166,7 +166,7 @@ START_TEST(import_filters)
     sp_dataset_free(ds);
 
     ck_assert_int_eq(sp_dataset_create(&ds, 9), SP_OK);
-    sp_import_options_init(&o);
+    sp_import_options_init(&o, SP_IMPORT_OPTIONS_VERSION);
     o.result_kinds = 1u << SP_RESULT_SCORE;
     o.komi_min = 6.9f;
     o.dedup = 0;
@@ -235,7 +235,7 @@ START_TEST(crafted_moves_and_cancel)
     write_gz(path, collection, strlen(collection));
     ck_assert_int_eq(sp_dataset_create(&ds, 9), SP_OK);
     sp_import_options o;
-    sp_import_options_init(&o);
+    sp_import_options_init(&o, SP_IMPORT_OPTIONS_VERSION);
     o.progress = cancel_import;
     ck_assert_int_eq(sp_dataset_import(ds, path, &o, NULL), SP_ERR_CANCELLED);
     ck_assert_int_eq(progress_calls, 1);
@@ -432,7 +432,7 @@ START_TEST(splits_are_disjoint_and_deterministic)
         ck_assert_int_eq(sp_dataset_add_game(ds, g, NULL, 1, NULL), SP_OK);
     }
     sp_split_options so;
-    sp_split_options_init(&so);
+    sp_split_options_init(&so, SP_SPLIT_OPTIONS_VERSION);
     so.test_fraction = 0.2f;
     so.keep_fraction = 0.3f;
     size_t counts[5];
@@ -588,7 +588,7 @@ START_TEST(batches_reproducible_and_symmetric)
     ds = random_dataset();
     const int B = 64, K = 5, P = 18;
     sp_sampler_options o;
-    sp_sampler_options_init(&o);
+    sp_sampler_options_init(&o, SP_SAMPLER_OPTIONS_VERSION);
     o.seed = 42;
     sp_sampler *s1, *s2, *plain;
     ck_assert_int_eq(sp_sampler_create(&s1, ds, &o), SP_OK);
@@ -826,7 +826,7 @@ START_TEST(cgos_slice_matches_index)
     sp_dataset *ds;
     ck_assert_int_eq(sp_dataset_create(&ds, 9), SP_OK);
     sp_import_options o;
-    sp_import_options_init(&o);
+    sp_import_options_init(&o, SP_IMPORT_OPTIONS_VERSION);
     o.max_games = MAX;
     sp_import_report r = SP_IMPORT_REPORT_INIT;
     ck_assert_int_eq(sp_dataset_import(ds, path, &o, &r), SP_OK);

@@ -805,10 +805,10 @@ START_TEST(bad_arguments_are_refused)
     o.version = 2;
     ck_assert_int_eq(sp_game_create(&g, &o), SP_ERR_VERSION);
     o.version = 0;
-    ck_assert_int_eq(sp_game_create(&g, &o), SP_ERR_VERSION);
+    ck_assert_int_eq(sp_game_create(&g, &o), SP_ERR_INVALID_ARG);
     ck_assert_int_eq(sp_game_create(NULL, NULL), SP_ERR_INVALID_ARG);
-    ck_assert_int_eq(sp_game_options_init(NULL), SP_ERR_INVALID_ARG);
-    ck_assert_int_eq(sp_game_options_init(&o), SP_OK);
+    ck_assert_int_eq(sp_game_options_init(NULL, SP_GAME_OPTIONS_VERSION), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_game_options_init(&o, SP_GAME_OPTIONS_VERSION), SP_OK);
     ck_assert_int_eq(o.board_size, 9);
     sp_game_free(NULL);
     ck_assert_int_eq(sp_game_play(NULL, 0), SP_ERR_INVALID_ARG);

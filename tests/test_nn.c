@@ -126,7 +126,7 @@ START_TEST(gpu_request_without_gpu_fails_clearly)
     ck_assert_int_eq(gpus, 0); /* this machine has none */
     ck_assert_int_eq(sp_has_feature(SP_FEATURE_GPU), 1); /* Debian's oneDNN has its OpenCL GPU runtime */
     sp_nn_options o;
-    ck_assert_int_eq(sp_nn_options_init(&o), SP_OK);
+    ck_assert_int_eq(sp_nn_options_init(&o, SP_NN_OPTIONS_VERSION), SP_OK);
     o.backend = SP_BACKEND_GPU;
     sp__nn *nn = (sp__nn *)1;
     ck_assert_int_eq(sp__nn_create(&nn, &o), SP_ERR_NO_DEVICE);
@@ -143,7 +143,7 @@ START_TEST(gpu_request_without_gpu_fails_clearly)
     o.backend = 7;
     ck_assert_int_eq(sp__nn_create(&nn, &o), SP_ERR_INVALID_ARG);
     ck_assert_int_eq(sp_nn_device_count(7, &gpus), SP_ERR_INVALID_ARG);
-    ck_assert_int_eq(sp_nn_options_init(NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_nn_options_init(NULL, SP_NN_OPTIONS_VERSION), SP_ERR_INVALID_ARG);
 }
 END_TEST
 

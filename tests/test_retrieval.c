@@ -120,7 +120,7 @@ static double recall_at_k(const sp_retriever *r, const sp_retriever_query *q, ui
 static sp_retriever *build(const char *factory, uint32_t halves, uint64_t embedder)
 {
     sp_retriever_options o;
-    sp_retriever_options_init(&o);
+    sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
     o.factory = factory;
     o.halves = halves;
     o.embedder_id = embedder;
@@ -174,7 +174,7 @@ START_TEST(ivfpq_recall_above_bound)
     setup();
     sp_retriever *r = build("IVF64,PQ16np,Refine(SQ8)", 1, 0);
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.nprobe = 16;
     q.rerank = 8;
     double with_rerank = recall_at_k(r, &q, 200);
@@ -210,7 +210,7 @@ START_TEST(half_exclusion_never_returns_own_half)
     for (int i = 0; i < NQ; i++)
         memcpy(x + i * DIM, qkeys + (size_t)(i * 37 % N_KEYS) * DIM, DIM * sizeof *x);
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.exclude = SP_RETRIEVER_EXCLUDE_OWN_HALF;
     q.game_ids = qgames;
     ck_assert_int_eq(sp_retriever_search(r, x, NQ, DIM, K, &q, ids, NULL, games), SP_OK);
@@ -245,7 +245,7 @@ START_TEST(exclude_game_filters_and_fills_k)
      * the nearest keys include its own; with exclusion none may appear. */
     uint32_t game = 3;
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.exclude = SP_RETRIEVER_EXCLUDE_GAME;
     q.game_ids = &game;
     enum { KK = 60 };
@@ -312,7 +312,7 @@ END_TEST
 static void search_all(const sp_retriever *r, uint64_t embedder, uint64_t *ids, float *d)
 {
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.embedder_id = embedder;
     q.nprobe = 8;
     q.rerank = 4;
@@ -500,7 +500,7 @@ START_TEST(wrong_dimension_and_embedder_are_refused)
     sp_retriever *r = build("Flat", 1, 42);
     uint64_t ids[K];
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.embedder_id = 42;
     ck_assert_int_eq(sp_retriever_search(r, keys, 1, DIM, K, &q, ids, NULL, NULL), SP_OK);
     ck_assert_int_eq(sp_retriever_search(r, keys, 1, DIM + 1, K, &q, ids, NULL, NULL), SP_ERR_INVALID_ARG);
@@ -525,7 +525,7 @@ START_TEST(options_versions_and_null_handling)
     sp_neighbours_free(NULL);
     sp_retriever *r = (sp_retriever *)1;
     sp_retriever_options o;
-    sp_retriever_options_init(&o);
+    sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
     o.version = SP_RETRIEVER_OPTIONS_VERSION + 1;
     ck_assert_int_eq(sp_retriever_create(&r, 8, 100, &o), SP_ERR_VERSION);
     ck_assert_ptr_null(r);
@@ -561,7 +561,7 @@ static void search_with(const sp_retriever *r, const float *x, uint32_t version,
                         uint32_t max_codes, uint64_t *ids)
 {
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.version = version;
     q.nprobe = nprobe;
     q.max_codes = max_codes;
@@ -599,7 +599,7 @@ START_TEST(default_max_codes_follows_online_growth)
 {
     setup();
     sp_retriever_options o;
-    sp_retriever_options_init(&o);
+    sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
     o.factory = "IVF64,Flat";
     o.threads = 1;
     sp_retriever *r;
@@ -636,7 +636,7 @@ static void *search_thread(void *p)
 {
     thread_arg *a = p;
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.nprobe = a->nprobe;
     q.threads = 1;
     uint64_t ids[50 * K];
@@ -657,7 +657,7 @@ START_TEST(concurrent_searches_with_different_nprobe)
     uint32_t nprobes[4] = { 1, 4, 16, 64 };
     for (int t = 0; t < 4; t++) {
         sp_retriever_query q;
-        sp_retriever_query_init(&q);
+        sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
         q.nprobe = nprobes[t];
         ck_assert_int_eq(sp_retriever_search(r, keys, 50, DIM, K, &q, expect[t], NULL, NULL), SP_OK);
     }
@@ -755,7 +755,7 @@ START_TEST(precomputed_neighbours_match_search)
     char path[128];
     snprintf(path, sizeof path, "%s/train.spn", tmpdir);
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.embedder_id = 9;
     enum { NP = 3000 };
     ck_assert_int_eq(sp_retriever_precompute(r, keys, pos_ids, game_ids, NP, DIM, K, &q, path), SP_OK);
@@ -942,13 +942,13 @@ START_TEST(halves_agree_on_real_games)
     sp_dataset *ds;
     ck_assert_int_eq(sp_dataset_create(&ds, 9), SP_OK);
     sp_import_options io;
-    sp_import_options_init(&io);
+    sp_import_options_init(&io, SP_IMPORT_OPTIONS_VERSION);
     io.max_games = 400;
     ck_assert_int_eq(sp_dataset_import(ds, path, &io, NULL), SP_OK);
     uint64_t games = sp_dataset_game_count(ds);
     ck_assert_uint_gt(games, 350);
     sp_split_options so;
-    sp_split_options_init(&so);
+    sp_split_options_init(&so, SP_SPLIT_OPTIONS_VERSION);
     so.test_fraction = 0.1f;
     so.keep_fraction = 0.2f;
     size_t n;
@@ -963,7 +963,7 @@ START_TEST(halves_agree_on_real_games)
     }
     float *x = clustered_keys(n, DIM, 5);
     sp_retriever_options o;
-    sp_retriever_options_init(&o);
+    sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
     o.factory = "Flat";
     o.halves = 2;
     o.threads = 1;

@@ -138,7 +138,7 @@ static sp_search *toy_search(toy *t, int kind, int sims, int threads, int batch,
 {
     sp_search_model m = toy_model(t);
     sp_search_options o;
-    sp_search_options_init(&o);
+    sp_search_options_init(&o, SP_SEARCH_OPTIONS_VERSION);
     o.kind = kind;
     o.simulations = sims;
     o.threads = threads;
@@ -164,7 +164,7 @@ static int visit_sum(const sp_search *s, int32_t *visits)
 START_TEST(options_and_arguments)
 {
     sp_search_options o, init = SP_SEARCH_OPTIONS_INIT;
-    ck_assert_int_eq(sp_search_options_init(&o), SP_OK);
+    ck_assert_int_eq(sp_search_options_init(&o, SP_SEARCH_OPTIONS_VERSION), SP_OK);
     ck_assert_uint_eq(o.version, init.version);
     ck_assert_int_eq(o.kind, init.kind);
     ck_assert_int_eq(o.batch_size, init.batch_size);
@@ -173,7 +173,7 @@ START_TEST(options_and_arguments)
     ck_assert_int_eq(o.simulations, 200);
     ck_assert(o.c1 == 1.25f && o.c2 == 19652.0f);
     ck_assert(o.dirichlet_fraction == 0.0f);
-    ck_assert_int_eq(sp_search_options_init(NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_search_options_init(NULL, SP_SEARCH_OPTIONS_VERSION), SP_ERR_INVALID_ARG);
 
     toy t;
     toy_init(&t);
@@ -183,11 +183,11 @@ START_TEST(options_and_arguments)
     ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_ERR_VERSION);
     ck_assert_ptr_null(s);
     o.version = 0;
-    ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_ERR_VERSION);
-    sp_search_options_init(&o);
+    ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_ERR_INVALID_ARG);
+    sp_search_options_init(&o, SP_SEARCH_OPTIONS_VERSION);
     o.simulations = 0;
     ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_ERR_INVALID_ARG);
-    sp_search_options_init(&o);
+    sp_search_options_init(&o, SP_SEARCH_OPTIONS_VERSION);
     m.recurrent = NULL;
     ck_assert_int_eq(sp_search_create(&s, &m, &o), SP_ERR_INVALID_ARG);
     m = toy_model(&t);
@@ -268,7 +268,7 @@ static void run_and_record(int kind, int threads, int batch, uint64_t seed, floa
     toy_init(&t);
     sp_search_model m = toy_model(&t);
     sp_search_options o;
-    sp_search_options_init(&o);
+    sp_search_options_init(&o, SP_SEARCH_OPTIONS_VERSION);
     o.kind = kind;
     o.simulations = 200;
     o.threads = threads;
@@ -314,7 +314,7 @@ START_TEST(illegal_root_actions_are_never_chosen)
             t.illegal_prior = 50.0f; /* the model "wants" them badly */
             sp_search_model m = toy_model(&t);
             sp_search_options o;
-            sp_search_options_init(&o);
+            sp_search_options_init(&o, SP_SEARCH_OPTIONS_VERSION);
             o.kind = kind;
             o.simulations = 60;
             o.seed = seed;
@@ -499,7 +499,7 @@ static go_setup go_search(int kind, int sims, int threads, int batch, uint64_t s
 {
     go_setup g;
     sp_go_evaluator_options eo;
-    ck_assert_int_eq(sp_go_evaluator_options_init(&eo), SP_OK);
+    ck_assert_int_eq(sp_go_evaluator_options_init(&eo, SP_GO_EVALUATOR_OPTIONS_VERSION), SP_OK);
     eo.board_size = size;
     eo.threads = threads;
     eo.seed = seed;
@@ -659,14 +659,14 @@ END_TEST
 START_TEST(go_evaluator_arguments)
 {
     sp_go_evaluator_options o;
-    ck_assert_int_eq(sp_go_evaluator_options_init(&o), SP_OK);
+    ck_assert_int_eq(sp_go_evaluator_options_init(&o, SP_GO_EVALUATOR_OPTIONS_VERSION), SP_OK);
     ck_assert_int_eq(o.board_size, 9);
-    ck_assert_int_eq(sp_go_evaluator_options_init(NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_go_evaluator_options_init(NULL, SP_GO_EVALUATOR_OPTIONS_VERSION), SP_ERR_INVALID_ARG);
     sp_go_evaluator *ev = (sp_go_evaluator *)&o;
     o.version = SP_GO_EVALUATOR_OPTIONS_VERSION + 1;
     ck_assert_int_eq(sp_go_evaluator_create(&ev, &o), SP_ERR_VERSION);
     ck_assert_ptr_null(ev);
-    sp_go_evaluator_options_init(&o);
+    sp_go_evaluator_options_init(&o, SP_GO_EVALUATOR_OPTIONS_VERSION);
     o.playouts = 0;
     ck_assert_int_eq(sp_go_evaluator_create(&ev, &o), SP_ERR_INVALID_ARG);
     sp_go_evaluator_free(NULL);
@@ -679,7 +679,7 @@ START_TEST(go_evaluator_arguments)
     sp_game *small = go_position(".........", 3, 7.0f, SP_BLACK);
     ck_assert_int_eq(sp_search_run(g.search, small, NULL, NULL), SP_ERR_INVALID_ARG);
     go_free(&g);
-    sp_go_evaluator_options_init(&o);
+    sp_go_evaluator_options_init(&o, SP_GO_EVALUATOR_OPTIONS_VERSION);
     o.board_size = 3;
     ck_assert_int_eq(sp_go_evaluator_create(&ev, &o), SP_OK);
     sp_search_model m;

@@ -33,7 +33,7 @@ static int data_usage(FILE *out)
 static int sample(const sp_dataset *ds, int threads, int batches, int size, double *wall_rate, double *cpu_rate)
 {
     sp_sampler_options o;
-    sp_sampler_options_init(&o);
+    sp_sampler_options_init(&o, SP_SAMPLER_OPTIONS_VERSION);
     o.threads = threads;
     o.seed = 7;
     sp_sampler *s;
@@ -91,7 +91,7 @@ int bench_data(int argc, char **argv)
     if (sp_dataset_create(&ds, 9))
         return 1;
     sp_import_options io;
-    sp_import_options_init(&io);
+    sp_import_options_init(&io, SP_IMPORT_OPTIONS_VERSION);
     io.max_games = games;
     sp_import_report r = SP_IMPORT_REPORT_INIT;
     double w0 = bench_now(), c0 = cpu_now();

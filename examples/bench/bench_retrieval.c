@@ -94,7 +94,7 @@ static int load_positions(const rbench *o, uint64_t need, sp_dataset **out)
         char path[4096];
         snprintf(path, sizeof path, "%s/go9/%s", o->data_dir, files[i]);
         sp_import_options io;
-        sp_import_options_init(&io);
+        sp_import_options_init(&io, SP_IMPORT_OPTIONS_VERSION);
         /* ~76 positions a game: stop reading a file soon after enough. */
         io.max_games = (need - sp_dataset_position_count(*out)) / 60 + 100;
         if ((rc = sp_dataset_import(*out, path, &io, NULL)) != SP_OK)
@@ -283,7 +283,7 @@ int bench_retrieval(int argc, char **argv)
     sp_dataset_free(ds);
 
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.threads = o.threads;
     uint64_t *ids = malloc(o.queries * k * sizeof *ids);
     float *exact_d = malloc(o.queries * k * sizeof *exact_d);
@@ -293,7 +293,7 @@ int bench_retrieval(int argc, char **argv)
            "x exact (median of rounds) | q/s batch 1 (2 callers) | build s | index MiB | bytes/key |\n"
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     sp_retriever_options ro;
-    sp_retriever_options_init(&ro);
+    sp_retriever_options_init(&ro, SP_RETRIEVER_OPTIONS_VERSION);
     ro.threads = o.threads;
     ro.factory = "Flat";
     sp_retriever *exact;

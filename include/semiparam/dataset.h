@@ -153,8 +153,16 @@ typedef struct sp_import_options {
 /** Default import options as an initialiser. */
 #define SP_IMPORT_OPTIONS_INIT { SP_IMPORT_OPTIONS_VERSION, 0.0f, -1000.0f, 1000.0f, SP_IMPORT_DEFAULT_RESULTS, 1, 0, NULL, NULL }
 
-/** Fill @p opts with the defaults. @return SP_OK or SP_ERR_INVALID_ARG. @since 0.1 */
-SP_API int sp_import_options_init(sp_import_options *opts);
+/**
+ * Fill @p opts with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Pass ::SP_IMPORT_OPTIONS_VERSION:
+ * a program built against an older header passes that header's smaller
+ * value and its shorter struct is filled (see docs/architecture.md).
+ * @return SP_OK; SP_ERR_INVALID_ARG (opts NULL or version 0);
+ *         SP_ERR_VERSION (@p version newer than this library's).
+ * @since 0.1
+ */
+SP_API int sp_import_options_init(sp_import_options *opts, uint32_t version);
 
 /**
  * What an import did. Counts add up over calls that share a report: zero it
@@ -356,8 +364,16 @@ typedef struct sp_split_options {
 /** Default split options as an initialiser. */
 #define SP_SPLIT_OPTIONS_INIT { SP_SPLIT_OPTIONS_VERSION, 1, 0.05f, 1.0f }
 
-/** Fill @p opts with the defaults. @return SP_OK or SP_ERR_INVALID_ARG. @since 0.1 */
-SP_API int sp_split_options_init(sp_split_options *opts);
+/**
+ * Fill @p opts with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Pass ::SP_SPLIT_OPTIONS_VERSION:
+ * a program built against an older header passes that header's smaller
+ * value and its shorter struct is filled (see docs/architecture.md).
+ * @return SP_OK; SP_ERR_INVALID_ARG (opts NULL or version 0);
+ *         SP_ERR_VERSION (@p version newer than this library's).
+ * @since 0.1
+ */
+SP_API int sp_split_options_init(sp_split_options *opts, uint32_t version);
 
 /**
  * Which part game @p game belongs to: ::SP_PART_TEST, or ::SP_PART_HALF0 /
@@ -462,8 +478,16 @@ typedef struct sp_sampler_options {
 /** Default sampler options as an initialiser. */
 #define SP_SAMPLER_OPTIONS_INIT { SP_SAMPLER_OPTIONS_VERSION, 1, SP_PART_TRAIN, 8, 5, 1, 1, SP_SPLIT_OPTIONS_INIT }
 
-/** Fill @p opts with the defaults. @return SP_OK or SP_ERR_INVALID_ARG. @since 0.1 */
-SP_API int sp_sampler_options_init(sp_sampler_options *opts);
+/**
+ * Fill @p opts with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Pass ::SP_SAMPLER_OPTIONS_VERSION:
+ * a program built against an older header passes that header's smaller
+ * value and its shorter struct is filled (see docs/architecture.md).
+ * @return SP_OK; SP_ERR_INVALID_ARG (opts NULL or version 0);
+ *         SP_ERR_VERSION (@p version newer than this library's).
+ * @since 0.1
+ */
+SP_API int sp_sampler_options_init(sp_sampler_options *opts, uint32_t version);
 
 /**
  * Create a sampler over @p ds, which it borrows (it must outlive the sampler

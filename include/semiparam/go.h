@@ -65,8 +65,16 @@ typedef struct sp_game_options {
 /** Default game options as an initialiser. */
 #define SP_GAME_OPTIONS_INIT { SP_GAME_OPTIONS_VERSION, 9, 7.0f }
 
-/** Fill @p opts with the defaults. @return SP_OK or SP_ERR_INVALID_ARG. @since 0.1 */
-SP_API int sp_game_options_init(sp_game_options *opts);
+/**
+ * Fill @p opts with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Pass ::SP_GAME_OPTIONS_VERSION:
+ * a program built against an older header passes that header's smaller
+ * value and its shorter struct is filled (see docs/architecture.md).
+ * @return SP_OK; SP_ERR_INVALID_ARG (opts NULL or version 0);
+ *         SP_ERR_VERSION (@p version newer than this library's).
+ * @since 0.1
+ */
+SP_API int sp_game_options_init(sp_game_options *opts, uint32_t version);
 
 /**
  * Create an empty game, Black to play.

@@ -39,8 +39,16 @@ typedef struct sp_go_evaluator_options {
 /** Default options as an initialiser. */
 #define SP_GO_EVALUATOR_OPTIONS_INIT { SP_GO_EVALUATOR_OPTIONS_VERSION, 9, 1, 0, 1, 1 }
 
-/** Fill @p opts with the defaults. @return SP_OK or SP_ERR_INVALID_ARG. @since 0.1 */
-SP_API int sp_go_evaluator_options_init(sp_go_evaluator_options *opts);
+/**
+ * Fill @p opts with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Pass ::SP_GO_EVALUATOR_OPTIONS_VERSION:
+ * a program built against an older header passes that header's smaller
+ * value and its shorter struct is filled (see docs/architecture.md).
+ * @return SP_OK; SP_ERR_INVALID_ARG (opts NULL or version 0);
+ *         SP_ERR_VERSION (@p version newer than this library's).
+ * @since 0.1
+ */
+SP_API int sp_go_evaluator_options_init(sp_go_evaluator_options *opts, uint32_t version);
 
 /**
  * The evaluator: per-worker generators and a pool of game copies.

@@ -55,11 +55,15 @@ typedef struct sp_nn_options {
 #define SP_NN_OPTIONS_INIT { SP_NN_OPTIONS_VERSION, SP_BACKEND_AUTO, 0, SP_PRECISION_F32, 1 }
 
 /**
- * Fill @p opts with the defaults (for bindings that cannot use the macro).
- * @return SP_OK, or SP_ERR_INVALID_ARG when opts is NULL.
+ * Fill @p opts with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Pass ::SP_NN_OPTIONS_VERSION:
+ * a program built against an older header passes that header's smaller
+ * value and its shorter struct is filled (see docs/architecture.md).
+ * @return SP_OK; SP_ERR_INVALID_ARG (opts NULL or version 0);
+ *         SP_ERR_VERSION (@p version newer than this library's).
  * @since 0.1
  */
-SP_API int sp_nn_options_init(sp_nn_options *opts);
+SP_API int sp_nn_options_init(sp_nn_options *opts, uint32_t version);
 
 /**
  * Number of devices oneDNN can drive for @p backend (SP_BACKEND_CPU or

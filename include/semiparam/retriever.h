@@ -76,10 +76,15 @@ typedef struct sp_retriever_options {
 #define SP_RETRIEVER_OPTIONS_INIT { SP_RETRIEVER_OPTIONS_VERSION, 1, NULL, 0, 0, 0, 0, 0, 0 }
 
 /**
- * Set @p opts to the defaults. @return SP_OK or SP_ERR_INVALID_ARG (NULL).
+ * Fill @p opts with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Pass ::SP_RETRIEVER_OPTIONS_VERSION:
+ * a program built against an older header passes that header's smaller
+ * value and its shorter struct is filled (see docs/architecture.md).
+ * @return SP_OK; SP_ERR_INVALID_ARG (opts NULL or version 0);
+ *         SP_ERR_VERSION (@p version newer than this library's).
  * @since 0.1
  */
-SP_API int sp_retriever_options_init(sp_retriever_options *opts);
+SP_API int sp_retriever_options_init(sp_retriever_options *opts, uint32_t version);
 
 /**
  * The default FAISS factory string for @p count keys of dimension @p dim:
@@ -225,10 +230,15 @@ typedef struct sp_retriever_query {
 #define SP_RETRIEVER_QUERY_INIT { SP_RETRIEVER_QUERY_VERSION, 0, 0, 0, NULL, 0, 0, 0 }
 
 /**
- * Set @p query to the defaults. @return SP_OK or SP_ERR_INVALID_ARG (NULL).
+ * Fill @p query with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Pass ::SP_RETRIEVER_QUERY_VERSION:
+ * a program built against an older header passes that header's smaller
+ * value and its shorter struct is filled (see docs/architecture.md).
+ * @return SP_OK; SP_ERR_INVALID_ARG (query NULL or version 0);
+ *         SP_ERR_VERSION (@p version newer than this library's).
  * @since 0.1
  */
-SP_API int sp_retriever_query_init(sp_retriever_query *query);
+SP_API int sp_retriever_query_init(sp_retriever_query *query, uint32_t version);
 
 /**
  * Find the @p k nearest keys (squared L2) of each of @p count queries.

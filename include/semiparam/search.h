@@ -137,8 +137,16 @@ typedef struct sp_search_options {
     { SP_SEARCH_OPTIONS_VERSION, SP_SEARCH_PUCT, 200, 0.0, 1, 0, 1, 1.25f, 19652.0f, 1.0f, 0.3f, 0.0f, 0.0f, \
       16, 50.0f, 1.0f, 1, SP_SEARCH_FPU_ZERO }
 
-/** Fill @p opts with the defaults. @return SP_OK or SP_ERR_INVALID_ARG. @since 0.1 */
-SP_API int sp_search_options_init(sp_search_options *opts);
+/**
+ * Fill @p opts with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Pass ::SP_SEARCH_OPTIONS_VERSION:
+ * a program built against an older header passes that header's smaller
+ * value and its shorter struct is filled (see docs/architecture.md).
+ * @return SP_OK; SP_ERR_INVALID_ARG (opts NULL or version 0);
+ *         SP_ERR_VERSION (@p version newer than this library's).
+ * @since 0.1
+ */
+SP_API int sp_search_options_init(sp_search_options *opts, uint32_t version);
 
 /**
  * A search tree with its model, options and worker threads.

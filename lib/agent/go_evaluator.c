@@ -25,12 +25,13 @@ struct sp_go_evaluator {
     int n_free, cap_free;
 };
 
-int sp_go_evaluator_options_init(sp_go_evaluator_options *opts)
+static const sp_go_evaluator_options evaluator_defaults = SP_GO_EVALUATOR_OPTIONS_INIT;
+static const sp__options_type evaluator_options_type = { "sp_go_evaluator_options", SP_GO_EVALUATOR_OPTIONS_VERSION,
+                                                         sizeof(sp_go_evaluator_options), &evaluator_defaults, { 0 } };
+
+int sp_go_evaluator_options_init(sp_go_evaluator_options *opts, uint32_t version)
 {
-    if (!opts)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_go_evaluator_options_init: opts is NULL");
-    *opts = (sp_go_evaluator_options)SP_GO_EVALUATOR_OPTIONS_INIT;
-    return SP_OK;
+    return sp__options_init(opts, version, &evaluator_options_type, "sp_go_evaluator_options_init");
 }
 
 int sp_go_evaluator_seed(sp_go_evaluator *ev, uint64_t seed)
@@ -47,12 +48,10 @@ int sp_go_evaluator_create(sp_go_evaluator **out, const sp_go_evaluator_options 
     if (!out)
         return sp__error(SP_ERR_INVALID_ARG, "sp_go_evaluator_create: out is NULL");
     *out = NULL;
-    sp_go_evaluator_options o = SP_GO_EVALUATOR_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    if (o.version < 1 || o.version > SP_GO_EVALUATOR_OPTIONS_VERSION)
-        return sp__error(SP_ERR_VERSION, "sp_go_evaluator_create: options version %u not supported (1..%d)", o.version,
-                         SP_GO_EVALUATOR_OPTIONS_VERSION);
+    sp_go_evaluator_options o;
+    int rc = sp__options_read(&o, opts, &evaluator_options_type, "sp_go_evaluator_create");
+    if (rc != SP_OK)
+        return rc;
     if (o.board_size < SP_GO_MIN_SIZE || o.board_size > SP_GO_MAX_SIZE || o.playouts < 1 || o.playouts > 1000000 ||
         o.max_moves < 0 || o.threads < 1 || o.threads > 256)
         return sp__error(SP_ERR_INVALID_ARG, "sp_go_evaluator_create: need board_size 2..19, playouts >= 1, "

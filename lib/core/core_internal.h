@@ -21,6 +21,41 @@ void sp__log(int level, const char *fmt, ...) SP__PRINTF(2, 3);
 /* Report progress to the process-wide callback; returns non-zero to cancel. */
 int sp__progress(const char *task, uint64_t done, uint64_t total);
 
+/* A struct the caller versions (libgit2 way: `uint32_t version` first, fields
+ * only appended, each append bumps the version). The library keeps one of
+ * these per struct and never touches more of a caller's struct than the
+ * caller's version has, so a program built against an older header is
+ * neither over-read nor over-written. */
+#define SP__MAX_VERSIONS 8
+typedef struct sp__options_type {
+    const char *name;       /* "sp_game_options", for messages */
+    uint32_t current;       /* the version this library's header describes */
+    size_t size;            /* sizeof the struct at `current` */
+    const void *defaults;   /* the struct at `current`, every field at its default */
+    /* bytes[v - 1], v < current: the bytes version v has, the offsetof of the
+     * first field a later version appended (not sizeof the old struct: a new
+     * field may fill old tail padding). */
+    size_t bytes[SP__MAX_VERSIONS];
+} sp__options_type;
+
+/* Check a caller's `version` against t: 0 is SP_ERR_INVALID_ARG, above
+ * t->current SP_ERR_VERSION, both naming fn and the struct. On SP_OK,
+ * *out_bytes (may be NULL) holds the bytes that version has. */
+int sp__options_check(uint32_t version, const sp__options_type *t, const char *fn, size_t *out_bytes);
+
+/* The public sp_X_init(s, version): the defaults of the fields `version` has,
+ * nothing past them, and s->version = version. */
+int sp__options_init(void *s, uint32_t version, const sp__options_type *t, const char *fn);
+
+/* Read a caller's struct: dst (t->size bytes) gets the defaults, then the
+ * fields src's version has. src NULL leaves the defaults. dst->version keeps
+ * the caller's version. */
+int sp__options_read(void *dst, const void *src, const sp__options_type *t, const char *fn);
+
+/* Write the library's full struct src back into a caller's dst, only the
+ * fields dst's version has; dst->version is kept. */
+int sp__options_write(void *dst, const void *src, const sp__options_type *t, const char *fn);
+
 /* The generator's state is visible inside the library so hot loops
  * (playouts, sampling) can inline it. */
 struct sp_rng {

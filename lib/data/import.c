@@ -16,20 +16,23 @@
 /* One game tree may not exceed this (CGOS games are ~1.2 kB). */
 #define MAX_TREE_BYTES ((size_t)64 << 20)
 
-int sp_import_options_init(sp_import_options *opts)
+static const sp_import_options import_defaults = SP_IMPORT_OPTIONS_INIT;
+static const sp__options_type import_options_type = { "sp_import_options", SP_IMPORT_OPTIONS_VERSION,
+                                                      sizeof(sp_import_options), &import_defaults, { 0 } };
+static const sp_import_report report_zero = SP_IMPORT_REPORT_INIT;
+static const sp__options_type import_report_type = { "sp_import_report", SP_IMPORT_REPORT_VERSION,
+                                                     sizeof(sp_import_report), &report_zero, { 0 } };
+
+int sp_import_options_init(sp_import_options *opts, uint32_t version)
 {
-    if (!opts)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_import_options_init: opts is NULL");
-    sp_import_options d = SP_IMPORT_OPTIONS_INIT;
-    *opts = d;
-    return SP_OK;
+    return sp__options_init(opts, version, &import_options_type, "sp_import_options_init");
 }
 
 typedef struct importer {
     sp_dataset *ds;
     sp_import_options o;
-    sp_import_report *rep;
-    sp_import_report scratch;
+    sp_import_report *rep;    /* &scratch: the counting goes on in the library's layout */
+    sp_import_report scratch; /* the caller's counts so far, handed back by importer_finish */
     int32_t *moves;
     size_t cap;
     const char *source; /* name of the file being read */
@@ -401,21 +404,21 @@ static int importer_init(importer *im, sp_dataset *ds, const sp_import_options *
     memset(im, 0, sizeof *im);
     if (!ds)
         return sp__error(SP_ERR_INVALID_ARG, "%s: dataset is NULL", fn);
-    sp_import_options_init(&im->o);
-    if (opts) {
-        if (opts->version != SP_IMPORT_OPTIONS_VERSION)
-            return sp__error(opts->version > SP_IMPORT_OPTIONS_VERSION ? SP_ERR_VERSION : SP_ERR_INVALID_ARG,
-                             "%s: options version %u is not %u", fn, opts->version, SP_IMPORT_OPTIONS_VERSION);
-        im->o = *opts;
-    }
-    if (report && report->version != SP_IMPORT_REPORT_VERSION)
-        return sp__error(report->version > SP_IMPORT_REPORT_VERSION ? SP_ERR_VERSION : SP_ERR_INVALID_ARG,
-                         "%s: report version %u is not %u", fn, report->version, SP_IMPORT_REPORT_VERSION);
-    sp_import_report empty = SP_IMPORT_REPORT_INIT;
-    im->scratch = empty;
-    im->rep = report ? report : &im->scratch;
+    int rc = sp__options_read(&im->o, opts, &import_options_type, fn);
+    if (!rc)
+        rc = sp__options_read(&im->scratch, report, &import_report_type, fn);
+    im->rep = &im->scratch;
     im->ds = ds;
-    return SP_OK;
+    return rc;
+}
+
+/* Hand the counts back, only as far as the caller's report version goes. */
+static int importer_finish(importer *im, sp_import_report *report, int rc, const char *fn)
+{
+    free(im->moves);
+    if (report)
+        sp__options_write(report, &im->scratch, &import_report_type, fn);
+    return rc;
 }
 
 int sp_dataset_import(sp_dataset *ds, const char *path, const sp_import_options *opts, sp_import_report *report)
@@ -430,8 +433,7 @@ int sp_dataset_import(sp_dataset *ds, const char *path, const sp_import_options 
     if (stat(path, &st) != 0)
         return sp__error(SP_ERR_IO, "cannot find %s", path);
     rc = S_ISDIR(st.st_mode) ? import_dir(&im, path, 0) : import_file(&im, path);
-    free(im.moves);
-    return rc;
+    return importer_finish(&im, report, rc, "sp_dataset_import");
 }
 
 int sp_dataset_import_memory(sp_dataset *ds, const char *data, size_t length, const char *source,
@@ -446,8 +448,7 @@ int sp_dataset_import_memory(sp_dataset *ds, const char *data, size_t length, co
     im.source = source ? source : "memory";
     source_reader r = { .data = data, .length = length };
     rc = import_stream(&im, &r);
-    free(im.moves);
-    return rc;
+    return importer_finish(&im, report, rc, "sp_dataset_import_memory");
 }
 
 int sp_dataset_add_game(sp_dataset *ds, const sp_game *game, const char *source, int dedup, uint64_t *out_game)

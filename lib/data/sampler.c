@@ -21,13 +21,16 @@ struct sp_sampler {
     int *sym_map;      /* [symmetry][point]: where each point goes */
 };
 
-int sp_sampler_options_init(sp_sampler_options *opts)
+static const sp_sampler_options sampler_defaults = SP_SAMPLER_OPTIONS_INIT;
+static const sp__options_type sampler_options_type = { "sp_sampler_options", SP_SAMPLER_OPTIONS_VERSION,
+                                                       sizeof(sp_sampler_options), &sampler_defaults, { 0 } };
+static const sp_batch batch_defaults = { SP_BATCH_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+static const sp__options_type batch_type = { "sp_batch", SP_BATCH_VERSION, sizeof(sp_batch), &batch_defaults,
+                                             { 0 } };
+
+int sp_sampler_options_init(sp_sampler_options *opts, uint32_t version)
 {
-    if (!opts)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_options_init: opts is NULL");
-    sp_sampler_options d = SP_SAMPLER_OPTIONS_INIT;
-    *opts = d;
-    return SP_OK;
+    return sp__options_init(opts, version, &sampler_options_type, "sp_sampler_options_init");
 }
 
 void sp_sampler_free(sp_sampler *s)
@@ -53,15 +56,9 @@ int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_o
     if (!ds)
         return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: dataset is NULL");
     sp_sampler_options o;
-    sp_sampler_options_init(&o);
-    if (opts) {
-        if (opts->version != SP_SAMPLER_OPTIONS_VERSION)
-            return sp__error(opts->version > SP_SAMPLER_OPTIONS_VERSION ? SP_ERR_VERSION : SP_ERR_INVALID_ARG,
-                             "sp_sampler_create: options version %u is not %u", opts->version,
-                             SP_SAMPLER_OPTIONS_VERSION);
-        o = *opts;
-    }
-    int rc = sp__split_options(&o.split, &o.split, "sp_sampler_create");
+    int rc = sp__options_read(&o, opts, &sampler_options_type, "sp_sampler_create");
+    if (!rc)
+        rc = sp__split_options(&o.split, &o.split, "sp_sampler_create");
     if (rc)
         return rc;
     if (o.part < SP_PART_ALL || o.part > SP_PART_HALF1 || o.history < 1 || o.history > 16 || o.unroll < 0
@@ -231,14 +228,18 @@ static void *run_job(void *arg)
     return NULL;
 }
 
-int sp_sampler_next(sp_sampler *s, sp_batch *batch)
+int sp_sampler_next(sp_sampler *s, sp_batch *caller_batch)
 {
-    if (!s || !batch || !batch->planes || batch->size < 0)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_next: %s",
-                         !s || !batch ? "a pointer is NULL" : "planes is NULL or size negative");
-    if (batch->version != SP_BATCH_VERSION)
-        return sp__error(batch->version > SP_BATCH_VERSION ? SP_ERR_VERSION : SP_ERR_INVALID_ARG,
-                         "sp_sampler_next: batch version %u is not %u", batch->version, SP_BATCH_VERSION);
+    if (!s || !caller_batch)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_next: a pointer is NULL");
+    /* The library's copy: arrays a later version adds stay NULL (skipped). */
+    sp_batch copy;
+    int rc = sp__options_read(&copy, caller_batch, &batch_type, "sp_sampler_next");
+    if (rc != SP_OK)
+        return rc;
+    sp_batch *batch = &copy;
+    if (!batch->planes || batch->size < 0)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_next: planes is NULL or size negative");
     int threads = s->o.threads < batch->size ? s->o.threads : (batch->size ? batch->size : 1);
     job jobs[256];
     pthread_t tid[256];
@@ -254,7 +255,6 @@ int sp_sampler_next(sp_sampler *s, sp_batch *batch)
         else
             run_job(&jobs[i]); /* no thread to be had: its rows run here */
     }
-    int rc = SP_OK;
     for (int i = 0; i < threads && !rc; i++)
         if (jobs[i].rc)
             rc = sp__error(jobs[i].rc, "%s", jobs[i].error);

@@ -8,28 +8,25 @@
 
 #include "data_internal.h"
 
-int sp_split_options_init(sp_split_options *opts)
+static const sp_split_options split_defaults = SP_SPLIT_OPTIONS_INIT;
+static const sp__options_type split_options_type = { "sp_split_options", SP_SPLIT_OPTIONS_VERSION,
+                                                     sizeof(sp_split_options), &split_defaults, { 0 } };
+
+int sp_split_options_init(sp_split_options *opts, uint32_t version)
 {
-    if (!opts)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_split_options_init: opts is NULL");
-    sp_split_options d = SP_SPLIT_OPTIONS_INIT;
-    *opts = d;
-    return SP_OK;
+    return sp__options_init(opts, version, &split_options_type, "sp_split_options_init");
 }
 
 int sp__split_options(const sp_split_options *opts, sp_split_options *o, const char *fn)
 {
-    sp_split_options_init(o);
-    if (!opts)
-        return SP_OK;
-    if (opts->version != SP_SPLIT_OPTIONS_VERSION)
-        return sp__error(opts->version > SP_SPLIT_OPTIONS_VERSION ? SP_ERR_VERSION : SP_ERR_INVALID_ARG,
-                         "%s: split options version %u is not %u", fn, opts->version, SP_SPLIT_OPTIONS_VERSION);
-    if (!(opts->test_fraction >= 0 && opts->test_fraction <= 1 && opts->keep_fraction > 0
-          && opts->keep_fraction <= 1))
-        return sp__error(SP_ERR_INVALID_ARG, "%s: fractions must be in [0, 1] (keep_fraction above 0)", fn);
-    *o = *opts;
-    return SP_OK;
+    /* opts may be o itself (a sampler's embedded split): read through a copy. */
+    sp_split_options read;
+    int rc = sp__options_read(&read, opts, &split_options_type, fn);
+    if (!rc && !(read.test_fraction >= 0 && read.test_fraction <= 1 && read.keep_fraction > 0
+                 && read.keep_fraction <= 1))
+        rc = sp__error(SP_ERR_INVALID_ARG, "%s: fractions must be in [0, 1] (keep_fraction above 0)", fn);
+    *o = read;
+    return rc;
 }
 
 /* Uniform in [0, 1) from a hash. */

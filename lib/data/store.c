@@ -202,17 +202,21 @@ static int check_game(const sp_dataset *ds, uint64_t game, const char *fn)
     return SP_OK;
 }
 
-int sp_dataset_game_info_get(const sp_dataset *ds, uint64_t game, sp_dataset_game_info *out)
+static const sp_dataset_game_info game_info_zero = { SP_DATASET_GAME_INFO_VERSION, 0, 0, 0, 0, 0.0f, 0.0f, 0.0f, 0.0f,
+                                                      0, 0, 0 };
+static const sp__options_type game_info_type = { "sp_dataset_game_info", SP_DATASET_GAME_INFO_VERSION,
+                                                 sizeof(sp_dataset_game_info), &game_info_zero, { 0 } };
+
+int sp_dataset_game_info_get(const sp_dataset *ds, uint64_t game, sp_dataset_game_info *caller_out)
 {
     int rc = check_game(ds, game, "sp_dataset_game_info_get");
     if (rc)
         return rc;
-    if (!out)
+    if (!caller_out)
         return sp__error(SP_ERR_INVALID_ARG, "sp_dataset_game_info_get: out is NULL");
-    if (out->version != SP_DATASET_GAME_INFO_VERSION)
-        return sp__error(out->version > SP_DATASET_GAME_INFO_VERSION ? SP_ERR_VERSION : SP_ERR_INVALID_ARG,
-                         "sp_dataset_game_info_get: version %u is not %u", out->version,
-                         SP_DATASET_GAME_INFO_VERSION);
+    /* Filled whole here, handed back as far as the caller's version goes
+     * (sp__options_write checks that version). */
+    sp_dataset_game_info info, *out = &info;
     const sp__spd_game *g = sp__ds_game(ds, game);
     out->moves = g->moves;
     out->first_position = g->first_position;
@@ -225,7 +229,7 @@ int sp_dataset_game_info_get(const sp_dataset *ds, uint64_t game, sp_dataset_gam
     out->flags = g->flags;
     out->first_color = g->first_color;
     out->key = g->key;
-    return SP_OK;
+    return sp__options_write(caller_out, out, &game_info_type, "sp_dataset_game_info_get");
 }
 
 int sp_dataset_game_text(const sp_dataset *ds, uint64_t game, int field, char *buf, size_t capacity)

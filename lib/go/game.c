@@ -18,12 +18,13 @@ int sp__check_color(int color, const char *fn)
     return sp__error(SP_ERR_INVALID_ARG, "%s: color %d is neither SP_BLACK nor SP_WHITE", fn, color);
 }
 
-int sp_game_options_init(sp_game_options *opts)
+static const sp_game_options game_defaults = SP_GAME_OPTIONS_INIT;
+static const sp__options_type game_options_type = { "sp_game_options", SP_GAME_OPTIONS_VERSION,
+                                                    sizeof(sp_game_options), &game_defaults, { 0 } };
+
+int sp_game_options_init(sp_game_options *opts, uint32_t version)
 {
-    if (!opts)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_game_options_init: opts is NULL");
-    *opts = (sp_game_options)SP_GAME_OPTIONS_INIT;
-    return SP_OK;
+    return sp__options_init(opts, version, &game_options_type, "sp_game_options_init");
 }
 
 static int area(const sp_game *g) { return g->board.size * g->board.size; }
@@ -110,13 +111,10 @@ int sp_game_create(sp_game **out, const sp_game_options *opts)
     if (!out)
         return sp__error(SP_ERR_INVALID_ARG, "sp_game_create: out is NULL");
     *out = NULL;
-    sp_game_options o = SP_GAME_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version == 0 || opts->version > SP_GAME_OPTIONS_VERSION)
-            return sp__error(SP_ERR_VERSION, "sp_game_create: options version %u not supported (this library knows 1..%d)",
-                             opts->version, SP_GAME_OPTIONS_VERSION);
-        o = *opts;
-    }
+    sp_game_options o;
+    int rc = sp__options_read(&o, opts, &game_options_type, "sp_game_create");
+    if (rc != SP_OK)
+        return rc;
     if (o.board_size < SP_GO_MIN_SIZE || o.board_size > SP_GO_MAX_SIZE)
         return sp__error(SP_ERR_INVALID_ARG, "sp_game_create: board size %d outside %d..%d", (int)o.board_size,
                          SP_GO_MIN_SIZE, SP_GO_MAX_SIZE);
@@ -127,7 +125,7 @@ int sp_game_create(sp_game **out, const sp_game_options *opts)
         return sp__error(SP_ERR_NOMEM, "sp_game_create: out of memory");
     g->komi = o.komi;
     g->board.size = o.board_size;
-    int rc = reset(g, o.board_size);
+    rc = reset(g, o.board_size);
     if (rc) {
         sp_game_free(g);
         return rc;

@@ -9,13 +9,13 @@
 #include "core/omp_threads.h"
 #include "nn.h"
 
-int sp_nn_options_init(sp_nn_options *opts)
+static const sp_nn_options nn_defaults = SP_NN_OPTIONS_INIT;
+static const sp__options_type nn_options_type = { "sp_nn_options", SP_NN_OPTIONS_VERSION, sizeof(sp_nn_options),
+                                                  &nn_defaults, { 0 } };
+
+int sp_nn_options_init(sp_nn_options *opts, uint32_t version)
 {
-    if (!opts)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_nn_options_init: opts is NULL");
-    sp_nn_options init = SP_NN_OPTIONS_INIT;
-    *opts = init;
-    return SP_OK;
+    return sp__options_init(opts, version, &nn_options_type, "sp_nn_options_init");
 }
 
 int sp_nn_device_count(int backend, int *out)
@@ -41,17 +41,16 @@ int sp__dnnl_error(dnnl_status_t status, const char *what)
     return sp__error(code, "oneDNN: %s failed: %s", what, dnnl_status2str(status));
 }
 
-int sp__nn_create(sp__nn **out, const sp_nn_options *opts)
+int sp__nn_create(sp__nn **out, const sp_nn_options *caller_opts)
 {
-    sp_nn_options defaults = SP_NN_OPTIONS_INIT;
     if (!out)
         return sp__error(SP_ERR_INVALID_ARG, "nn: out is NULL");
     *out = NULL;
-    if (!opts)
-        opts = &defaults;
-    if (opts->version == 0 || opts->version > SP_NN_OPTIONS_VERSION)
-        return sp__error(SP_ERR_VERSION, "nn options version %u is not supported (this library knows up to %d)",
-                         opts->version, SP_NN_OPTIONS_VERSION);
+    sp_nn_options read;
+    int rc = sp__options_read(&read, caller_opts, &nn_options_type, "nn");
+    if (rc != SP_OK)
+        return rc;
+    const sp_nn_options *opts = &read;
     if (opts->threads < 0 || opts->threads > 4096)
         return sp__error(SP_ERR_INVALID_ARG, "nn options: threads = %d is out of range", opts->threads);
     if (opts->precision != SP_PRECISION_F32 && opts->precision != SP_PRECISION_BF16)
@@ -84,7 +83,6 @@ int sp__nn_create(sp__nn **out, const sp_nn_options *opts)
     nn->threads = opts->threads;
     nn->precision = opts->precision;
     nn->seed = opts->seed;
-    int rc = SP_OK;
     SP__DNNL_TRY(dnnl_engine_create(&nn->engine, backend == SP_BACKEND_GPU ? dnnl_gpu : dnnl_cpu, 0),
                  "engine creation");
     SP__DNNL_TRY(dnnl_stream_create(&nn->stream, nn->engine, dnnl_stream_default_flags), "stream creation");

@@ -79,7 +79,8 @@ uint64_t sp__ivf_codes_scanned_take(void);
 /* Make sure half h can hold `extra` more keys. */
 int sp__half_reserve(struct sp__half *h, uint64_t extra);
 
-/* Validate an options struct's version; fills `out` with defaults + the known fields. */
-int sp__retriever_options_read(sp_retriever_options *out, const sp_retriever_options *opts);
+/* Validate an options struct's version; fills `out` with defaults + the
+ * fields its version has. `who` names the caller in the error message. */
+int sp__retriever_options_read(sp_retriever_options *out, const sp_retriever_options *opts, const char *who);
 
 #endif

@@ -20,34 +20,33 @@ int sp__faiss_error(const char *what)
     return sp__error(SP_ERR_INTERNAL, "%s: FAISS: %s", what, msg ? msg : "unknown error");
 }
 
-int sp_retriever_options_init(sp_retriever_options *opts)
+static const sp_retriever_options options_defaults = SP_RETRIEVER_OPTIONS_INIT;
+static const sp__options_type options_type = { "sp_retriever_options", SP_RETRIEVER_OPTIONS_VERSION,
+                                               sizeof(sp_retriever_options), &options_defaults, { 0 } };
+static const sp_retriever_query query_defaults = SP_RETRIEVER_QUERY_INIT;
+/* Version 1 ended at threads; max_codes (2) took what was its tail padding. */
+static const sp__options_type query_type = { "sp_retriever_query", SP_RETRIEVER_QUERY_VERSION,
+                                             sizeof(sp_retriever_query), &query_defaults,
+                                             { offsetof(sp_retriever_query, max_codes) } };
+
+int sp_retriever_options_init(sp_retriever_options *opts, uint32_t version)
 {
-    if (!opts)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_options_init: opts is NULL");
-    sp_retriever_options defaults = SP_RETRIEVER_OPTIONS_INIT;
-    *opts = defaults;
-    return SP_OK;
+    return sp__options_init(opts, version, &options_type, "sp_retriever_options_init");
 }
 
-int sp_retriever_query_init(sp_retriever_query *query)
+int sp_retriever_query_init(sp_retriever_query *query, uint32_t version)
 {
-    if (!query)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_query_init: query is NULL");
-    sp_retriever_query defaults = SP_RETRIEVER_QUERY_INIT;
-    *query = defaults;
-    return SP_OK;
+    return sp__options_init(query, version, &query_type, "sp_retriever_query_init");
 }
 
-int sp__retriever_options_read(sp_retriever_options *out, const sp_retriever_options *opts)
+int sp__retriever_options_read(sp_retriever_options *out, const sp_retriever_options *opts, const char *who)
 {
-    sp_retriever_options_init(out);
-    if (!opts)
-        return SP_OK;
-    if (opts->version == 0 || opts->version > SP_RETRIEVER_OPTIONS_VERSION)
-        return sp__error(SP_ERR_VERSION, "retriever options version %u not supported (this library knows 1..%d)",
-                         opts->version, SP_RETRIEVER_OPTIONS_VERSION);
-    *out = *opts;
-    return SP_OK;
+    return sp__options_read(out, opts, &options_type, who);
+}
+
+int sp__retriever_query_read(sp_retriever_query *out, const sp_retriever_query *query, const char *who)
+{
+    return sp__options_read(out, query, &query_type, who);
 }
 
 int sp_retriever_default_factory(uint32_t dim, uint64_t count, char *buf, size_t capacity)
@@ -182,7 +181,7 @@ int sp_retriever_create(sp_retriever **out, uint32_t dim, uint64_t expected_coun
         return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_create: out is NULL");
     *out = NULL;
     sp_retriever_options o;
-    int rc = sp__retriever_options_read(&o, opts);
+    int rc = sp__retriever_options_read(&o, opts, "sp_retriever_create");
     if (rc != SP_OK)
         return rc;
     if (dim == 0 || dim > 65536)

@@ -324,7 +324,7 @@ int sp_retriever_load(sp_retriever **out, const char *path, uint32_t flags, cons
     if (flags & ~(uint32_t)SP_RETRIEVER_LOAD_MMAP)
         return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_load: unknown flags %#x", flags);
     sp_retriever_options o;
-    int rc = sp__retriever_options_read(&o, opts);
+    int rc = sp__retriever_options_read(&o, opts, "sp_retriever_load");
     if (rc != SP_OK)
         return rc;
     int fd = open(path, O_RDONLY | O_CLOEXEC);

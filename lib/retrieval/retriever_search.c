@@ -191,26 +191,6 @@ uint64_t sp__ivf_codes_scanned_take(void)
     return n;
 }
 
-int sp__retriever_query_read(sp_retriever_query *out, const sp_retriever_query *query, const char *who)
-{
-    *out = (sp_retriever_query)SP_RETRIEVER_QUERY_INIT;
-    if (!query)
-        return SP_OK;
-    if (query->version == 0 || query->version > SP_RETRIEVER_QUERY_VERSION)
-        return sp__error(SP_ERR_VERSION, "%s: query version %u not supported (this library knows 1..%d)", who,
-                         query->version, SP_RETRIEVER_QUERY_VERSION);
-    /* Version 1 ends at threads; what follows in its struct is padding. */
-    out->nprobe = query->nprobe;
-    out->rerank = query->rerank;
-    out->exclude = query->exclude;
-    out->game_ids = query->game_ids;
-    out->embedder_id = query->embedder_id;
-    out->threads = query->threads;
-    if (query->version >= 2)
-        out->max_codes = query->max_codes;
-    return SP_OK;
-}
-
 int sp_retriever_search(const sp_retriever *retriever, const float *queries, uint64_t count, uint32_t dim,
                         uint32_t k, const sp_retriever_query *query, uint64_t *out_ids, float *out_distances,
                         uint32_t *out_games)

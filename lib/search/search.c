@@ -6,19 +6,20 @@
 
 #include "search_internal.h"
 
-int sp_search_options_init(sp_search_options *opts)
+static const sp_search_options search_defaults = SP_SEARCH_OPTIONS_INIT;
+static const sp__options_type search_options_type = { "sp_search_options", SP_SEARCH_OPTIONS_VERSION,
+                                                      sizeof(sp_search_options), &search_defaults, { 0 } };
+static const sp_search_model model_defaults = SP_SEARCH_MODEL_INIT;
+static const sp__options_type search_model_type = { "sp_search_model", SP_SEARCH_MODEL_VERSION,
+                                                    sizeof(sp_search_model), &model_defaults, { 0 } };
+
+int sp_search_options_init(sp_search_options *opts, uint32_t version)
 {
-    if (!opts)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_search_options_init: opts is NULL");
-    *opts = (sp_search_options)SP_SEARCH_OPTIONS_INIT;
-    return SP_OK;
+    return sp__options_init(opts, version, &search_options_type, "sp_search_options_init");
 }
 
 static int check_model(const sp_search_model *m)
 {
-    if (m->version < 1 || m->version > SP_SEARCH_MODEL_VERSION)
-        return sp__error(SP_ERR_VERSION, "sp_search_create: model version %u not supported (this library knows 1..%d)",
-                         m->version, SP_SEARCH_MODEL_VERSION);
     if (m->num_actions < 1 || m->num_actions > SP_SEARCH_MAX_ACTIONS)
         return sp__error(SP_ERR_INVALID_ARG, "sp_search_create: num_actions %d is not in 1..%d", m->num_actions,
                          SP_SEARCH_MAX_ACTIONS);
@@ -33,9 +34,6 @@ static int check_model(const sp_search_model *m)
 
 static int check_options(const sp_search_options *o)
 {
-    if (o->version < 1 || o->version > SP_SEARCH_OPTIONS_VERSION)
-        return sp__error(SP_ERR_VERSION, "sp_search_create: options version %u not supported (this library knows 1..%d)",
-                         o->version, SP_SEARCH_OPTIONS_VERSION);
 #define REQUIRE(cond, what)                                                                                         \
     if (!(cond))                                                                                                    \
     return sp__error(SP_ERR_INVALID_ARG, "sp_search_create: %s", what)
@@ -88,10 +86,13 @@ int sp_search_create(sp_search **out, const sp_search_model *model, const sp_sea
     *out = NULL;
     if (!model)
         return sp__error(SP_ERR_INVALID_ARG, "sp_search_create: model is NULL");
-    sp_search_options o = SP_SEARCH_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    int rc = check_model(model);
+    sp_search_model m;
+    sp_search_options o;
+    int rc = sp__options_read(&m, model, &search_model_type, "sp_search_create");
+    if (!rc)
+        rc = sp__options_read(&o, opts, &search_options_type, "sp_search_create");
+    if (!rc)
+        rc = check_model(&m);
     if (!rc)
         rc = check_options(&o);
     if (rc)
@@ -99,7 +100,7 @@ int sp_search_create(sp_search **out, const sp_search_model *model, const sp_sea
     sp_search *s = calloc(1, sizeof *s);
     if (!s)
         return sp__error(SP_ERR_NOMEM, "sp_search_create: out of memory");
-    s->model = *model;
+    s->model = m;
     s->opts = o;
     s->batch_size = o.batch_size ? o.batch_size : o.threads;
     s->max_tree_bytes = SP__MAX_TREE_BYTES;

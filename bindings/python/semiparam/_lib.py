@@ -136,12 +136,10 @@ def _int_range(ctype):
 
 
 def new_options(cls):
-    """A zeroed options struct with spare room behind it: an _options_init()
-    of a newer library may write fields these bindings do not know yet."""
-    spare = ctypes.create_string_buffer(ctypes.sizeof(cls) + 512)
-    opts = cls.from_buffer(spare)
-    opts._spare = spare  # from_buffer keeps it alive too; this makes it explicit
-    return opts
+    """A zeroed options struct for its _options_init(opts, VERSION): the
+    library writes only the fields of the version these bindings mirror, so
+    a newer library never writes past it."""
+    return cls()
 
 
 def fill_options(opts, overrides):

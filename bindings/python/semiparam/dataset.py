@@ -24,6 +24,13 @@ IMPORT_DEFAULT_RESULTS = 0xFE
 GAME_BLACK_PROVISIONAL = 1
 GAME_WHITE_PROVISIONAL = 2
 GAME_OWNERSHIP_ESTIMATED = 4
+# Versions of the structs below as they mirror them (sp_X_VERSION of dataset.h).
+IMPORT_OPTIONS_VERSION = 1
+IMPORT_REPORT_VERSION = 1
+DATASET_GAME_INFO_VERSION = 1
+SPLIT_OPTIONS_VERSION = 1
+SAMPLER_OPTIONS_VERSION = 1
+BATCH_VERSION = 1
 
 
 class ResultKind(enum.IntEnum):
@@ -86,7 +93,7 @@ class ImportReport(ctypes.Structure):
                 ("skipped", c_uint64 * SKIP_REASON_COUNT), ("results", c_uint64 * RESULT_KIND_COUNT)]
 
     def __init__(self):
-        super().__init__(1)
+        super().__init__(IMPORT_REPORT_VERSION)
 
     def skipped_by_reason(self):
         """{SkipReason: count} of the reasons that dropped games."""
@@ -136,7 +143,7 @@ _load = function("sp_dataset_load", c_int, [_P, c_char_p])
 _load_memory = function("sp_dataset_load_memory", c_int, [_P, c_void_p, c_size_t])
 _free = function("sp_dataset_free", None, [c_void_p])
 _save = function("sp_dataset_save", c_int, [c_void_p, c_char_p])
-_import_options_init = function("sp_import_options_init", c_int, [POINTER(ImportOptions)])
+_import_options_init = function("sp_import_options_init", c_int, [POINTER(ImportOptions), c_uint32])
 _import = function("sp_dataset_import", c_int, [c_void_p, c_char_p, POINTER(ImportOptions), POINTER(ImportReport)])
 _import_memory = function("sp_dataset_import_memory", c_int, [c_void_p, POINTER(c_char), c_size_t, c_char_p,
                                                               POINTER(ImportOptions), POINTER(ImportReport)])
@@ -152,7 +159,7 @@ _game_moves = function("sp_dataset_game_moves", c_int, [c_void_p, c_uint64, POIN
 _game_replay = function("sp_dataset_game_replay", c_int, [c_void_p, c_uint64, c_int, _P])
 _position_locate = function("sp_dataset_position_locate", c_int, [c_void_p, c_uint64, POINTER(c_uint64),
                                                                   POINTER(c_uint32)])
-_split_options_init = function("sp_split_options_init", c_int, [POINTER(SplitOptions)])
+_split_options_init = function("sp_split_options_init", c_int, [POINTER(SplitOptions), c_uint32])
 _game_part = function("sp_dataset_game_part", c_int, [c_void_p, c_uint64, POINTER(SplitOptions), POINTER(c_int)])
 _position_kept = function("sp_dataset_position_kept", c_int, [c_void_p, c_uint64, POINTER(SplitOptions),
                                                               POINTER(c_int)])
@@ -161,7 +168,7 @@ _positions = function("sp_dataset_positions", c_int, [c_void_p, c_int, POINTER(S
 _neighbour_planes = function("sp_dataset_neighbour_planes", c_int, [c_void_p, c_uint64, c_int, POINTER(c_float),
                                                                     c_size_t])
 _game_ownership = function("sp_dataset_game_ownership", c_int, [c_void_p, c_uint64, POINTER(c_uint8), c_size_t])
-_sampler_options_init = function("sp_sampler_options_init", c_int, [POINTER(SamplerOptions)])
+_sampler_options_init = function("sp_sampler_options_init", c_int, [POINTER(SamplerOptions), c_uint32])
 _sampler_create = function("sp_sampler_create", c_int, [_P, c_void_p, POINTER(SamplerOptions)])
 _sampler_free = function("sp_sampler_free", None, [c_void_p])
 _sampler_position_count = function("sp_sampler_position_count", c_uint64, [c_void_p])
@@ -185,9 +192,9 @@ def result_parse(text):
     return ResultKind(kind.value), winner.value, margin.value
 
 
-def _options(cls, init, fields):
+def _options(cls, init, version, fields):
     opts = _lib.new_options(cls)
-    check(init(byref(opts)))
+    check(init(byref(opts), version))
     return _lib.fill_options(opts, fields)
 
 
@@ -196,18 +203,18 @@ def import_options(**fields):
     komi_max, result_kinds, dedup, max_games)."""
     if "progress" in fields or "progress_payload" in fields:
         raise TypeError("pass progress= to Dataset.import_file()/import_text() instead")
-    return _options(ImportOptions, _import_options_init, fields)
+    return _options(ImportOptions, _import_options_init, IMPORT_OPTIONS_VERSION, fields)
 
 
 def split_options(**fields):
     """SplitOptions with the defaults, then @fields (seed, test_fraction, keep_fraction)."""
-    return _options(SplitOptions, _split_options_init, fields)
+    return _options(SplitOptions, _split_options_init, SPLIT_OPTIONS_VERSION, fields)
 
 
 def sampler_options(split=None, **fields):
     """SamplerOptions with the defaults, then @fields (seed, part, history,
     unroll, symmetries, threads) and @split (a SplitOptions)."""
-    opts = _options(SamplerOptions, _sampler_options_init, fields)
+    opts = _options(SamplerOptions, _sampler_options_init, SAMPLER_OPTIONS_VERSION, fields)
     if split is not None:
         opts.split = _split_arg(split)
     return opts
@@ -369,7 +376,7 @@ class Dataset(_lib.Handle):
     def game_info(self, game):
         """GameInfo of game @game."""
         out = GameInfo()
-        out.version = 1
+        out.version = DATASET_GAME_INFO_VERSION
         check(_game_info(self._p, self._game_arg(game), byref(out)))
         return out
 
@@ -505,7 +512,7 @@ class Sampler(_lib.Handle):
                   ("value", value, c_float, "f", K + 1), ("mask", mask, c_uint8, "B", K + 1),
                   ("positions", positions, c_uint64, "Q", 1), ("symmetry", symmetry, c_int32, "i", 1))
         batch = BatchStruct()
-        batch.version, batch.size = 1, size
+        batch.version, batch.size = BATCH_VERSION, size
         results = []
         for name, given, ctype, code, per_sample in shapes:
             if given is False:

@@ -50,7 +50,7 @@ class GameOptions(ctypes.Structure):
 _P = POINTER(c_void_p)
 _U8 = POINTER(c_uint8)
 _F = POINTER(c_float)
-_options_init = function("sp_game_options_init", c_int, [POINTER(GameOptions)])
+_options_init = function("sp_game_options_init", c_int, [POINTER(GameOptions), c_uint32])
 _create = function("sp_game_create", c_int, [_P, POINTER(GameOptions)])
 _free = function("sp_game_free", None, [c_void_p])
 _clone = function("sp_game_clone", c_int, [_P, c_void_p])
@@ -103,7 +103,7 @@ _random_move = function("sp_game_random_move", c_int, [c_void_p, c_void_p, POINT
 def game_options():
     """Default GameOptions (9x9, komi 7) from sp_game_options_init()."""
     opts = _lib.new_options(GameOptions)
-    check(_options_init(byref(opts)))
+    check(_options_init(byref(opts), GAME_OPTIONS_VERSION))
     return opts
 
 

@@ -23,7 +23,7 @@ class GoEvaluatorOptions(ctypes.Structure):
                 ("threads", c_int32), ("seed", c_uint64)]
 
 
-_options_init = function("sp_go_evaluator_options_init", c_int, [POINTER(GoEvaluatorOptions)])
+_options_init = function("sp_go_evaluator_options_init", c_int, [POINTER(GoEvaluatorOptions), c_uint32])
 _create = function("sp_go_evaluator_create", c_int, [POINTER(c_void_p), POINTER(GoEvaluatorOptions)])
 _free = function("sp_go_evaluator_free", None, [c_void_p])
 _model = function("sp_go_evaluator_model", c_int, [c_void_p, POINTER(SearchModel)])
@@ -34,7 +34,7 @@ def go_evaluator_options(**fields):
     """GoEvaluatorOptions with the library's defaults, then @fields
     (board_size, playouts, max_moves, threads, seed)."""
     opts = _lib.new_options(GoEvaluatorOptions)
-    check(_options_init(byref(opts)))
+    check(_options_init(byref(opts), GO_EVALUATOR_OPTIONS_VERSION))
     return _lib.fill_options(opts, fields)
 
 

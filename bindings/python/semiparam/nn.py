@@ -31,14 +31,14 @@ class NnOptions(ctypes.Structure):
                 ("seed", c_uint64)]
 
 
-_options_init = function("sp_nn_options_init", c_int, [POINTER(NnOptions)])
+_options_init = function("sp_nn_options_init", c_int, [POINTER(NnOptions), c_uint32])
 _device_count = function("sp_nn_device_count", c_int, [c_int, POINTER(c_int)])
 
 
 def nn_options(**fields):
     """NnOptions with the library's defaults, then @fields (backend, threads, precision, seed)."""
     opts = _lib.new_options(NnOptions)
-    check(_options_init(byref(opts)))
+    check(_options_init(byref(opts), NN_OPTIONS_VERSION))
     return _lib.fill_options(opts, fields)
 
 

@@ -53,8 +53,8 @@ class RetrieverQuery(ctypes.Structure):
                 ("max_codes", c_uint32)]
 
 
-_options_init = function("sp_retriever_options_init", c_int, [POINTER(RetrieverOptions)])
-_query_init = function("sp_retriever_query_init", c_int, [POINTER(RetrieverQuery)])
+_options_init = function("sp_retriever_options_init", c_int, [POINTER(RetrieverOptions), c_uint32])
+_query_init = function("sp_retriever_query_init", c_int, [POINTER(RetrieverQuery), c_uint32])
 _default_factory = function("sp_retriever_default_factory", c_int, [c_uint32, c_uint64, POINTER(c_char), c_size_t])
 _create = function("sp_retriever_create", c_int, [POINTER(c_void_p), c_uint32, c_uint64, POINTER(RetrieverOptions)])
 _free = function("sp_retriever_free", None, [c_void_p])
@@ -107,7 +107,7 @@ def retriever_options(factory=None, **fields):
     factory string) and @fields (halves, embedder_id, train_size, batch_size,
     threads, default_nprobe, seed)."""
     opts = _lib.new_options(RetrieverOptions)
-    check(_options_init(byref(opts)))
+    check(_options_init(byref(opts), RETRIEVER_OPTIONS_VERSION))
     _lib.fill_options(opts, fields)
     opts._factory = _lib.text(factory, "factory", allow_none=True)  # kept alive with the struct
     opts.factory = opts._factory
@@ -120,7 +120,7 @@ def retriever_query(game_ids=None, count=None, **fields):
     twice nprobe average lists, ALL_CODES for no budget) and, for exclusions,
     the queries' @game_ids (@count of them)."""
     q = _lib.new_options(RetrieverQuery)
-    check(_query_init(byref(q)))
+    check(_query_init(byref(q), RETRIEVER_QUERY_VERSION))
     _lib.fill_options(q, fields)
     if game_ids is not None:
         if count is None:

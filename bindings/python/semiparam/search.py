@@ -69,7 +69,7 @@ class SearchOptions(ctypes.Structure):
                 ("gumbel_c_scale", c_float), ("reuse_tree", c_int32), ("fpu", c_int32)]
 
 
-_options_init = function("sp_search_options_init", c_int, [POINTER(SearchOptions)])
+_options_init = function("sp_search_options_init", c_int, [POINTER(SearchOptions), c_uint32])
 _create = function("sp_search_create", c_int, [POINTER(c_void_p), POINTER(SearchModel), POINTER(SearchOptions)])
 _free = function("sp_search_free", None, [c_void_p])
 _set_limits = function("sp_search_set_limits", c_int, [c_void_p, c_int32, c_double])
@@ -88,7 +88,7 @@ def search_options(**fields):
     """SearchOptions with the library's defaults, then @fields (kind, simulations,
     max_seconds, threads, batch_size, seed, c1, c2, ...; see search.h)."""
     opts = _lib.new_options(SearchOptions)
-    check(_options_init(byref(opts)))
+    check(_options_init(byref(opts), SEARCH_OPTIONS_VERSION))
     return _lib.fill_options(opts, fields)
 
 
