@@ -874,7 +874,7 @@ START_TEST(out_of_range_search_parameters_are_refused)
     setup();
     sp_retriever *r = build("IVF16,PQ8np,Refine(Flat)", 1, 3);
     sp_retriever_query q;
-    sp_retriever_query_init(&q);
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.embedder_id = 3;
     uint64_t ids[K];
     const uint32_t nprobes[] = { SP_RETRIEVER_MAX_NPROBE + 1, 1u << 31, UINT32_MAX };
@@ -899,7 +899,7 @@ START_TEST(out_of_range_search_parameters_are_refused)
     ck_assert_int_eq(access(path, F_OK), -1);
     /* Options. */
     sp_retriever_options o;
-    sp_retriever_options_init(&o);
+    sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
     o.factory = "Flat";
     o.default_nprobe = 1u << 31;
     sp_retriever *bad = (sp_retriever *)1;
