@@ -19,12 +19,24 @@ static const int grid_kinds[] = { SP_SEARCH_PUCT, SP_SEARCH_GUMBEL };
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define MAX_ACTIONS (9 * 9 + 1)
 
+/* A search, its evaluator and the game it plays, from the empty board. */
 typedef struct player {
     sp_go_evaluator *ev;
     sp_search *search;
+    sp_game *game;
+    int32_t kept; /* root visits a kept subtree brings to the next run */
     int size;
     char what[96]; /* the configuration, for failure messages */
 } player;
+
+static sp_game *new_game(int size)
+{
+    sp_game_options o = SP_GAME_OPTIONS_INIT;
+    o.board_size = size;
+    sp_game *g;
+    ck_assert_int_eq(sp_game_create(&g, &o), SP_OK);
+    return g;
+}
 
 static void player_create(player *p, int kind, int threads, int batch, int32_t simulations, int size, uint64_t seed)
 {
@@ -45,23 +57,17 @@ static void player_create(player *p, int kind, int threads, int batch, int32_t s
     so.fpu = batch % 2 ? SP_SEARCH_FPU_PARENT : SP_SEARCH_FPU_ZERO;
     ck_assert_int_eq(sp_search_create(&p->search, &m, &so), SP_OK);
     p->size = size;
+    p->game = new_game(size);
+    p->kept = 0;
     snprintf(p->what, sizeof p->what, "%s, %d sims, %d threads, batch %d, %dx%d",
              kind == SP_SEARCH_PUCT ? "puct" : "gumbel", simulations, threads, batch, size, size);
 }
 
 static void player_free(player *p)
 {
+    sp_game_free(p->game);
     sp_search_free(p->search);
     sp_go_evaluator_free(p->ev);
-}
-
-static sp_game *new_game(int size)
-{
-    sp_game_options o = SP_GAME_OPTIONS_INIT;
-    o.board_size = size;
-    sp_game *g;
-    ck_assert_int_eq(sp_game_create(&g, &o), SP_OK);
-    return g;
 }
 
 static int32_t root_visit_sum(const player *p, int32_t action, int32_t *out_action_visits)
@@ -81,8 +87,9 @@ static int32_t root_visit_sum(const player *p, int32_t action, int32_t *out_acti
  * one unless a kept subtree already gives an answer (a limit may leave it no
  * room to grow); every simulation is a root visit, on top of those of a kept
  * subtree. Returns 0 when the game is over. */
-static int play_move(player *p, sp_game *game, int32_t budget, int32_t expected, int32_t *kept_visits)
+static int play_move(player *p, int32_t budget, int32_t expected)
 {
+    sp_game *game = p->game;
     if (sp_game_is_over(game))
         return 0;
     int32_t action, done;
@@ -94,22 +101,30 @@ static int play_move(player *p, sp_game *game, int32_t budget, int32_t expected,
     if (expected >= 0)
         ck_assert_msg(done == expected, "%s: %d simulations, not %d", p->what, done, expected);
     else
-        ck_assert_msg(done >= (*kept_visits > 0 ? 0 : 1) && done <= budget, "%s: %d simulations of %d", p->what,
+        ck_assert_msg(done >= (p->kept > 0 ? 0 : 1) && done <= budget, "%s: %d simulations of %d", p->what,
                       done, budget);
     int32_t action_visits;
     const int32_t sum = root_visit_sum(p, action, &action_visits);
-    ck_assert_msg(sum == done + *kept_visits, "%s: root visits %d, simulations %d, kept %d", p->what, sum, done,
-                  *kept_visits);
-    const int pass = p->size * p->size;
-    ck_assert_msg(action >= 0 && action <= pass, "%s: action %d", p->what, action);
-    const int move = action == pass ? SP_PASS : action;
+    ck_assert_msg(sum == done + p->kept, "%s: root visits %d, simulations %d, kept %d", p->what, sum, done,
+                  p->kept);
+    int move;
+    ck_assert_msg(sp_action_to_move(p->size, action, &move) == SP_OK, "%s: action %d", p->what, action);
     ck_assert_msg(sp_game_is_legal(game, sp_game_to_play(game), move) == 1, "%s: illegal move %d", p->what, move);
     ck_assert_int_eq(sp_game_play(game, move), SP_OK);
     ck_assert_int_eq(sp_search_advance(p->search, action), SP_OK);
     /* The chosen child's visits stay below the new root (pUCT keeps the
      * subtree, Gumbel starts afresh); its own first visit was its expansion. */
-    *kept_visits = p->search->tree.n_nodes > 0 ? action_visits - 1 : 0;
+    p->kept = p->search->tree.n_nodes > 0 ? action_visits - 1 : 0;
     return 1;
+}
+
+/* Up to `moves` moves by play_move(); returns how many were played. */
+static int play_moves(player *p, int moves, int32_t budget, int32_t expected)
+{
+    int played = 0;
+    while (played < moves && play_move(p, budget, expected))
+        played++;
+    return played;
 }
 
 START_TEST(grid_of_runs_keeps_its_counts)
@@ -125,11 +140,7 @@ START_TEST(grid_of_runs_keeps_its_counts)
                 player p;
                 player_create(&p, grid_kinds[k], threads, batch, sims, batch % 2 ? 5 : 9,
                               (uint64_t)(100 * si + 10 * bi + k + 1));
-                sp_game *game = new_game(p.size);
-                int32_t kept = 0;
-                for (int move = 0; move < 3 && play_move(&p, game, sims, sims, &kept); move++)
-                    ;
-                sp_game_free(game);
+                play_moves(&p, 3, sims, sims);
                 player_free(&p);
             }
 }
@@ -145,12 +156,8 @@ START_TEST(whole_small_games_end)
             const int32_t sims = grid_simulations[si];
             player p;
             player_create(&p, grid_kinds[k], threads, 3, sims, 3, (uint64_t)si + 7);
-            sp_game *game = new_game(3);
-            int32_t kept = 0, moves = 0;
-            while (moves < 200 && play_move(&p, game, sims, sims, &kept))
-                moves++;
-            ck_assert_msg(sp_game_is_over(game), "%s: not over after %d moves", p.what, moves);
-            sp_game_free(game);
+            const int moves = play_moves(&p, 200, sims, sims);
+            ck_assert_msg(sp_game_is_over(p.game), "%s: not over after %d moves", p.what, moves);
             player_free(&p);
         }
 }
@@ -166,15 +173,10 @@ START_TEST(time_limits_end_runs)
         const int32_t budget = 1 << 24;
         player_create(&p, grid_kinds[k], threads, 4, budget, 9, 3);
         ck_assert_int_eq(sp_search_set_limits(p.search, budget, 0.005), SP_OK);
-        sp_game *game = new_game(9);
-        int32_t kept = 0;
-        for (int move = 0; move < 3 && play_move(&p, game, budget, -1, &kept); move++)
-            ;
+        play_moves(&p, 3, budget, -1);
         /* A limit that is not reached takes nothing from the count. */
         ck_assert_int_eq(sp_search_set_limits(p.search, 50, 600.0), SP_OK);
-        for (int move = 0; move < 2 && play_move(&p, game, 50, 50, &kept); move++)
-            ;
-        sp_game_free(game);
+        play_moves(&p, 2, 50, 50);
         player_free(&p);
     }
 }
@@ -189,11 +191,7 @@ START_TEST(tree_limit_ends_threaded_runs)
         const int32_t budget = 100000;
         player_create(&p, grid_kinds[k], threads, 8, budget, 9, 11);
         p.search->max_tree_bytes = 200000;
-        sp_game *game = new_game(9);
-        int32_t kept = 0;
-        for (int move = 0; move < 3 && play_move(&p, game, budget, -1, &kept); move++)
-            ;
-        sp_game_free(game);
+        play_moves(&p, 3, budget, -1);
         player_free(&p);
     }
 }
@@ -234,8 +232,9 @@ START_TEST(many_trees_with_threads)
                     int32_t done;
                     ck_assert_int_eq(sp_search_root_value(s[i], NULL, &done), SP_OK);
                     ck_assert_int_eq(done, sims + i);
-                    ck_assert(actions[i] >= 0 && actions[i] <= 81);
-                    ck_assert_int_eq(sp_game_play(games[i], actions[i] == 81 ? SP_PASS : actions[i]), SP_OK);
+                    int move;
+                    ck_assert_int_eq(sp_action_to_move(9, actions[i], &move), SP_OK);
+                    ck_assert_int_eq(sp_game_play(games[i], move), SP_OK);
                     ck_assert_int_eq(sp_search_advance(s[i], actions[i]), SP_OK);
                 }
             }
