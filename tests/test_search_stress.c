@@ -225,7 +225,7 @@ START_TEST(many_trees_with_threads)
                 games[i] = new_game(9);
                 inputs[i] = games[i];
             }
-            for (int move = 0; move < 2; move++) {
+            for (int round = 0; round < 2; round++) {
                 int rc = sp_search_run_many(s, TREES, inputs, NULL, actions);
                 ck_assert_msg(rc == SP_OK, "%d sims, %d threads: %s", sims, threads, sp_last_error());
                 for (int i = 0; i < TREES; i++) {
