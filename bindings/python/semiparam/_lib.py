@@ -346,8 +346,11 @@ class Handle:
             self._ptr = None  # no call can start from here on
         try:
             self._close_dependents()
-        finally:
-            type(self)._free(ptr)
+        except BaseException:
+            # A dependent refused (it is in use): the C object stays, still open.
+            self._ptr = ptr
+            raise
+        type(self)._free(ptr)
 
     def __enter__(self):
         self._p  # entering a closed handle is an error

@@ -1,5 +1,6 @@
 """semiparam.go_evaluator: the playout model under the searcher from Python:
 a known answer, action/move mapping, lifetime rules and argument checks."""
+import threading
 import unittest
 
 import semiparam as sp
@@ -110,6 +111,37 @@ class TestGoEvaluator(unittest.TestCase):
         self.assertTrue(s.closed)
         with self.assertRaises(ValueError):
             Search(ev)
+
+    def test_close_while_a_search_runs_is_refused(self):
+        # The searches borrow the evaluator: closing it under a running search
+        # (from another thread) would free the states its tree is using.
+        ev = GoEvaluator(board_size=5, playouts=2)
+        s = Search(ev, simulations=100)
+        started, outcome = threading.Event(), []
+
+        def play():
+            try:
+                with Game(5) as g:
+                    while True:
+                        started.set()
+                        s.reset()
+                        s.run(g)
+            except BaseException as exc:
+                outcome.append(exc)
+                started.set()
+
+        worker = threading.Thread(target=play)
+        worker.start()
+        started.wait()
+        while not ev.closed:
+            try:
+                ev.close()
+            except sp.MisuseError:
+                pass
+        worker.join()
+        self.assertTrue(s.closed)
+        self.assertIsInstance(outcome[0], ValueError)
+        self.assertIn("closed", str(outcome[0]))
 
     def test_seed(self):
         with GoEvaluator(board_size=5) as ev:
