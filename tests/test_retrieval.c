@@ -928,6 +928,88 @@ START_TEST(out_of_range_search_parameters_are_refused)
 }
 END_TEST
 
+/* Loads while valid files are renamed over the path: two files of the same
+ * key count and dimension (so a mixed load would pass every count check)
+ * whose keys differ by 1 in every coordinate. A load must take the FAISS
+ * index from the file whose checksums it checked: the embedder id says which
+ * file, the distance of key 0 which FAISS index. */
+typedef struct swapper {
+    const char *path, *a, *b;
+    volatile int stop;
+    int swaps;
+} swapper;
+
+static void *swap_files(void *p)
+{
+    swapper *s = p;
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.next", s->path);
+    while (!s->stop) {
+        const char *from = s->swaps % 2 ? s->b : s->a;
+        if (link(from, tmp) != 0 || rename(tmp, s->path) != 0)
+            break;
+        s->swaps++;
+    }
+    return NULL;
+}
+
+START_TEST(load_never_mixes_two_files)
+{
+    setup();
+    enum { N = 2000 };
+    float *shifted = malloc((size_t)N * DIM * sizeof *shifted);
+    for (size_t i = 0; i < (size_t)N * DIM; i++)
+        shifted[i] = keys[i] + 1.0f;
+    char a[128], b[128], path[128];
+    snprintf(a, sizeof a, "%s/swap-a.spi", tmpdir);
+    snprintf(b, sizeof b, "%s/swap-b.spi", tmpdir);
+    snprintf(path, sizeof path, "%s/swap.spi", tmpdir);
+    const float *sets[2] = { keys, shifted };
+    const char *files[2] = { a, b };
+    for (int f = 0; f < 2; f++) {
+        sp_retriever_options o;
+        sp_retriever_options_init(&o);
+        o.factory = "Flat";
+        o.embedder_id = 1 + (uint64_t)f;
+        sp_retriever *r;
+        ck_assert_int_eq(sp_retriever_build(&r, sets[f], pos_ids, game_ids, N, DIM, &o), SP_OK);
+        ck_assert_int_eq(sp_retriever_save(r, files[f]), SP_OK);
+        sp_retriever_free(r);
+    }
+    ck_assert_int_eq(link(b, path), 0);
+    swapper sw = { path, a, b, 0, 0 };
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, swap_files, &sw), 0);
+    int loads = 0, mixed = 0, failed = 0;
+    for (int i = 0; i < 600; i++) {
+        sp_retriever *r;
+        int rc = sp_retriever_load(&r, path, i % 2 ? SP_RETRIEVER_LOAD_MMAP : 0, NULL);
+        if (rc != SP_OK) {
+            fprintf(stderr, "load %d: %s\n", i, sp_last_error());
+            failed++;
+            continue;
+        }
+        loads++;
+        uint64_t embedder = sp_retriever_embedder_id(r);
+        sp_retriever_query q;
+        sp_retriever_query_init(&q);
+        q.embedder_id = embedder;
+        uint64_t id;
+        float d;
+        ck_assert_int_eq(sp_retriever_search(r, keys, 1, DIM, 1, &q, &id, &d, NULL), SP_OK);
+        mixed += (embedder == 1) != (d < 1.0f);
+        sp_retriever_free(r);
+    }
+    sw.stop = 1;
+    pthread_join(t, NULL);
+    fprintf(stderr, "swap loads: %d ok, %d mixed, %d failed, %d renames\n", loads, mixed, failed, sw.swaps);
+    ck_assert_int_gt(sw.swaps, 10);
+    ck_assert_int_eq(failed, 0);
+    ck_assert_int_eq(mixed, 0);
+    free(shifted);
+}
+END_TEST
+
 /* The split, the retriever and the neighbour pre-computation put every game
  * of real CGOS games in the same half. */
 START_TEST(halves_agree_on_real_games)
@@ -1043,6 +1125,7 @@ int main(void)
     tcase_add_test(tc, dataset_position_planes_and_keys);
     tcase_add_test(tc, halves_agree_on_real_games);
     tcase_add_test(tc, out_of_range_search_parameters_are_refused);
+    tcase_add_test(tc, load_never_mixes_two_files);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

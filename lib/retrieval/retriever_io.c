@@ -196,6 +196,7 @@ int sp_retriever_save(const sp_retriever *retriever, const char *path)
 
 typedef struct spi_reader {
     const char *path;
+    int fd; /* open until FAISS has read its sections: see load_faiss() */
     const unsigned char *map;
     uint64_t size;
 } spi_reader;
@@ -291,19 +292,36 @@ static int load_meta(const spi_reader *in, const spi_section *s, uint32_t which,
     return SP_OK;
 }
 
+/* FAISS reads the section from the bytes whose checksum was just checked,
+ * never from the path again: a file renamed over it meanwhile would give one
+ * file's metadata and another's index. Without the flag, from the checked
+ * mapping itself; with SP_RETRIEVER_LOAD_MMAP, through a duplicate of the
+ * descriptor that mapping came from (FAISS maps the inverted lists from the
+ * file behind a FILE*), so the same inode. */
 static int load_faiss(const spi_reader *in, const spi_section *s, uint32_t flags, FaissIndex **out)
 {
-    FILE *fp = fopen(in->path, "rb");
+    int mmapped = (flags & SP_RETRIEVER_LOAD_MMAP) != 0;
+    FILE *fp = NULL;
+    if (!mmapped) {
+        fp = fmemopen((void *)(in->map + s->offset), (size_t)s->size, "rb");
+    } else {
+        int fd = dup(in->fd);
+        fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
+        if (!fp && fd >= 0)
+            close(fd);
+    }
     if (!fp)
-        return sp__error(SP_ERR_IO, "sp_retriever_load: cannot open %s: %s", in->path, strerror(errno));
+        return sp__error(SP_ERR_IO, "sp_retriever_load: %s: cannot open the index section: %s", in->path,
+                         strerror(errno));
+    uint64_t start = mmapped ? s->offset : 0;
     int rc = SP_OK;
-    if (fseeko(fp, (off_t)s->offset, SEEK_SET) != 0) {
+    if (mmapped && fseeko(fp, (off_t)s->offset, SEEK_SET) != 0) {
         rc = sp__error(SP_ERR_IO, "sp_retriever_load: cannot seek in %s", in->path);
-    } else if (faiss_read_index(fp, (flags & SP_RETRIEVER_LOAD_MMAP) ? FAISS_IO_FLAG_MMAP : 0, out) != 0) {
+    } else if (faiss_read_index(fp, mmapped ? FAISS_IO_FLAG_MMAP : 0, out) != 0) {
         const char *msg = faiss_get_last_error();
         rc = sp__error(SP_ERR_FORMAT, "sp_retriever_load: %s: FAISS cannot read the index: %s", in->path,
                        msg ? msg : "unknown error");
-    } else if ((uint64_t)ftello(fp) != s->offset + s->size) {
+    } else if ((uint64_t)ftello(fp) != start + s->size) {
         rc = bad(in, "the FAISS index does not fill its section");
     }
     fclose(fp);
@@ -335,15 +353,17 @@ int sp_retriever_load(sp_retriever **out, const char *path, uint32_t flags, cons
         close(fd);
         return sp__error(SP_ERR_IO, "sp_retriever_load: %s is not a regular file", path);
     }
-    spi_reader in = { path, NULL, (uint64_t)st.st_size };
+    spi_reader in = { path, fd, NULL, (uint64_t)st.st_size };
     if (in.size == 0) {
         close(fd);
         return bad(&in, "empty file");
     }
     void *map = mmap(NULL, (size_t)in.size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return sp__error(SP_ERR_IO, "sp_retriever_load: cannot map %s: %s", path, strerror(errno));
+    if (map == MAP_FAILED) {
+        int err = errno;
+        close(fd);
+        return sp__error(SP_ERR_IO, "sp_retriever_load: cannot map %s: %s", path, strerror(err));
+    }
     in.map = map;
 
     spi_section sec[SPI_MAX_SECTIONS];
@@ -384,6 +404,7 @@ int sp_retriever_load(sp_retriever **out, const char *path, uint32_t flags, cons
             rc = bad(&in, "the FAISS index is not trained");
     }
     munmap(map, (size_t)in.size);
+    close(fd);
     if (rc != SP_OK) {
         sp_retriever_free(r);
         return rc;
