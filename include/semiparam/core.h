@@ -74,10 +74,16 @@ SP_API const char *sp_version_string(void);
 typedef enum sp_feature {
     SP_FEATURE_GPU = 1,          /**< a GPU backend is compiled in */
     SP_FEATURE_FAISS_C_API = 2,  /**< FAISS comes through the upstream libfaiss_c */
-    SP_FEATURE_FAISS_BRIDGE = 3  /**< FAISS comes through the library's own C++ bridge */
+    SP_FEATURE_FAISS_BRIDGE = 3, /**< FAISS comes through the library's own C++ bridge */
+    SP_FEATURE_NN = 4,           /**< the network module (nn.h) is built (meson -Dnn) */
+    SP_FEATURE_RETRIEVAL = 5     /**< the retrieval module (retriever.h) is built (meson -Dretrieval) */
 } sp_feature;
 
-/** 1 when the feature is available in this build, 0 otherwise. Thread-safe. @since 0.1 */
+/**
+ * 1 when the feature is available in this build, 0 otherwise (also for
+ * unknown values). The functions of a module left out of the build stay
+ * exported and fail with SP_ERR_UNSUPPORTED. Thread-safe. @since 0.1
+ */
 SP_API int sp_has_feature(int feature);
 
 /* ------------------------------------------------------------------------ */

@@ -15,6 +15,14 @@ int sp_has_feature(int feature)
     case SP_FEATURE_FAISS_BRIDGE:
         return 1;
 #endif
+#if defined(SP_HAVE_NN)
+    case SP_FEATURE_NN:
+        return 1;
+#endif
+#if defined(SP_HAVE_RETRIEVAL)
+    case SP_FEATURE_RETRIEVAL:
+        return 1;
+#endif
 #if defined(SP_GPU_BACKEND)
     case SP_FEATURE_GPU: /* compiled in; sp_nn_device_count() says whether a device is there */
         return 1;

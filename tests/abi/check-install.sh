@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install into a scratch destdir, then build a tiny program outside the tree
-# against the installed headers, library and semiparam.pc, and run it.
+# against the installed headers, library and semiparam.pc, and run it; then
+# again linked statically against libsemiparam.a with `pkg-config --static`.
 # Usage: check-install.sh BUILD_ROOT CC VERSION [SANITIZE]
 set -eu
 build=$1 cc=$2 version=$3 sanitize=${4:-none}
@@ -34,6 +35,18 @@ int main(void)
     printf("version %s\nplayed %s colour %d to_play %d\n", sp_version_string(), vertex,
            sp_game_color_at(game, move), sp_game_to_play(game));
     sp_game_free(game);
+    /* A call into each module with dependencies (data: liblzma and zlib; nn;
+     * retrieval), so that a static link pulls them all in; a module left out
+     * of the build answers SP_ERR_UNSUPPORTED. */
+    int devices = 0;
+    char factory[64];
+    if (sp_dataset_import(NULL, "none", NULL, NULL) != SP_ERR_INVALID_ARG)
+        return 4;
+    if ((sp_nn_device_count(SP_BACKEND_CPU, &devices) == SP_OK) != sp_has_feature(SP_FEATURE_NN))
+        return 5;
+    if ((sp_retriever_default_factory(8, 1000, factory, sizeof factory) == SP_OK) !=
+        sp_has_feature(SP_FEATURE_RETRIEVAL))
+        return 6;
     return 0;
 }
 CEOF
@@ -57,3 +70,20 @@ played E5 colour 1 to_play 2"
 LD_LIBRARY_PATH="$(dirname "$so")" ldd "$tmp/app/app" | grep -q "$dest" ||
     { echo "FAIL: the program did not resolve the installed library"; exit 1; }
 echo "ok: installed with pkg-config flags: $flags"
+
+# The static archive with the flags `pkg-config --static` gives and nothing
+# else: Requires.private and Libs.private must name every library it needs.
+# The shared library leaves the scratch tree so that -lsemiparam finds the archive.
+archive=$(find "$dest" -name libsemiparam.a | head -n 1)
+[ -n "$archive" ] || { echo "FAIL: libsemiparam.a not installed"; exit 1; }
+rm -f "$(dirname "$so")"/libsemiparam.so*
+static_flags=$(pkg-config --static --cflags --libs semiparam) || { echo "FAIL: pkg-config --static semiparam"; exit 1; }
+# shellcheck disable=SC2086
+(cd "$tmp/app" && $cc -std=c11 -Wall -Werror $extra app.c -o app-static $static_flags) ||
+    { echo "FAIL: linking statically with: $static_flags"; exit 1; }
+if readelf -d "$tmp/app/app-static" | grep NEEDED | grep -q semiparam; then
+    echo "FAIL: the static program still needs a shared libsemiparam"; exit 1
+fi
+out=$("$tmp/app/app-static") || { echo "FAIL: the static program exited with $?"; exit 1; }
+[ "$out" = "$expected" ] || { echo "FAIL: the static program printed:"; echo "$out"; exit 1; }
+echo "ok: linked statically with pkg-config --static flags: $static_flags"

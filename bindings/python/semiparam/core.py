@@ -31,6 +31,8 @@ class Feature(enum.IntEnum):
     GPU = 1
     FAISS_C_API = 2
     FAISS_BRIDGE = 3
+    NN = 4
+    RETRIEVAL = 5
 
 
 class LogLevel(enum.IntEnum):

@@ -60,6 +60,20 @@ class TestVersion(unittest.TestCase):
         with self.assertRaises(TypeError):
             sp.has_feature("gpu")
 
+    def test_modules_left_out_raise_unsupported(self):
+        # A module is in the build exactly when its calls do not raise UnsupportedError.
+        from semiparam import nn, retriever
+        calls = {sp.Feature.NN: ("-Dnn=enabled", lambda: nn.device_count(nn.Backend.CPU)),
+                 sp.Feature.RETRIEVAL: ("-Dretrieval=enabled", lambda: retriever.default_factory(8, 1000))}
+        for feature, (option, call) in calls.items():
+            with self.subTest(feature=feature):
+                if sp.has_feature(feature):
+                    call()
+                else:
+                    with self.assertRaises(sp.UnsupportedError) as cm:
+                        call()
+                    self.assertIn(option, str(cm.exception))
+
     def test_library_path(self):
         self.assertTrue(sp.LIBRARY_PATH)
         if os.environ.get("SEMIPARAM_LIBRARY"):

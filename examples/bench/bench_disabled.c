@@ -1,0 +1,20 @@
+/* The sp-bench commands of modules this build of libsemiparam left out
+ * (meson -Dnn=disabled / -Dretrieval=disabled): they say so and fail. */
+#include <stdio.h>
+
+#include "bench.h"
+
+static int missing(const char *module)
+{
+    fprintf(stderr, "sp-bench %s: libsemiparam was built without the %s module (meson setup -D%s=enabled)\n",
+            module, module, module);
+    return 1;
+}
+
+#if defined(BENCH_WITHOUT_NN)
+int bench_nn(int argc, char **argv) { return missing("nn"); }
+#endif
+
+#if defined(BENCH_WITHOUT_RETRIEVAL)
+int bench_retrieval(int argc, char **argv) { return missing("retrieval"); }
+#endif
