@@ -114,32 +114,37 @@ class TestGoEvaluator(unittest.TestCase):
 
     def test_close_while_a_search_runs_is_refused(self):
         # The searches borrow the evaluator: closing it under a running search
-        # (from another thread) would free the states its tree is using.
+        # (from another thread) would free the states its tree is using. The
+        # first close comes while a run is most likely going on; if refused,
+        # the next comes between two runs, where it must succeed.
         ev = GoEvaluator(board_size=5, playouts=2)
-        s = Search(ev, simulations=100)
-        started, outcome = threading.Event(), []
+        s = Search(ev, simulations=400)
+        running, between, proceed, outcome = threading.Event(), threading.Event(), threading.Event(), []
 
         def play():
             try:
                 with Game(5) as g:
                     while True:
-                        started.set()
-                        s.reset()
+                        running.set()
                         s.run(g)
+                        between.set()
+                        proceed.wait()
             except BaseException as exc:
                 outcome.append(exc)
-                started.set()
+                between.set()  # nothing left to wait for
 
         worker = threading.Thread(target=play)
         worker.start()
-        started.wait()
-        while not ev.closed:
-            try:
-                ev.close()
-            except sp.MisuseError:
-                pass
+        running.wait()
+        try:
+            ev.close()
+        except sp.MisuseError as exc:
+            self.assertIn("in use", str(exc))
+            between.wait()
+            ev.close()
+        proceed.set()
         worker.join()
-        self.assertTrue(s.closed)
+        self.assertTrue(ev.closed and s.closed)
         self.assertIsInstance(outcome[0], ValueError)
         self.assertIn("closed", str(outcome[0]))
 
