@@ -157,28 +157,33 @@ class TestRetriever(unittest.TestCase):
         self.assertEqual(r.count, self.n + 1)
 
         # The case of the report: searches on another thread while this one
-        # closes. Each attempt is refused or lands between two searches; after
-        # it the searching thread gets ValueError, never freed memory.
-        first, outcome = threading.Event(), []
+        # closes. The first close comes while a search most likely runs; if
+        # refused, the next comes between two searches, where it must succeed.
+        # After it the searching thread gets ValueError, never freed memory.
+        running, between, proceed, outcome = threading.Event(), threading.Event(), threading.Event(), []
 
         def searches():
             try:
                 while True:
+                    running.set()
                     r.search(self.keys[:300 * DIM], 5)
-                    first.set()
+                    between.set()
+                    proceed.wait()
             except BaseException as exc:
                 outcome.append(exc)
-                first.set()
+                between.set()  # nothing left to wait for
 
         worker = threading.Thread(target=searches)
         worker.start()
-        first.wait()
-        while not r.closed:
-            try:
-                r.close()
-            except sp.MisuseError:
-                pass
+        running.wait()
+        try:
+            r.close()
+        except sp.MisuseError:
+            between.wait()
+            r.close()
+        proceed.set()
         worker.join()
+        self.assertTrue(r.closed)
         self.assertIsInstance(outcome[0], ValueError)
         self.assertIn("closed", str(outcome[0]))
 
