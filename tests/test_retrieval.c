@@ -968,7 +968,7 @@ START_TEST(load_never_mixes_two_files)
     const char *files[2] = { a, b };
     for (int f = 0; f < 2; f++) {
         sp_retriever_options o;
-        sp_retriever_options_init(&o);
+        sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
         o.factory = "Flat";
         o.embedder_id = 1 + (uint64_t)f;
         sp_retriever *r;
@@ -992,7 +992,7 @@ START_TEST(load_never_mixes_two_files)
         loads++;
         uint64_t embedder = sp_retriever_embedder_id(r);
         sp_retriever_query q;
-        sp_retriever_query_init(&q);
+        sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
         q.embedder_id = embedder;
         uint64_t id;
         float d;
