@@ -520,6 +520,58 @@ START_TEST(copy_game_within_one_dataset)
 }
 END_TEST
 
+/* Long work reports through the log callback: a line per skipped game with
+ * its reason (and the parser's detail), and a summary per input. */
+typedef struct log_lines {
+    char text[64][256];
+    int level[64];
+    int n;
+} log_lines;
+
+static void keep_log(int level, const char *message, void *payload)
+{
+    log_lines *l = payload;
+    if (l->n < 64) {
+        snprintf(l->text[l->n], sizeof l->text[0], "%s", message);
+        l->level[l->n++] = level;
+    }
+}
+
+static int find_log(const log_lines *l, int level, const char *part)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->level[i] == level && strstr(l->text[i], part))
+            return 1;
+    return 0;
+}
+
+START_TEST(import_logs_through_the_callback)
+{
+    static log_lines lines;
+    sp_set_log_callback(keep_log, SP_LOG_DEBUG, &lines);
+    sp_dataset *ds = small_dataset();
+    sp_set_log_callback(NULL, 0, NULL);
+    ck_assert_msg(find_log(&lines, SP_LOG_INFO, "import: reading test"), "no start line in %d", lines.n);
+    ck_assert(find_log(&lines, SP_LOG_DEBUG, "test#2 skipped (duplicate)"));
+    ck_assert(find_log(&lines, SP_LOG_DEBUG, "test#3 skipped (board-size)"));
+    ck_assert(find_log(&lines, SP_LOG_DEBUG, "test#5 skipped (illegal-move): ")); /* with the parser's why */
+    ck_assert(find_log(&lines, SP_LOG_DEBUG, "cut off by the end of the file"));
+    ck_assert_msg(find_log(&lines, SP_LOG_INFO, "import: test: 11 games read, 3 added (11 positions), 8 skipped ("),
+                  "no summary");
+    for (int i = 0; i < lines.n; i++) /* skips are detail, not noise at INFO */
+        ck_assert(!(lines.level[i] < SP_LOG_DEBUG && strstr(lines.text[i], "skipped (")
+                    && !strstr(lines.text[i], "games read")));
+    /* Above the callback's level nothing is formatted or sent. */
+    lines.n = 0;
+    sp_set_log_callback(keep_log, SP_LOG_WARNING, &lines);
+    sp_dataset *quiet = small_dataset();
+    sp_set_log_callback(NULL, 0, NULL);
+    ck_assert_int_eq(lines.n, 0);
+    sp_dataset_free(quiet);
+    sp_dataset_free(ds);
+}
+END_TEST
+
 typedef struct batch_store {
     sp_batch b;
     float *planes, *policy, *value;
@@ -929,6 +981,7 @@ int main(void)
     tcase_add_test(tc, spd_corruption_refused);
     tcase_add_test(tc, splits_are_disjoint_and_deterministic);
     tcase_add_test(tc, copy_game_within_one_dataset);
+    tcase_add_test(tc, import_logs_through_the_callback);
     tcase_add_test(tc, batches_reproducible_and_symmetric);
     tcase_add_test(tc, neighbour_planes);
     tcase_add_test(tc, cgos_slice_matches_index);

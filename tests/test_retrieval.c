@@ -1010,6 +1010,35 @@ START_TEST(load_never_mixes_two_files)
 }
 END_TEST
 
+/* An index build reports its stages and sizes through the log callback. */
+static char build_log[16][256];
+static int build_log_n;
+
+static void keep_build_log(int level, const char *message, void *payload)
+{
+    if (level == SP_LOG_INFO && build_log_n < 16)
+        snprintf(build_log[build_log_n++], sizeof build_log[0], "%s", message);
+}
+
+START_TEST(build_logs_its_stages)
+{
+    setup();
+    sp_set_log_callback(keep_build_log, SP_LOG_INFO, NULL);
+    sp_retriever *r = build("IVF16,Flat", 2, 0);
+    sp_set_log_callback(NULL, 0, NULL);
+    const char *want[] = { "building IVF16,Flat over 20000 keys of dimension 32 in 2 half(s)",
+                           "training IVF16,Flat on 10000 keys", "adding 20000 keys in batches of 4096",
+                           "20000 keys held (half 0: " };
+    for (int w = 0; w < 4; w++) {
+        int found = 0;
+        for (int i = 0; i < build_log_n; i++)
+            found |= strstr(build_log[i], want[w]) != NULL;
+        ck_assert_msg(found, "no log line with \"%s\" among %d", want[w], build_log_n);
+    }
+    sp_retriever_free(r);
+}
+END_TEST
+
 /* The split, the retriever and the neighbour pre-computation put every game
  * of real CGOS games in the same half. */
 START_TEST(halves_agree_on_real_games)
@@ -1126,6 +1155,7 @@ int main(void)
     tcase_add_test(tc, halves_agree_on_real_games);
     tcase_add_test(tc, out_of_range_search_parameters_are_refused);
     tcase_add_test(tc, load_never_mixes_two_files);
+    tcase_add_test(tc, build_logs_its_stages);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -151,7 +151,11 @@ typedef int (*sp_progress_fn)(const char *task, uint64_t done, uint64_t total, v
 /**
  * Set the process-wide log callback and the most verbose level it receives.
  * NULL silences the library (the default). Not thread-safe against
- * concurrent library calls that log: set it once at start-up.
+ * concurrent library calls that log: set it once at start-up. Imports log
+ * each input they read and a summary of it at ::SP_LOG_INFO (::SP_LOG_ERROR
+ * when it stopped the import), every skipped game with its reason at
+ * ::SP_LOG_DEBUG; index builds log the build, training and adding stages
+ * with their sizes at ::SP_LOG_INFO.
  * @since 0.1
  */
 SP_API void sp_set_log_callback(sp_log_fn fn, int max_level, void *payload);

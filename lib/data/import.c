@@ -206,6 +206,11 @@ static int import_tree(importer *im, const char *data, size_t length)
     }
     if (reason >= 0) {
         im->rep->skipped[reason]++;
+        /* Only a parse failure has a detail in sp_last_error(); the others
+         * are decided here and named by the reason. */
+        int parsed = g != NULL;
+        sp__log(SP_LOG_DEBUG, "import: %s#%llu skipped (%s)%s%s", im->source, (unsigned long long)(im->ordinal - 1),
+                sp_skip_reason_name(reason), parsed ? "" : ": ", parsed ? "" : sp_last_error());
         sp_game_free(g);
         return SP_OK;
     }
@@ -251,10 +256,35 @@ static int report_progress(importer *im, source_reader *r)
     return stop ? sp__error(SP_ERR_CANCELLED, "import cancelled by the progress callback") : SP_OK;
 }
 
+/* One line per file read: what it gave and why the rest was skipped. */
+static void log_summary(const importer *im, const sp_import_report *before, int rc)
+{
+    const sp_import_report *r = im->rep;
+    char why[512] = "";
+    size_t used = 0;
+    uint64_t skipped = 0;
+    for (int i = 0; i < SP_SKIP_REASON_COUNT; i++) {
+        uint64_t n = r->skipped[i] - before->skipped[i];
+        skipped += n;
+        if (n && used < sizeof why)
+            used += (size_t)snprintf(why + used, sizeof why - used, "%s%s %llu", used ? ", " : " (",
+                                     sp_skip_reason_name(i), (unsigned long long)n);
+    }
+    if (used && used < sizeof why - 1)
+        snprintf(why + used, sizeof why - used, ")");
+    sp__log(rc ? SP_LOG_ERROR : SP_LOG_INFO, "import: %s: %llu games read, %llu added (%llu positions), %llu skipped%s%s%s",
+            im->source, (unsigned long long)(r->games_read - before->games_read),
+            (unsigned long long)(r->games_added - before->games_added),
+            (unsigned long long)(r->positions_added - before->positions_added), (unsigned long long)skipped, why,
+            rc ? "; stopped: " : "", rc ? sp_last_error() : "");
+}
+
 /* Cut game trees out of the stream: '(' ... matching ')', with bracketed
  * values (and their escapes) skipped, since they may hold parentheses. */
 static int import_stream(importer *im, source_reader *st)
 {
+    const sp_import_report before = *im->rep;
+    sp__log(SP_LOG_INFO, "import: reading %s", im->source);
     size_t cap = 1u << 20, len = 0, scan = 0, start = 0, depth = 0;
     int in_tree = 0, in_value = 0, escape = 0, eof = 0, rc = SP_OK;
     char *buf = malloc(cap);
@@ -303,6 +333,7 @@ static int import_stream(importer *im, source_reader *st)
             if (in_tree) { /* a game cut off by the end of the file */
                 im->rep->games_read++;
                 im->rep->skipped[SP_SKIP_BROKEN]++;
+                sp__log(SP_LOG_DEBUG, "import: %s: the last game is cut off by the end of the file", im->source);
             }
             break;
         }
@@ -310,6 +341,8 @@ static int import_stream(importer *im, source_reader *st)
             if (cap >= MAX_TREE_BYTES) { /* a runaway tree: drop it and resynchronise */
                 im->rep->games_read++;
                 im->rep->skipped[SP_SKIP_BROKEN]++;
+                sp__log(SP_LOG_WARNING, "import: %s: a game tree longer than %zu bytes skipped", im->source,
+                        (size_t)MAX_TREE_BYTES);
                 in_tree = in_value = escape = 0;
                 len = scan = 0;
             } else {
@@ -331,6 +364,7 @@ static int import_stream(importer *im, source_reader *st)
     free(buf);
     if (!rc)
         rc = report_progress(im, st);
+    log_summary(im, &before, rc);
     return rc;
 }
 

@@ -254,6 +254,8 @@ int sp_retriever_train(sp_retriever *r, const float *keys, uint64_t count, uint3
         faiss_Index_free(r->half[1].index);
         r->half[1].index = NULL;
     }
+    sp__log(SP_LOG_INFO, "retriever: training %s on %llu keys of dimension %u", r->factory,
+            (unsigned long long)count, dim);
     int previous = sp__omp_enter(r->threads);
     int failed = faiss_Index_train(r->half[0].index, (idx_t)count, keys) != 0;
     sp__omp_leave(previous);
@@ -364,6 +366,8 @@ int sp_retriever_add(sp_retriever *r, const float *keys, const uint64_t *positio
         }
     }
     int rc = SP_OK;
+    sp__log(SP_LOG_INFO, "retriever: adding %llu keys in batches of %llu to %s", (unsigned long long)count,
+            (unsigned long long)batch, r->factory);
     int previous = sp__omp_enter(r->threads);
     for (uint64_t done = 0; done < count && rc == SP_OK;) {
         uint64_t n = count - done < batch ? count - done : batch;
@@ -379,6 +383,12 @@ int sp_retriever_add(sp_retriever *r, const float *keys, const uint64_t *positio
     free(scratch_keys);
     free(scratch_pos);
     free(scratch_games);
+    if (rc == SP_OK)
+        sp__log(SP_LOG_INFO, "retriever: %llu keys held (half 0: %llu, half 1: %llu)",
+                (unsigned long long)sp_retriever_count(r), (unsigned long long)r->half[0].count,
+                (unsigned long long)r->half[1].count);
+    else
+        sp__log(SP_LOG_ERROR, "retriever: adding keys failed: %s", sp_last_error());
     return rc;
 }
 
@@ -424,6 +434,8 @@ int sp_retriever_build(sp_retriever **out, const float *keys, const uint64_t *po
     int rc = sp_retriever_create(&r, dim, count, opts);
     if (rc != SP_OK)
         return rc;
+    sp__log(SP_LOG_INFO, "retriever: building %s over %llu keys of dimension %u in %u half(s)", r->factory,
+            (unsigned long long)count, dim, r->halves);
     if (!r->trained) {
         uint64_t want = r->train_size;
         if (want == 0) {
