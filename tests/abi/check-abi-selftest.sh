@@ -1,9 +1,11 @@
 #!/bin/sh
 # The ABI check catches what it must: small copies of the library (core and
 # go sources, built here) are compared with a baseline of the unchanged copy.
-# An added function passes; a grown struct, a changed signature and a removed
-# function fail (naming what changed); the grown struct passes once the
-# SONAME is bumped.
+# An added function passes, and so does a field appended to a versioned struct
+# together with a new version; a field inserted, removed or retyped (with a new
+# version or not), an append without a new version, a changed signature and a
+# removed function fail (naming what changed); the grown struct passes once
+# the SONAME is bumped.
 # Usage: check-abi-selftest.sh SOURCE_ROOT BUILD_ROOT CC
 set -eu
 src=$1 build=$2 cc=$3
@@ -39,6 +41,8 @@ expect() {
 copy base
 variant base libsemiparam.so.0
 "$check" dump "$tmp/base/base.so" "$tmp/base" "$build" >"$tmp/base.abi"
+"$check" versions "$tmp/base" >"$tmp/base.versions"
+grep -q '^sp_game_options 1$' "$tmp/base.versions" || { echo "FAIL: no version of sp_game_options"; exit 1; }
 
 copy same
 variant same libsemiparam.so.0
@@ -61,10 +65,42 @@ edit_go grown '/^    int32_t board_size; / { print "    int32_t handicap;" } { p
 variant grown libsemiparam.so.0
 expect grown fail sp_game_options
 
-copy appended  # a field appended at the end: _options_init() of the new library overruns old callers
+copy appended  # a field appended without a new version: old callers could not be told apart
 edit_go appended '{ print } /^    float komi; / { print "    int32_t handicap;" }'
 variant appended libsemiparam.so.0
-expect appended fail "size changed"
+expect appended fail "appends handicap without a new version"
+
+# version_go NAME: the copy's game options at version 2, the library's size
+# table saying where version 1 ended (what a real append does)
+version_go() {
+    sed -i 's/^#define SP_GAME_OPTIONS_VERSION 1$/#define SP_GAME_OPTIONS_VERSION 2/' "$tmp/$1/include/semiparam/go.h"
+    sed -i 's/sizeof(sp_game_options), &game_defaults, { 0 } };/sizeof(sp_game_options), \&game_defaults, { offsetof(sp_game_options, handicap) } };/' \
+        "$tmp/$1/lib/go/game.c"
+    grep -q 'offsetof(sp_game_options, handicap)' "$tmp/$1/lib/go/game.c" ||
+        { echo "FAIL: could not version $1's game options"; exit 1; }
+}
+
+copy versioned  # the same append with version 2: old callers' structs are read and written only so far
+edit_go versioned '{ print } /^    float komi; / { print "    int32_t handicap;" }'
+version_go versioned
+variant versioned libsemiparam.so.0
+expect versioned pass "accepted: sp_game_options appends handicap with version 2"
+
+copy retyped  # an append with version 2 does not excuse a changed field before it
+edit_go retyped '{ sub(/^    float komi; /, "    double komi; "); print } /^    double komi; / { print "    int32_t handicap;" }'
+version_go retyped
+variant retyped libsemiparam.so.0
+expect retyped fail komi
+
+copy dropped  # nor a removed one
+edit_go dropped '/^    float komi; / { print "    int32_t handicap;"; next } { print }'
+sed -i 's/g->komi = o.komi;/g->komi = 7.0f;/; s/!isfinite(o.komi) || fabsf(o.komi) > 1000.0f/0/' "$tmp/dropped/lib/go/game.c"
+sed -i '/opts\.komi = /d' "$tmp/dropped/lib/go/sgf_read.c"
+sed -i 's/^#define SP_GAME_OPTIONS_INIT .*/#define SP_GAME_OPTIONS_INIT { SP_GAME_OPTIONS_VERSION, 9, 0 }/' \
+    "$tmp/dropped/include/semiparam/go.h"
+version_go dropped
+variant dropped libsemiparam.so.0
+expect dropped fail komi
 
 copy signature  # a parameter widened
 sed -i 's/uint32_t sp_rng_below(sp_rng \*rng, uint32_t bound)/uint32_t sp_rng_below(sp_rng *rng, uint64_t bound)/' \
