@@ -335,6 +335,8 @@ SP_API int sp_point(int size, int row, int col);
  * The move of an action, in the numbering that searches over Go
  * (sp_go_evaluator) and datasets use on a @p size x @p size board: actions
  * 0 .. size*size-1 are the points, action size*size is ::SP_PASS.
+ * @param size      board size, 2..19
+ * @param action    0 .. size*size
  * @param out_move  receives the point or ::SP_PASS
  * @return SP_OK; SP_ERR_INVALID_ARG (size outside 2..19, action outside
  *         0..size*size, out_move NULL).
@@ -345,6 +347,8 @@ SP_API int sp_action_to_move(int size, int action, int *out_move);
 /**
  * The action of @p move (a point or ::SP_PASS), the inverse of
  * sp_action_to_move(). Resigning has no action.
+ * @param size        board size, 2..19
+ * @param move        a point of the board or ::SP_PASS
  * @param out_action  receives 0 .. size*size
  * @return SP_OK; SP_ERR_INVALID_ARG (size outside 2..19, a move that is
  *         neither a point of the board nor ::SP_PASS, out_action NULL).
