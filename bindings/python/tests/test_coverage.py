@@ -98,6 +98,41 @@ class TestCoverage(unittest.TestCase):
                                       % (name, os.path.basename(h)))
                         self.assertEqual(bound[name], fields)
 
+    def test_struct_versions_match_the_headers(self):
+        # The bindings pass their mirror's version to the C inits and into the
+        # structs they fill: a field appended in C and mirrored here without
+        # the new version would be ignored by the library.
+        for h in HEADERS:
+            with open(h) as f:
+                text = f.read()
+            defines = dict(re.findall(r"^#define (SP_\w+_VERSION) (\d+)", text, re.M))
+            module = self.modules[os.path.splitext(os.path.basename(h))[0]]
+            for struct, macro in re.findall(r"typedef struct (sp_\w+) \{\s*uint32_t version;\s*/\*\*<\s*(?:::)?(SP_\w+)",
+                                            text):
+                with self.subTest(struct=struct):
+                    self.assertEqual(getattr(module, macro[len("SP_"):], None), int(defines[macro]),
+                                     "%s.%s" % (module.__name__, macro[len("SP_"):]))
+
+    def test_inits_take_the_version_and_refuse_others(self):
+        inits = {}
+        for module in self.modules.values():
+            for obj in vars(module).values():
+                if getattr(obj, "available", False) and re.fullmatch(r"sp_\w+_init", getattr(obj, "__name__", "")):
+                    inits[obj.__name__] = (module, obj)
+        self.assertIn("sp_game_options_init", inits)
+        for name, (module, init) in sorted(inits.items()):
+            cls = init.argtypes[0]._type_
+            version = getattr(module, cls._c_name_[len("sp_"):].upper() + "_VERSION")
+            with self.subTest(init=name):
+                opts = cls()
+                status = init(ctypes.byref(opts), version)
+                if status == semiparam.core.Status.UNSUPPORTED:
+                    continue  # a module left out of this build
+                self.assertEqual(status, 0)
+                self.assertEqual(opts.version, version)
+                self.assertEqual(init(ctypes.byref(cls()), 0), semiparam.core.Status.INVALID_ARG)
+                self.assertEqual(init(ctypes.byref(cls()), version + 1), semiparam.core.Status.VERSION)
+
 
 if __name__ == "__main__":
     unittest.main()
