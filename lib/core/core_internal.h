@@ -26,6 +26,8 @@ int sp__progress(const char *task, uint64_t done, uint64_t total);
  * these per struct and never touches more of a caller's struct than the
  * caller's version has, so a program built against an older header is
  * neither over-read nor over-written. */
+/* Versions a struct may reach before this grows; past it the check fails
+ * with SP_ERR_INTERNAL rather than reading a table that is too short. */
 #define SP__MAX_VERSIONS 8
 typedef struct sp__options_type {
     const char *name;       /* "sp_game_options", for messages */
