@@ -50,7 +50,9 @@ grep -q -- "--nprobe takes a whole number from 0 to 1048576" "$tmp/err" || fail 
     >"$tmp/out" 2>"$tmp/err" || fail "build exited with $?"
 # Error paths of query: every one frees what it opened.
 run() {
-    if command -v valgrind >/dev/null 2>&1; then
+    if ldd "$1" 2>/dev/null | grep -q libasan; then
+        "$@" # an ASan build: LeakSanitizer reports leaks (exit 23), valgrind cannot run it
+    elif command -v valgrind >/dev/null 2>&1; then
         valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 "$@"
     else
         "$@"
@@ -60,7 +62,7 @@ for args in "--position 999999999" "--position 0 --exclude half" "--position 0 -
     # shellcheck disable=SC2086
     run "$index" query "$tmp/i.spi" --spd "$tmp/d.spd" --pca "$tmp/i.spi.spp" $args >"$tmp/out" 2>"$tmp/err"
     rc=$?
-    [ $rc = 1 ] || fail "query $args: exit $rc, expected 1 (99: valgrind found an error or a leak)"
+    [ $rc = 1 ] || fail "query $args: exit $rc, expected 1 (99: valgrind, 23: LeakSanitizer found a leak)"
 done
 run "$index" query "$tmp/no-such.spi" --spd "$tmp/d.spd" --pca "$tmp/i.spi.spp" --position 0 >"$tmp/out" 2>"$tmp/err"
 [ $? = 1 ] || fail "query of a missing index: exit $?"
