@@ -58,8 +58,6 @@ static void setup(void)
         pos_ids[i] = 1000000 + i;  /* position id = 1e6 + key index */
         game_ids[i] = (uint32_t)(i / POSITIONS_PER_GAME);
     }
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sp_test_retrieval_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
 static float sqdist(const float *a, const float *b, uint32_t dim)
@@ -1131,6 +1129,11 @@ END_TEST
 
 int main(void)
 {
+    /* Made before the tests fork, so that they share it and it is removed at
+     * the end (one per test, never removed, left hundreds of MB in /tmp). */
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sp_test_retrieval_XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return EXIT_FAILURE;
     Suite *s = suite_create("retrieval");
     TCase *tc = tcase_create("retrieval");
     tcase_set_timeout(tc, 120);
@@ -1161,5 +1164,9 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_retrieval: could not remove %s\n", tmpdir);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
