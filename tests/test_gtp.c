@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/core_internal.h"
 #include "gtp/gtp_engine.h"
 
 static gtp_engine *engine;
@@ -420,7 +421,9 @@ static int fixed_genmove(void *payload, const sp_game *game, int color, const gt
 {
     seen_clock = *clock;
     *out_move = fixed_move;
-    return *(int *)payload;
+    if (*(int *)payload)
+        return sp__error(SP_ERR_NOMEM, "search: the tree would outgrow 64 bytes");
+    return 0;
 }
 static void fixed_release(void *payload) { released++; }
 
@@ -445,7 +448,7 @@ START_TEST(player_interface_clock_and_extensions)
     ck_assert_int_eq(seen_clock.byo_yomi_stones, 5);
     ck_assert_int_eq(seen_clock.time_left, 123);
     ck_assert_int_eq(seen_clock.stones_left, 4);
-    EXPECT("genmove b", "? the player chose an illegal move\n\n"); /* E5 is taken */
+    EXPECT("genmove b", "? the player chose E5: illegal move: the point is occupied\n\n");
     fixed_move = SP_RESIGN;
     EXPECT("genmove b", "= resign\n\n");
     EXPECT("final_score", "= W+R\n\n");
@@ -453,7 +456,7 @@ START_TEST(player_interface_clock_and_extensions)
     player.payload = &error;
     gtp_engine_set_player(engine, &player);
     ck_assert_int_eq(released, 1);
-    EXPECT("genmove b", "? the player failed to choose a move\n\n");
+    EXPECT("genmove b", "? the player failed to choose a move: search: the tree would outgrow 64 bytes\n\n");
     gtp_engine_set_player(engine, NULL);
     ck_assert_int_eq(released, 2);
     EXPECT("version", "= 0.1.0 (random player)\n\n");

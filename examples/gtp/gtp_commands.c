@@ -2,6 +2,7 @@
  * texts are the ones the specification names ("syntax error", "illegal
  * move", "cannot undo", "unacceptable size"), which controllers match. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,10 +82,17 @@ static int cmd_genmove(gtp_engine *e, int argc, char **args, void *payload)
     /* After two passes (or a resignation) the game accepts no move: keep passing. */
     int move = SP_PASS;
     if (!sp_game_is_over(e->game)) {
-        if (e->player.genmove(e->player.payload, e->game, color, &e->clock[color], &move))
-            return gtp__fail(e, "the player failed to choose a move");
-        if (sp_game_play_as(e->game, color, move) != SP_OK)
-            return gtp__fail(e, "the player chose an illegal move");
+        char message[512];
+        if (e->player.genmove(e->player.payload, e->game, color, &e->clock[color], &move)) {
+            snprintf(message, sizeof message, "the player failed to choose a move: %s", sp_last_error());
+            return gtp__fail(e, message);
+        }
+        if (sp_game_play_as(e->game, color, move) != SP_OK) {
+            char vertex[8];
+            sp_move_to_gtp(sp_game_size(e->game), move, vertex, sizeof vertex);
+            snprintf(message, sizeof message, "the player chose %s: %s", vertex, sp_last_error());
+            return gtp__fail(e, message);
+        }
     }
     char vertex[8];
     sp_move_to_gtp(sp_game_size(e->game), move, vertex, sizeof vertex);
