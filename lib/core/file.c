@@ -15,10 +15,10 @@
 #include "core_internal.h"
 #include "file.h"
 
-int sp__file_read(const char *path, char **out_data, size_t *out_length)
+int sp__file_open_regular(const char *path, int *out_fd, uint64_t *out_size)
 {
-    *out_data = NULL;
-    *out_length = 0;
+    *out_fd = -1;
+    *out_size = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return sp__error(SP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
@@ -27,7 +27,21 @@ int sp__file_read(const char *path, char **out_data, size_t *out_length)
         close(fd);
         return sp__error(SP_ERR_IO, "%s is not a regular file", path);
     }
-    size_t size = (size_t)st.st_size;
+    *out_fd = fd;
+    *out_size = (uint64_t)st.st_size;
+    return SP_OK;
+}
+
+int sp__file_read(const char *path, char **out_data, size_t *out_length)
+{
+    *out_data = NULL;
+    *out_length = 0;
+    int fd;
+    uint64_t file_size;
+    int rc = sp__file_open_regular(path, &fd, &file_size);
+    if (rc != SP_OK)
+        return rc;
+    size_t size = (size_t)file_size;
     char *data = malloc(size + 1);
     if (!data) {
         close(fd);
@@ -221,15 +235,12 @@ int sp__file_map(const char *path, const void **out_data, size_t *out_length)
 {
     *out_data = NULL;
     *out_length = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return sp__error(SP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sp__error(SP_ERR_IO, "%s is not a regular file", path);
-    }
-    size_t length = (size_t)st.st_size;
+    int fd;
+    uint64_t file_size;
+    int rc = sp__file_open_regular(path, &fd, &file_size);
+    if (rc != SP_OK)
+        return rc;
+    size_t length = (size_t)file_size;
     void *map = length ? mmap(NULL, length, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
     int err = errno;
     close(fd);

@@ -7,6 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Open the regular file at path read-only (close-on-exec) and give its size.
+ * SP_ERR_IO with the reason (missing, unreadable, a directory or a device) on
+ * failure, *out_fd = -1 then. */
+int sp__file_open_regular(const char *path, int *out_fd, uint64_t *out_size);
+
 /* Read the whole file at path into a malloc'ed buffer (NUL appended, not
  * counted in *out_length). SP_ERR_IO with the reason on failure. */
 int sp__file_read(const char *path, char **out_data, size_t *out_length);

@@ -2,12 +2,10 @@
  * with a CRC-32 checked before anything (FAISS included) parses it. Layout
  * in docs/file-formats.md. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <faiss/c_api/error_c.h>
@@ -345,15 +343,11 @@ int sp_retriever_load(sp_retriever **out, const char *path, uint32_t flags, cons
     int rc = sp__retriever_options_read(&o, opts, "sp_retriever_load");
     if (rc != SP_OK)
         return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return sp__error(SP_ERR_IO, "sp_retriever_load: cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sp__error(SP_ERR_IO, "sp_retriever_load: %s is not a regular file", path);
-    }
-    spi_reader in = { path, fd, NULL, (uint64_t)st.st_size };
+    int fd;
+    uint64_t size;
+    if ((rc = sp__file_open_regular(path, &fd, &size)) != SP_OK)
+        return sp__error(rc, "sp_retriever_load: %s", sp_last_error());
+    spi_reader in = { path, fd, NULL, size };
     if (in.size == 0) {
         close(fd);
         return bad(&in, "empty file");
