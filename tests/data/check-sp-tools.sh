@@ -1,7 +1,8 @@
 #!/bin/sh
 # sp-data import and sp-index on their edges, without GNU Go: any number of
 # input files, --size with --append, error messages that say what and where,
-# out-of-range search parameters refused, and sp-index's error paths free
+# out-of-range search parameters refused, a writer killed before its rename
+# leaves no temporary behind the next write, and sp-index's error paths free
 # everything (under valgrind when it is installed).
 set -u
 data=$1
@@ -37,6 +38,24 @@ grep -q -- "--size 19, but .*d.spd holds 9x9" "$tmp/err" || fail "import --size 
 "$data" import "$tmp/e.spd" "$tmp/no-such.sgf" >"$tmp/out" 2>"$tmp/err" && fail "import of a missing file succeeded"
 grep -q "no-such.sgf: cannot find .*no-such.sgf" "$tmp/err" || fail "import error message: $(cat "$tmp/err")"
 
+# A writer killed with SIGKILL just before it renames its temporary (strace
+# delivers the signal at the rename): the temporary stays, the next write of
+# the same file removes it.
+killed_at_rename() {
+    strace -f -o /dev/null -e trace=rename,renameat,renameat2 \
+        -e inject=rename,renameat,renameat2:signal=KILL "$@" >"$tmp/out" 2>"$tmp/err"
+}
+if command -v strace >/dev/null 2>&1; then
+    killed_at_rename "$data" import "$tmp/k.spd" "$tmp/sgf/g1.sgf" "$tmp/sgf/g2.sgf"
+    set -- "$tmp"/k.spd.tmp.*
+    [ -e "$1" ] || fail "import killed at its rename left no temporary (did the kill land?)"
+    "$data" import "$tmp/k.spd" "$tmp/sgf/g1.sgf" >"$tmp/out" 2>"$tmp/err" || fail "import after a kill: exit $?"
+    set -- "$tmp"/k.spd.tmp.*
+    [ ! -e "$1" ] || fail "the temporary of a killed import survived the next import: $*"
+else
+    echo "check-sp-tools: strace not installed, the killed-writer check skipped"
+fi
+
 # Search parameters FAISS cannot take are refused before anything is written.
 "$index" build "$tmp/bad.spi" --spd "$tmp/d.spd" --nprobe 4294967295 >"$tmp/out" 2>"$tmp/err" &&
     fail "build --nprobe 4294967295 succeeded"
@@ -48,6 +67,20 @@ grep -q -- "--nprobe takes a whole number from 0 to 1048576" "$tmp/err" || fail 
 
 "$index" build "$tmp/i.spi" --spd "$tmp/d.spd" --pca-dim 8 --pca-sample 3000 --history 1 --factory Flat \
     >"$tmp/out" 2>"$tmp/err" || fail "build exited with $?"
+if command -v strace >/dev/null 2>&1; then
+    killed_at_rename "$index" build "$tmp/i.spi" --spd "$tmp/d.spd" --pca-dim 8 --pca-sample 3000 --history 1 \
+        --factory Flat
+    left=0
+    for f in "$tmp"/i.spi.tmp.* "$tmp"/i.spi.spp.tmp.*; do
+        [ -e "$f" ] && left=1
+    done
+    [ $left = 1 ] || fail "build killed at its rename left no temporary"
+    "$index" build "$tmp/i.spi" --spd "$tmp/d.spd" --pca-dim 8 --pca-sample 3000 --history 1 --factory Flat \
+        >"$tmp/out" 2>"$tmp/err" || fail "build after a kill exited with $?"
+    for f in "$tmp"/i.spi.tmp.* "$tmp"/i.spi.spp.tmp.*; do
+        [ ! -e "$f" ] || fail "the temporary of a killed build survived the next build: $f"
+    done
+fi
 # Error paths of query: every one frees what it opened.
 run() {
     if ldd "$1" 2>/dev/null | grep -q libasan; then
@@ -65,7 +98,8 @@ for args in "--position 999999999" "--position 0 --exclude half" "--position 0 -
     [ $rc = 1 ] || fail "query $args: exit $rc, expected 1 (99: valgrind, 23: LeakSanitizer found a leak)"
 done
 run "$index" query "$tmp/no-such.spi" --spd "$tmp/d.spd" --pca "$tmp/i.spi.spp" --position 0 >"$tmp/out" 2>"$tmp/err"
-[ $? = 1 ] || fail "query of a missing index: exit $?"
+rc=$?
+[ $rc = 1 ] || fail "query of a missing index: exit $rc"
 run "$index" query "$tmp/i.spi" --spd "$tmp/d.spd" --pca "$tmp/i.spi.spp" --position 0 >"$tmp/out" 2>"$tmp/err" ||
     fail "query exited with $?"
 echo "check-sp-tools: ok"
