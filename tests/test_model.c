@@ -242,6 +242,19 @@ static double tiny_loss(sp__model_net *m, tiny_batch *b, int mode, sp__model_los
     return l->total;
 }
 
+/* Steps of SGD with momentum on the one batch. */
+static void sgd_steps(sp__model_net *m, tiny_batch *b, double lr, int steps)
+{
+    sp__optim opt = { 0 };
+    sp__optim_defaults(&opt.config, SP__OPT_SGD);
+    opt.config.lr = lr;
+    for (int s = 0; s < steps; s++) {
+        sp__params_zero_grad(&m->ps);
+        tiny_loss(m, b, SP__MODEL_TRAIN, NULL);
+        ck_assert_int_eq(sp__optim_step(&opt, &m->ps, NULL), SP_OK);
+    }
+}
+
 static int is_repr(const sp__param *p)
 {
     return strncmp(p->name, "repr.", 5) == 0;
@@ -349,14 +362,7 @@ START_TEST(inference_equals_unroll_in_inference_mode)
     static tiny_batch b;
     tiny_data(&b, 22);
     /* A few steps so the running statistics are not the initial ones. */
-    sp__optim opt = { 0 };
-    sp__optim_defaults(&opt.config, SP__OPT_SGD);
-    opt.config.lr = 0.02;
-    for (int s = 0; s < 5; s++) {
-        sp__params_zero_grad(&m.ps);
-        tiny_loss(&m, &b, SP__MODEL_TRAIN, NULL);
-        ck_assert_int_eq(sp__optim_step(&opt, &m.ps, NULL), SP_OK);
-    }
+    sgd_steps(&m, &b, 0.02, 5);
     sp__model_losses l;
     tiny_loss(&m, &b, SP__MODEL_INFER, &l);
     size_t state_count = (size_t)T_N * 3 * T_POINTS;
@@ -414,18 +420,47 @@ START_TEST(loss_falls_on_a_tiny_batch)
     tiny_open(&m, nn, 31);
     static tiny_batch b;
     tiny_data(&b, 32);
-    sp__optim opt = { 0 };
-    sp__optim_defaults(&opt.config, SP__OPT_SGD);
-    opt.config.lr = 0.05;
-    double first = tiny_loss(&m, &b, SP__MODEL_FORWARD, NULL), last = first;
-    for (int s = 0; s < STEPS; s++) {
-        sp__params_zero_grad(&m.ps);
-        tiny_loss(&m, &b, SP__MODEL_TRAIN, NULL);
-        ck_assert_int_eq(sp__optim_step(&opt, &m.ps, NULL), SP_OK);
-    }
-    last = tiny_loss(&m, &b, SP__MODEL_FORWARD, NULL);
+    double first = tiny_loss(&m, &b, SP__MODEL_FORWARD, NULL);
+    sgd_steps(&m, &b, 0.05, STEPS);
+    double last = tiny_loss(&m, &b, SP__MODEL_FORWARD, NULL);
     fprintf(stderr, "model: tiny batch loss %.4f -> %.4f after %d SGD steps\n", first, last, STEPS);
     ck_assert_msg(isfinite(last) && last < 0.7 * first, "loss %.4f -> %.4f", first, last);
+    sp__model_net_release(&m);
+    sp__nn_free(nn);
+}
+END_TEST
+
+/* A step past the game's end (mask 0) adds nothing to its losses; the
+ * other steps' are unchanged, and a half-masked step counts its real items
+ * over the whole batch. */
+START_TEST(masked_steps_add_no_loss)
+{
+    sp__nn *nn = make_nn();
+    sp__model_net m;
+    tiny_open(&m, nn, 41);
+    static tiny_batch b;
+    tiny_data(&b, 42);
+    sp__model_losses full, masked;
+    tiny_loss(&m, &b, SP__MODEL_INFER, &full);
+    float mask[(T_K + 1) * T_N];
+    for (int i = 0; i < (T_K + 1) * T_N; i++)
+        mask[i] = i >= T_K * T_N ? 0.0f : 1.0f;
+    b.targets.mask = mask;
+    tiny_loss(&m, &b, SP__MODEL_INFER, &masked);
+    for (int k = 0; k < T_K; k++) {
+        ck_assert(masked.policy[k] == full.policy[k]);
+        ck_assert(masked.value[k] == full.value[k]);
+    }
+    ck_assert(masked.policy[T_K] == 0.0 && masked.value[T_K] == 0.0);
+    ck_assert(full.policy[T_K] > 0.0 && full.value[T_K] > 0.0);
+    /* Item 0 alone at the last step: the other items' share of the mean goes. */
+    mask[T_K * T_N] = 1.0f;
+    tiny_loss(&m, &b, SP__MODEL_INFER, &masked);
+    float *v = tensor_host(&m.step[T_K].heads.vtanh.out);
+    double d = (double)v[0] - b.value[T_K * T_N];
+    ck_assert_msg(fabs(masked.value[T_K] - d * d / T_N) < 1e-6, "value loss %g, item 0 alone %g", masked.value[T_K],
+                  d * d / T_N);
+    free(v);
     sp__model_net_release(&m);
     sp__nn_free(nn);
 }
@@ -466,6 +501,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, unroll_gradient_halves_the_dynamics_input);
     tcase_add_test(tc, inference_equals_unroll_in_inference_mode);
     tcase_add_test(tc, loss_falls_on_a_tiny_batch);
+    tcase_add_test(tc, masked_steps_add_no_loss);
     tcase_add_test(tc, bad_architectures_and_arguments_are_refused);
     suite_add_tcase(s, tc);
     return s;
