@@ -11,9 +11,18 @@
 #define SP__PRINTF(fmt, args)
 #endif
 
+/* Marks the few internals libsemiparam-mpi (lib/dist) calls: default
+ * visibility, exported only under the SEMIPARAM_PRIVATE node of
+ * lib/libsemiparam.map, declared in no public header. */
+#if defined(__GNUC__)
+#define SP__SHARED __attribute__((visibility("default")))
+#else
+#define SP__SHARED
+#endif
+
 /* Record the calling thread's error text and return status, so that a
  * failing call reads `return sp__error(SP_ERR_INVALID_ARG, "...", ...);`. */
-int sp__error(int status, const char *fmt, ...) SP__PRINTF(2, 3);
+SP__SHARED int sp__error(int status, const char *fmt, ...) SP__PRINTF(2, 3);
 
 /* Send a message to the user's log callback, if one is set. */
 void sp__log(int level, const char *fmt, ...) SP__PRINTF(2, 3);
@@ -47,12 +56,12 @@ int sp__options_check(uint32_t version, const sp__options_type *t, const char *f
 
 /* The public sp_X_init(s, version): the defaults of the fields `version` has,
  * nothing past them, and s->version = version. */
-int sp__options_init(void *s, uint32_t version, const sp__options_type *t, const char *fn);
+SP__SHARED int sp__options_init(void *s, uint32_t version, const sp__options_type *t, const char *fn);
 
 /* Read a caller's struct: dst (t->size bytes) gets the defaults, then the
  * fields src's version has. src NULL leaves the defaults. dst->version keeps
  * the caller's version. */
-int sp__options_read(void *dst, const void *src, const sp__options_type *t, const char *fn);
+SP__SHARED int sp__options_read(void *dst, const void *src, const sp__options_type *t, const char *fn);
 
 /* Write the library's full struct src back into a caller's dst, only the
  * fields dst's version has; dst->version is kept. */

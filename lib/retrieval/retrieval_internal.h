@@ -9,6 +9,7 @@
 #include <faiss/c_api/AutoTune_c.h>
 #include <faiss/c_api/Index_c.h>
 
+#include "core/core_internal.h"
 #include "core/omp_threads.h"
 #include "semiparam/retriever.h"
 
@@ -69,7 +70,7 @@ void sp__retriever_probe_params(sp_retriever *r);
 
 /* Validate a query struct's version; fills `out` with defaults + the fields
  * its version has. `who` names the caller in the error message. */
-int sp__retriever_query_read(sp_retriever_query *out, const sp_retriever_query *query, const char *who);
+SP__SHARED int sp__retriever_query_read(sp_retriever_query *out, const sp_retriever_query *query, const char *who);
 
 /* Codes FAISS's IVF searches compared with queries since the last call (its
  * process-wide indexIVF_stats.ndis), then reset: for sp-bench, which reports

@@ -9,7 +9,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Symbols the linker defines itself, and the version node (an absolute symbol).
 nm -D --defined-only "$lib" | awk '{print $3}' | sed 's/@.*//' |
-    grep -v -x -E '_init|_fini|_edata|_end|__bss_start|SEMIPARAM_[0-9._]+' | sort -u >"$tmp/nm"
+    grep -v -x -E '_init|_fini|_edata|_end|__bss_start|SEMIPARAM_([A-Z]+_)?[0-9._]+' | sort -u >"$tmp/nm"
 sed -n '/global:/,/local:/p' "$src/lib/libsemiparam.map" | grep -o 'sp_[a-z0-9_]*' | sort -u >"$tmp/map"
 "$src/tools/exported-symbols" >"$tmp/headers"
 
@@ -20,7 +20,10 @@ fi
 if ! diff -u "$tmp/map" "$tmp/nm" >"$tmp/d1"; then
     echo "FAIL: exports (+) differ from lib/libsemiparam.map (-):"; cat "$tmp/d1"; status=1
 fi
-if ! diff -u "$tmp/headers" "$tmp/map" >"$tmp/d2"; then
+# The sp__ internals of the private node (for libsemiparam-mpi) are declared in
+# no public header.
+grep -v '^sp__' "$tmp/map" >"$tmp/map-public" || true
+if ! diff -u "$tmp/headers" "$tmp/map-public" >"$tmp/d2"; then
     echo "FAIL: lib/libsemiparam.map (+) differs from the SP_API declarations (-) (tools/exported-symbols):"
     cat "$tmp/d2"; status=1
 fi
