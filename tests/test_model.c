@@ -233,6 +233,21 @@ static void tiny_data(tiny_batch *b, uint64_t seed)
     b->targets = (sp__model_targets){ b->policy, b->value, b->action, NULL };
 }
 
+/* A network and a batch from one seed; tiny_stop frees both parts. */
+static sp__nn *tiny_start(sp__model_net *m, tiny_batch *b, uint64_t seed)
+{
+    sp__nn *nn = make_nn();
+    tiny_open(m, nn, seed);
+    tiny_data(b, seed + 1);
+    return nn;
+}
+
+static void tiny_stop(sp__model_net *m, sp__nn *nn)
+{
+    sp__model_net_release(m);
+    sp__nn_free(nn);
+}
+
 static double tiny_loss(sp__model_net *m, tiny_batch *b, int mode, sp__model_losses *l)
 {
     sp__model_losses own;
@@ -279,12 +294,10 @@ static double step_weighted(const sp__model_net *m, const sp__model_losses *l, i
  * loss's; the dynamics' (its two applications mixed) are left to scale 1. */
 static void check_unroll_gradient(float scale)
 {
-    sp__nn *nn = make_nn();
     sp__model_net m;
-    tiny_open(&m, nn, 5);
-    m.dyn_grad_scale = scale;
     static tiny_batch b;
-    tiny_data(&b, 6);
+    sp__nn *nn = tiny_start(&m, &b, 5);
+    m.dyn_grad_scale = scale;
     sp__params_zero_grad(&m.ps);
     tiny_loss(&m, &b, SP__MODEL_TRAIN, NULL);
     /* Large enough for f32 round-off, small enough to cross few kinks
@@ -335,8 +348,7 @@ static void check_unroll_gradient(float scale)
     fprintf(stderr, "model: unroll gradient (scale %g), %zu parameters, worst relative error %.3g (%s)\n",
             (double)scale, checked, worst, worst_name);
     ck_assert(checked >= 10);
-    sp__model_net_release(&m);
-    sp__nn_free(nn);
+    tiny_stop(&m, nn);
 }
 
 START_TEST(unroll_gradient_matches_differences)
@@ -356,11 +368,9 @@ END_TEST
  * computed here from those outputs. */
 START_TEST(inference_equals_unroll_in_inference_mode)
 {
-    sp__nn *nn = make_nn();
     sp__model_net m;
-    tiny_open(&m, nn, 21);
     static tiny_batch b;
-    tiny_data(&b, 22);
+    sp__nn *nn = tiny_start(&m, &b, 21);
     /* A few steps so the running statistics are not the initial ones. */
     sgd_steps(&m, &b, 0.02, 5);
     sp__model_losses l;
@@ -406,8 +416,7 @@ START_TEST(inference_equals_unroll_in_inference_mode)
         free(want_logits[k]);
         free(want_value[k]);
     }
-    sp__model_net_release(&m);
-    sp__nn_free(nn);
+    tiny_stop(&m, nn);
 }
 END_TEST
 
@@ -415,18 +424,15 @@ END_TEST
 START_TEST(loss_falls_on_a_tiny_batch)
 {
     enum { STEPS = 40 };
-    sp__nn *nn = make_nn();
     sp__model_net m;
-    tiny_open(&m, nn, 31);
     static tiny_batch b;
-    tiny_data(&b, 32);
+    sp__nn *nn = tiny_start(&m, &b, 31);
     double first = tiny_loss(&m, &b, SP__MODEL_FORWARD, NULL);
     sgd_steps(&m, &b, 0.05, STEPS);
     double last = tiny_loss(&m, &b, SP__MODEL_FORWARD, NULL);
     fprintf(stderr, "model: tiny batch loss %.4f -> %.4f after %d SGD steps\n", first, last, STEPS);
     ck_assert_msg(isfinite(last) && last < 0.7 * first, "loss %.4f -> %.4f", first, last);
-    sp__model_net_release(&m);
-    sp__nn_free(nn);
+    tiny_stop(&m, nn);
 }
 END_TEST
 
@@ -435,11 +441,9 @@ END_TEST
  * over the whole batch. */
 START_TEST(masked_steps_add_no_loss)
 {
-    sp__nn *nn = make_nn();
     sp__model_net m;
-    tiny_open(&m, nn, 41);
     static tiny_batch b;
-    tiny_data(&b, 42);
+    sp__nn *nn = tiny_start(&m, &b, 41);
     sp__model_losses full, masked;
     tiny_loss(&m, &b, SP__MODEL_INFER, &full);
     float mask[(T_K + 1) * T_N];
@@ -461,8 +465,7 @@ START_TEST(masked_steps_add_no_loss)
     ck_assert_msg(fabs(masked.value[T_K] - d * d / T_N) < 1e-6, "value loss %g, item 0 alone %g", masked.value[T_K],
                   d * d / T_N);
     free(v);
-    sp__model_net_release(&m);
-    sp__nn_free(nn);
+    tiny_stop(&m, nn);
 }
 END_TEST
 
@@ -485,8 +488,7 @@ START_TEST(bad_architectures_and_arguments_are_refused)
                      SP_ERR_INVALID_ARG);
     ck_assert_int_eq(sp__model_net_unroll(&m, b.planes, T_N, T_K + 1, &b.targets, SP__MODEL_FORWARD, &l),
                      SP_ERR_INVALID_ARG);
-    sp__model_net_release(&m);
-    sp__nn_free(nn);
+    tiny_stop(&m, nn);
 }
 END_TEST
 
