@@ -18,7 +18,10 @@ import semiparam
 from semiparam import _lib
 
 ROOT = os.environ.get("SP_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-HEADERS = sorted(glob.glob(os.path.join(ROOT, "include", "semiparam", "*.h")))
+# dist.h is libsemiparam-mpi's, a separate C library for MPI programs with no
+# Python binding (dist.h and docs/scaling.md say why).
+HEADERS = sorted(h for h in glob.glob(os.path.join(ROOT, "include", "semiparam", "*.h"))
+                 if os.path.basename(h) != "dist.h")
 
 
 def strip_comments(text):

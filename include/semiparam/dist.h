@@ -1,0 +1,173 @@
+/**
+ * @file dist.h
+ * @brief libsemiparam-mpi: the retriever sharded over an MPI communicator
+ *        (link with `pkg-config semiparam-mpi`; libsemiparam itself never links MPI).
+ *
+ * Keys are partitioned by game: every key of game g lives on rank
+ * sp_dist_game_rank(g, size). Rank 0 trains the index once, on a sample
+ * gathered from all ranks, and broadcasts the trained empty index, so every
+ * shard has the same quantizer and codes and their distances compare. A query
+ * batch is searched by every shard and the root merges the shards' top-k by
+ * (distance, position id). docs/scaling.md says what crosses the network.
+ *
+ * Every function taking an ::sp_dist_retriever except the accessors is
+ * collective: all ranks of its communicator call it, in the same order. The
+ * ranks agree on the outcome, so a bad argument on one rank makes the call
+ * fail on all of them (the others with SP_ERR_MISUSE naming the rank) rather
+ * than leave them waiting. Errors: the returned ::sp_status and sp_last_error().
+ *
+ * There is no Python binding of this library: MPI programs are C/C++ programs
+ * started by mpirun; Python users of MPI would go through mpi4py, which this
+ * library does not depend on.
+ */
+#ifndef SEMIPARAM_DIST_H
+#define SEMIPARAM_DIST_H
+
+#include <mpi.h>
+
+#include "semiparam/core.h"
+#include "semiparam/retriever.h"
+
+/** Marks every declaration exported by libsemiparam-mpi. */
+#if defined(__GNUC__)
+#define SP_DIST_API __attribute__((visibility("default")))
+#else
+#define SP_DIST_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * A retriever sharded over a communicator: one ::sp_retriever per rank plus a
+ * duplicate of the communicator for its own traffic. Thread rule: one thread
+ * at a time per handle (MPI collectives are not reentrant), and MPI must stay
+ * initialised until sp_dist_retriever_free().
+ * @since 0.1
+ */
+typedef struct sp_dist_retriever sp_dist_retriever;
+
+/** Current version of ::sp_dist_retriever_options. @since 0.1 */
+#define SP_DIST_RETRIEVER_OPTIONS_VERSION 1
+
+/**
+ * Creation settings. Initialise with ::SP_DIST_RETRIEVER_OPTIONS_INIT or
+ * sp_dist_retriever_options_init(); fields are only ever appended. Every rank
+ * must pass the same settings.
+ * @since 0.1
+ */
+typedef struct sp_dist_retriever_options {
+    uint32_t version;                       /**< ::SP_DIST_RETRIEVER_OPTIONS_VERSION */
+    const sp_retriever_options *retriever;  /**< each shard's settings (factory, embedder id, threads,
+                                                 nprobe, halves); NULL: defaults, the default factory
+                                                 chosen for the keys of all ranks (borrowed for the call) */
+    uint64_t train_size;                    /**< keys gathered to rank 0 to train on, taken evenly from
+                                                 every rank; 0: 65,536 */
+} sp_dist_retriever_options;
+
+/** Static initialiser of ::sp_dist_retriever_options (all defaults). @since 0.1 */
+#define SP_DIST_RETRIEVER_OPTIONS_INIT { SP_DIST_RETRIEVER_OPTIONS_VERSION, NULL, 0 }
+
+/**
+ * Fill @p opts with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Not collective.
+ * @return SP_OK; SP_ERR_INVALID_ARG (opts NULL or version 0); SP_ERR_VERSION.
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_retriever_options_init(sp_dist_retriever_options *opts, uint32_t version);
+
+/**
+ * The rank whose shard holds the keys of game @p game_id among @p size ranks:
+ * a fixed hash of the id (libsemiparam's splitmix64, the bits above the one
+ * sp_retriever_game_half() uses, so shards hold both halves evenly). 0 when
+ * @p size is 0. Not collective; the same in every build and process.
+ * @since 0.1
+ */
+SP_DIST_API uint32_t sp_dist_game_rank(uint32_t game_id, uint32_t size);
+
+/**
+ * Build a sharded retriever from the keys every rank holds (any partition:
+ * each rank passes its own keys, @p count may be 0 on some ranks). Collective.
+ * The keys are sent to their owning ranks, rank 0 trains on a sample of
+ * opts->train_size keys gathered from all ranks, broadcasts the trained empty
+ * index (the `.spi` bytes of sp_retriever_save()), and each rank adds its keys.
+ * @param out           receives the handle (NULL on failure); free with sp_dist_retriever_free()
+ * @param comm          the communicator (duplicated: the caller may free its own)
+ * @param keys          count x dim floats, row-major (borrowed for the call); may be NULL when count is 0
+ * @param position_ids  count position ids (not ::SP_RETRIEVER_NO_ID)
+ * @param game_ids      count game ids (not UINT32_MAX); they choose the owning rank
+ * @param count         keys this rank passes
+ * @param dim           key dimension, the same on every rank
+ * @param opts          NULL for defaults
+ * @return SP_OK; SP_ERR_INVALID_ARG (NULL arrays, dim differing between ranks,
+ *         no keys on any rank, a bad factory); SP_ERR_VERSION; SP_ERR_NOMEM;
+ *         SP_ERR_IO (the temporary file of the broadcast); SP_ERR_INTERNAL (MPI
+ *         or FAISS failed); SP_ERR_MISUSE (another rank failed: its rank in
+ *         sp_last_error()). *out is NULL on failure, on every rank.
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_retriever_build(sp_dist_retriever **out, MPI_Comm comm, const float *keys,
+                                        const uint64_t *position_ids, const uint32_t *game_ids, uint64_t count,
+                                        uint32_t dim, const sp_dist_retriever_options *opts);
+
+/** Release the handle and its communicator (MPI_Comm_free: collective); NULL is a no-op. @since 0.1 */
+SP_DIST_API void sp_dist_retriever_free(sp_dist_retriever *retriever);
+
+/**
+ * Online growth: each rank passes any keys (count may be 0), and every key is
+ * added on the rank that owns its game. Collective. The new keys are found by
+ * the next search.
+ * @return SP_OK; SP_ERR_INVALID_ARG (NULL arrays, wrong dim, a reserved id);
+ *         SP_ERR_NOMEM; SP_ERR_INTERNAL; SP_ERR_MISUSE (another rank failed).
+ *         Keys of rounds added before a failure stay in the shards.
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_retriever_add(sp_dist_retriever *retriever, const float *keys,
+                                      const uint64_t *position_ids, const uint32_t *game_ids, uint64_t count,
+                                      uint32_t dim);
+
+/**
+ * Search a batch of queries asked by rank @p root against every shard.
+ * Collective: every rank passes the same @p root; the other arguments matter
+ * only on the root (the others may pass NULL and 0). Each shard returns its
+ * k nearest; the root keeps the k smallest by (distance, position id), so
+ * ties are broken by the smaller position id, the same on every run.
+ * @param retriever     the handle
+ * @param root          the rank asking (0..size-1)
+ * @param queries       count x dim floats (borrowed)
+ * @param count         queries (0 is a no-op)
+ * @param dim           must equal the index's
+ * @param k             neighbours per query (>= 1)
+ * @param query         settings as sp_retriever_search(), NULL for defaults; query->game_ids is read on the root
+ * @param out_ids       count x k position ids, nearest first; ::SP_RETRIEVER_NO_ID where fewer than k
+ * @param out_distances count x k squared distances (INFINITY where no id); may be NULL
+ * @param out_games     count x k game ids (UINT32_MAX where no id); may be NULL
+ * @return SP_OK; SP_ERR_INVALID_ARG (root out of range or differing, NULL
+ *         arrays on the root, wrong dim, k 0); SP_ERR_VERSION; SP_ERR_NOMEM;
+ *         errors of sp_retriever_search() on any shard; SP_ERR_MISUSE (another
+ *         rank failed).
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_retriever_search(const sp_dist_retriever *retriever, int root, const float *queries,
+                                         uint64_t count, uint32_t dim, uint32_t k,
+                                         const sp_retriever_query *query, uint64_t *out_ids,
+                                         float *out_distances, uint32_t *out_games);
+
+/** This rank's shard, borrowed from the handle (searches on it are local); NULL for NULL. @since 0.1 */
+SP_DIST_API const sp_retriever *sp_dist_retriever_local(const sp_dist_retriever *retriever);
+
+/** Keys on all shards, as of the last collective call; 0 for NULL. Not collective. @since 0.1 */
+SP_DIST_API uint64_t sp_dist_retriever_count(const sp_dist_retriever *retriever);
+
+/** This process's rank in the handle's communicator; -1 for NULL. @since 0.1 */
+SP_DIST_API int sp_dist_retriever_rank(const sp_dist_retriever *retriever);
+
+/** Ranks in the handle's communicator; 0 for NULL. @since 0.1 */
+SP_DIST_API int sp_dist_retriever_size(const sp_dist_retriever *retriever);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,361 @@
+/* libsemiparam-mpi under mpirun (tests/dist/run-mpi.sh): a sharded Flat index
+ * answers exactly as one index over the same keys, a sharded IVF-PQ index's
+ * recall@10 equals one index's within noise, additions land on the rank that
+ * owns their game, and a bad argument on one rank fails the call everywhere.
+ * Plain C (libcheck's forking does not mix with MPI); every rank checks and
+ * the job fails when any rank does. dist.h comes first: it compiles alone. */
+#include "semiparam/dist.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+static int my_rank;
+
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "FAIL rank %d %s:%d: ", my_rank, __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                                     \
+            fprintf(stderr, " (%s)\n", sp_last_error());                      \
+            failures++;                                                       \
+        }                                                                     \
+    } while (0)
+
+/* The same keys on every rank: a deterministic generator. */
+static uint64_t state;
+static float uniform(void)
+{
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)(state >> 40) / (float)(1u << 24);
+}
+
+/* n keys of dim: clusters of 20 keys around 40 centres (so IVF lists and PQ
+ * codes have work), and every 25th key an exact copy of the one before, from
+ * another game (distance ties between keys that may sit on different ranks). */
+static float *make_keys(uint64_t n, uint32_t dim, uint64_t seed)
+{
+    float *keys = malloc(n * dim * sizeof *keys), *centres = malloc(40 * dim * sizeof *centres);
+    state = seed;
+    for (uint32_t i = 0; i < 40 * dim; i++)
+        centres[i] = uniform() * 10.0f;
+    for (uint64_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < dim; j++)
+            keys[i * dim + j] = i % 25 == 24 ? keys[(i - 1) * dim + j]
+                                             : centres[(i / 20 % 40) * dim + j] + uniform();
+    free(centres);
+    return keys;
+}
+
+static void make_ids(uint64_t n, uint64_t first_id, uint32_t first_game, uint64_t *ids, uint32_t *games)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        ids[i] = first_id + i;
+        games[i] = first_game + (uint32_t)(i / 10);
+    }
+}
+
+/* The keys i with i % size == rank: a partition that is not by game, so the
+ * build has to route them. */
+static uint64_t my_part(const float *keys, const uint64_t *ids, const uint32_t *games, uint64_t n, uint32_t dim,
+                        int rank, int size, float *pk, uint64_t *pi, uint32_t *pg)
+{
+    uint64_t m = 0;
+    for (uint64_t i = (uint64_t)rank; i < n; i += (uint64_t)size, m++) {
+        memcpy(pk + m * dim, keys + i * dim, dim * sizeof *keys);
+        pi[m] = ids[i];
+        pg[m] = games[i];
+    }
+    return m;
+}
+
+/* n keys of every rank (keys, ids, games) and this rank's part of them (pk, pi, pg, m). */
+struct fixture {
+    float *keys, *pk;
+    uint64_t *ids, *pi, m;
+    uint32_t *games, *pg;
+};
+
+static struct fixture fixture_make(uint64_t n, uint32_t dim, uint64_t seed, int rank, int size)
+{
+    struct fixture f = { make_keys(n, dim, seed), malloc(n * dim * sizeof(float)), malloc(n * sizeof(uint64_t)),
+                         malloc(n * sizeof(uint64_t)), 0, malloc(n * sizeof(uint32_t)),
+                         malloc(n * sizeof(uint32_t)) };
+    make_ids(n, 0, 0, f.ids, f.games);
+    f.m = my_part(f.keys, f.ids, f.games, n, dim, rank, size, f.pk, f.pi, f.pg);
+    return f;
+}
+
+static void fixture_free(struct fixture *f)
+{
+    free(f->keys), free(f->pk), free(f->ids), free(f->pi), free(f->games), free(f->pg);
+}
+
+static void test_flat_exact(int rank, int size)
+{
+    enum { N = 3000, DIM = 16, K = 10, NQ = 16 };
+    struct fixture f = fixture_make(N, DIM, 1, rank, size);
+    float *keys = f.keys;
+    uint64_t *ids = f.ids, *pi = f.pi, m = f.m;
+    uint32_t *games = f.games, *pg = f.pg;
+    float *pk = f.pk;
+
+    sp_retriever_options ro = SP_RETRIEVER_OPTIONS_INIT;
+    ro.factory = "Flat";
+    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
+    o.retriever = &ro;
+    sp_dist_retriever *d = NULL;
+    int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, pk, pi, pg, m, DIM, &o);
+    CHECK(rc == SP_OK, "sharded Flat build: %s", sp_status_str(rc));
+    sp_retriever *single = NULL;
+    rc = sp_retriever_build(&single, keys, ids, games, N, DIM, &ro);
+    CHECK(rc == SP_OK, "single Flat build: %s", sp_status_str(rc));
+    if (d && single) {
+        CHECK(sp_dist_retriever_count(d) == N, "count %llu", (unsigned long long)sp_dist_retriever_count(d));
+        /* Queries: keys that have an exact copy (ties at distance 0), and
+         * points between clusters; batches of NQ < 20 keep FAISS on its
+         * exact per-pair distances, the same in every index. */
+        float q[NQ * DIM];
+        for (int i = 0; i < NQ; i++)
+            for (int j = 0; j < DIM; j++)
+                q[i * DIM + j] = i % 2 ? keys[(size_t)(25 * i + 24) * DIM + j] : uniform() * 10.0f;
+        for (int root = 0; root < size; root++) {
+            uint64_t got[NQ * K], want[NQ * K];
+            float gd[NQ * K], wd[NQ * K];
+            uint32_t gg[NQ * K], wg[NQ * K];
+            rc = sp_dist_retriever_search(d, root, rank == root ? q : NULL, rank == root ? NQ : 0, DIM, K, NULL,
+                                          rank == root ? got : NULL, rank == root ? gd : NULL,
+                                          rank == root ? gg : NULL);
+            CHECK(rc == SP_OK, "sharded search from root %d: %s", root, sp_status_str(rc));
+            if (rank != root || rc != SP_OK)
+                continue;
+            rc = sp_retriever_search(single, q, NQ, DIM, K, NULL, want, wd, wg);
+            CHECK(rc == SP_OK, "single search: %s", sp_status_str(rc));
+            int differ = 0;
+            for (int i = 0; i < NQ * K; i++)
+                differ += got[i] != want[i] || gd[i] != wd[i] || gg[i] != wg[i];
+            CHECK(differ == 0, "root %d: %d of %d results differ from the single index (first query: %llu/%g vs "
+                  "%llu/%g, %llu/%g vs %llu/%g)", root, differ, NQ * K, (unsigned long long)got[K], gd[K],
+                  (unsigned long long)want[K], wd[K], (unsigned long long)got[K + 1], gd[K + 1],
+                  (unsigned long long)want[K + 1], wd[K + 1]);
+            int ties = 0;
+            for (int i = 0; i < NQ; i++)
+                ties += wd[i * K] == wd[i * K + 1];
+            CHECK(ties >= NQ / 2, "only %d queries have tied nearest neighbours: the tie-break is not tested", ties);
+        }
+    }
+    sp_dist_retriever_free(d);
+    sp_retriever_free(single);
+    fixture_free(&f);
+}
+
+static double recall_at_10(const uint64_t *got, const uint64_t *truth, int nq)
+{
+    int hit = 0;
+    for (int i = 0; i < nq; i++)
+        for (int a = 0; a < 10; a++)
+            for (int b = 0; b < 10; b++)
+                hit += got[i * 10 + a] == truth[i * 10 + b];
+    return (double)hit / (10.0 * nq);
+}
+
+static void test_ivfpq_recall(int rank, int size)
+{
+    enum { N = 20000, DIM = 32, NQ = 200 };
+    struct fixture f = fixture_make(N, DIM, 2, rank, size);
+    float *keys = f.keys;
+    uint64_t *ids = f.ids;
+    uint32_t *games = f.games;
+    sp_retriever_options ro = SP_RETRIEVER_OPTIONS_INIT;
+    ro.factory = "IVF64,PQ32x4np";
+    ro.train_size = N;
+    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
+    o.retriever = &ro;
+    o.train_size = N;
+    sp_dist_retriever *d = NULL;
+    int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, f.pk, f.pi, f.pg, f.m, DIM, &o);
+    CHECK(rc == SP_OK, "sharded IVF-PQ build: %s", sp_status_str(rc));
+    float *q = malloc((size_t)NQ * DIM * sizeof *q);
+    for (int i = 0; i < NQ * DIM; i++) /* near keys: a key plus noise */
+        q[i] = keys[(size_t)(i / DIM * 97 % N) * DIM + i % DIM] + 0.3f * (uniform() - 0.5f);
+    sp_retriever_query sq = SP_RETRIEVER_QUERY_INIT;
+    sq.nprobe = 16;
+    uint64_t *got = malloc(NQ * 10 * sizeof *got);
+    rc = d ? sp_dist_retriever_search(d, 0, q, NQ, DIM, 10, &sq, got, NULL, NULL) : SP_ERR_MISUSE;
+    CHECK(rc == SP_OK, "sharded IVF-PQ search: %s", sp_status_str(rc));
+    if (rank == 0 && rc == SP_OK) {
+        sp_retriever *flat = NULL, *single = NULL;
+        sp_retriever_options fo = SP_RETRIEVER_OPTIONS_INIT;
+        fo.factory = "Flat";
+        uint64_t *truth = malloc(NQ * 10 * sizeof *truth), *one = malloc(NQ * 10 * sizeof *one);
+        rc = sp_retriever_build(&flat, keys, ids, games, N, DIM, &fo);
+        if (rc == SP_OK)
+            rc = sp_retriever_search(flat, q, NQ, DIM, 10, NULL, truth, NULL, NULL);
+        /* The single index trains on the sample the sharded build gathers
+         * (train_size N: every rank's keys, in rank order), so both have the
+         * same quantizer and codes; then it holds every key. */
+        float *sample = malloc((size_t)N * DIM * sizeof *sample);
+        uint64_t *si = malloc(N * sizeof *si), at = 0;
+        uint32_t *sg = malloc(N * sizeof *sg);
+        for (int r = 0; r < size; r++)
+            at += my_part(keys, ids, games, N, DIM, r, size, sample + at * DIM, si + at, sg + at);
+        if (rc == SP_OK)
+            rc = sp_retriever_create(&single, DIM, N, &ro);
+        if (rc == SP_OK)
+            rc = sp_retriever_train(single, sample, N, DIM);
+        if (rc == SP_OK)
+            rc = sp_retriever_add(single, keys, ids, games, N, DIM);
+        free(sample), free(si), free(sg);
+        if (rc == SP_OK)
+            rc = sp_retriever_search(single, q, NQ, DIM, 10, &sq, one, NULL, NULL);
+        CHECK(rc == SP_OK, "single indexes: %s", sp_status_str(rc));
+        double sharded = recall_at_10(got, truth, NQ), alone = recall_at_10(one, truth, NQ);
+        printf("ivfpq recall@10 with %d ranks: sharded %.3f, single index %.3f\n", size, sharded, alone);
+        CHECK(alone > 0.5, "the single index's recall %.3f is too low to compare", alone);
+        CHECK(fabs(sharded - alone) <= 0.02, "sharded recall %.3f vs single %.3f", sharded, alone);
+        sp_retriever_free(flat);
+        sp_retriever_free(single);
+        free(truth), free(one);
+    }
+    sp_dist_retriever_free(d);
+    fixture_free(&f);
+    free(q), free(got);
+}
+
+/* Each rank adds keys of its own new games; every key must land on the rank
+ * sp_dist_game_rank() names, and be found there. */
+static void test_add_routing(int rank, int size)
+{
+    enum { N = 600, DIM = 8, ADD = 120 };
+    float *keys = make_keys(N, DIM, 3);
+    uint64_t ids[N];
+    uint32_t games[N];
+    make_ids(N, 0, 0, ids, games);
+    sp_retriever_options ro = SP_RETRIEVER_OPTIONS_INIT;
+    ro.factory = "Flat";
+    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
+    o.retriever = &ro;
+    sp_dist_retriever *d = NULL;
+    /* Rank 0 passes every key, the others none. */
+    int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, keys, ids, games, rank == 0 ? N : 0, DIM, &o);
+    CHECK(rc == SP_OK, "build: %s", sp_status_str(rc));
+    if (!d) {
+        free(keys);
+        return;
+    }
+    float *add = make_keys(ADD, DIM, 100 + (uint64_t)rank);
+    uint64_t aids[ADD];
+    uint32_t agames[ADD];
+    make_ids(ADD, 1000000 + (uint64_t)rank * ADD, 100000 + (uint32_t)rank * 1000, aids, agames);
+    rc = sp_dist_retriever_add(d, add, aids, agames, ADD, DIM);
+    CHECK(rc == SP_OK, "add: %s", sp_status_str(rc));
+    CHECK(sp_dist_retriever_count(d) == N + (uint64_t)ADD * size, "count %llu after adding",
+          (unsigned long long)sp_dist_retriever_count(d));
+    /* What this rank should hold: the keys of games it owns, whoever added them. */
+    uint64_t expect = 0;
+    for (int i = 0; i < N; i++)
+        expect += sp_dist_game_rank(games[i], (uint32_t)size) == (uint32_t)rank;
+    for (int r = 0; r < size; r++)
+        for (int i = 0; i < ADD; i++)
+            expect += sp_dist_game_rank(100000 + (uint32_t)r * 1000 + (uint32_t)(i / 10), (uint32_t)size) ==
+                      (uint32_t)rank;
+    const sp_retriever *local = sp_dist_retriever_local(d);
+    uint64_t held = sp_retriever_count(local);
+    CHECK(held == expect, "shard %d holds %llu keys, owns %llu", rank, (unsigned long long)held,
+          (unsigned long long)expect);
+    uint32_t *held_games = malloc((held ? held : 1) * sizeof *held_games);
+    size_t n = 0;
+    rc = sp_retriever_ids(local, 0, NULL, held_games, held, &n);
+    CHECK(rc == SP_OK && n == held, "ids of the shard: %s", sp_status_str(rc));
+    int wrong = 0;
+    for (size_t i = 0; i < n; i++)
+        wrong += sp_dist_game_rank(held_games[i], (uint32_t)size) != (uint32_t)rank;
+    CHECK(wrong == 0, "%d keys on shard %d belong to another rank", wrong, rank);
+    /* The added keys are found from the last rank, at distance ~0. */
+    uint64_t got[ADD];
+    float dist[ADD];
+    rc = sp_dist_retriever_search(d, rank == size - 1 ? rank : size - 1, add, ADD, DIM, 1, NULL, got, dist, NULL);
+    CHECK(rc == SP_OK, "search for the added keys: %s", sp_status_str(rc));
+    if (rank == size - 1 && rc == SP_OK) {
+        int missing = 0;
+        for (int i = 0; i < ADD; i++)
+            missing += dist[i] > 1e-3f; /* >= 20 queries: FAISS's BLAS distances, not exactly 0 */
+        CHECK(missing == 0, "%d added keys not found at distance ~0", missing);
+    }
+    free(held_games);
+    free(add);
+    sp_dist_retriever_free(d);
+    free(keys);
+}
+
+/* A bad argument on one rank fails the collective call on all of them. */
+static void test_errors(int rank, int size)
+{
+    enum { N = 100, DIM = 4 };
+    float *keys = make_keys(N, DIM, 4);
+    uint64_t ids[N];
+    uint32_t games[N];
+    make_ids(N, 0, 0, ids, games);
+    sp_retriever_options ro = SP_RETRIEVER_OPTIONS_INIT;
+    ro.factory = "Flat";
+    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
+    o.retriever = &ro;
+    CHECK(sp_dist_retriever_options_init(NULL, 1) == SP_ERR_INVALID_ARG, "init NULL");
+    CHECK(sp_dist_retriever_options_init(&o, 0) == SP_ERR_INVALID_ARG, "init version 0");
+    CHECK(sp_dist_retriever_options_init(&o, SP_DIST_RETRIEVER_OPTIONS_VERSION + 1) == SP_ERR_VERSION,
+          "init newer version");
+    CHECK(sp_dist_retriever_options_init(&o, SP_DIST_RETRIEVER_OPTIONS_VERSION) == SP_OK && !o.retriever &&
+              o.train_size == 0, "init defaults");
+    o.retriever = &ro;
+    sp_dist_retriever *d = (sp_dist_retriever *)&o;
+    sp_dist_retriever_options newer = o;
+    newer.version = SP_DIST_RETRIEVER_OPTIONS_VERSION + 1;
+    int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, keys, ids, games, N, DIM, rank == 0 ? &newer : &o);
+    CHECK(rc == (rank == 0 ? SP_ERR_VERSION : SP_ERR_MISUSE) && !d, "newer options on rank 0: %s",
+          sp_status_str(rc));
+    CHECK(sp_dist_retriever_build(NULL, MPI_COMM_WORLD, keys, ids, games, N, DIM, &o) == SP_ERR_INVALID_ARG,
+          "out NULL");
+    rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, keys, ids, games, N, DIM, &o);
+    CHECK(rc == SP_OK, "build: %s", sp_status_str(rc));
+    if (d) {
+        rc = sp_dist_retriever_add(d, keys, ids, games, 1, rank == size - 1 ? DIM + 1 : DIM);
+        CHECK(rc == (rank == size - 1 ? SP_ERR_INVALID_ARG : SP_ERR_MISUSE), "wrong dim on the last rank: %s",
+              sp_status_str(rc));
+        CHECK(sp_dist_retriever_count(d) == (uint64_t)N * size, "count changed by a failed add");
+        uint64_t out[N];
+        rc = sp_dist_retriever_search(d, 0, keys, rank == 0 ? 1 : 0, DIM, 0, NULL, out, NULL, NULL);
+        CHECK(rc == (rank == 0 ? SP_ERR_INVALID_ARG : SP_ERR_MISUSE), "k 0: %s", sp_status_str(rc));
+        rc = sp_dist_retriever_search(d, size, keys, 1, DIM, 1, NULL, out, NULL, NULL);
+        CHECK(rc == SP_ERR_INVALID_ARG, "root out of range: %s", sp_status_str(rc));
+        rc = sp_dist_retriever_search(d, rank, keys, 1, DIM, 1, NULL, out, NULL, NULL);
+        CHECK(size == 1 || rc == SP_ERR_INVALID_ARG, "different roots: %s", sp_status_str(rc));
+        CHECK(sp_dist_retriever_rank(d) == rank && sp_dist_retriever_size(d) == size, "rank and size");
+    }
+    CHECK(sp_dist_retriever_add(NULL, keys, ids, games, 1, DIM) == SP_ERR_INVALID_ARG, "add NULL handle");
+    CHECK(sp_dist_retriever_local(NULL) == NULL && sp_dist_retriever_count(NULL) == 0 &&
+              sp_dist_retriever_rank(NULL) == -1 && sp_dist_retriever_size(NULL) == 0, "accessors of NULL");
+    CHECK(sp_dist_game_rank(7, 0) == 0, "game rank of 0 ranks");
+    sp_dist_retriever_free(NULL);
+    sp_dist_retriever_free(d);
+    free(keys);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &my_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    test_flat_exact(my_rank, size);
+    test_ivfpq_recall(my_rank, size);
+    test_add_routing(my_rank, size);
+    test_errors(my_rank, size);
+    int all = 0;
+    MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (my_rank == 0)
+        printf("%s: %d failed checks over %d ranks\n", all ? "FAIL" : "ok", all, size);
+    MPI_Finalize();
+    return all ? 1 : 0;
+}
