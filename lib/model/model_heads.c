@@ -1,6 +1,5 @@
 /* Policy and value heads on a hidden state; one struct per application,
  * the applications after the first sharing the first one's parameters. */
-#include <stdio.h>
 #include <string.h>
 
 #include "model_heads.h"

@@ -95,7 +95,9 @@ int sp__model_net_unroll(sp__model_net *m, const float *planes, int64_t n, int64
                          const sp__model_targets *t, int mode, sp__model_losses *out);
 
 /* Inference with running statistics. state is (n, C, size, size) NCHW,
- * logits (n, points + 1), value (n); action as in the targets. */
+ * logits (n, points + 1), value (n); action as in the targets. They run
+ * on the unroll's step 0 and step 1 buffers: one thread at a time per
+ * network, and an unroll's activations are gone after a call. */
 int sp__model_net_initial(sp__model_net *m, const float *planes, int64_t n, float *state, float *logits,
                           float *value);
 int sp__model_net_recurrent(sp__model_net *m, const float *state, const float *action, int64_t n,
