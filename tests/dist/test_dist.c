@@ -93,6 +93,16 @@ static void fixture_free(struct fixture *f)
     free(f->keys), free(f->pk), free(f->ids), free(f->pi), free(f->games), free(f->pg);
 }
 
+/* Options of a sharded Flat index; ro must outlive the result's use. */
+static sp_dist_retriever_options flat_options(sp_retriever_options *ro)
+{
+    *ro = (sp_retriever_options)SP_RETRIEVER_OPTIONS_INIT;
+    ro->factory = "Flat";
+    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
+    o.retriever = ro;
+    return o;
+}
+
 static void test_flat_exact(int rank, int size)
 {
     enum { N = 3000, DIM = 16, K = 10, NQ = 16 };
@@ -102,10 +112,8 @@ static void test_flat_exact(int rank, int size)
     uint32_t *games = f.games, *pg = f.pg;
     float *pk = f.pk;
 
-    sp_retriever_options ro = SP_RETRIEVER_OPTIONS_INIT;
-    ro.factory = "Flat";
-    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
-    o.retriever = &ro;
+    sp_retriever_options ro;
+    sp_dist_retriever_options o = flat_options(&ro);
     sp_dist_retriever *d = NULL;
     int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, pk, pi, pg, m, DIM, &o);
     CHECK(rc == SP_OK, "sharded Flat build: %s", sp_status_str(rc));
@@ -165,9 +173,6 @@ static void test_ivfpq_recall(int rank, int size)
 {
     enum { N = 20000, DIM = 32, NQ = 200 };
     struct fixture f = fixture_make(N, DIM, 2, rank, size);
-    float *keys = f.keys;
-    uint64_t *ids = f.ids;
-    uint32_t *games = f.games;
     sp_retriever_options ro = SP_RETRIEVER_OPTIONS_INIT;
     ro.factory = "IVF64,PQ32x4np";
     ro.train_size = N;
@@ -178,8 +183,8 @@ static void test_ivfpq_recall(int rank, int size)
     int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, f.pk, f.pi, f.pg, f.m, DIM, &o);
     CHECK(rc == SP_OK, "sharded IVF-PQ build: %s", sp_status_str(rc));
     float *q = malloc((size_t)NQ * DIM * sizeof *q);
-    for (int i = 0; i < NQ * DIM; i++) /* near keys: a key plus noise */
-        q[i] = keys[(size_t)(i / DIM * 97 % N) * DIM + i % DIM] + 0.3f * (uniform() - 0.5f);
+    for (int i = 0; i < NQ * DIM; i++) /* near f.keys: a key plus noise */
+        q[i] = f.keys[(size_t)(i / DIM * 97 % N) * DIM + i % DIM] + 0.3f * (uniform() - 0.5f);
     sp_retriever_query sq = SP_RETRIEVER_QUERY_INIT;
     sq.nprobe = 16;
     uint64_t *got = malloc(NQ * 10 * sizeof *got);
@@ -190,23 +195,23 @@ static void test_ivfpq_recall(int rank, int size)
         sp_retriever_options fo = SP_RETRIEVER_OPTIONS_INIT;
         fo.factory = "Flat";
         uint64_t *truth = malloc(NQ * 10 * sizeof *truth), *one = malloc(NQ * 10 * sizeof *one);
-        rc = sp_retriever_build(&flat, keys, ids, games, N, DIM, &fo);
+        rc = sp_retriever_build(&flat, f.keys, f.ids, f.games, N, DIM, &fo);
         if (rc == SP_OK)
             rc = sp_retriever_search(flat, q, NQ, DIM, 10, NULL, truth, NULL, NULL);
         /* The single index trains on the sample the sharded build gathers
-         * (train_size N: every rank's keys, in rank order), so both have the
+         * (train_size N: every rank's f.keys, in rank order), so both have the
          * same quantizer and codes; then it holds every key. */
         float *sample = malloc((size_t)N * DIM * sizeof *sample);
         uint64_t *si = malloc(N * sizeof *si), at = 0;
         uint32_t *sg = malloc(N * sizeof *sg);
         for (int r = 0; r < size; r++)
-            at += my_part(keys, ids, games, N, DIM, r, size, sample + at * DIM, si + at, sg + at);
+            at += my_part(f.keys, f.ids, f.games, N, DIM, r, size, sample + at * DIM, si + at, sg + at);
         if (rc == SP_OK)
             rc = sp_retriever_create(&single, DIM, N, &ro);
         if (rc == SP_OK)
             rc = sp_retriever_train(single, sample, N, DIM);
         if (rc == SP_OK)
-            rc = sp_retriever_add(single, keys, ids, games, N, DIM);
+            rc = sp_retriever_add(single, f.keys, f.ids, f.games, N, DIM);
         free(sample), free(si), free(sg);
         if (rc == SP_OK)
             rc = sp_retriever_search(single, q, NQ, DIM, 10, &sq, one, NULL, NULL);
@@ -229,20 +234,15 @@ static void test_ivfpq_recall(int rank, int size)
 static void test_add_routing(int rank, int size)
 {
     enum { N = 600, DIM = 8, ADD = 120 };
-    float *keys = make_keys(N, DIM, 3);
-    uint64_t ids[N];
-    uint32_t games[N];
-    make_ids(N, 0, 0, ids, games);
-    sp_retriever_options ro = SP_RETRIEVER_OPTIONS_INIT;
-    ro.factory = "Flat";
-    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
-    o.retriever = &ro;
+    struct fixture f = fixture_make(N, DIM, 3, rank, size);
+    sp_retriever_options ro;
+    sp_dist_retriever_options o = flat_options(&ro);
     sp_dist_retriever *d = NULL;
     /* Rank 0 passes every key, the others none. */
-    int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, keys, ids, games, rank == 0 ? N : 0, DIM, &o);
+    int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, f.keys, f.ids, f.games, rank == 0 ? N : 0, DIM, &o);
     CHECK(rc == SP_OK, "build: %s", sp_status_str(rc));
     if (!d) {
-        free(keys);
+        fixture_free(&f);
         return;
     }
     float *add = make_keys(ADD, DIM, 100 + (uint64_t)rank);
@@ -253,55 +253,50 @@ static void test_add_routing(int rank, int size)
     CHECK(rc == SP_OK, "add: %s", sp_status_str(rc));
     CHECK(sp_dist_retriever_count(d) == N + (uint64_t)ADD * size, "count %llu after adding",
           (unsigned long long)sp_dist_retriever_count(d));
-    /* What this rank should hold: the keys of games it owns, whoever added them. */
+    /* What this rank should hold: the f.keys of f.games it owns, whoever added them. */
     uint64_t expect = 0;
     for (int i = 0; i < N; i++)
-        expect += sp_dist_game_rank(games[i], (uint32_t)size) == (uint32_t)rank;
+        expect += sp_dist_game_rank(f.games[i], (uint32_t)size) == (uint32_t)rank;
     for (int r = 0; r < size; r++)
         for (int i = 0; i < ADD; i++)
             expect += sp_dist_game_rank(100000 + (uint32_t)r * 1000 + (uint32_t)(i / 10), (uint32_t)size) ==
                       (uint32_t)rank;
     const sp_retriever *local = sp_dist_retriever_local(d);
     uint64_t held = sp_retriever_count(local);
-    CHECK(held == expect, "shard %d holds %llu keys, owns %llu", rank, (unsigned long long)held,
+    CHECK(held == expect, "shard %d holds %llu f.keys, owns %llu", rank, (unsigned long long)held,
           (unsigned long long)expect);
     uint32_t *held_games = malloc((held ? held : 1) * sizeof *held_games);
     size_t n = 0;
     rc = sp_retriever_ids(local, 0, NULL, held_games, held, &n);
-    CHECK(rc == SP_OK && n == held, "ids of the shard: %s", sp_status_str(rc));
+    CHECK(rc == SP_OK && n == held, "f.ids of the shard: %s", sp_status_str(rc));
     int wrong = 0;
     for (size_t i = 0; i < n; i++)
         wrong += sp_dist_game_rank(held_games[i], (uint32_t)size) != (uint32_t)rank;
-    CHECK(wrong == 0, "%d keys on shard %d belong to another rank", wrong, rank);
-    /* The added keys are found from the last rank, at distance ~0. */
+    CHECK(wrong == 0, "%d f.keys on shard %d belong to another rank", wrong, rank);
+    /* The added f.keys are found from the last rank, at distance ~0. */
     uint64_t got[ADD];
     float dist[ADD];
     rc = sp_dist_retriever_search(d, rank == size - 1 ? rank : size - 1, add, ADD, DIM, 1, NULL, got, dist, NULL);
-    CHECK(rc == SP_OK, "search for the added keys: %s", sp_status_str(rc));
+    CHECK(rc == SP_OK, "search for the added f.keys: %s", sp_status_str(rc));
     if (rank == size - 1 && rc == SP_OK) {
         int missing = 0;
         for (int i = 0; i < ADD; i++)
             missing += dist[i] > 1e-3f; /* >= 20 queries: FAISS's BLAS distances, not exactly 0 */
-        CHECK(missing == 0, "%d added keys not found at distance ~0", missing);
+        CHECK(missing == 0, "%d added f.keys not found at distance ~0", missing);
     }
     free(held_games);
     free(add);
     sp_dist_retriever_free(d);
-    free(keys);
+    fixture_free(&f);
 }
 
 /* A bad argument on one rank fails the collective call on all of them. */
 static void test_errors(int rank, int size)
 {
     enum { N = 100, DIM = 4 };
-    float *keys = make_keys(N, DIM, 4);
-    uint64_t ids[N];
-    uint32_t games[N];
-    make_ids(N, 0, 0, ids, games);
-    sp_retriever_options ro = SP_RETRIEVER_OPTIONS_INIT;
-    ro.factory = "Flat";
-    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
-    o.retriever = &ro;
+    struct fixture f = fixture_make(N, DIM, 4, rank, size);
+    sp_retriever_options ro;
+    sp_dist_retriever_options o = flat_options(&ro);
     CHECK(sp_dist_retriever_options_init(NULL, 1) == SP_ERR_INVALID_ARG, "init NULL");
     CHECK(sp_dist_retriever_options_init(&o, 0) == SP_ERR_INVALID_ARG, "init version 0");
     CHECK(sp_dist_retriever_options_init(&o, SP_DIST_RETRIEVER_OPTIONS_VERSION + 1) == SP_ERR_VERSION,
@@ -312,34 +307,34 @@ static void test_errors(int rank, int size)
     sp_dist_retriever *d = (sp_dist_retriever *)&o;
     sp_dist_retriever_options newer = o;
     newer.version = SP_DIST_RETRIEVER_OPTIONS_VERSION + 1;
-    int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, keys, ids, games, N, DIM, rank == 0 ? &newer : &o);
+    int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, f.keys, f.ids, f.games, N, DIM, rank == 0 ? &newer : &o);
     CHECK(rc == (rank == 0 ? SP_ERR_VERSION : SP_ERR_MISUSE) && !d, "newer options on rank 0: %s",
           sp_status_str(rc));
-    CHECK(sp_dist_retriever_build(NULL, MPI_COMM_WORLD, keys, ids, games, N, DIM, &o) == SP_ERR_INVALID_ARG,
+    CHECK(sp_dist_retriever_build(NULL, MPI_COMM_WORLD, f.keys, f.ids, f.games, N, DIM, &o) == SP_ERR_INVALID_ARG,
           "out NULL");
-    rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, keys, ids, games, N, DIM, &o);
+    rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, f.keys, f.ids, f.games, N, DIM, &o);
     CHECK(rc == SP_OK, "build: %s", sp_status_str(rc));
     if (d) {
-        rc = sp_dist_retriever_add(d, keys, ids, games, 1, rank == size - 1 ? DIM + 1 : DIM);
+        rc = sp_dist_retriever_add(d, f.keys, f.ids, f.games, 1, rank == size - 1 ? DIM + 1 : DIM);
         CHECK(rc == (rank == size - 1 ? SP_ERR_INVALID_ARG : SP_ERR_MISUSE), "wrong dim on the last rank: %s",
               sp_status_str(rc));
         CHECK(sp_dist_retriever_count(d) == (uint64_t)N * size, "count changed by a failed add");
         uint64_t out[N];
-        rc = sp_dist_retriever_search(d, 0, keys, rank == 0 ? 1 : 0, DIM, 0, NULL, out, NULL, NULL);
+        rc = sp_dist_retriever_search(d, 0, f.keys, rank == 0 ? 1 : 0, DIM, 0, NULL, out, NULL, NULL);
         CHECK(rc == (rank == 0 ? SP_ERR_INVALID_ARG : SP_ERR_MISUSE), "k 0: %s", sp_status_str(rc));
-        rc = sp_dist_retriever_search(d, size, keys, 1, DIM, 1, NULL, out, NULL, NULL);
+        rc = sp_dist_retriever_search(d, size, f.keys, 1, DIM, 1, NULL, out, NULL, NULL);
         CHECK(rc == SP_ERR_INVALID_ARG, "root out of range: %s", sp_status_str(rc));
-        rc = sp_dist_retriever_search(d, rank, keys, 1, DIM, 1, NULL, out, NULL, NULL);
+        rc = sp_dist_retriever_search(d, rank, f.keys, 1, DIM, 1, NULL, out, NULL, NULL);
         CHECK(size == 1 || rc == SP_ERR_INVALID_ARG, "different roots: %s", sp_status_str(rc));
         CHECK(sp_dist_retriever_rank(d) == rank && sp_dist_retriever_size(d) == size, "rank and size");
     }
-    CHECK(sp_dist_retriever_add(NULL, keys, ids, games, 1, DIM) == SP_ERR_INVALID_ARG, "add NULL handle");
+    CHECK(sp_dist_retriever_add(NULL, f.keys, f.ids, f.games, 1, DIM) == SP_ERR_INVALID_ARG, "add NULL handle");
     CHECK(sp_dist_retriever_local(NULL) == NULL && sp_dist_retriever_count(NULL) == 0 &&
               sp_dist_retriever_rank(NULL) == -1 && sp_dist_retriever_size(NULL) == 0, "accessors of NULL");
     CHECK(sp_dist_game_rank(7, 0) == 0, "game rank of 0 ranks");
     sp_dist_retriever_free(NULL);
     sp_dist_retriever_free(d);
-    free(keys);
+    fixture_free(&f);
 }
 
 int main(int argc, char **argv)
