@@ -277,8 +277,12 @@ static int load_meta(const spi_reader *in, const spi_section *s, uint32_t which,
     int rc = sp__half_reserve(h, count);
     if (rc != SP_OK)
         return rc;
-    memcpy(h->position_ids, in->map + s->offset + 8, count * 8);
-    memcpy(h->game_ids, in->map + s->offset + 8 + count * 8, count * 4);
+    /* An empty half (a trained index saved before any add) has no arrays:
+     * memcpy with NULL is undefined even for 0 bytes. */
+    if (count > 0) {
+        memcpy(h->position_ids, in->map + s->offset + 8, count * 8);
+        memcpy(h->game_ids, in->map + s->offset + 8 + count * 8, count * 4);
+    }
     /* The "no neighbour" markers of the search results are never stored ids. */
     for (uint64_t i = 0; i < count; i++) {
         if (h->position_ids[i] == SP_RETRIEVER_NO_ID || h->game_ids[i] == UINT32_MAX)
