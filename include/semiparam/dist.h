@@ -154,6 +154,36 @@ SP_DIST_API int sp_dist_retriever_search(const sp_dist_retriever *retriever, int
                                          const sp_retriever_query *query, uint64_t *out_ids,
                                          float *out_distances, uint32_t *out_games);
 
+/**
+ * Save as one `.spi` per shard, `<prefix>.<rank>.spi` (written by its rank,
+ * atomically), then `<prefix>.manifest`, a text file rank 0 writes last
+ * (atomically) with the rank count, dimension, total keys and each shard's key
+ * count, file size and CRC-32. Collective; every rank passes the same
+ * @p prefix, on a file system all ranks see alike.
+ * @return SP_OK; SP_ERR_INVALID_ARG (NULL, empty or too long prefix);
+ *         SP_ERR_IO; SP_ERR_NOMEM; SP_ERR_MISUSE (another rank failed).
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_retriever_save(const sp_dist_retriever *retriever, const char *prefix);
+
+/**
+ * Load what sp_dist_retriever_save() wrote, with the same number of ranks:
+ * rank r reads `<prefix>.<rank>.spi` after checking its size and CRC-32
+ * against the manifest, so shards mixed from two saves are refused.
+ * Collective.
+ * @param out     receives the handle (NULL on failure, on every rank)
+ * @param comm    the communicator (duplicated); its size must equal the saved rank count
+ * @param prefix  the prefix given to sp_dist_retriever_save()
+ * @param opts    each shard's load settings as sp_retriever_load() (threads, default_nprobe); NULL for defaults
+ * @return SP_OK; SP_ERR_INVALID_ARG (NULL or empty prefix; a different rank
+ *         count: resharding is not supported); SP_ERR_IO; SP_ERR_FORMAT (a
+ *         malformed manifest, or a shard that is not the one it names);
+ *         errors of sp_retriever_load(); SP_ERR_MISUSE (another rank failed).
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_retriever_load(sp_dist_retriever **out, MPI_Comm comm, const char *prefix,
+                                       const sp_retriever_options *opts);
+
 /** This rank's shard, borrowed from the handle (searches on it are local); NULL for NULL. @since 0.1 */
 SP_DIST_API const sp_retriever *sp_dist_retriever_local(const sp_dist_retriever *retriever);
 

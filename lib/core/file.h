@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/core_internal.h"
+
 /* Open the regular file at path read-only (close-on-exec) and give its size.
  * SP_ERR_IO with the reason (missing, unreadable, a directory or a device) on
  * failure, *out_fd = -1 then. */
@@ -14,11 +16,11 @@ int sp__file_open_regular(const char *path, int *out_fd, uint64_t *out_size);
 
 /* Read the whole file at path into a malloc'ed buffer (NUL appended, not
  * counted in *out_length). SP_ERR_IO with the reason on failure. */
-int sp__file_read(const char *path, char **out_data, size_t *out_length);
+SP__SHARED int sp__file_read(const char *path, char **out_data, size_t *out_length);
 
 /* Write `length` bytes to path via a temporary file in the same directory,
  * fsync and rename. SP_ERR_IO and no file under path on failure. */
-int sp__file_write_atomic(const char *path, const void *data, size_t length);
+SP__SHARED int sp__file_write_atomic(const char *path, const void *data, size_t length);
 
 /* Streaming version for large outputs: open a temporary file next to path
  * (path.tmp.PID.XXXXXX, locked while written), write to it, then commit
@@ -43,6 +45,6 @@ int sp__file_map(const char *path, const void **out_data, size_t *out_length);
 void sp__file_unmap(const void *data, size_t length);
 
 /* CRC-32 (IEEE, as zlib): start with crc = 0, feed pieces in order. */
-uint32_t sp__crc32(uint32_t crc, const void *data, size_t length);
+SP__SHARED uint32_t sp__crc32(uint32_t crc, const void *data, size_t length);
 
 #endif

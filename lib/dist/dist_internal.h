@@ -14,6 +14,10 @@ struct sp_dist_retriever {
     sp_retriever *local;    /* this rank's shard */
 };
 
+/* A handle on a duplicate of comm (errors returned, not fatal), with rank
+ * and size set; *out is NULL until the caller hands the handle over. */
+int sp__dist_open(sp_dist_retriever **handle, sp_dist_retriever **out, MPI_Comm comm, const char *fn);
+
 /* The status all ranks of comm agree on: the lowest (most negative) of their
  * rc. A rank whose own rc was SP_OK records which rank failed. */
 int sp__dist_agree(MPI_Comm comm, int rc, const char *fn);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/core_internal.h"
+#include "core/file.h"
 #include "dist_internal.h"
 #include "retrieval/retrieval_internal.h"
 
@@ -104,21 +105,12 @@ static int index_to_bytes(const sp_retriever *r, void **bytes, uint64_t *len, co
         return SP_ERR_IO;
     close(fd);
     int rc = sp_retriever_save(r, path);
-    FILE *f = rc == SP_OK ? fopen(path, "rb") : NULL;
-    if (rc == SP_OK && !f)
-        rc = sp__error(SP_ERR_IO, "%s: cannot read back %s", fn, path);
-    if (f) {
-        long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-        *bytes = n > 0 ? malloc((size_t)n) : NULL;
-        if (n <= 0 || fseek(f, 0, SEEK_SET) != 0)
-            rc = sp__error(SP_ERR_IO, "%s: cannot read back %s", fn, path);
-        else if (!*bytes)
-            rc = sp__error(SP_ERR_NOMEM, "%s: %ld bytes of the trained index", fn, n);
-        else if (fread(*bytes, 1, (size_t)n, f) != (size_t)n)
-            rc = sp__error(SP_ERR_IO, "%s: short read of %s", fn, path);
-        *len = n > 0 ? (uint64_t)n : 0;
-        fclose(f);
-    }
+    char *data = NULL;
+    size_t length = 0;
+    if (rc == SP_OK)
+        rc = sp__file_read(path, &data, &length);
+    *bytes = data;
+    *len = length;
     unlink(path);
     return rc;
 }
@@ -208,11 +200,8 @@ done:
     return rc;
 }
 
-int sp_dist_retriever_build(sp_dist_retriever **out, MPI_Comm comm, const float *keys,
-                            const uint64_t *position_ids, const uint32_t *game_ids, uint64_t count, uint32_t dim,
-                            const sp_dist_retriever_options *opts)
+int sp__dist_open(sp_dist_retriever **handle, sp_dist_retriever **out, MPI_Comm comm, const char *fn)
 {
-    static const char fn[] = "sp_dist_retriever_build";
     if (!out)
         return sp__error(SP_ERR_INVALID_ARG, "%s: out is NULL", fn);
     *out = NULL;
@@ -233,10 +222,23 @@ int sp_dist_retriever_build(sp_dist_retriever **out, MPI_Comm comm, const float 
     MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(d->comm, &d->rank);
     MPI_Comm_size(d->comm, &d->size);
+    *handle = d;
+    return SP_OK;
+}
+
+int sp_dist_retriever_build(sp_dist_retriever **out, MPI_Comm comm, const float *keys,
+                            const uint64_t *position_ids, const uint32_t *game_ids, uint64_t count, uint32_t dim,
+                            const sp_dist_retriever_options *opts)
+{
+    static const char fn[] = "sp_dist_retriever_build";
+    sp_dist_retriever *d = NULL;
+    int rc = sp__dist_open(&d, out, comm, fn), err;
+    if (rc != SP_OK)
+        return rc;
     d->dim = dim;
 
     sp_dist_retriever_options o;
-    int rc = sp__options_read(&o, opts, &options_type, fn);
+    rc = sp__options_read(&o, opts, &options_type, fn);
     if (rc == SP_OK && (dim == 0 || dim > 65536))
         rc = sp__error(SP_ERR_INVALID_ARG, "%s: dim %u out of range (1..65536)", fn, dim);
     if (rc == SP_OK)

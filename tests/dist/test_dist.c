@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failures;
 static int my_rank;
@@ -290,6 +291,98 @@ static void test_add_routing(int rank, int size)
     fixture_free(&f);
 }
 
+/* Save, load with the same ranks: the same answers. A shard swapped in from
+ * another save, a manifest of another rank count or a truncated one: refused
+ * on every rank. */
+static void test_save_load(int rank, int size)
+{
+    enum { N = 600, DIM = 8, NQ = 12, K = 5 };
+    char dir[256] = "", path[512], other[512];
+    if (rank == 0) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/test_dist-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        CHECK(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
+    }
+    MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
+    char a[300], b[300];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    struct fixture f = fixture_make(N, DIM, 5, rank, size), g = fixture_make(N, DIM, 6, rank, size);
+    sp_retriever_options ro;
+    sp_dist_retriever_options o = flat_options(&ro);
+    sp_dist_retriever *d = NULL, *e = NULL, *loaded = (sp_dist_retriever *)&o;
+    int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, f.pk, f.pi, f.pg, f.m, DIM, &o);
+    if (rc == SP_OK)
+        rc = sp_dist_retriever_build(&e, MPI_COMM_WORLD, g.pk, g.pi, g.pg, g.m, DIM, &o);
+    CHECK(rc == SP_OK, "build: %s", sp_status_str(rc));
+    if (rc == SP_OK)
+        rc = sp_dist_retriever_save(d, a);
+    if (rc == SP_OK)
+        rc = sp_dist_retriever_save(e, b);
+    CHECK(rc == SP_OK, "save: %s", sp_status_str(rc));
+    CHECK(sp_dist_retriever_save(d, "") == SP_ERR_INVALID_ARG, "save to an empty prefix");
+    if (rc == SP_OK)
+        rc = sp_dist_retriever_load(&loaded, MPI_COMM_WORLD, a, NULL);
+    CHECK(rc == SP_OK && loaded && sp_dist_retriever_count(loaded) == N, "load: %s", sp_status_str(rc));
+    if (rc == SP_OK && loaded) {
+        uint64_t want[NQ * K], got[NQ * K];
+        float wd[NQ * K], gd[NQ * K];
+        int r1 = sp_dist_retriever_search(d, 0, f.keys, NQ, DIM, K, NULL, want, wd, NULL);
+        int r2 = sp_dist_retriever_search(loaded, 0, f.keys, NQ, DIM, K, NULL, got, gd, NULL);
+        CHECK(r1 == SP_OK && r2 == SP_OK, "searches: %s %s", sp_status_str(r1), sp_status_str(r2));
+        if (rank == 0 && r1 == SP_OK && r2 == SP_OK)
+            CHECK(memcmp(want, got, sizeof want) == 0 && memcmp(wd, gd, sizeof wd) == 0,
+                  "the loaded set answers differently");
+    }
+    sp_dist_retriever_free(loaded);
+    /* Shard 0 of the other save under a's name. */
+    if (rank == 0) {
+        snprintf(path, sizeof path, "%s.0.spi", a);
+        snprintf(other, sizeof other, "%s.0.spi", b);
+        CHECK(rename(other, path) == 0, "rename %s", other);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    loaded = (sp_dist_retriever *)&o;
+    rc = sp_dist_retriever_load(&loaded, MPI_COMM_WORLD, a, NULL);
+    CHECK(rc == (rank == 0 ? SP_ERR_FORMAT : SP_ERR_MISUSE) && !loaded, "a mixed set: %s", sp_status_str(rc));
+    /* Manifests of another rank count, and cut short. */
+    snprintf(path, sizeof path, "%s.manifest", b);
+    for (int bad = 0; bad < 2; bad++) {
+        if (rank == 0) {
+            FILE *m = fopen(path, "w");
+            CHECK(m != NULL, "rewrite %s", path);
+            if (m) {
+                if (bad == 0)
+                    fprintf(m, "libsemiparam-mpi manifest 1\nranks %d\ndim %d\nkeys %d\n", size + 1, DIM, N);
+                else
+                    fprintf(m, "libsemiparam-mpi manifest 1\nranks %d\ndim %d\nkeys %d\nshard 0 1", size, DIM, N);
+                fclose(m);
+            }
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
+        rc = sp_dist_retriever_load(&loaded, MPI_COMM_WORLD, b, NULL);
+        CHECK(rc == (bad == 0 ? SP_ERR_INVALID_ARG : SP_ERR_FORMAT) && !loaded, "manifest %s: %s",
+              bad == 0 ? "of another rank count" : "cut short", sp_status_str(rc));
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) {
+        const char *prefixes[2] = { a, b };
+        for (int p = 0; p < 2; p++) {
+            snprintf(path, sizeof path, "%s.manifest", prefixes[p]);
+            remove(path);
+            for (int r = 0; r < size; r++) {
+                snprintf(path, sizeof path, "%s.%d.spi", prefixes[p], r);
+                remove(path);
+            }
+        }
+        CHECK(rmdir(dir) == 0, "rmdir %s (files left behind)", dir);
+    }
+    sp_dist_retriever_free(d);
+    sp_dist_retriever_free(e);
+    fixture_free(&f);
+    fixture_free(&g);
+}
+
 /* A bad argument on one rank fails the collective call on all of them. */
 static void test_errors(int rank, int size)
 {
@@ -346,6 +439,7 @@ int main(int argc, char **argv)
     test_flat_exact(my_rank, size);
     test_ivfpq_recall(my_rank, size);
     test_add_routing(my_rank, size);
+    test_save_load(my_rank, size);
     test_errors(my_rank, size);
     int all = 0;
     MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
