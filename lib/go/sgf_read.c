@@ -401,11 +401,8 @@ static int apply_move(parser *ps, const prop *pr, int color)
         return rc;
     int number = sp_game_move_count(ps->game) + 1;
     rc = sp_game_play_as(ps->game, color, move);
-    if (rc == SP_ERR_ILLEGAL_MOVE) {
-        char why[160];
-        snprintf(why, sizeof why, "%s", sp_last_error());
-        return fail_at(ps->p, pr->values, rc, "move %d %s[%s]: %s", number, pr->id, ps->text, why);
-    }
+    if (rc == SP_ERR_ILLEGAL_MOVE)
+        return fail_at(ps->p, pr->values, rc, "move %d %s[%s]: %s", number, pr->id, ps->text, sp_last_error());
     return rc;
 }
 
@@ -546,12 +543,9 @@ int sp_sgf_load(sp_game **out, const char *path)
         return rc;
     rc = sp_sgf_parse(out, data, length, NULL);
     free(data);
-    if (rc != SP_OK && rc != SP_ERR_NOMEM) {
-        /* "file: line L, column C ...", as compilers say it; copied first,
-         * since the new message is formatted where the old one lives. */
-        char what[400];
-        snprintf(what, sizeof what, "%s", sp_last_error());
-        rc = sp__error(rc, "%s: %s", path, what);
-    }
+    /* "file: line L, column C ...", as compilers say it (sp__error may wrap
+     * the message it replaces). */
+    if (rc != SP_OK && rc != SP_ERR_NOMEM)
+        rc = sp__error(rc, "%s: %s", path, sp_last_error());
     return rc;
 }
