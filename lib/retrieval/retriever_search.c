@@ -207,11 +207,12 @@ int sp_retriever_search(const sp_retriever *retriever, const float *queries, uin
                          r->dim);
     if (k == 0)
         return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_search: k is 0");
-    if (q.nprobe > SP_RETRIEVER_MAX_NPROBE || q.rerank > SP_RETRIEVER_MAX_RERANK)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_search: %s %u is above %u",
-                         q.nprobe > SP_RETRIEVER_MAX_NPROBE ? "nprobe" : "rerank",
-                         q.nprobe > SP_RETRIEVER_MAX_NPROBE ? q.nprobe : q.rerank,
-                         q.nprobe > SP_RETRIEVER_MAX_NPROBE ? SP_RETRIEVER_MAX_NPROBE : SP_RETRIEVER_MAX_RERANK);
+    if (q.nprobe > SP_RETRIEVER_MAX_NPROBE)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_search: nprobe %u is above %u", q.nprobe,
+                         SP_RETRIEVER_MAX_NPROBE);
+    if (q.rerank > SP_RETRIEVER_MAX_RERANK)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_retriever_search: rerank %u is above %u", q.rerank,
+                         SP_RETRIEVER_MAX_RERANK);
     if (q.embedder_id != r->embedder_id)
         return sp__error(SP_ERR_MISUSE, "sp_retriever_search: query embedder %016llx, index built with embedder %016llx",
                          (unsigned long long)q.embedder_id, (unsigned long long)r->embedder_id);
