@@ -1,0 +1,233 @@
+/**
+ * @file model.h
+ * @brief The learned model: a MuZero-style network with a representation
+ *        tower over the observation planes, an action-conditioned dynamics
+ *        tower unrolled with shared weights, and policy and value heads on
+ *        every hidden state; inference, `.spm` files, and the model as a
+ *        searcher model.
+ *
+ * Shapes, for a board of size S (points P = S*S, actions A = P + 1 with the
+ * pass last, as in go.h) and C hidden channels:
+ * - observation planes: n x sp_go_plane_count(history) x S x S floats (NCHW,
+ *   what sp_game_planes() and the dataset sampler write);
+ * - hidden state: n x C x S x S floats, min-max normalised to [0, 1] per
+ *   position after the representation and after every dynamics step;
+ * - policy: n x A logits (not probabilities); value: n floats in [-1, 1]
+ *   from the point of view of the player to move.
+ *
+ * Thread rule: inference (sp_model_initial(), sp_model_recurrent()) may be
+ * called from several threads at once on one model; each call borrows a
+ * workspace of its own (see docs/architecture.md). Creating, loading,
+ * saving, freeing and training (sp_trainer, train.h) need the model to
+ * themselves.
+ */
+#ifndef SEMIPARAM_MODEL_H
+#define SEMIPARAM_MODEL_H
+
+#include "semiparam/core.h"
+#include "semiparam/go.h"
+#include "semiparam/nn.h"
+#include "semiparam/search.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Kind of value head. @since 0.1 */
+typedef enum sp_value_kind {
+    SP_VALUE_TANH = 0 /**< one scalar through tanh, trained by MSE against the outcome in {-1, 0, 1} */
+} sp_value_kind;
+
+/**
+ * The architecture of a model. Initialise with ::SP_MODEL_OPTIONS_INIT or
+ * sp_model_options_init(); fields are only ever appended. A `.spm` file
+ * records every field and refuses to load into another architecture.
+ * @since 0.1
+ */
+typedef struct sp_model_options {
+    uint32_t version;        /**< ::SP_MODEL_OPTIONS_VERSION */
+    int32_t board_size;      /**< 2..19, default 9 */
+    int32_t history;         /**< past positions in the input planes: sp_go_plane_count(history) planes, default 8 */
+    int32_t channels;        /**< hidden-state channels C, default 64 */
+    int32_t repr_blocks;     /**< residual blocks of the representation, default 6 */
+    int32_t dyn_blocks;      /**< residual blocks of the dynamics, default 2 */
+    int32_t policy_channels; /**< 1x1 convolution channels before the policy's dense layer, default 2 */
+    int32_t value_channels;  /**< 1x1 convolution channels before the value's hidden layer, default 1 */
+    int32_t value_hidden;    /**< units of the value's hidden layer, default 64 */
+    int32_t value_kind;      /**< ::sp_value_kind, default ::SP_VALUE_TANH */
+    int32_t neighbours;      /**< retrieved neighbours N the model reads; 0 (the only value so far) */
+} sp_model_options;
+
+/** Version of sp_model_options this header describes. */
+#define SP_MODEL_OPTIONS_VERSION 1
+/** Default options as an initialiser. */
+#define SP_MODEL_OPTIONS_INIT { SP_MODEL_OPTIONS_VERSION, 9, 8, 64, 6, 2, 2, 1, 64, SP_VALUE_TANH, 0 }
+
+/**
+ * Fill @p opts with the defaults of the fields that @p version has and set its
+ * version; nothing past those fields is written. Pass ::SP_MODEL_OPTIONS_VERSION.
+ * @return SP_OK; SP_ERR_INVALID_ARG (opts NULL or version 0);
+ *         SP_ERR_VERSION (@p version newer than this library's).
+ * @since 0.1
+ */
+SP_API int sp_model_options_init(sp_model_options *opts, uint32_t version);
+
+/**
+ * A model: its parameters, the network that runs them and its inference
+ * workspaces. Thread rule in the file comment.
+ * @since 0.1
+ */
+typedef struct sp_model sp_model;
+
+/**
+ * Create a model with freshly initialised parameters (deterministic from
+ * `nn->seed`). @p nn may be NULL for the defaults. @p out is NULL on failure.
+ * @return SP_OK, SP_ERR_INVALID_ARG (a field out of range, named in the
+ *         message), SP_ERR_VERSION, SP_ERR_NOMEM, SP_ERR_NO_DEVICE,
+ *         SP_ERR_UNSUPPORTED (built without the nn module, or bf16 without
+ *         CPU support).
+ * @since 0.1
+ */
+SP_API int sp_model_create(sp_model **out, const sp_model_options *opts, const sp_nn_options *nn);
+
+/**
+ * Load a model from a `.spm` file written by sp_model_save() or by a
+ * trainer's checkpoint (its optimizer state is ignored). The architecture
+ * comes from the file. @p nn may be NULL for the defaults.
+ * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_IO, SP_ERR_FORMAT (not a model
+ *         file, corrupt or truncated: the message says what and where),
+ *         SP_ERR_VERSION (a newer format), SP_ERR_NOMEM, SP_ERR_UNSUPPORTED.
+ * @since 0.1
+ */
+SP_API int sp_model_load(sp_model **out, const char *path, const sp_nn_options *nn);
+
+/**
+ * Load into an existing model, which keeps its architecture: a file of
+ * another architecture is refused with SP_ERR_FORMAT naming the field that
+ * differs, and the model is then unchanged.
+ * @since 0.1
+ */
+SP_API int sp_model_load_into(sp_model *m, const char *path);
+
+/**
+ * Write the model (architecture and parameters) atomically: a failed save
+ * leaves no file, or the old file, at @p path.
+ * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_IO, SP_ERR_NOMEM.
+ * @since 0.1
+ */
+SP_API int sp_model_save(const sp_model *m, const char *path);
+
+/** Release a model; NULL is a no-op. Free every search and trainer using it first. @since 0.1 */
+SP_API void sp_model_free(sp_model *m);
+
+/**
+ * The model's architecture, written into @p out as far as its version goes
+ * (set `out->version` first, e.g. with sp_model_options_init()).
+ * @return SP_OK, SP_ERR_INVALID_ARG or SP_ERR_VERSION.
+ * @since 0.1
+ */
+SP_API int sp_model_get_options(const sp_model *m, sp_model_options *out);
+
+/**
+ * What a model is and costs. Set `version` (::SP_MODEL_INFO_INIT) before
+ * calling sp_model_describe(); fields are only ever appended.
+ * @since 0.1
+ */
+typedef struct sp_model_info {
+    uint32_t version;           /**< ::SP_MODEL_INFO_VERSION */
+    int32_t input_planes;       /**< planes of an observation */
+    int32_t num_actions;        /**< size*size + 1 */
+    int32_t state_size;         /**< floats of one hidden state: C x size x size */
+    uint64_t parameters;        /**< trained parameters (running statistics excluded) */
+    uint64_t flops_initial;     /**< multiply-adds x 2 of one initial inference (representation + heads) */
+    uint64_t flops_recurrent;   /**< multiply-adds x 2 of one recurrent inference (dynamics + heads) */
+    uint64_t content_hash;      /**< hash of the architecture and parameter values: equal for equal models */
+} sp_model_info;
+
+/** Version of sp_model_info this header describes. */
+#define SP_MODEL_INFO_VERSION 1
+/** An sp_model_info ready for sp_model_describe(). */
+#define SP_MODEL_INFO_INIT { SP_MODEL_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0 }
+
+/**
+ * Describe the model into @p out (as far as `out->version` goes).
+ * @return SP_OK, SP_ERR_INVALID_ARG or SP_ERR_VERSION.
+ * @since 0.1
+ */
+SP_API int sp_model_describe(const sp_model *m, sp_model_info *out);
+
+/**
+ * Initial inference for @p n observations: h(o) then the heads. Any of
+ * @p state, @p logits, @p value may be NULL to skip it. Arithmetic follows
+ * the model's sp_nn_options precision (bf16 convolutions when asked); f32
+ * results equal the training forward pass's with running statistics.
+ * @param planes   n x input_planes x size x size floats
+ * @param n        1..65536
+ * @param state    n x state_size floats, or NULL
+ * @param logits   n x num_actions floats, or NULL
+ * @param value    n floats, or NULL
+ * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_NOMEM, SP_ERR_INTERNAL (a oneDNN failure, named).
+ * @since 0.1
+ */
+SP_API int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *state, float *logits,
+                            float *value);
+
+/**
+ * Recurrent inference for @p n (state, action) pairs: g(s, a) then the heads.
+ * @param state       n x state_size floats (a state from this model)
+ * @param actions     n actions in 0..num_actions-1 (size*size = pass)
+ * @param next_state  n x state_size floats, or NULL
+ * @return SP_OK, SP_ERR_INVALID_ARG (an action out of range: its row named), ...
+ * @since 0.1
+ */
+SP_API int sp_model_recurrent(sp_model *m, const float *state, const int32_t *actions, int32_t n,
+                              float *next_state, float *logits, float *value);
+
+/** How the search uses the model. @since 0.1 */
+typedef enum sp_model_search_mode {
+    SP_MODEL_SEARCH_LEARNED = 0, /**< MuZero: real game at the root, learned dynamics below it */
+    SP_MODEL_SEARCH_RULES = 1    /**< AlphaZero: real games in the tree, initial inference at every node,
+                                      legal masks everywhere */
+} sp_model_search_mode;
+
+/**
+ * Options of the model as a searcher model. Initialise with
+ * ::SP_MODEL_SEARCH_OPTIONS_INIT or sp_model_search_options_init(); fields
+ * are only ever appended.
+ * @since 0.1
+ */
+typedef struct sp_model_search_options {
+    uint32_t version;   /**< ::SP_MODEL_SEARCH_OPTIONS_VERSION */
+    int32_t mode;       /**< ::sp_model_search_mode, default ::SP_MODEL_SEARCH_LEARNED */
+    int32_t max_batch;  /**< most positions per network call, default 0 = as the searcher asks */
+} sp_model_search_options;
+
+/** Version of sp_model_search_options this header describes. */
+#define SP_MODEL_SEARCH_OPTIONS_VERSION 1
+/** Default options as an initialiser. */
+#define SP_MODEL_SEARCH_OPTIONS_INIT { SP_MODEL_SEARCH_OPTIONS_VERSION, SP_MODEL_SEARCH_LEARNED, 0 }
+
+/**
+ * Fill @p opts with the defaults of the fields that @p version has and set its version.
+ * @return SP_OK, SP_ERR_INVALID_ARG or SP_ERR_VERSION.
+ * @since 0.1
+ */
+SP_API int sp_model_search_options_init(sp_model_search_options *opts, uint32_t version);
+
+/**
+ * Describe the model as a searcher model (num_actions = size*size + 1,
+ * two-player). The root input of sp_search_run() is a `const sp_game *` of
+ * the model's board size: its planes come from the go module and its legal
+ * mask from the rules (eye-filling allowed, pass always legal). The
+ * callbacks' states and payload belong to the model: it must outlive every
+ * search created from @p out.
+ * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_VERSION, SP_ERR_NOMEM.
+ * @since 0.1
+ */
+SP_API int sp_model_search_model(sp_model *m, const sp_model_search_options *opts, sp_search_model *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEMIPARAM_MODEL_H */

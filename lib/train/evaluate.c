@@ -1,0 +1,2 @@
+/* placeholder: evaluate.c (issue 13, being written) */
+typedef int sp__placeholder_evaluate;

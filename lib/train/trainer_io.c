@@ -1,0 +1,2 @@
+/* placeholder: trainer_io.c (issue 13, being written) */
+typedef int sp__placeholder_trainer_io;
