@@ -5,6 +5,7 @@
 #include <check.h>
 #include <lzma.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -743,6 +744,116 @@ START_TEST(batches_reproducible_and_symmetric)
 }
 END_TEST
 
+/* Sampler options version 2: the rating filter, and an old caller's struct
+ * (version 1, a heap block of exactly its size) that still means no filter. */
+START_TEST(sampler_rating_filter)
+{
+    sp_dataset *ds = small_dataset();
+    sp_sampler_options o;
+    ck_assert_int_eq(sp_sampler_options_init(&o, SP_SAMPLER_OPTIONS_VERSION), SP_OK);
+    ck_assert(o.min_rating == 0.0f);
+    o.part = SP_PART_ALL;
+    o.unroll = 2;
+    o.min_rating = 2000;
+    /* Reference from the public game summaries: both players rated >= 2000. */
+    uint64_t rated_positions = 0;
+    for (uint64_t g = 0; g < sp_dataset_game_count(ds); g++) {
+        sp_dataset_game_info info = { .version = SP_DATASET_GAME_INFO_VERSION };
+        ck_assert_int_eq(sp_dataset_game_info_get(ds, g, &info), SP_OK);
+        if (info.black_rating >= 2000 && info.white_rating >= 2000)
+            rated_positions += info.moves;
+    }
+    ck_assert_uint_eq(rated_positions, 4); /* game 0 only: 2300 / 2100? */
+    sp_sampler *s;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &o), SP_OK);
+    ck_assert_uint_eq(sp_sampler_position_count(s), rated_positions);
+    batch_store b;
+    batch_alloc(&b, 32, 18, 2);
+    for (int round = 0; round < 3; round++) {
+        ck_assert_int_eq(sp_sampler_next(s, &b.b), SP_OK);
+        for (int i = 0; i < 32; i++) {
+            uint64_t game;
+            uint32_t t;
+            ck_assert_int_eq(sp_dataset_position_locate(ds, b.b.positions[i], &game, &t), SP_OK);
+            ck_assert_uint_eq(game, 0);
+        }
+    }
+    sp_sampler_free(s);
+    /* Nothing left, or a filter that is not a rating: refused, *out NULL. */
+    o.min_rating = 2200;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "min_rating"));
+    o.min_rating = -1;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &o), SP_ERR_INVALID_ARG);
+    o.min_rating = NAN;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &o), SP_ERR_INVALID_ARG);
+    o.min_rating = INFINITY;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &o), SP_ERR_INVALID_ARG);
+    /* Version 1 as its header declared it; it ends where min_rating begins. */
+    typedef struct sampler_options_v1 {
+        uint32_t version;
+        uint64_t seed;
+        int32_t part, history, unroll, symmetries, threads;
+        sp_split_options split;
+    } sampler_options_v1;
+    ck_assert_uint_eq(sizeof(sampler_options_v1), offsetof(sp_sampler_options, min_rating));
+    sampler_options_v1 *old = malloc(sizeof *old);
+    ck_assert_int_eq(sp_sampler_options_init((sp_sampler_options *)old, 1), SP_OK);
+    old->part = SP_PART_ALL;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, (const sp_sampler_options *)old), SP_OK);
+    ck_assert_uint_eq(sp_sampler_position_count(s), sp_dataset_position_count(ds));
+    sp_sampler_free(s);
+    free(old);
+    batch_free(&b);
+    sp_dataset_free(ds);
+}
+END_TEST
+
+/* A checkpoint restores a sampler's stream by its batch number alone. */
+START_TEST(sampler_batch_number_restores_the_stream)
+{
+    sp_dataset *ds = small_dataset();
+    sp_sampler_options o;
+    sp_sampler_options_init(&o, SP_SAMPLER_OPTIONS_VERSION);
+    o.part = SP_PART_ALL;
+    o.seed = 9;
+    o.unroll = 3;
+    enum { B = 16, P = 18, K = 3 };
+    batch_store want, got;
+    batch_alloc(&want, B, P, K);
+    batch_alloc(&got, B, P, K);
+    sp_sampler *s, *fresh;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &o), SP_OK);
+    ck_assert_uint_eq(sp__sampler_batch_no(s), 0);
+    for (int round = 0; round < 3; round++)
+        ck_assert_int_eq(sp_sampler_next(s, &want.b), SP_OK);
+    ck_assert_uint_eq(sp__sampler_batch_no(s), 3);
+    /* Batch 2 again, from the same sampler and from a fresh one. */
+    sp__sampler_set_batch_no(s, 2);
+    ck_assert_int_eq(sp_sampler_next(s, &got.b), SP_OK);
+    ck_assert_uint_eq(sp__sampler_batch_no(s), 3);
+    ck_assert_mem_eq(got.b.positions, want.b.positions, B * sizeof(uint64_t));
+    ck_assert_mem_eq(got.b.symmetry, want.b.symmetry, B * sizeof(int32_t));
+    ck_assert_mem_eq(got.b.planes, want.b.planes, (size_t)B * P * 81 * sizeof(float));
+    ck_assert_mem_eq(got.b.actions, want.b.actions, (size_t)B * K * sizeof(int32_t));
+    ck_assert_int_eq(sp_sampler_create(&fresh, ds, &o), SP_OK);
+    sp__sampler_set_batch_no(fresh, 2);
+    ck_assert_int_eq(sp_sampler_next(fresh, &got.b), SP_OK);
+    ck_assert_mem_eq(got.b.positions, want.b.positions, B * sizeof(uint64_t));
+    ck_assert_mem_eq(got.b.policy, want.b.policy, (size_t)B * (K + 1) * 82 * sizeof(float));
+    /* And batch 0 differs from batch 2 (the number is what moves the stream). */
+    sp__sampler_set_batch_no(fresh, 0);
+    ck_assert_int_eq(sp_sampler_next(fresh, &got.b), SP_OK);
+    ck_assert(memcmp(got.b.positions, want.b.positions, B * sizeof(uint64_t)) != 0);
+    sp_sampler_free(fresh);
+    sp_sampler_free(s);
+    batch_free(&want);
+    batch_free(&got);
+    sp_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(neighbour_planes)
 {
     sp_dataset *ds = small_dataset();
@@ -983,6 +1094,8 @@ int main(void)
     tcase_add_test(tc, copy_game_within_one_dataset);
     tcase_add_test(tc, import_logs_through_the_callback);
     tcase_add_test(tc, batches_reproducible_and_symmetric);
+    tcase_add_test(tc, sampler_rating_filter);
+    tcase_add_test(tc, sampler_batch_number_restores_the_stream);
     tcase_add_test(tc, neighbour_planes);
     tcase_add_test(tc, cgos_slice_matches_index);
     tcase_add_test(tc, cgos_full_import);

@@ -471,12 +471,14 @@ typedef struct sp_sampler_options {
     int32_t symmetries;      /**< 1 (default): a random board symmetry per sample; 0: none */
     int32_t threads;         /**< worker threads, default 1 */
     sp_split_options split;  /**< how parts are defined */
+    float min_rating;        /**< draw only from games whose weaker player (BR/WR) is rated at least this,
+                                  as sp_import_options::min_rating; 0 (default) = every game. @since version 2 */
 } sp_sampler_options;
 
 /** Version of sp_sampler_options this header describes. */
-#define SP_SAMPLER_OPTIONS_VERSION 1
+#define SP_SAMPLER_OPTIONS_VERSION 2
 /** Default sampler options as an initialiser. */
-#define SP_SAMPLER_OPTIONS_INIT { SP_SAMPLER_OPTIONS_VERSION, 1, SP_PART_TRAIN, 8, 5, 1, 1, SP_SPLIT_OPTIONS_INIT }
+#define SP_SAMPLER_OPTIONS_INIT { SP_SAMPLER_OPTIONS_VERSION, 1, SP_PART_TRAIN, 8, 5, 1, 1, SP_SPLIT_OPTIONS_INIT, 0.0f }
 
 /**
  * Fill @p opts with the defaults of the fields that @p version has and set its

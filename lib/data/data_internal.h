@@ -80,6 +80,23 @@ static inline int sp__ds_owner(const sp_dataset *ds, uint64_t game, int point)
     return (p[point >> 2] >> ((point & 3) * 2)) & 3;
 }
 
+/* Whether a game passes a rating filter: its weaker player rated at least
+ * min_rating (both ratings present), or no filter (min_rating <= 0). The
+ * import, the sampler and the evaluation share this one reading. */
+static inline int sp__game_rated(const sp__spd_game *g, float min_rating)
+{
+    if (min_rating <= 0)
+        return 1;
+    /* NaN (a rating missing) fails both comparisons. */
+    return g->black_rating >= min_rating && g->white_rating >= min_rating;
+}
+
+/* The sampler's position in its stream: the number of the next batch. A
+ * checkpoint stores it; setting it back makes the next batch the one an
+ * uninterrupted run would have drawn. */
+uint64_t sp__sampler_batch_no(const sp_sampler *s);
+void sp__sampler_set_batch_no(sp_sampler *s, uint64_t batch_no);
+
 /* A fresh dataset of this board size with nothing in it. */
 int sp__ds_init(sp_dataset *ds, int size);
 

@@ -1,8 +1,11 @@
 /* The training batch sampler: uniform positions of a part, their planes,
  * K-step action, policy and value targets, one random symmetry per sample.
  * Sample i of batch n draws from its own generator seeded by (seed, n, i),
- * so batches do not depend on how rows are shared among threads. */
+ * so batches do not depend on how rows are shared among threads, and a
+ * checkpoint restores the stream by restoring n alone. */
+#include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +26,8 @@ struct sp_sampler {
 
 static const sp_sampler_options sampler_defaults = SP_SAMPLER_OPTIONS_INIT;
 static const sp__options_type sampler_options_type = { "sp_sampler_options", SP_SAMPLER_OPTIONS_VERSION,
-                                                       sizeof(sp_sampler_options), &sampler_defaults, { 0 } };
+                                                       sizeof(sp_sampler_options), &sampler_defaults,
+                                                       { offsetof(sp_sampler_options, min_rating) } };
 static const sp_batch batch_defaults = { SP_BATCH_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 static const sp__options_type batch_type = { "sp_batch", SP_BATCH_VERSION, sizeof(sp_batch), &batch_defaults,
                                              { 0 } };
@@ -65,6 +69,9 @@ int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_o
         || o.unroll > 64 || o.threads < 1 || o.threads > 256)
         return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: part, history (1..16), unroll (0..64) or "
                                              "threads (1..256) out of range");
+    if (!(o.min_rating >= 0) || isinf(o.min_rating))
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: min_rating %g is not a finite rating >= 0",
+                         (double)o.min_rating);
     sp_sampler *s = calloc(1, sizeof *s);
     if (!s)
         return sp__error(SP_ERR_NOMEM, "out of memory creating a sampler");
@@ -91,7 +98,7 @@ int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_o
             s->sym_map[sym * ds->area + p] = sp_symmetry_point(sym, ds->size, p);
     for (uint64_t i = 0; i < ds->n_games; i++) {
         const sp__spd_game *g = sp__ds_game(ds, i);
-        if (!sp__split_in_part(sp__split_part(g->key, i, &o.split), o.part))
+        if (!sp__split_in_part(sp__split_part(g->key, i, &o.split), o.part) || !sp__game_rated(g, o.min_rating))
             continue;
         uint64_t kept = 0;
         for (uint32_t m = 0; m < g->moves; m++)
@@ -104,7 +111,8 @@ int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_o
     }
     if (!s->total) {
         sp_sampler_free(s);
-        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: the part holds no position");
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: the part holds no position%s",
+                         o.min_rating > 0 ? " of a game rated at least min_rating" : "");
     }
     *out = s;
     return SP_OK;
@@ -261,3 +269,7 @@ int sp_sampler_next(sp_sampler *s, sp_batch *caller_batch)
     s->batch_no++;
     return rc;
 }
+
+uint64_t sp__sampler_batch_no(const sp_sampler *s) { return s->batch_no; }
+
+void sp__sampler_set_batch_no(sp_sampler *s, uint64_t batch_no) { s->batch_no = batch_no; }

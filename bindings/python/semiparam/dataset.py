@@ -29,7 +29,7 @@ IMPORT_OPTIONS_VERSION = 1
 IMPORT_REPORT_VERSION = 1
 DATASET_GAME_INFO_VERSION = 1
 SPLIT_OPTIONS_VERSION = 1
-SAMPLER_OPTIONS_VERSION = 1
+SAMPLER_OPTIONS_VERSION = 2
 BATCH_VERSION = 1
 
 
@@ -123,7 +123,8 @@ class SamplerOptions(ctypes.Structure):
     """sp_sampler_options; build with sampler_options()."""
     _c_name_ = "sp_sampler_options"
     _fields_ = [("version", c_uint32), ("seed", c_uint64), ("part", c_int32), ("history", c_int32),
-                ("unroll", c_int32), ("symmetries", c_int32), ("threads", c_int32), ("split", SplitOptions)]
+                ("unroll", c_int32), ("symmetries", c_int32), ("threads", c_int32), ("split", SplitOptions),
+                ("min_rating", c_float)]
 
 
 class BatchStruct(ctypes.Structure):
@@ -213,7 +214,7 @@ def split_options(**fields):
 
 def sampler_options(split=None, **fields):
     """SamplerOptions with the defaults, then @fields (seed, part, history,
-    unroll, symmetries, threads) and @split (a SplitOptions)."""
+    unroll, symmetries, threads, min_rating) and @split (a SplitOptions)."""
     opts = _options(SamplerOptions, _sampler_options_init, SAMPLER_OPTIONS_VERSION, fields)
     if split is not None:
         opts.split = _split_arg(split)
