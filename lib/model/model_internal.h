@@ -5,6 +5,7 @@
 #define SP_MODEL_INTERNAL_H
 
 #include <pthread.h>
+#include <string.h>
 
 #include "model_net.h"
 #include "nn/optim.h"
@@ -18,17 +19,51 @@ struct sp_model {
     sp_model_options opts;
     sp__model_arch arch;
     sp__model_net net;        /* the parameters, the training unroll and its layers */
-    pthread_mutex_t lock;     /* guards the workspace pool */
+    pthread_mutex_t lock;     /* guards the workspace pool, busy and in_use */
     sp__model_workspace **free_ws; /* inference workspaces not in use (model_infer.c) */
     size_t free_count, free_capacity;
-    int busy;                 /* a trainer or evaluation holds the model */
+    size_t in_use;            /* workspaces lent to running inference calls */
+    uint64_t generation;      /* moved by sp__model_params_changed: older workspaces are dropped */
+    int busy;                 /* a trainer or evaluation holds the model (sp__model_hold) */
 };
 
-/* The options as the network's architecture (checked). */
+/* Every int32 field of sp_model_options after `version`, in order: its name
+ * (for messages and the file), where it is and its range. The `.spm`
+ * "model" section records them in this order. */
+typedef struct sp__model_field {
+    const char *name;
+    size_t offset;
+    int32_t lo, hi;
+} sp__model_field;
+
+#define SP__MODEL_FIELDS 10
+extern const sp__model_field sp__model_fields[SP__MODEL_FIELDS];
+
+static inline int32_t sp__model_field_get(const sp_model_options *o, int i)
+{
+    int32_t v;
+    memcpy(&v, (const char *)o + sp__model_fields[i].offset, sizeof v);
+    return v;
+}
+
+/* A caller's options (any version, NULL for the defaults) as a full struct. */
+int sp__model_options_read(sp_model_options *out, const sp_model_options *in, const char *fn);
+
+/* The options as the network's architecture (checked, each field named). */
 int sp__model_arch_from_options(const sp_model_options *o, sp__model_arch *out);
+
+/* A model of checked, full options; its parameters initialised from the
+ * nn options' seed. */
+int sp__model_create_from(sp_model **out, const sp_model_options *opts, const sp_nn_options *nn, const char *fn);
 
 /* Make the training unroll hold k dynamics steps (k <= SP__MODEL_MAX_UNROLL). */
 int sp__model_reserve_unroll(sp_model *m, int64_t k);
+
+/* Take the model for training or evaluation: SP_ERR_MISUSE (naming who)
+ * when another holder has it or an inference call is running. While held,
+ * sp_model_initial/recurrent refuse with SP_ERR_MISUSE. */
+int sp__model_hold(sp_model *m, const char *who);
+void sp__model_unhold(sp_model *m);
 
 /* The model as `.spm` sections: "model" (the architecture, every option
  * field) and the parameters, plus the optimizer's state when opt is given.
@@ -40,8 +75,21 @@ int sp__model_load_sections(sp_model *m, sp__optim *opt, const sp__spm_reader *r
 /* The architecture recorded in a parsed file (for sp_model_load). */
 int sp__model_read_options(const sp__spm_reader *r, sp_model_options *out);
 
+/* sp_model_load from a file's bytes (the fuzz target's entry point). */
+int sp__model_load_bytes(sp_model **out, const void *data, size_t size, const sp_nn_options *nn);
+
 /* Drop the inference workspaces' cached copies of the parameters (call
  * after the parameters changed other than through the optimizer). */
 void sp__model_params_changed(sp_model *m);
+
+/* Inference workspaces (model_infer.c): free the pool (sp_model_free), and
+ * run each tower once on one position so a precision the CPU lacks fails
+ * at create rather than at the first call. */
+void sp__model_workspaces_free(sp_model *m);
+int sp__model_warm_up(sp_model *m);
+
+/* Free the payloads sp_model_search_model() made (their callbacks' state
+ * pools and buffers): sp_model_free calls it, after every search is gone. */
+void sp__model_search_release_all(sp_model *m);
 
 #endif

@@ -41,6 +41,65 @@ static void step_release(sp__model_step *s)
     sp__tensor_release(&s->dvalue);
 }
 
+/* Step k > 0 applies the dynamics of step 1 and every step the heads of
+ * step 0 (shared parameters, own activations). */
+static int step_setup(sp__model_net *m, int64_t k)
+{
+    sp__model_step *s = &m->step[k];
+    sp__concat_setup(&s->concat, m->nn);
+    sp__minmax_setup(&s->norm, m->nn, SP__MINMAX_EPS);
+    sp__add_setup(&s->dstate, m->nn);
+    int rc = SP_OK;
+    if (k == 0)
+        rc = sp__model_heads_setup(&s->heads, &m->ps, &m->arch);
+    else
+        sp__model_heads_share(&s->heads, &m->step[0].heads);
+    /* The dynamics tower's stem takes the state and the action planes. */
+    if (!rc && k == 1)
+        rc = sp__tower_setup(&s->dyn, &m->ps, "dyn", m->arch.channels + SP__MODEL_ACTION_PLANES, m->arch.channels,
+                             m->arch.dyn_blocks);
+    else if (!rc && k > 1)
+        rc = sp__tower_share(&s->dyn, &m->step[1].dyn);
+    return rc;
+}
+
+/* Steps cost only their structs until an unroll that long runs (tensors
+ * are allocated by the forward pass), but a struct per step is still tens
+ * of kilobytes, so the array grows on demand. Growing moves the existing
+ * steps: every pointer into a step (a layer's remembered input, a tower's
+ * output) is set again by the next forward pass, and the activations
+ * themselves live on the heap. */
+int sp__model_net_reserve(sp__model_net *m, int64_t max_unroll)
+{
+    if (max_unroll < 1 || max_unroll > SP__MODEL_MAX_UNROLL)
+        return sp__error(SP_ERR_INVALID_ARG, "model: unroll of %lld steps (1 to %d)", (long long)max_unroll,
+                         SP__MODEL_MAX_UNROLL);
+    if (m->step && max_unroll <= m->unroll_capacity)
+        return SP_OK;
+    sp__model_step *step = calloc((size_t)max_unroll + 1, sizeof *step);
+    if (!step)
+        return sp__error(SP_ERR_NOMEM, "model: out of memory");
+    int64_t first = 0;
+    if (m->step) {
+        first = m->unroll_capacity + 1;
+        memcpy(step, m->step, (size_t)first * sizeof *step);
+        free(m->step);
+    }
+    m->step = step;
+    m->unrolled = 0;
+    int rc = SP_OK;
+    for (int64_t k = first; k <= max_unroll; k++) {
+        m->unroll_capacity = k;
+        rc = step_setup(m, k);
+        if (rc) {
+            step_release(&m->step[k]);
+            m->unroll_capacity = k - 1;
+            break;
+        }
+    }
+    return rc;
+}
+
 int sp__model_net_setup(sp__model_net *m, sp__nn *nn, const sp__model_arch *arch, int64_t max_unroll,
                         uint64_t seed)
 {
@@ -55,30 +114,11 @@ int sp__model_net_setup(sp__model_net *m, sp__nn *nn, const sp__model_arch *arch
     m->arch = *arch;
     m->value_weight = 1.0f;
     m->dyn_grad_scale = 0.5f;
+    m->unroll_capacity = -1;
     sp__params_setup(&m->ps, nn);
-    m->step = calloc((size_t)max_unroll + 1, sizeof *m->step);
-    if (!m->step)
-        return sp__error(SP_ERR_NOMEM, "model: out of memory");
-    m->unroll_capacity = max_unroll;
     rc = sp__tower_setup(&m->repr, &m->ps, "repr", arch->input_planes, arch->channels, arch->repr_blocks);
-    for (int64_t k = 0; k <= max_unroll && !rc; k++) {
-        sp__model_step *s = &m->step[k];
-        sp__concat_setup(&s->concat, nn);
-        sp__minmax_setup(&s->norm, nn, SP__MINMAX_EPS);
-        sp__add_setup(&s->dstate, nn);
-        if (k == 0)
-            rc = sp__model_heads_setup(&s->heads, &m->ps, arch);
-        else
-            sp__model_heads_share(&s->heads, &m->step[0].heads);
-        if (rc)
-            break;
-        /* The dynamics tower's stem takes the state and the action planes. */
-        if (k == 1)
-            rc = sp__tower_setup(&s->dyn, &m->ps, "dyn", arch->channels + SP__MODEL_ACTION_PLANES, arch->channels,
-                                 arch->dyn_blocks);
-        else if (k > 1)
-            rc = sp__tower_share(&s->dyn, &m->step[1].dyn);
-    }
+    if (!rc)
+        rc = sp__model_net_reserve(m, max_unroll);
     if (!rc)
         rc = sp__params_initialise(&m->ps, seed);
     if (rc)

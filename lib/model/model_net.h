@@ -74,6 +74,8 @@ typedef struct sp__model_losses {
 int sp__model_net_setup(sp__model_net *m, sp__nn *nn, const sp__model_arch *arch, int64_t max_unroll,
                         uint64_t seed);
 void sp__model_net_release(sp__model_net *m);
+/* Let unrolls reach max_unroll steps (only grows; the parameters stay). */
+int sp__model_net_reserve(sp__model_net *m, int64_t max_unroll);
 
 /* Training targets of a batch of n positions unrolled K steps (arrays in
  * step-major order): policy[(k * n + i) * (points + 1) + a] a distribution
