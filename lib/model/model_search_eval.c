@@ -1,0 +1,204 @@
+/* The callbacks of the model as a searcher model. Learned mode (MuZero):
+ * the root is a real game, read through its planes and legal moves; below
+ * it the dynamics network plays on hidden states and knows no rules. Rules
+ * mode (AlphaZero): every node is a real game, evaluated by initial
+ * inference, with its legal moves and its real end. */
+#include <math.h>
+#include <string.h>
+
+#include "core/core_internal.h"
+#include "go/game_internal.h"
+#include "model_search.h"
+
+/* Softmax of one row of logits over the actions `mask` allows (NULL: all);
+ * forbidden actions get 0. */
+static void softmax(const float *logits, const uint8_t *mask, int actions, float *out)
+{
+    float top = -INFINITY;
+    for (int a = 0; a < actions; a++)
+        if ((!mask || mask[a]) && logits[a] > top)
+            top = logits[a];
+    double sum = 0.0;
+    for (int a = 0; a < actions; a++) {
+        out[a] = !mask || mask[a] ? expf(logits[a] - top) : 0.0f;
+        sum += out[a];
+    }
+    const float scale = sum > 0.0 ? (float)(1.0 / sum) : 0.0f;
+    for (int a = 0; a < actions; a++)
+        out[a] *= scale;
+}
+
+/* The outcome of a finished game for its player to move: the real score
+ * (area, the game's komi) after two passes, the winner after a resignation. */
+static int final_value(const sp_game *g, float *out)
+{
+    const int to_play = sp_game_to_play(g);
+    int winner;
+    if (sp_game_end_reason(g) == SP_END_RESIGN) {
+        winner = sp_game_winner(g);
+    } else {
+        float score;
+        int rc = sp_game_score(g, &score);
+        if (rc)
+            return rc;
+        winner = score > 0.0f ? SP_BLACK : score < 0.0f ? SP_WHITE : SP_EMPTY;
+    }
+    *out = winner == SP_EMPTY ? 0.0f : winner == to_play ? 1.0f : -1.0f;
+    return SP_OK;
+}
+
+static size_t rows_per_call(const sp__model_search *p, size_t n)
+{
+    size_t limit = p->opts.max_batch > 0 ? (size_t)p->opts.max_batch : SP__MODEL_SEARCH_MAX_ROWS;
+    return n < limit ? n : limit;
+}
+
+/* Priors, values, masks and terminal flags of n real positions, the
+ * unfinished ones in batched initial inference; with `hidden` (learned
+ * mode's roots) each position's hidden state goes to hidden[i]. */
+static int evaluate_games(sp__model_search *p, size_t n, const sp_game *const *games, void *const *hidden,
+                          float *priors, float *values, uint8_t *masks, int32_t *terminal)
+{
+    const size_t A = (size_t)p->actions, P = p->plane_floats, S = p->state_floats;
+    const size_t chunk = rows_per_call(p, n);
+    sp__search_scratch *s = sp__model_search_borrow_scratch(p, chunk * (P + A + 1 + (hidden ? S : 0)), chunk);
+    if (!s)
+        return sp__error(SP_ERR_NOMEM, "model search: out of memory for a batch of %zu positions", chunk);
+    float *planes = s->floats, *logits = planes + chunk * P, *value = logits + chunk * A, *state = value + chunk;
+    int32_t *rows = s->ints;
+    int rc = SP_OK;
+    for (size_t first = 0; first < n && !rc;) {
+        size_t k = 0, i = first;
+        for (; i < n && k < chunk && !rc; i++) {
+            const sp_game *g = games[i];
+            uint8_t *mask = masks + i * A;
+            if (sp_game_is_over(g)) {
+                terminal[i] = 1;
+                memset(mask, 0, A);
+                memset(priors + i * A, 0, A * sizeof *priors);
+                if (hidden)
+                    memset(hidden[i], 0, S * sizeof(float));
+                rc = final_value(g, &values[i]);
+                continue;
+            }
+            rc = sp_game_legal_mask(g, mask, A);
+            if (!rc)
+                rc = sp_game_planes(g, p->history, planes + k * P, P);
+            rows[k++] = (int32_t)i;
+        }
+        first = i;
+        if (!rc && k)
+            rc = sp_model_initial(p->model, planes, (int32_t)k, hidden ? state : NULL, logits, value);
+        for (size_t j = 0; j < k && !rc; j++) {
+            const size_t row = (size_t)rows[j];
+            softmax(logits + j * A, masks + row * A, (int)A, priors + row * A);
+            values[row] = value[j];
+            if (hidden)
+                memcpy(hidden[row], state + j * S, S * sizeof(float));
+        }
+    }
+    sp__model_search_return_scratch(p, s);
+    return rc;
+}
+
+static int check_root(const sp__model_search *p, const sp_game *root)
+{
+    if (!root || sp_game_size(root) != p->size)
+        return sp__error(SP_ERR_INVALID_ARG, "model search: the root is not a %dx%d game (the model's board)",
+                         p->size, p->size);
+    return SP_OK;
+}
+
+int sp__model_search_initial(int worker, size_t n, void *const *inputs, void **out_states, float *out_priors,
+                             float *out_values, uint8_t *inout_masks, int32_t *out_terminal, void *payload)
+{
+    (void)worker; /* every call borrows its own buffers */
+    sp__model_search *p = payload;
+    const int rules = p->opts.mode == SP_MODEL_SEARCH_RULES;
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_root(p, inputs[i]);
+        if (rc)
+            return rc;
+        /* The searcher owns (and releases) each state from here on, even
+         * when a later row fails. */
+        if (!(out_states[i] = sp__model_search_take_state(p)))
+            return sp__error(SP_ERR_NOMEM, "model search: out of memory for a state");
+        if (rules && (rc = sp__game_copy_position(out_states[i], inputs[i])))
+            return rc;
+    }
+    return evaluate_games(p, n, (const sp_game *const *)(rules ? (void *const *)out_states : inputs),
+                          rules ? NULL : out_states, out_priors, out_values, inout_masks, out_terminal);
+}
+
+/* Rules mode: each state is a copy of its parent's game with the action played. */
+static int rules_recurrent(sp__model_search *p, size_t n, void *const *states, const int32_t *actions,
+                           void **out_states, float *out_priors, float *out_values, uint8_t *inout_masks,
+                           int32_t *out_terminal)
+{
+    for (size_t i = 0; i < n; i++) {
+        sp_game *g = out_states[i] = sp__model_search_take_state(p);
+        if (!g)
+            return sp__error(SP_ERR_NOMEM, "model search: out of memory for a state");
+        int move, rc = sp__game_copy_position(g, states[i]);
+        if (!rc)
+            rc = sp_action_to_move(p->size, actions[i], &move);
+        /* The masks keep illegal actions out of the tree: one arriving
+         * here is a broken contract, not a move to score. */
+        if (!rc && sp_game_play(g, move) != SP_OK)
+            return sp__error(SP_ERR_ILLEGAL_MOVE, "model search (rules mode): action %d is illegal in its node: %s",
+                             (int)actions[i], sp_last_error());
+        if (rc)
+            return rc;
+    }
+    return evaluate_games(p, n, (const sp_game *const *)out_states, NULL, out_priors, out_values, inout_masks,
+                          out_terminal);
+}
+
+/* Learned mode: one batched dynamics step per call of at most max_batch rows. */
+static int learned_recurrent(sp__model_search *p, size_t n, void *const *states, const int32_t *actions,
+                             void **out_states, float *out_priors, float *out_values)
+{
+    const size_t A = (size_t)p->actions, S = p->state_floats;
+    const size_t chunk = rows_per_call(p, n);
+    for (size_t i = 0; i < n; i++) {
+        if (actions[i] < 0 || actions[i] >= p->actions)
+            return sp__error(SP_ERR_INVALID_ARG, "model search: action %d of row %zu is outside 0..%d",
+                             (int)actions[i], i, p->actions - 1);
+        if (!(out_states[i] = sp__model_search_take_state(p)))
+            return sp__error(SP_ERR_NOMEM, "model search: out of memory for a state");
+    }
+    sp__search_scratch *s = sp__model_search_borrow_scratch(p, chunk * (2 * S + A + 1), 0);
+    if (!s)
+        return sp__error(SP_ERR_NOMEM, "model search: out of memory for a batch of %zu states", chunk);
+    float *in = s->floats, *next = in + chunk * S, *logits = next + chunk * S, *value = logits + chunk * A;
+    int rc = SP_OK;
+    for (size_t first = 0; first < n && !rc; first += chunk) {
+        const size_t k = n - first < chunk ? n - first : chunk;
+        for (size_t j = 0; j < k; j++)
+            memcpy(in + j * S, states[first + j], S * sizeof(float));
+        rc = sp_model_recurrent(p->model, in, actions + first, (int32_t)k, next, logits, value);
+        for (size_t j = 0; j < k && !rc; j++) {
+            const size_t row = first + j;
+            memcpy(out_states[row], next + j * S, S * sizeof(float));
+            /* Below the root the model knows no rules: every action stays open. */
+            softmax(logits + j * A, NULL, (int)A, out_priors + row * A);
+            out_values[row] = value[j];
+        }
+    }
+    sp__model_search_return_scratch(p, s);
+    return rc;
+}
+
+int sp__model_search_recurrent(int worker, size_t n, void *const *states, const int32_t *actions,
+                               void **out_states, float *out_rewards, float *out_priors, float *out_values,
+                               uint8_t *inout_masks, int32_t *out_terminal, void *payload)
+{
+    (void)worker;
+    sp__model_search *p = payload;
+    /* Go scores only at the end: every transition's reward is 0. */
+    memset(out_rewards, 0, n * sizeof *out_rewards);
+    if (p->opts.mode == SP_MODEL_SEARCH_RULES)
+        return rules_recurrent(p, n, states, actions, out_states, out_priors, out_values, inout_masks,
+                               out_terminal);
+    return learned_recurrent(p, n, states, actions, out_states, out_priors, out_values);
+}
