@@ -1,0 +1,466 @@
+/* The trainer and the evaluation (train.h) on a tiny network over games
+ * built here from the go module: the loss falls; a run saved and resumed
+ * ends bitwise where an uninterrupted one does; checkpoints refuse another
+ * architecture or other batch options and load as models; the optimizers
+ * and schedules run; every argument is checked; the evaluation's metrics
+ * and floors against naive re-computations. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/data_internal.h"
+#include "model/model_internal.h"
+#include "semiparam.h"
+#include "train/train_internal.h"
+
+static char tmpdir[256];
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+/* `games` games of random legal moves (seeded), 10 to 10 + spread moves
+ * each; results alternate B+R / W+R / draw every third game, and ratings
+ * run 1800 + 100 * (g % 5) for Black, 2000 for White. */
+static sp_dataset *make_dataset(int games, int spread, uint64_t seed)
+{
+    sp_dataset *ds;
+    ck_assert_int_eq(sp_dataset_create(&ds, 9), SP_OK);
+    sp_game *g;
+    ck_assert_int_eq(sp_game_create(&g, NULL), SP_OK);
+    sp_rng *rng;
+    ck_assert_int_eq(sp_rng_create(&rng, seed), SP_OK);
+    static const char *results[3] = { "B+R", "W+R", "0" };
+    for (int i = 0; i < games; i++) {
+        sp_game_clear(g);
+        int moves = 10 + (spread ? i % spread : 0);
+        for (int m = 0; m < moves; m++) {
+            int move;
+            ck_assert_int_eq(sp_game_random_move(g, rng, &move), SP_OK);
+            ck_assert_int_eq(sp_game_play(g, move), SP_OK);
+        }
+        char rating[16];
+        sp_game_set_info(g, "RE", results[i % 3]);
+        snprintf(rating, sizeof rating, "%d", 1800 + 100 * (i % 5));
+        sp_game_set_info(g, "BR", rating);
+        sp_game_set_info(g, "WR", "2000");
+        ck_assert_int_eq(sp_dataset_add_game(ds, g, "test", 1, NULL), SP_OK);
+    }
+    sp_rng_free(rng);
+    sp_game_free(g);
+    return ds;
+}
+
+static sp_model_options tiny_options(int channels)
+{
+    sp_model_options o;
+    ck_assert_int_eq(sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION), SP_OK);
+    o.history = 2;
+    o.channels = channels;
+    o.repr_blocks = 1;
+    o.dyn_blocks = 1;
+    o.value_hidden = 8;
+    return o;
+}
+
+static sp_model *tiny_model(int channels, uint64_t seed)
+{
+    sp_model_options o = tiny_options(channels);
+    sp_nn_options nn = SP_NN_OPTIONS_INIT;
+    nn.threads = 1; /* one thread: bitwise-reproducible reductions */
+    nn.seed = seed;
+    sp_model *m;
+    ck_assert_msg(sp_model_create(&m, &o, &nn) == SP_OK, "%s", sp_last_error());
+    return m;
+}
+
+static sp_trainer_options small_trainer(void)
+{
+    sp_trainer_options o;
+    ck_assert_int_eq(sp_trainer_options_init(&o, SP_TRAINER_OPTIONS_VERSION), SP_OK);
+    o.batch_size = 16;
+    o.unroll = 2;
+    o.test_fraction = 0.2f;
+    o.seed = 5;
+    return o;
+}
+
+/* Every parameter value of a model, in store order. */
+static float *model_values(const sp_model *m, size_t *count)
+{
+    const sp__params *ps = &m->net.ps;
+    size_t total = 0;
+    for (size_t i = 0; i < ps->count; i++)
+        total += ps->items[i]->count;
+    float *v = malloc(total * sizeof *v), *at = v;
+    for (size_t i = 0; i < ps->count; i++) {
+        ck_assert_int_eq(sp__param_read(ps->items[i], at), SP_OK);
+        at += ps->items[i]->count;
+    }
+    *count = total;
+    return v;
+}
+
+START_TEST(options_defaults_and_versions)
+{
+    sp_trainer_options o, want = SP_TRAINER_OPTIONS_INIT;
+    ck_assert_int_eq(sp_trainer_options_init(&o, SP_TRAINER_OPTIONS_VERSION), SP_OK);
+    ck_assert_int_eq(o.batch_size, 256);
+    ck_assert_int_eq(o.unroll, 5);
+    ck_assert_int_eq(o.optimizer, SP_OPTIMIZER_SGD);
+    ck_assert_int_eq(o.schedule, SP_SCHEDULE_COSINE);
+    ck_assert(o.learning_rate == want.learning_rate && o.weight_decay == 1e-4 && o.test_fraction == 0.05f);
+    ck_assert_uint_eq(o.split_seed, 1);
+    ck_assert_int_eq(o.threads, 1);
+    ck_assert_int_eq(sp_trainer_options_init(NULL, SP_TRAINER_OPTIONS_VERSION), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_trainer_options_init(&o, 0), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_trainer_options_init(&o, SP_TRAINER_OPTIONS_VERSION + 1), SP_ERR_VERSION);
+    sp_eval_options e, ewant = SP_EVAL_OPTIONS_INIT;
+    ck_assert_int_eq(sp_eval_options_init(&e, SP_EVAL_OPTIONS_VERSION), SP_OK);
+    ck_assert_mem_eq(&e, &ewant, sizeof e);
+    ck_assert_int_eq(sp_eval_options_init(&e, SP_EVAL_OPTIONS_VERSION + 1), SP_ERR_VERSION);
+    ck_assert_int_eq(sp_eval_options_init(NULL, SP_EVAL_OPTIONS_VERSION), SP_ERR_INVALID_ARG);
+}
+END_TEST
+
+/* Per step, the loss as optimised; the mean of the first and of the last
+ * few steps of a short run on a small dataset it can memorise. */
+START_TEST(loss_falls)
+{
+    sp_dataset *ds = make_dataset(6, 0, 11);
+    sp_model *m = tiny_model(16, 3);
+    sp_trainer_options o = small_trainer();
+    o.optimizer = SP_OPTIMIZER_ADAMW;
+    o.learning_rate = 1e-2;
+    o.schedule = SP_SCHEDULE_CONSTANT;
+    o.test_fraction = 0.0f;
+    sp_trainer *t;
+    ck_assert_msg(sp_trainer_create(&t, m, ds, &o) == SP_OK, "%s", sp_last_error());
+    enum { STEPS = 100, WINDOW = 8 };
+    double first = 0, last = 0;
+    for (int s = 0; s < STEPS; s++) {
+        sp_train_stats st = SP_TRAIN_STATS_INIT;
+        ck_assert_msg(sp_trainer_run(t, 1, &st) == SP_OK, "%s", sp_last_error());
+        ck_assert_int_eq(st.step, s + 1);
+        ck_assert_uint_eq(st.positions, (uint64_t)(s + 1) * 16);
+        ck_assert_int_eq(st.unroll, 2);
+        ck_assert(isfinite(st.loss) && st.grad_norm > 0);
+        ck_assert(st.learning_rate == 1e-2);
+        /* The total is step 0 plus the recurrent steps scaled by 1/K. */
+        double sum = st.policy_loss[0] + st.value_loss[0] +
+                     (st.policy_loss[1] + st.value_loss[1] + st.policy_loss[2] + st.value_loss[2]) / 2;
+        ck_assert_msg(fabs(sum - st.loss) < 1e-9 * fabs(st.loss) + 1e-12, "%g vs %g", sum, st.loss);
+        if (s < WINDOW)
+            first += st.loss / WINDOW;
+        if (s >= STEPS - WINDOW)
+            last += st.loss / WINDOW;
+    }
+    ck_assert_msg(last < 0.8 * first, "loss %g -> %g", first, last);
+    sp_trainer_free(t);
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
+/* `steps` steps of a fresh model and trainer, optionally resumed first. */
+static float *run_and_read(const sp_dataset *ds, const sp_trainer_options *o, const char *resume, int steps,
+                           const char *save, size_t *count)
+{
+    sp_model *m = tiny_model(8, 7);
+    sp_trainer *t;
+    ck_assert_msg(sp_trainer_create(&t, m, ds, o) == SP_OK, "%s", sp_last_error());
+    if (resume)
+        ck_assert_msg(sp_trainer_resume(t, resume) == SP_OK, "%s", sp_last_error());
+    ck_assert_msg(sp_trainer_run(t, steps, NULL) == SP_OK, "%s", sp_last_error());
+    if (save)
+        ck_assert_msg(sp_trainer_save(t, save) == SP_OK, "%s", sp_last_error());
+    float *v = model_values(m, count);
+    sp_trainer_free(t);
+    sp_model_free(m);
+    return v;
+}
+
+START_TEST(resume_is_exact)
+{
+    sp_dataset *ds = make_dataset(20, 15, 21);
+    for (int kind = 0; kind < 2; kind++) {
+        sp_trainer_options o = small_trainer();
+        o.optimizer = kind ? SP_OPTIMIZER_ADAMW : SP_OPTIMIZER_SGD;
+        o.learning_rate = kind ? 1e-3 : 0.02;
+        o.warmup_steps = 2;
+        o.total_steps = 6;
+        o.clip_norm = 5;
+        size_t n1, n2, n3;
+        float *whole = run_and_read(ds, &o, NULL, 6, NULL, &n1);
+        float *half = run_and_read(ds, &o, NULL, 3, tmp_path("half.spm"), &n2);
+        float *resumed = run_and_read(ds, &o, tmp_path("half.spm"), 3, NULL, &n3);
+        ck_assert_uint_eq(n1, n3);
+        ck_assert(memcmp(whole, half, n1 * sizeof *whole) != 0);
+        ck_assert_msg(memcmp(whole, resumed, n1 * sizeof *whole) == 0, "optimizer %d: resumed run differs", kind);
+        free(whole);
+        free(half);
+        free(resumed);
+    }
+    sp_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(checkpoint_is_a_model_and_refuses_mismatches)
+{
+    sp_dataset *ds = make_dataset(20, 15, 31);
+    sp_trainer_options o = small_trainer();
+    sp_model *m = tiny_model(8, 7);
+    sp_trainer *t;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    ck_assert_int_eq(sp_trainer_run(t, 2, NULL), SP_OK);
+    const char *path = tmp_path("ckpt.spm");
+    ck_assert_int_eq(sp_trainer_save(t, path), SP_OK);
+    /* The checkpoint loads as a model with the trained values. */
+    sp_model *loaded;
+    ck_assert_msg(sp_model_load(&loaded, path, NULL) == SP_OK, "%s", sp_last_error());
+    size_t n1, n2;
+    float *a = model_values(m, &n1), *b = model_values(loaded, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert_mem_eq(a, b, n1 * sizeof *a);
+    sp_model_free(loaded);
+    /* A plain model file is no checkpoint. */
+    sp_trainer_free(t);
+    ck_assert_int_eq(sp_model_save(m, tmp_path("plain.spm")), SP_OK);
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    ck_assert_int_eq(sp_trainer_resume(t, tmp_path("plain.spm")), SP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "trainer"));
+    sp_trainer_free(t);
+
+    /* Another batch size, seed, unroll or optimizer: refused, named, nothing changed. */
+    static const char *names[] = { "batch_size", "seed", "unroll", "optimizer", "min_rating" };
+    for (int i = 0; i < 5; i++) {
+        sp_trainer_options other = o;
+        if (i == 0)
+            other.batch_size = 8;
+        else if (i == 1)
+            other.seed = 6;
+        else if (i == 2)
+            other.unroll = 3;
+        else if (i == 3)
+            other.optimizer = SP_OPTIMIZER_ADAMW;
+        else
+            other.min_rating = 1900;
+        sp_model *fresh = tiny_model(8, 9);
+        size_t n;
+        float *before = model_values(fresh, &n);
+        ck_assert_int_eq(sp_trainer_create(&t, fresh, ds, &other), SP_OK);
+        ck_assert_int_eq(sp_trainer_resume(t, path), SP_ERR_FORMAT);
+        ck_assert_msg(strstr(sp_last_error(), names[i]), "%s", sp_last_error());
+        float *after = model_values(fresh, &n);
+        ck_assert_mem_eq(before, after, n * sizeof *before);
+        ck_assert_int_eq(t->optim.step, 0);
+        ck_assert_uint_eq(sp__sampler_batch_no(t->sampler), 0);
+        free(before);
+        free(after);
+        sp_trainer_free(t);
+        sp_model_free(fresh);
+    }
+    /* Another architecture: refused by field name. */
+    sp_model *wide = tiny_model(12, 7);
+    ck_assert_int_eq(sp_trainer_create(&t, wide, ds, &o), SP_OK);
+    ck_assert_int_eq(sp_trainer_resume(t, path), SP_ERR_FORMAT);
+    ck_assert_msg(strstr(sp_last_error(), "channels"), "%s", sp_last_error());
+    sp_trainer_free(t);
+    sp_model_free(wide);
+    /* A truncated or missing file. */
+    FILE *f = fopen(path, "rb"), *g = fopen(tmp_path("cut.spm"), "wb");
+    char buf[100];
+    ck_assert_uint_eq(fread(buf, 1, sizeof buf, f), sizeof buf);
+    fwrite(buf, 1, sizeof buf, g);
+    fclose(f);
+    fclose(g);
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    ck_assert_int_eq(sp_trainer_resume(t, tmp_path("cut.spm")), SP_ERR_FORMAT);
+    ck_assert_int_eq(sp_trainer_resume(t, tmp_path("missing.spm")), SP_ERR_IO);
+    /* A save into a directory that does not exist leaves nothing. */
+    ck_assert_int_eq(sp_trainer_save(t, tmp_path("no/such/dir.spm")), SP_ERR_IO);
+    sp_trainer_free(t);
+    free(a);
+    free(b);
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
+/* Both optimizers under the three schedules take steps; the rate each step
+ * reports is the schedule's, warm-up first. */
+START_TEST(optimizers_and_schedules)
+{
+    sp_dataset *ds = make_dataset(12, 10, 41);
+    for (int kind = 0; kind < 2; kind++)
+        for (int sched = SP_SCHEDULE_CONSTANT; sched <= SP_SCHEDULE_COSINE; sched++) {
+            sp_trainer_options o = small_trainer();
+            o.batch_size = 4;
+            o.optimizer = kind;
+            o.schedule = sched;
+            o.learning_rate = 0.01;
+            o.warmup_steps = 2;
+            o.total_steps = 5;
+            o.step_size = 2;
+            o.gamma = 0.5;
+            o.min_lr = 0.001;
+            sp_model *m = tiny_model(4, 1);
+            sp_trainer *t;
+            ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+            for (int s = 0; s < 6; s++) {
+                sp_train_stats st = SP_TRAIN_STATS_INIT;
+                ck_assert_int_eq(sp_trainer_run(t, 1, &st), SP_OK);
+                /* Reference: warm-up ramp over 2 steps, then the schedule. */
+                double want;
+                if (sched == SP_SCHEDULE_CONSTANT)
+                    want = 0.01;
+                else if (sched == SP_SCHEDULE_STEP)
+                    want = 0.01 * pow(0.5, s / 2);
+                else if (s >= 5)
+                    want = 0.001;
+                else
+                    want = 0.001 + 0.5 * (0.01 - 0.001) * (1 + cos(M_PI * (s - 2) / 3.0));
+                if (s < 2)
+                    want = sched == SP_SCHEDULE_COSINE ? 0.01 * (s + 1) / 2 : want * (s + 1) / 2;
+                ck_assert_msg(fabs(st.learning_rate - want) < 1e-12, "kind %d schedule %d step %d: %g, want %g",
+                              kind, sched, s, st.learning_rate, want);
+            }
+            sp_trainer_free(t);
+            sp_model_free(m);
+        }
+    sp_dataset_free(ds);
+}
+END_TEST
+
+static int stop_after(const char *task, uint64_t done, uint64_t total, void *payload)
+{
+    int *calls = payload;
+    ck_assert_str_eq(task, "train");
+    ck_assert_uint_eq(total, 5);
+    ck_assert_uint_eq(done, (uint64_t)*calls + 1);
+    return ++*calls == 2;
+}
+
+START_TEST(bad_arguments)
+{
+    sp_dataset *ds = make_dataset(12, 10, 51);
+    sp_model *m = tiny_model(4, 1);
+    sp_trainer_options o = small_trainer();
+    sp_trainer *t = (sp_trainer *)1;
+    ck_assert_int_eq(sp_trainer_create(NULL, m, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_trainer_create(&t, NULL, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_null(t);
+    ck_assert_int_eq(sp_trainer_create(&t, m, NULL, &o), SP_ERR_INVALID_ARG);
+    /* Each field out of range is named. */
+    static const struct { const char *name; } fields[] = { { "batch_size" }, { "unroll" }, { "symmetries" },
+        { "optimizer" }, { "schedule" }, { "learning_rate" }, { "momentum" }, { "adam_beta2" }, { "weight_decay" },
+        { "clip_norm" }, { "step_size" }, { "gamma" }, { "min_rating" }, { "test_fraction" }, { "threads" },
+        { "value_weight" }, { "warmup_steps" } };
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        sp_trainer_options b = o;
+        switch (i) {
+        case 0: b.batch_size = 0; break;
+        case 1: b.unroll = SP_TRAIN_MAX_UNROLL + 1; break;
+        case 2: b.symmetries = 2; break;
+        case 3: b.optimizer = 7; break;
+        case 4: b.schedule = -1; break;
+        case 5: b.learning_rate = NAN; break;
+        case 6: b.momentum = 1; break;
+        case 7: b.adam_beta2 = -0.1; break;
+        case 8: b.weight_decay = INFINITY; break;
+        case 9: b.clip_norm = -1; break;
+        case 10: b.step_size = 0; break;
+        case 11: b.gamma = 0; break;
+        case 12: b.min_rating = -5; break;
+        case 13: b.test_fraction = 1; break;
+        case 14: b.threads = 0; break;
+        case 15: b.value_weight = -1; break;
+        default: b.warmup_steps = -1; break;
+        }
+        ck_assert_int_eq(sp_trainer_create(&t, m, ds, &b), SP_ERR_INVALID_ARG);
+        ck_assert_msg(strstr(sp_last_error(), fields[i].name), "%s: %s", fields[i].name, sp_last_error());
+    }
+    o.version = SP_TRAINER_OPTIONS_VERSION + 1;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_ERR_VERSION);
+    o.version = SP_TRAINER_OPTIONS_VERSION;
+    /* Nothing left by the filter; another board size. */
+    o.min_rating = 2500;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "min_rating"));
+    o.min_rating = 0;
+    sp_dataset *ds7;
+    ck_assert_int_eq(sp_dataset_create(&ds7, 7), SP_OK);
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds7, &o), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "7x7"));
+    sp_dataset_free(ds7);
+    /* NULL options: the defaults. One trainer per model at a time. */
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, NULL), SP_OK);
+    sp_trainer *second;
+    ck_assert_int_eq(sp_trainer_create(&second, m, ds, &o), SP_ERR_MISUSE);
+    ck_assert_ptr_null(second);
+    sp_trainer_free(t);
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    /* Run, save, resume. */
+    sp_train_stats st = SP_TRAIN_STATS_INIT;
+    ck_assert_int_eq(sp_trainer_run(NULL, 1, &st), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_trainer_run(t, 0, &st), SP_ERR_INVALID_ARG);
+    st.version = 0;
+    ck_assert_int_eq(sp_trainer_run(t, 1, &st), SP_ERR_INVALID_ARG);
+    st.version = SP_TRAIN_STATS_VERSION + 1;
+    ck_assert_int_eq(sp_trainer_run(t, 1, &st), SP_ERR_VERSION);
+    ck_assert_int_eq(t->optim.step, 0);
+    ck_assert_int_eq(sp_trainer_save(NULL, tmp_path("x.spm")), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_trainer_save(t, NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_trainer_save(t, ""), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_trainer_resume(NULL, tmp_path("x.spm")), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_trainer_resume(t, NULL), SP_ERR_INVALID_ARG);
+    /* A progress callback that says stop: cancelled after that step. */
+    sp_trainer_free(t);
+    int calls = 0;
+    o.progress = stop_after;
+    o.progress_payload = &calls;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    st.version = SP_TRAIN_STATS_VERSION;
+    ck_assert_int_eq(sp_trainer_run(t, 5, &st), SP_ERR_CANCELLED);
+    ck_assert_int_eq(calls, 2);
+    ck_assert_int_eq(st.step, 2);
+    sp_trainer_free(t);
+    sp_trainer_free(NULL);
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sp_test_train.XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return EXIT_FAILURE;
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("trainer");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, options_defaults_and_versions);
+    tcase_add_test(tc, loss_falls);
+    tcase_add_test(tc, resume_is_exact);
+    tcase_add_test(tc, checkpoint_is_a_model_and_refuses_mismatches);
+    tcase_add_test(tc, optimizers_and_schedules);
+    tcase_add_test(tc, bad_arguments);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_train: could not remove %s\n", tmpdir);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
