@@ -1,0 +1,394 @@
+/* sp-train: train a model (model.h) on a dataset's games with the library's
+ * trainer (train.h) under a budget of steps or minutes, with a CSV log,
+ * checkpoints and --resume; or print the test metrics of any model. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "semiparam.h"
+#include "semiparam/model.h"
+#include "semiparam/train.h"
+#include "train/train_args.h"
+#include "train/train_log.h"
+#include "train/train_progress.h"
+#include "train/train_report.h"
+#include "train/train_signal.h"
+
+static int fail(const char *what, int rc)
+{
+    fprintf(stderr, "sp-train: %s: %s (%s)\n", what, sp_last_error(), sp_status_str(rc));
+    return 1;
+}
+
+/* The library refuses another board size too, but a message that names both
+ * files is clearer than its "another board size". */
+static int same_board(const sp_dataset *ds, const char *dataset, const sp_model *m, const char *model)
+{
+    sp_model_options o;
+    sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION);
+    int rc = sp_model_get_options(m, &o);
+    if (rc)
+        return fail(model, rc);
+    if (o.board_size != sp_dataset_board_size(ds)) {
+        fprintf(stderr, "sp-train: %s holds %dx%d games, but the model in %s is for %dx%d\n", dataset,
+                sp_dataset_board_size(ds), sp_dataset_board_size(ds), model, o.board_size, o.board_size);
+        return 1;
+    }
+    return 0;
+}
+
+/* The test part as the trainer splits it, a fixed sample of it. */
+static int evaluate(sp_model *m, const sp_dataset *ds, const train_args *a, train_progress *p, sp_eval_report *out)
+{
+    sp_eval_options eo;
+    sp_eval_options_init(&eo, SP_EVAL_OPTIONS_VERSION);
+    eo.unroll = a->trainer.unroll;
+    eo.batch_size = a->eval_batch;
+    eo.min_rating = a->trainer.min_rating;
+    eo.test_fraction = a->trainer.test_fraction;
+    eo.split_seed = a->trainer.split_seed;
+    eo.max_positions = a->eval_positions;
+    eo.seed = a->trainer.seed;
+    eo.progress = train_progress_evaluate;
+    eo.progress_payload = p;
+    *out = (sp_eval_report)SP_EVAL_REPORT_INIT;
+    int rc = sp_model_evaluate(m, ds, &eo, out);
+    train_progress_clear(p);
+    return rc;
+}
+
+/* sp-train --evaluate M.spm --dataset D.spd */
+static int cmd_evaluate(const train_args *a)
+{
+    sp_dataset *ds = NULL;
+    sp_model *m = NULL;
+    int rc = sp_dataset_load(&ds, a->dataset), status;
+    if (rc)
+        return fail(a->dataset, rc);
+    if ((rc = sp_model_load(&m, a->evaluate, &a->nn)) != SP_OK) {
+        status = fail(a->evaluate, rc);
+    } else if (!(status = same_board(ds, a->dataset, m, a->evaluate))) {
+        train_report_model(stdout, m);
+        printf("test part of %s: test fraction %g, split seed %llu, weaker player rated >= %g, %s\n", a->dataset,
+               a->trainer.test_fraction, (unsigned long long)a->trainer.split_seed, a->trainer.min_rating,
+               a->eval_positions ? "a sample" : "every position");
+        train_progress p;
+        train_progress_start(&p, 0, 0, 0);
+        sp_eval_report r;
+        if ((rc = evaluate(m, ds, a, &p, &r)) != SP_OK)
+            status = fail("evaluate", rc);
+        else
+            train_report_print(stdout, &r);
+    }
+    sp_model_free(m);
+    sp_dataset_free(ds);
+    return status;
+}
+
+/* A training run: what it holds and where it stands. */
+typedef struct run {
+    const train_args *a;
+    char checkpoint[4096];
+    sp_dataset *ds;
+    sp_model *model;
+    sp_trainer *trainer;
+    train_log *log;
+    train_progress progress;
+    train_sums sums;            /* since the last train row */
+    sp_train_stats last;        /* of the last step */
+    int64_t first_step;         /* where this run started: 0, or the checkpoint's step */
+    double elapsed_before;      /* training seconds of earlier runs, from the log */
+    double start;               /* train_now() at this run's start */
+    double checkpoint_time;     /* train_now() at the last checkpoint */
+    int64_t checkpoint_step, eval_step;
+    int save_failed;            /* a checkpoint could not be written: do not try again on the way out */
+} run;
+
+static double elapsed(const run *r)
+{
+    return r->elapsed_before + train_now() - r->start;
+}
+
+static int save_checkpoint(run *r)
+{
+    int rc = sp_trainer_save(r->trainer, r->checkpoint);
+    if (rc) {
+        r->save_failed = 1;
+        return fail(r->checkpoint, rc);
+    }
+    r->checkpoint_time = train_now();
+    r->checkpoint_step = r->last.step;
+    return r->log && train_log_checkpoint(r->log, r->last.step, r->last.positions, elapsed(r)) ? 1 : 0;
+}
+
+static int log_train(run *r)
+{
+    if (!r->sums.steps)
+        return 0;
+    if (!r->log) {
+        memset(&r->sums, 0, sizeof r->sums);
+        return 0;
+    }
+    return train_log_train(r->log, &r->sums, &r->last, elapsed(r)) ? 1 : 0;
+}
+
+/* Test metrics of the fixed sample into the log. A signal during the
+ * evaluation cancels it: the run then stops as after any step. */
+static int log_test(run *r)
+{
+    sp_eval_report report;
+    int rc = evaluate(r->model, r->ds, r->a, &r->progress, &report);
+    if (rc == SP_ERR_CANCELLED && train_signal_received())
+        return 0;
+    if (rc)
+        return fail("evaluate", rc);
+    r->eval_step = r->last.step;
+    return r->log && train_log_test(r->log, r->last.step, r->last.positions, elapsed(r), &report) ? 1 : 0;
+}
+
+/* After each step: the log rows, evaluations and checkpoints that are due. */
+static int after_step(run *r)
+{
+    const train_args *a = r->a;
+    int64_t step = r->last.step;
+    train_sums_add(&r->sums, &r->last);
+    train_progress_step(&r->progress, &r->last, a->trainer.batch_size);
+    int rc = 0;
+    if (step % a->log_every == 0) {
+        train_progress_clear(&r->progress);
+        rc = log_train(r);
+    }
+    if (!rc && a->eval_every && step % a->eval_every == 0)
+        rc = log_test(r);
+    if (!rc && ((a->checkpoint_every && step % a->checkpoint_every == 0) ||
+                (a->checkpoint_minutes > 0 && train_now() - r->checkpoint_time >= 60 * a->checkpoint_minutes)))
+        rc = save_checkpoint(r);
+    return rc;
+}
+
+static int step_once(run *r)
+{
+    int rc = sp_trainer_run(r->trainer, 1, &r->last);
+    if (rc) {
+        train_progress_clear(&r->progress);
+        return fail("training", rc);
+    }
+    return after_step(r);
+}
+
+/* Why the run stops before its next step, or NULL to go on. */
+static const char *stop_reason(const run *r)
+{
+    if (train_signal_received())
+        return "signal";
+    if (r->a->steps && r->last.step >= r->a->steps)
+        return "steps";
+    if (r->a->minutes > 0 && train_now() - r->start >= 60 * r->a->minutes)
+        return "minutes";
+    return NULL;
+}
+
+static int open_model(run *r)
+{
+    const train_args *a = r->a;
+    int rc;
+    if (a->resume) {
+        if ((rc = sp_model_load(&r->model, r->checkpoint, &a->nn)) != SP_OK)
+            return fail(r->checkpoint, rc);
+        sp_model_options have;
+        sp_model_options_init(&have, SP_MODEL_OPTIONS_VERSION);
+        if ((rc = sp_model_get_options(r->model, &have)) != SP_OK)
+            return fail(r->checkpoint, rc);
+        if (train_args_check_architecture(a, &have, r->checkpoint))
+            return 1;
+        return same_board(r->ds, a->dataset, r->model, r->checkpoint);
+    }
+    sp_model_options o = a->model;
+    o.board_size = sp_dataset_board_size(r->ds);
+    if ((rc = sp_model_create(&r->model, &o, &a->nn)) != SP_OK)
+        return fail("creating the model", rc);
+    return 0;
+}
+
+/* The trainer, and with --resume its state from the checkpoint. train.h
+ * gives no way to read a trainer's step, so a resumed run learns it from
+ * its first step's figures (see take_first_step). */
+static int open_trainer(run *r)
+{
+    int rc = sp_trainer_create(&r->trainer, r->model, r->ds, &r->a->trainer);
+    if (rc)
+        return fail("creating the trainer", rc);
+    if (r->a->resume && (rc = sp_trainer_resume(r->trainer, r->checkpoint)) != SP_OK)
+        return fail(r->checkpoint, rc);
+    return 0;
+}
+
+static int open_run(run *r, const train_args *a)
+{
+    memset(r, 0, sizeof *r);
+    r->a = a;
+    r->last = (sp_train_stats)SP_TRAIN_STATS_INIT;
+    const char *ckpt = a->checkpoint;
+    char def[sizeof r->checkpoint];
+    if (!ckpt) {
+        if (snprintf(def, sizeof def, "%s.ckpt", a->out) >= (int)sizeof def) {
+            fprintf(stderr, "sp-train: --out path too long\n");
+            return 2;
+        }
+        ckpt = def;
+    }
+    snprintf(r->checkpoint, sizeof r->checkpoint, "%s", ckpt);
+    int exists = access(r->checkpoint, F_OK) == 0;
+    if (a->resume && !exists) {
+        fprintf(stderr, "sp-train: --resume: there is no checkpoint %s (%s)\n", r->checkpoint, strerror(errno));
+        return 1;
+    }
+    if (!a->resume && exists) {
+        fprintf(stderr, "sp-train: the checkpoint %s exists: continue it with --resume, or remove it (or give "
+                        "another --checkpoint) to start afresh\n", r->checkpoint);
+        return 1;
+    }
+    int rc = sp_dataset_load(&r->ds, a->dataset);
+    if (rc)
+        return fail(a->dataset, rc);
+    if ((rc = open_model(r)) != 0 || (rc = open_trainer(r)) != 0)
+        return rc;
+    train_report_model(stdout, r->model);
+    fflush(stdout);
+    train_progress_start(&r->progress, 0, a->steps, a->minutes);
+    r->start = r->checkpoint_time = train_now();
+    return 0;
+}
+
+static void close_run(run *r)
+{
+    train_log_close(r->log);
+    sp_trainer_free(r->trainer);
+    sp_model_free(r->model);
+    sp_dataset_free(r->ds);
+}
+
+/* A new run starts at step 0. A resumed one takes its first step here to
+ * learn the checkpoint's step; when that step had already reached --steps,
+ * the step just taken is undone by loading the checkpoint's weights again,
+ * and the run only writes the model. Returns 0, 1 on failure, or 3 for
+ * "nothing left to train". */
+static int take_first_step(run *r)
+{
+    if (!r->a->resume)
+        return 0;
+    int rc = sp_trainer_run(r->trainer, 1, &r->last);
+    if (rc)
+        return fail("training", rc);
+    r->first_step = r->progress.first_step = r->checkpoint_step = r->eval_step = r->last.step - 1;
+    if (r->a->steps && r->first_step >= r->a->steps) {
+        sp_trainer_free(r->trainer);
+        r->trainer = NULL;
+        if ((rc = sp_model_load_into(r->model, r->checkpoint)) != SP_OK)
+            return fail(r->checkpoint, rc);
+        printf("the checkpoint %s is at step %lld, past --steps %lld: nothing to train\n", r->checkpoint,
+               (long long)r->first_step, (long long)r->a->steps);
+        return 3;
+    }
+    return 0;
+}
+
+/* The log, opened once the run knows its first step: a resumed run cuts the
+ * rows of the steps it does again. */
+static int open_log(run *r)
+{
+    if (!r->a->log)
+        return 0;
+    return train_log_open(&r->log, r->a->log, r->a->trainer.unroll, r->a->resume ? r->first_step : -1,
+                          &r->elapsed_before) ? 1 : 0;
+}
+
+/* The end of a run that met its budget: the last rows, a checkpoint (to go
+ * on later with --resume), the model and its test metrics. */
+static int finish(run *r, const char *why)
+{
+    const train_args *a = r->a;
+    int rc = log_train(r);
+    if (!rc && r->trainer && r->checkpoint_step != r->last.step)
+        rc = save_checkpoint(r);
+    if (rc)
+        return rc;
+    if (!strcmp(why, "minutes"))
+        printf("the %g minutes are up at step %lld; continue with --resume\n", a->minutes, (long long)r->last.step);
+    else if (!strcmp(why, "steps"))
+        printf("step %lld reached\n", (long long)r->last.step);
+    if ((rc = sp_model_save(r->model, a->out)) != SP_OK)
+        return fail(a->out, rc);
+    printf("model written to %s (checkpoint %s)\n", a->out, r->checkpoint);
+    sp_eval_report report;
+    if ((rc = evaluate(r->model, r->ds, a, &r->progress, &report)) != SP_OK)
+        return fail("evaluate", rc);
+    if (r->log && r->eval_step != r->last.step &&
+        train_log_test(r->log, r->last.step, r->last.positions, elapsed(r), &report))
+        return 1;
+    printf("test metrics (%s):\n", a->eval_positions ? "the sample of --eval-positions" : "every test position");
+    train_report_print(stdout, &report);
+    return 0;
+}
+
+/* The run stopped by SIGINT or SIGTERM: a checkpoint at the step it
+ * finished, and the conventional status of that signal. */
+static int interrupted(run *r)
+{
+    int sig = train_signal_received();
+    train_progress_clear(&r->progress);
+    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    if (r->last.step == 0) {
+        fprintf(stderr, "sp-train: %s: stopped before the first step: no checkpoint written\n", name);
+        return 128 + sig;
+    }
+    int rc = log_train(r);
+    if (!rc && r->checkpoint_step != r->last.step)
+        rc = save_checkpoint(r);
+    if (rc)
+        return rc;
+    fprintf(stderr, "sp-train: %s: stopped at step %lld, checkpoint %s written; continue with --resume\n", name,
+            (long long)r->last.step, r->checkpoint);
+    return 128 + sig;
+}
+
+static int cmd_train(const train_args *a)
+{
+    run r;
+    train_signal_install();
+    int rc = open_run(&r, a);
+    if (!rc)
+        rc = take_first_step(&r);
+    if (rc == 3) {
+        rc = finish(&r, "done");
+        close_run(&r);
+        return rc;
+    }
+    if (!rc)
+        rc = open_log(&r);
+    if (!rc && a->resume)
+        rc = after_step(&r); /* the step take_first_step took */
+    const char *why = NULL;
+    while (!rc && !(why = stop_reason(&r)))
+        rc = step_once(&r);
+    train_progress_clear(&r.progress);
+    if (!rc)
+        rc = strcmp(why, "signal") ? finish(&r, why) : interrupted(&r);
+    else if (r.trainer && !r.save_failed && r.last.step > r.checkpoint_step && save_checkpoint(&r) == 0)
+        fprintf(stderr, "sp-train: the steps done up to %lld are in the checkpoint %s\n", (long long)r.last.step,
+                r.checkpoint);
+    close_run(&r);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    train_args a;
+    int rc = train_args_parse(argc, argv, &a);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    return a.evaluate ? cmd_evaluate(&a) : cmd_train(&a);
+}

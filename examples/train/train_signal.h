@@ -1,0 +1,11 @@
+/* SIGINT and SIGTERM during training: the first asks the run to stop after
+ * its current step (and save a checkpoint); a second one ends it at once. */
+#ifndef TRAIN_SIGNAL_H
+#define TRAIN_SIGNAL_H
+
+void train_signal_install(void);
+
+/* The first signal received, or 0. */
+int train_signal_received(void);
+
+#endif
