@@ -105,6 +105,7 @@ typedef struct run {
     double checkpoint_time;     /* train_now() at the last checkpoint */
     int64_t checkpoint_step, eval_step;
     int save_failed;            /* a checkpoint could not be written: do not try again on the way out */
+    int eval_failed;            /* an evaluation failed: no more of them */
 } run;
 
 static double elapsed(const run *r)
@@ -135,16 +136,24 @@ static int log_train(run *r)
     return train_log_train(r->log, &r->sums, &r->last, elapsed(r)) ? 1 : 0;
 }
 
-/* Test metrics of the fixed sample into the log. A signal during the
- * evaluation cancels it: the run then stops as after any step. */
+/* Test metrics of the fixed sample into the log. Training goes on without
+ * them when the evaluation fails (an empty test part, say): the warning
+ * says why, once. A signal during the evaluation cancels it: the run then
+ * stops as after any step. */
 static int log_test(run *r)
 {
+    if (r->eval_failed)
+        return 0;
     sp_eval_report report;
     int rc = evaluate(r->model, r->ds, r->a, &r->progress, &report);
     if (rc == SP_ERR_CANCELLED && train_signal_received())
         return 0;
-    if (rc)
-        return fail("evaluate", rc);
+    if (rc) {
+        fprintf(stderr, "sp-train: warning: evaluating at step %lld: %s (%s); training goes on without test rows\n",
+                (long long)r->last.step, sp_last_error(), sp_status_str(rc));
+        r->eval_failed = 1;
+        return 0;
+    }
     r->eval_step = r->last.step;
     return r->log && train_log_test(r->log, r->last.step, r->last.positions, elapsed(r), &report) ? 1 : 0;
 }
@@ -324,8 +333,11 @@ static int finish(run *r, const char *why)
         return fail(a->out, rc);
     printf("model written to %s (checkpoint %s)\n", a->out, r->checkpoint);
     sp_eval_report report;
-    if ((rc = evaluate(r->model, r->ds, a, &r->progress, &report)) != SP_OK)
-        return fail("evaluate", rc);
+    if ((rc = evaluate(r->model, r->ds, a, &r->progress, &report)) != SP_OK) {
+        /* The model is written: the run did its job even without its metrics. */
+        fprintf(stderr, "sp-train: warning: no test metrics: %s (%s)\n", sp_last_error(), sp_status_str(rc));
+        return 0;
+    }
     if (r->log && r->eval_step != r->last.step &&
         train_log_test(r->log, r->last.step, r->last.positions, elapsed(r), &report))
         return 1;
