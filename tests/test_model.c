@@ -1,16 +1,22 @@
-/* model: the MuZero-style network of lib/model (internal so far). The
- * min-max normalisation against central differences of a double reference
- * (a constant input too), the whole K = 2 unroll's gradient against finite
- * differences (the plain gradient, and MuZero's with the halved dynamics
- * input), inference against the unroll in inference mode, and a tiny batch
- * that a few dozen SGD steps fit. */
+/* model: the MuZero-style network of lib/model and the sp_model handle
+ * over it. The network: the min-max normalisation against central
+ * differences of a double reference (a constant input too), the whole K = 2
+ * unroll's gradient against finite differences (the plain gradient, and
+ * MuZero's with the halved dynamics input), inference against the unroll
+ * in inference mode, and a tiny batch that a few dozen SGD steps fit. The
+ * handle (model.h): sizes and FLOPs against hand counts, exact save/load,
+ * refused files, inference against the training forward pass, bf16, two
+ * threads, and every bad argument. */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "model/model_net.h"
+#include "core/file.h"
+#include "model/model_internal.h"
 #include "nn/optim.h"
 
 /* ------------------------------------------------------------------------ */
@@ -492,6 +498,706 @@ START_TEST(bad_architectures_and_arguments_are_refused)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* The sp_model handle (model.h) */
+
+/* Board 3, one past position (4 planes), 3 channels, 1 + 1 blocks, heads
+ * 2 / 1 / 4: small enough to count by hand. */
+static sp_model_options tiny_options(void)
+{
+    sp_model_options o;
+    ck_assert_int_eq(sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION), SP_OK);
+    o.board_size = 3;
+    o.history = 1;
+    o.channels = 3;
+    o.repr_blocks = 1;
+    o.dyn_blocks = 1;
+    o.policy_channels = 2;
+    o.value_channels = 1;
+    o.value_hidden = 4;
+    return o;
+}
+
+/* Board 5, 6 planes, 8 channels, 2 + 2 blocks: every layer kind, still fast. */
+static sp_model_options small_options(void)
+{
+    sp_model_options o = tiny_options();
+    o.board_size = 5;
+    o.history = 2;
+    o.channels = 8;
+    o.repr_blocks = 2;
+    o.dyn_blocks = 2;
+    o.value_hidden = 8;
+    return o;
+}
+
+static int model_try(sp_model **out, const sp_model_options *o, int precision, uint64_t seed)
+{
+    sp_nn_options nn;
+    ck_assert_int_eq(sp_nn_options_init(&nn, SP_NN_OPTIONS_VERSION), SP_OK);
+    nn.backend = SP_BACKEND_CPU;
+    nn.threads = 1;
+    nn.precision = precision;
+    nn.seed = seed;
+    return sp_model_create(out, o, &nn);
+}
+
+static sp_model *model_open(const sp_model_options *o, uint64_t seed)
+{
+    sp_model *m = NULL;
+    ck_assert_msg(model_try(&m, o, SP_PRECISION_F32, seed) == SP_OK, "%s", sp_last_error());
+    return m;
+}
+
+/* Every parameter moved, the running statistics away from 0 and 1 (the
+ * variances kept positive), so that folding and files see values that
+ * matter. Written through sp__param_write: versions move. */
+static void perturb(sp_model *m, uint64_t seed)
+{
+    for (size_t i = 0; i < m->net.ps.count; i++) {
+        sp__param *p = m->net.ps.items[i];
+        float *v = malloc(p->count * sizeof *v), *r = rand_floats(p->count, seed * 1000 + i, 0.5f);
+        ck_assert_int_eq(sp__param_read(p, v), SP_OK);
+        int var = strlen(p->name) > 4 && strcmp(p->name + strlen(p->name) - 4, ".var") == 0;
+        for (size_t j = 0; j < p->count; j++)
+            v[j] = var ? 0.5f + fabsf(r[j]) : v[j] + 0.3f * r[j];
+        ck_assert_int_eq(sp__param_write(p, v), SP_OK);
+        free(v);
+        free(r);
+    }
+}
+
+static sp_model_info describe(const sp_model *m)
+{
+    sp_model_info info = SP_MODEL_INFO_INIT;
+    ck_assert_msg(sp_model_describe(m, &info) == SP_OK, "%s", sp_last_error());
+    return info;
+}
+
+/* Observation planes of stones (0/1) plus the two constant planes' values. */
+static float *random_planes(const sp_model_info *info, int n, uint64_t seed)
+{
+    size_t count = (size_t)n * (size_t)info->input_planes * (size_t)(info->num_actions - 1);
+    float *v = rand_floats(count, seed, 1.0f);
+    for (size_t i = 0; i < count; i++)
+        v[i] = v[i] > 0.3f ? 1.0f : 0.0f;
+    return v;
+}
+
+/* The outputs of one initial and one recurrent inference. */
+typedef struct outputs {
+    int n;
+    float *state, *logits, *value, *next, *logits1, *value1;
+} outputs;
+
+static void outputs_alloc(outputs *o, const sp_model_info *info, int n)
+{
+    o->n = n;
+    o->state = calloc((size_t)n * (size_t)info->state_size, sizeof(float));
+    o->next = calloc((size_t)n * (size_t)info->state_size, sizeof(float));
+    o->logits = calloc((size_t)n * (size_t)info->num_actions, sizeof(float));
+    o->logits1 = calloc((size_t)n * (size_t)info->num_actions, sizeof(float));
+    o->value = calloc((size_t)n, sizeof(float));
+    o->value1 = calloc((size_t)n, sizeof(float));
+}
+
+static void outputs_free(outputs *o)
+{
+    free(o->state);
+    free(o->next);
+    free(o->logits);
+    free(o->logits1);
+    free(o->value);
+    free(o->value1);
+}
+
+/* Row i plays action (7 i) mod A; row 1 passes. */
+static void test_actions(int32_t *a, int n, int num_actions)
+{
+    for (int i = 0; i < n; i++)
+        a[i] = (7 * i) % num_actions;
+    if (n > 1)
+        a[1] = num_actions - 1;
+}
+
+static int run_public(sp_model *m, const float *planes, outputs *o)
+{
+    sp_model_info info = describe(m);
+    int32_t actions[64];
+    test_actions(actions, o->n, info.num_actions);
+    int rc = sp_model_initial(m, planes, o->n, o->state, o->logits, o->value);
+    if (!rc)
+        rc = sp_model_recurrent(m, o->state, actions, o->n, o->next, o->logits1, o->value1);
+    return rc;
+}
+
+/* The same through the training network's layer-by-layer inference. */
+static void run_training_path(sp_model *m, const float *planes, outputs *o)
+{
+    sp_model_info info = describe(m);
+    int32_t actions[64];
+    float factions[64];
+    test_actions(actions, o->n, info.num_actions);
+    for (int i = 0; i < o->n; i++)
+        factions[i] = (float)actions[i];
+    ck_assert_msg(sp__model_net_initial(&m->net, planes, o->n, o->state, o->logits, o->value) == SP_OK, "%s",
+                  sp_last_error());
+    ck_assert_msg(sp__model_net_recurrent(&m->net, o->state, factions, o->n, o->next, o->logits1, o->value1) ==
+                      SP_OK,
+                  "%s", sp_last_error());
+}
+
+/* The largest max_rel over the six outputs. */
+static double outputs_diff(const outputs *a, const outputs *b, const sp_model_info *info)
+{
+    size_t n = (size_t)a->n, s = n * (size_t)info->state_size, l = n * (size_t)info->num_actions;
+    double d = max_rel(a->state, b->state, s);
+    d = fmax(d, max_rel(a->next, b->next, s));
+    d = fmax(d, max_rel(a->logits, b->logits, l));
+    d = fmax(d, max_rel(a->logits1, b->logits1, l));
+    d = fmax(d, max_rel(a->value, b->value, n));
+    return fmax(d, max_rel(a->value1, b->value1, n));
+}
+
+static int outputs_equal(const outputs *a, const outputs *b, const sp_model_info *info)
+{
+    size_t n = (size_t)a->n, s = n * (size_t)info->state_size * sizeof(float),
+           l = n * (size_t)info->num_actions * sizeof(float);
+    return !memcmp(a->state, b->state, s) && !memcmp(a->next, b->next, s) && !memcmp(a->logits, b->logits, l) &&
+           !memcmp(a->logits1, b->logits1, l) && !memcmp(a->value, b->value, n * sizeof(float)) &&
+           !memcmp(a->value1, b->value1, n * sizeof(float));
+}
+
+/* A small model with moved parameters, n random observations, and two
+ * sets of outputs to compare. */
+typedef struct fixture {
+    sp_model *m;
+    sp_model_info info;
+    float *planes;
+    outputs a, b;
+} fixture;
+
+static void fixture_open(fixture *f, uint64_t seed, int n)
+{
+    sp_model_options o = small_options();
+    f->m = model_open(&o, seed);
+    perturb(f->m, seed + 100);
+    f->info = describe(f->m);
+    f->planes = random_planes(&f->info, n, seed + 200);
+    outputs_alloc(&f->a, &f->info, n);
+    outputs_alloc(&f->b, &f->info, n);
+}
+
+static void fixture_close(fixture *f)
+{
+    free(f->planes);
+    outputs_free(&f->a);
+    outputs_free(&f->b);
+    sp_model_free(f->m);
+}
+
+static const char *temp_path(const char *name)
+{
+    static char path[4][512];
+    static int turn;
+    turn = (turn + 1) % 4;
+    snprintf(path[turn], sizeof path[turn], "%s/sp_test_model_%d_%s", P_tmpdir, (int)getpid(), name);
+    return path[turn];
+}
+
+static void serialise(const sp_model *m, const sp__optim *opt, int with_trainer, unsigned char **file, size_t *size)
+{
+    sp__spm_writer w;
+    sp__spm_writer_init(&w);
+    ck_assert_int_eq(sp__model_save_sections(m, opt, &w), SP_OK);
+    if (with_trainer)
+        ck_assert_int_eq(sp__spm_add(&w, "trainer", "state", 5, 0), SP_OK);
+    ck_assert_int_eq(sp__spm_serialise(&w, file, size), SP_OK);
+    sp__spm_writer_release(&w);
+}
+
+START_TEST(options_versions_and_defaults)
+{
+    sp_model_options o, d = SP_MODEL_OPTIONS_INIT;
+    memset(&o, 0x5a, sizeof o);
+    ck_assert_int_eq(sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION), SP_OK);
+    ck_assert(memcmp(&o, &d, sizeof o) == 0);
+    ck_assert_int_eq(o.board_size, 9);
+    ck_assert_int_eq(o.history, 8);
+    ck_assert_int_eq(sp_model_options_init(&o, 0), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION + 1), SP_ERR_VERSION);
+    ck_assert_int_eq(sp_model_options_init(NULL, SP_MODEL_OPTIONS_VERSION), SP_ERR_INVALID_ARG);
+    /* A newer caller's struct is refused by create; NULL options are the defaults. */
+    sp_model *m = NULL;
+    o.version = SP_MODEL_OPTIONS_VERSION + 1;
+    ck_assert_int_eq(model_try(&m, &o, SP_PRECISION_F32, 1), SP_ERR_VERSION);
+    ck_assert_ptr_null(m);
+    ck_assert_int_eq(sp_model_create(&m, NULL, NULL), SP_OK);
+    sp_model_options got;
+    ck_assert_int_eq(sp_model_options_init(&got, SP_MODEL_OPTIONS_VERSION), SP_OK);
+    got.channels = -1;
+    ck_assert_int_eq(sp_model_get_options(m, &got), SP_OK);
+    ck_assert(memcmp(&got, &d, sizeof got) == 0);
+    got.version = 0;
+    ck_assert_int_eq(sp_model_get_options(m, &got), SP_ERR_INVALID_ARG);
+    got.version = SP_MODEL_OPTIONS_VERSION + 1;
+    ck_assert_int_eq(sp_model_get_options(m, &got), SP_ERR_VERSION);
+    sp_model_info info = describe(m);
+    ck_assert_int_eq(info.input_planes, 18);
+    ck_assert_int_eq(info.num_actions, 82);
+    ck_assert_int_eq(info.state_size, 64 * 81);
+    sp_model_free(m);
+    sp_model_free(NULL);
+}
+END_TEST
+
+START_TEST(bad_options_are_refused_naming_the_field)
+{
+    static const struct {
+        size_t offset;
+        int32_t value;
+        int status;
+        const char *word;
+    } cases[] = {
+        { offsetof(sp_model_options, board_size), 1, SP_ERR_INVALID_ARG, "board_size" },
+        { offsetof(sp_model_options, board_size), 20, SP_ERR_INVALID_ARG, "board_size" },
+        { offsetof(sp_model_options, history), 0, SP_ERR_INVALID_ARG, "history" },
+        { offsetof(sp_model_options, history), 17, SP_ERR_INVALID_ARG, "history" },
+        { offsetof(sp_model_options, channels), 0, SP_ERR_INVALID_ARG, "channels" },
+        { offsetof(sp_model_options, channels), 1025, SP_ERR_INVALID_ARG, "channels" },
+        { offsetof(sp_model_options, repr_blocks), -1, SP_ERR_INVALID_ARG, "repr_blocks" },
+        { offsetof(sp_model_options, dyn_blocks), 65, SP_ERR_INVALID_ARG, "dyn_blocks" },
+        { offsetof(sp_model_options, policy_channels), 0, SP_ERR_INVALID_ARG, "policy_channels" },
+        { offsetof(sp_model_options, value_channels), 0, SP_ERR_INVALID_ARG, "value_channels" },
+        { offsetof(sp_model_options, value_hidden), 0, SP_ERR_INVALID_ARG, "value_hidden" },
+        { offsetof(sp_model_options, value_kind), 1, SP_ERR_INVALID_ARG, "value_kind" },
+        { offsetof(sp_model_options, neighbours), -1, SP_ERR_INVALID_ARG, "neighbours" },
+        { offsetof(sp_model_options, neighbours), 4, SP_ERR_UNSUPPORTED, "issue 15" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sp_model_options o = tiny_options();
+        memcpy((char *)&o + cases[i].offset, &cases[i].value, sizeof(int32_t));
+        sp_model *m = (sp_model *)&o;
+        ck_assert_int_eq(model_try(&m, &o, SP_PRECISION_F32, 1), cases[i].status);
+        ck_assert_ptr_null(m);
+        ck_assert_msg(strstr(sp_last_error(), cases[i].word), "case %zu: %s", i, sp_last_error());
+    }
+    sp_model_options o = tiny_options();
+    sp_nn_options nn = SP_NN_OPTIONS_INIT;
+    nn.precision = 7;
+    sp_model *m = NULL;
+    ck_assert_int_eq(sp_model_create(&m, &o, &nn), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_create(NULL, &o, NULL), SP_ERR_INVALID_ARG);
+}
+END_TEST
+
+/* Parameters and FLOPs of the tiny model counted by hand. Board 3 (P = 9
+ * points, A = 10 actions), 4 planes, C = 3, 1 + 1 blocks, heads 2 / 1 / 4.
+ * Convolutions have no bias (batch norm follows); a batch norm trains
+ * gamma and beta (2 C), its running mean and variance are not counted. */
+START_TEST(describe_counts_by_hand)
+{
+    sp_model_options o = tiny_options();
+    sp_model *m = model_open(&o, 3);
+    sp_model_info info = describe(m);
+    ck_assert_int_eq(info.input_planes, 4);
+    ck_assert_int_eq(info.num_actions, 10);
+    ck_assert_int_eq(info.state_size, 27);
+    uint64_t block = 2 * (3 * 3 * 9) + 2 * (2 * 3);                     /* two 3x3 convs, two BNs */
+    uint64_t repr = 4 * 3 * 9 + 2 * 3 + block;                         /* stem 4 -> 3, BN */
+    uint64_t dyn = (3 + 2) * 3 * 9 + 2 * 3 + block;                    /* stem takes 2 action planes */
+    uint64_t policy = 3 * 2 + 2 * 2 + (2 * 9) * 10 + 10;               /* 1x1 conv, BN, dense + bias */
+    uint64_t value = 3 * 1 + 2 * 1 + (1 * 9) * 4 + 4 + 4 * 1 + 1;      /* 1x1 conv, BN, dense, dense */
+    ck_assert_uint_eq(info.parameters, repr + dyn + policy + value);
+    ck_assert_uint_eq(info.parameters, 853);
+    /* 2 x multiply-adds: a 3x3 conv cin -> cout over 9 points is 2*9*9*cin*cout. */
+    uint64_t heads = 2 * 9 * 3 * 2 + 2 * 18 * 10 + 2 * 9 * 3 * 1 + 2 * 9 * 4 + 2 * 4;
+    uint64_t blocks = 2 * (2 * 9 * 9 * 3 * 3);
+    ck_assert_uint_eq(info.flops_initial, 2 * 9 * 9 * 4 * 3 + blocks + heads);
+    ck_assert_uint_eq(info.flops_recurrent, 2 * 9 * 9 * 5 * 3 + blocks + heads);
+    ck_assert_uint_eq(info.flops_initial, 5462);
+    /* The hash: the same for the same seed, another for another seed or
+     * other values. */
+    sp_model *same = model_open(&o, 3), *other = model_open(&o, 4);
+    ck_assert(describe(same).content_hash == info.content_hash);
+    ck_assert(describe(other).content_hash != info.content_hash);
+    perturb(same, 1);
+    ck_assert(describe(same).content_hash != info.content_hash);
+    /* An older sp_model_info is written only as far as it goes. */
+    sp_model_info bad = SP_MODEL_INFO_INIT;
+    bad.version = 0;
+    ck_assert_int_eq(sp_model_describe(m, &bad), SP_ERR_INVALID_ARG);
+    bad.version = SP_MODEL_INFO_VERSION + 1;
+    ck_assert_int_eq(sp_model_describe(m, &bad), SP_ERR_VERSION);
+    ck_assert_int_eq(sp_model_describe(NULL, &info), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_describe(m, NULL), SP_ERR_INVALID_ARG);
+    sp_model_free(m);
+    sp_model_free(same);
+    sp_model_free(other);
+}
+END_TEST
+
+/* Initial and recurrent inference (folded towers, a workspace of their
+ * own) equal the training network's layer-by-layer pass with running
+ * statistics; again after the parameters change through
+ * sp__param_write, and after a change behind the versions' back announced
+ * with sp__model_params_changed. */
+START_TEST(inference_equals_the_training_forward_pass)
+{
+    enum { N = 6 };
+    fixture f;
+    fixture_open(&f, 5, N);
+    for (int round = 0; round < 3; round++) {
+        if (round == 1) {
+            perturb(f.m, 3);
+        } else if (round == 2) {
+            /* Scale the representation's stem weights in place. */
+            sp__param *p = sp__params_find(&f.m->net.ps, "repr.stem.conv.weight");
+            ck_assert_ptr_nonnull(p);
+            void *ptr;
+            ck_assert_int_eq(sp__nn_map(p->value, &ptr), SP_OK);
+            for (size_t j = 0; j < p->count; j++)
+                ((float *)ptr)[j] *= 1.5f;
+            sp__nn_unmap(p->value, ptr);
+            sp__model_params_changed(f.m);
+        }
+        ck_assert_msg(run_public(f.m, f.planes, &f.a) == SP_OK, "%s", sp_last_error());
+        run_training_path(f.m, f.planes, &f.b);
+        double d = outputs_diff(&f.a, &f.b, &f.info);
+        fprintf(stderr, "model: inference vs training forward pass (round %d): max relative difference %.3g\n", round,
+                d);
+        ck_assert_msg(d < 1e-5, "round %d: relative difference %g", round, d);
+    }
+    /* Outputs may be skipped; those asked for are the same. */
+    size_t state_bytes = (size_t)N * (size_t)f.info.state_size * sizeof(float);
+    float *state = calloc(1, state_bytes), value[N];
+    ck_assert_int_eq(sp_model_initial(f.m, f.planes, N, state, NULL, NULL), SP_OK);
+    ck_assert(memcmp(state, f.a.state, state_bytes) == 0);
+    ck_assert_int_eq(sp_model_initial(f.m, f.planes, N, NULL, NULL, value), SP_OK);
+    ck_assert(memcmp(value, f.a.value, sizeof value) == 0);
+    free(state);
+    fixture_close(&f);
+}
+END_TEST
+
+/* A trainer's unroll of 15 steps grows the network in place: inference
+ * gives the same numbers before and after. */
+START_TEST(unroll_grows_on_demand)
+{
+    fixture f;
+    fixture_open(&f, 6, 3);
+    ck_assert_int_eq(run_public(f.m, f.planes, &f.a), SP_OK);
+    ck_assert_int_eq(f.m->net.unroll_capacity, 1);
+    ck_assert_int_eq(sp__model_reserve_unroll(f.m, 15), SP_OK);
+    ck_assert_int_eq(f.m->net.unroll_capacity, 15);
+    ck_assert_int_eq(sp__model_reserve_unroll(f.m, 4), SP_OK);
+    ck_assert_int_eq(f.m->net.unroll_capacity, 15);
+    ck_assert_int_eq(sp__model_reserve_unroll(f.m, SP__MODEL_MAX_UNROLL + 1), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(run_public(f.m, f.planes, &f.b), SP_OK);
+    ck_assert(outputs_equal(&f.a, &f.b, &f.info));
+    ck_assert(describe(f.m).content_hash == f.info.content_hash);
+    fprintf(stderr, "model: one unroll step's struct is %zu bytes\n", sizeof(sp__model_step));
+    fixture_close(&f);
+}
+END_TEST
+
+/* A saved model loads to the same outputs, bit for bit, and the same hash;
+ * load_into a model of the same architecture (whose towers were already
+ * folded) gives them too. */
+START_TEST(save_and_load_are_exact)
+{
+    fixture f;
+    fixture_open(&f, 7, 4);
+    ck_assert_int_eq(run_public(f.m, f.planes, &f.a), SP_OK);
+    const char *path = temp_path("exact.spm");
+    ck_assert_msg(sp_model_save(f.m, path) == SP_OK, "%s", sp_last_error());
+    sp_model *loaded = NULL;
+    ck_assert_msg(sp_model_load(&loaded, path, NULL) == SP_OK, "%s", sp_last_error());
+    ck_assert(describe(loaded).content_hash == f.info.content_hash);
+    sp_model_options o = small_options(), got;
+    sp_model_options_init(&got, SP_MODEL_OPTIONS_VERSION);
+    ck_assert_int_eq(sp_model_get_options(loaded, &got), SP_OK);
+    ck_assert(memcmp(&got, &o, sizeof o) == 0);
+    ck_assert_int_eq(run_public(loaded, f.planes, &f.b), SP_OK);
+    ck_assert(outputs_equal(&f.a, &f.b, &f.info));
+    sp_model_free(loaded);
+    /* Into a model whose towers were folded from other values. */
+    sp_model *into = model_open(&o, 99);
+    ck_assert_int_eq(run_public(into, f.planes, &f.b), SP_OK);
+    ck_assert(!outputs_equal(&f.a, &f.b, &f.info));
+    ck_assert_msg(sp_model_load_into(into, path) == SP_OK, "%s", sp_last_error());
+    ck_assert_int_eq(run_public(into, f.planes, &f.b), SP_OK);
+    ck_assert(outputs_equal(&f.a, &f.b, &f.info));
+    ck_assert(describe(into).content_hash == f.info.content_hash);
+    sp_model_free(into);
+    /* A trainer's checkpoint (optimizer and trainer sections) loads too. */
+    sp__optim opt = { 0 };
+    sp__optim_defaults(&opt.config, SP__OPT_ADAMW);
+    unsigned char *file;
+    size_t size;
+    serialise(f.m, &opt, 1, &file, &size);
+    sp_model *ckpt = NULL;
+    ck_assert_msg(sp__model_load_bytes(&ckpt, file, size, NULL) == SP_OK, "%s", sp_last_error());
+    ck_assert(describe(ckpt).content_hash == f.info.content_hash);
+    free(file);
+    sp_model_free(ckpt);
+    unlink(path);
+    fixture_close(&f);
+}
+END_TEST
+
+/* A file of another architecture is refused naming the field, and the
+ * model it was loaded into is unchanged. */
+START_TEST(another_architecture_is_refused)
+{
+    sp_model_options o = small_options(), wide = o, big = o;
+    wide.channels = 9;
+    big.board_size = 7;
+    sp_model *m = model_open(&o, 8), *w = model_open(&wide, 8), *b = model_open(&big, 8);
+    const char *path = temp_path("arch.spm");
+    ck_assert_int_eq(sp_model_save(m, path), SP_OK);
+    uint64_t hash = describe(w).content_hash;
+    ck_assert_int_eq(sp_model_load_into(w, path), SP_ERR_FORMAT);
+    ck_assert_msg(strstr(sp_last_error(), "model file has channels 8, this model 9"), "%s", sp_last_error());
+    ck_assert_msg(strstr(sp_last_error(), path), "%s", sp_last_error());
+    ck_assert(describe(w).content_hash == hash);
+    ck_assert_int_eq(sp_model_load_into(b, path), SP_ERR_FORMAT);
+    ck_assert_msg(strstr(sp_last_error(), "board_size 5, this model 7"), "%s", sp_last_error());
+    unlink(path);
+    sp_model_free(m);
+    sp_model_free(w);
+    sp_model_free(b);
+}
+END_TEST
+
+/* A "model" section with the given fields (valid CRCs: the writer's), and
+ * the tiny model's parameters. */
+static void forged(const sp_model *params_of, uint32_t format, const int32_t *fields, unsigned char **file,
+                   size_t *size)
+{
+    unsigned char rec[8 + 4 * SP__MODEL_FIELDS];
+    uint32_t words[2 + SP__MODEL_FIELDS] = { format, SP__MODEL_FIELDS };
+    for (int i = 0; i < SP__MODEL_FIELDS; i++)
+        words[2 + i] = (uint32_t)fields[i];
+    for (size_t i = 0; i < sizeof rec; i++)
+        rec[i] = (unsigned char)(words[i / 4] >> (8 * (i % 4)));
+    sp__spm_writer w;
+    sp__spm_writer_init(&w);
+    ck_assert_int_eq(sp__spm_add(&w, "model", rec, sizeof rec, 0), SP_OK);
+    ck_assert_int_eq(sp__params_save(&params_of->net.ps, NULL, &w), SP_OK);
+    ck_assert_int_eq(sp__spm_serialise(&w, file, size), SP_OK);
+    sp__spm_writer_release(&w);
+}
+
+START_TEST(corrupt_and_foreign_files_are_refused)
+{
+    sp_model_options o = tiny_options();
+    sp_model *m = model_open(&o, 9), *got = NULL;
+    unsigned char *file;
+    size_t size;
+    serialise(m, NULL, 0, &file, &size);
+    ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_OK);
+    sp_model_free(got);
+    for (size_t cut = 0; cut < size; cut += 1 + cut / 8) {
+        ck_assert_int_eq(sp__model_load_bytes(&got, file, cut, NULL), SP_ERR_FORMAT);
+        ck_assert_ptr_null(got);
+    }
+    for (size_t at = 0; at < size; at += 1 + at / 16) {
+        file[at] ^= 0x10;
+        int rc = sp__model_load_bytes(&got, file, size, NULL);
+        ck_assert_msg(rc == SP_ERR_FORMAT || rc == SP_ERR_VERSION, "flip at %zu: %d", at, rc);
+        ck_assert_ptr_null(got);
+        file[at] ^= 0x10;
+    }
+    /* Through the file API: a truncated file, its path in the message. */
+    const char *path = temp_path("cut.spm");
+    ck_assert_int_eq(sp__file_write_atomic(path, file, size / 2), SP_OK);
+    ck_assert_int_eq(sp_model_load(&got, path, NULL), SP_ERR_FORMAT);
+    ck_assert_msg(strstr(sp_last_error(), path), "%s", sp_last_error());
+    ck_assert_int_eq(sp_model_load_into(m, path), SP_ERR_FORMAT);
+    /* Foreign files: text, empty, a bare parameter file, a directory, none. */
+    ck_assert_int_eq(sp__file_write_atomic(path, "(;GM[1]SZ[9])", 13), SP_OK);
+    ck_assert_int_eq(sp_model_load(&got, path, NULL), SP_ERR_FORMAT);
+    ck_assert_int_eq(sp__file_write_atomic(path, "", 0), SP_OK);
+    ck_assert_int_eq(sp_model_load(&got, path, NULL), SP_ERR_FORMAT);
+    ck_assert_int_eq(sp__params_save_file(&m->net.ps, NULL, path), SP_OK);
+    ck_assert_int_eq(sp_model_load(&got, path, NULL), SP_ERR_FORMAT);
+    ck_assert_msg(strstr(sp_last_error(), "no 'model' section"), "%s", sp_last_error());
+    ck_assert_int_eq(sp_model_load(&got, P_tmpdir, NULL), SP_ERR_IO);
+    ck_assert_int_eq(sp_model_load(&got, temp_path("missing.spm"), NULL), SP_ERR_IO);
+    ck_assert_ptr_null(got);
+    unlink(path);
+    free(file);
+    /* Forged architecture records with valid checksums. */
+    int32_t fields[SP__MODEL_FIELDS];
+    for (int i = 0; i < SP__MODEL_FIELDS; i++)
+        fields[i] = sp__model_field_get(&o, i);
+    forged(m, 1, fields, &file, &size);
+    ck_assert_msg(sp__model_load_bytes(&got, file, size, NULL) == SP_OK, "%s", sp_last_error());
+    sp_model_free(got);
+    free(file);
+    forged(m, 2, fields, &file, &size);
+    ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_VERSION);
+    free(file);
+    fields[2] = 5000; /* channels */
+    forged(m, 1, fields, &file, &size);
+    ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_FORMAT);
+    ck_assert_msg(strstr(sp_last_error(), "channels = 5000"), "%s", sp_last_error());
+    free(file);
+    fields[2] = 4; /* in range, but the parameters are those of 3 channels */
+    forged(m, 1, fields, &file, &size);
+    ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_FORMAT);
+    free(file);
+    fields[2] = o.channels;
+    fields[9] = 2; /* neighbours: a retrieval model */
+    forged(m, 1, fields, &file, &size);
+    ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_UNSUPPORTED);
+    ck_assert_ptr_null(got);
+    free(file);
+    sp_model_free(m);
+}
+END_TEST
+
+START_TEST(bf16_stays_close_to_f32)
+{
+    fixture f;
+    fixture_open(&f, 10, 4);
+    sp_model_options o = small_options();
+    sp_model *bf16 = NULL;
+    int rc = model_try(&bf16, &o, SP_PRECISION_BF16, 10);
+    if (rc == SP_ERR_UNSUPPORTED) {
+        fprintf(stderr, "model: this CPU runs no bf16 convolutions (%s); bf16 check skipped\n", sp_last_error());
+        fixture_close(&f);
+        return;
+    }
+    ck_assert_msg(rc == SP_OK, "%s", sp_last_error());
+    perturb(bf16, 110);
+    ck_assert(describe(bf16).content_hash == f.info.content_hash);
+    ck_assert_int_eq(run_public(f.m, f.planes, &f.a), SP_OK);
+    ck_assert_msg(run_public(bf16, f.planes, &f.b) == SP_OK, "%s", sp_last_error());
+    double d = outputs_diff(&f.b, &f.a, &f.info);
+    fprintf(stderr, "model: bf16 vs f32 max relative difference %.3g\n", d);
+    ck_assert_msg(d < 0.1, "bf16 vs f32: %g", d);
+    ck_assert_msg(d > 0.0, "bf16 looks like f32");
+    sp_model_free(bf16);
+    fixture_close(&f);
+}
+END_TEST
+
+typedef struct thread_job {
+    sp_model *m;
+    const float *planes;
+    const outputs *want;
+    sp_model_info info;
+    int mismatches, failures;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *j = arg;
+    outputs got;
+    outputs_alloc(&got, &j->info, j->want->n);
+    for (int r = 0; r < 30; r++) {
+        if (run_public(j->m, j->planes, &got) != SP_OK)
+            j->failures++;
+        else if (!outputs_equal(&got, j->want, &j->info))
+            j->mismatches++;
+    }
+    outputs_free(&got);
+    return NULL;
+}
+
+/* Two threads calling inference at once on one model get exactly what one
+ * thread gets, each with a batch of its own. */
+START_TEST(two_threads_get_what_one_gets)
+{
+    sp_model_options o = small_options();
+    sp_model *m = model_open(&o, 12);
+    perturb(m, 7);
+    sp_model_info info = describe(m);
+    enum { N = 5 };
+    float *planes[2] = { random_planes(&info, N, 12), random_planes(&info, N, 13) };
+    outputs want[2];
+    thread_job jobs[2];
+    for (int t = 0; t < 2; t++) {
+        outputs_alloc(&want[t], &info, N);
+        ck_assert_int_eq(run_public(m, planes[t], &want[t]), SP_OK);
+        jobs[t] = (thread_job){ m, planes[t], &want[t], info, 0, 0 };
+    }
+    ck_assert(!outputs_equal(&want[0], &want[1], &info));
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++)
+        ck_assert_int_eq(pthread_create(&th[t], NULL, thread_main, &jobs[t]), 0);
+    for (int t = 0; t < 2; t++) {
+        pthread_join(th[t], NULL);
+        ck_assert_msg(jobs[t].failures == 0 && jobs[t].mismatches == 0, "thread %d: %d failures, %d mismatches", t,
+                      jobs[t].failures, jobs[t].mismatches);
+    }
+    ck_assert_uint_ge(m->free_count, 1);
+    ck_assert_uint_eq(m->in_use, 0);
+    for (int t = 0; t < 2; t++) {
+        free(planes[t]);
+        outputs_free(&want[t]);
+    }
+    sp_model_free(m);
+}
+END_TEST
+
+START_TEST(bad_inference_arguments_are_refused)
+{
+    sp_model_options o = tiny_options();
+    sp_model *m = model_open(&o, 13);
+    sp_model_info info = describe(m);
+    float *planes = random_planes(&info, 2, 14), state[2 * 27], logits[2 * 10], value[2];
+    int32_t actions[2] = { 0, 9 };
+    ck_assert_int_eq(sp_model_initial(NULL, planes, 2, state, logits, value), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_initial(m, NULL, 2, state, logits, value), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_initial(m, planes, 0, state, logits, value), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_initial(m, planes, 65537, state, logits, value), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_initial(m, planes, 2, state, logits, value), SP_OK);
+    ck_assert_int_eq(sp_model_recurrent(NULL, state, actions, 2, state, logits, value), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_recurrent(m, NULL, actions, 2, state, logits, value), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_recurrent(m, state, NULL, 2, state, logits, value), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_recurrent(m, state, actions, -1, state, logits, value), SP_ERR_INVALID_ARG);
+    actions[1] = 10;
+    ck_assert_int_eq(sp_model_recurrent(m, state, actions, 2, state, logits, value), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "actions[1] = 10"), "%s", sp_last_error());
+    actions[1] = -1;
+    ck_assert_int_eq(sp_model_recurrent(m, state, actions, 2, state, logits, value), SP_ERR_INVALID_ARG);
+    actions[1] = 9;
+    /* In place: the next state over the state it came from. */
+    ck_assert_int_eq(sp_model_recurrent(m, state, actions, 2, state, logits, value), SP_OK);
+    /* A trainer's hold: inference refused, a second hold refused. */
+    ck_assert_int_eq(sp__model_hold(m, "test"), SP_OK);
+    ck_assert_int_eq(sp_model_initial(m, planes, 2, state, logits, value), SP_ERR_MISUSE);
+    ck_assert_int_eq(sp_model_recurrent(m, state, actions, 2, state, logits, value), SP_ERR_MISUSE);
+    ck_assert_int_eq(sp__model_hold(m, "test"), SP_ERR_MISUSE);
+    ck_assert_int_eq(sp_model_load_into(m, temp_path("none.spm")), SP_ERR_MISUSE);
+    sp__model_unhold(m);
+    ck_assert_int_eq(sp_model_initial(m, planes, 2, state, logits, value), SP_OK);
+    /* Files. */
+    sp_model *got = m;
+    ck_assert_int_eq(sp_model_load(NULL, "x.spm", NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_load(&got, NULL, NULL), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_null(got);
+    ck_assert_int_eq(sp_model_load(&got, "", NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_load_into(NULL, "x.spm"), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_load_into(m, NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_save(NULL, "x.spm"), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_save(m, NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_save(m, ""), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_get_options(NULL, &o), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_get_options(m, NULL), SP_ERR_INVALID_ARG);
+    /* A save into a missing directory fails and leaves no file. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/no/such/dir.spm", temp_path("dir"));
+    ck_assert_int_eq(sp_model_save(m, path), SP_ERR_IO);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    free(planes);
+    sp_model_free(m);
+}
+END_TEST
+
 Suite *model_suite(void);
 Suite *model_suite(void)
 {
@@ -505,6 +1211,20 @@ Suite *model_suite(void)
     tcase_add_test(tc, loss_falls_on_a_tiny_batch);
     tcase_add_test(tc, masked_steps_add_no_loss);
     tcase_add_test(tc, bad_architectures_and_arguments_are_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("handle");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, options_versions_and_defaults);
+    tcase_add_test(tc, bad_options_are_refused_naming_the_field);
+    tcase_add_test(tc, describe_counts_by_hand);
+    tcase_add_test(tc, inference_equals_the_training_forward_pass);
+    tcase_add_test(tc, unroll_grows_on_demand);
+    tcase_add_test(tc, save_and_load_are_exact);
+    tcase_add_test(tc, another_architecture_is_refused);
+    tcase_add_test(tc, corrupt_and_foreign_files_are_refused);
+    tcase_add_test(tc, bf16_stays_close_to_f32);
+    tcase_add_test(tc, two_threads_get_what_one_gets);
+    tcase_add_test(tc, bad_inference_arguments_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }

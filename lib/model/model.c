@@ -84,8 +84,8 @@ int sp__model_create_from(sp_model **out, const sp_model_options *opts, const sp
     /* Inference needs one dynamics step; the trainer reserves more. */
     if (!rc)
         rc = sp__model_net_setup(&m->net, m->nn, &arch, 1, m->nn->seed);
-    if (!rc && m->nn->precision == SP_PRECISION_BF16)
-        rc = sp__model_warm_up(m);
+    if (!rc && m->nn->precision == SP_PRECISION_BF16 && (rc = sp__model_warm_up(m)) != SP_OK)
+        rc = sp__error(rc, "%s: bf16 inference: %s", fn, sp_last_error());
     if (rc) {
         sp_model_free(m);
         return rc;

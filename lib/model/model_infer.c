@@ -1,31 +1,267 @@
-/* Inference on a shared model (being written: the workspace pool comes in
- * the next commit; until then inference reports SP_ERR_UNSUPPORTED). */
+/* Inference on a model several threads share: each call borrows a
+ * workspace from the model's pool (made on demand, returned after the
+ * call), so concurrent calls never share a oneDNN stream, a cached
+ * primitive, a folded weight or an activation buffer. The parameters are
+ * shared and only read. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "model_internal.h"
 
-void sp__model_workspaces_free(sp_model *m) { (void)m; }
+/* Everything one call writes: a copy of the model's sp__nn with its own
+ * stream (oneDNN streams are not thread-safe; the engine is), the towers
+ * and heads as further applications of the model's parameters (their own
+ * folded weights, plans and weight caches), and the tensors between them.
+ * The towers run the fused, folded inference path in the model's
+ * precision; normalisation and heads run in f32 as in training. */
+struct sp__model_workspace {
+    sp__nn nn;
+    sp__tower repr, dyn;
+    sp__model_heads heads;
+    sp__minmax norm;
+    sp__concat concat;
+    sp__tensor planes, state, action, hidden;
+    float *actions;
+    size_t actions_capacity;
+};
 
-int sp__model_warm_up(sp_model *m)
+/* sp__tower_share and sp__model_heads_share give the copy the owner's
+ * sp__nn; the copy's layers hold no oneDNN object yet, so pointing them at
+ * the workspace's sp__nn makes every primitive and stream use its own. */
+static void tower_bind(sp__tower *t, sp__nn *nn)
 {
-    (void)m;
+    t->nn = t->stem.nn = t->stem_bn.nn = t->stem_relu.nn = nn;
+    for (int64_t b = 0; b < t->blocks; b++) {
+        sp__resblock *r = &t->block[b];
+        r->conv1.nn = r->conv2.nn = r->bn1.nn = r->bn2.nn = nn;
+        r->relu1.nn = r->relu2.nn = r->skip.nn = r->grad_sum.nn = nn;
+    }
+}
+
+static void heads_bind(sp__model_heads *h, sp__nn *nn)
+{
+    h->pconv.nn = h->pdense.nn = h->vconv.nn = h->vdense1.nn = h->vdense2.nn = nn;
+    h->pbn.nn = h->vbn.nn = nn;
+    h->prelu.nn = h->vrelu1.nn = h->vrelu2.nn = h->vtanh.nn = h->join.nn = nn;
+}
+
+static void workspace_free(sp__model_workspace *ws)
+{
+    if (!ws)
+        return;
+    sp__tower_release(&ws->repr);
+    sp__tower_release(&ws->dyn);
+    sp__model_heads_release(&ws->heads);
+    sp__minmax_release(&ws->norm);
+    sp__concat_release(&ws->concat);
+    sp__tensor_release(&ws->planes);
+    sp__tensor_release(&ws->state);
+    sp__tensor_release(&ws->action);
+    sp__tensor_release(&ws->hidden);
+    if (ws->nn.stream)
+        dnnl_stream_destroy(ws->nn.stream);
+    free(ws->actions);
+    free(ws);
+}
+
+static int workspace_create(sp_model *m, sp__model_workspace **out)
+{
+    *out = NULL;
+    sp__model_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        return sp__error(SP_ERR_NOMEM, "model inference: out of memory");
+    ws->nn = *m->nn;
+    ws->nn.stream = NULL;
+    int rc = SP_OK;
+    dnnl_status_t st = dnnl_stream_create(&ws->nn.stream, ws->nn.engine, dnnl_stream_default_flags);
+    if (st != dnnl_success) {
+        ws->nn.stream = NULL;
+        rc = sp__dnnl_error(st, "inference stream creation");
+    }
+    if (!rc)
+        rc = sp__tower_share(&ws->repr, &m->net.repr);
+    if (!rc)
+        rc = sp__tower_share(&ws->dyn, &m->net.step[1].dyn);
+    if (!rc) {
+        tower_bind(&ws->repr, &ws->nn);
+        tower_bind(&ws->dyn, &ws->nn);
+        sp__model_heads_share(&ws->heads, &m->net.step[0].heads);
+        heads_bind(&ws->heads, &ws->nn);
+        sp__minmax_setup(&ws->norm, &ws->nn, SP__MINMAX_EPS);
+        sp__concat_setup(&ws->concat, &ws->nn);
+    }
+    if (rc) {
+        workspace_free(ws);
+        return rc;
+    }
+    *out = ws;
     return SP_OK;
 }
 
-void sp__model_params_changed(sp_model *m)
+/* A workspace for one call: from the pool, or a new one. Refused while a
+ * trainer or an evaluation holds the model (it writes the parameters). */
+static int workspace_take(sp_model *m, const char *fn, sp__model_workspace **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&m->lock);
+    if (m->busy) {
+        pthread_mutex_unlock(&m->lock);
+        return sp__error(SP_ERR_MISUSE, "%s: a trainer or an evaluation holds the model (free the trainer first)",
+                         fn);
+    }
+    sp__model_workspace *ws = m->free_count ? m->free_ws[--m->free_count] : NULL;
+    m->in_use++;
+    pthread_mutex_unlock(&m->lock);
+    int rc = ws ? SP_OK : workspace_create(m, &ws);
+    if (rc) {
+        pthread_mutex_lock(&m->lock);
+        m->in_use--;
+        pthread_mutex_unlock(&m->lock);
+        return rc;
+    }
+    *out = ws;
+    return SP_OK;
+}
+
+static void workspace_give_back(sp_model *m, sp__model_workspace *ws)
 {
     pthread_mutex_lock(&m->lock);
-    m->generation++;
+    m->in_use--;
+    if (m->free_count == m->free_capacity) {
+        size_t cap = m->free_capacity ? 2 * m->free_capacity : 4;
+        sp__model_workspace **grown = realloc(m->free_ws, cap * sizeof *grown);
+        if (grown) {
+            m->free_ws = grown;
+            m->free_capacity = cap;
+        }
+    }
+    if (m->free_count < m->free_capacity) {
+        m->free_ws[m->free_count++] = ws;
+        ws = NULL;
+    }
     pthread_mutex_unlock(&m->lock);
+    workspace_free(ws); /* the pool could not grow: no harm, the next call makes another */
 }
+
+void sp__model_workspaces_free(sp_model *m)
+{
+    for (size_t i = 0; i < m->free_count; i++)
+        workspace_free(m->free_ws[i]);
+    free(m->free_ws);
+    m->free_ws = NULL;
+    m->free_count = m->free_capacity = 0;
+}
+
+/* Layers refresh their copies when a parameter's version moves; moving
+ * every version makes all of them (the training layers' weight caches, the
+ * workspaces' folded towers and head caches) read the new values. */
+void sp__model_params_changed(sp_model *m)
+{
+    for (size_t i = 0; i < m->net.ps.count; i++)
+        m->net.ps.items[i]->version++;
+}
+
+int sp__model_warm_up(sp_model *m)
+{
+    sp__model_workspace *ws;
+    int rc = workspace_take(m, "sp_model_create", &ws);
+    if (rc)
+        return rc;
+    int64_t size = m->arch.board_size;
+    rc = sp__tower_warm_up(&ws->repr, 1, size, size);
+    if (!rc)
+        rc = sp__tower_warm_up(&ws->dyn, 1, size, size);
+    workspace_give_back(m, ws);
+    return rc;
+}
+
+/* From the normalised hidden state to the caller's outputs. */
+static int finish(sp__model_workspace *ws, float *state, float *logits, float *value)
+{
+    int rc = sp__minmax_forward(&ws->norm, &ws->hidden);
+    if (!rc && state)
+        rc = sp__tensor_read(&ws->norm.out, state);
+    if (!rc && (logits || value))
+        rc = sp__model_heads_forward(&ws->heads, &ws->norm.out, 0);
+    if (!rc && logits)
+        rc = sp__tensor_read(&ws->heads.pdense.out, logits);
+    if (!rc && value)
+        rc = sp__tensor_read(&ws->heads.vtanh.out, value);
+    return rc;
+}
+
+#define MAX_BATCH 65536
 
 int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *state, float *logits, float *value)
 {
-    (void)m, (void)planes, (void)n, (void)state, (void)logits, (void)value;
-    return sp__error(SP_ERR_UNSUPPORTED, "sp_model_initial: not written yet");
+    if (!m || !planes)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_initial: %s is NULL", m ? "planes" : "model");
+    if (n < 1 || n > MAX_BATCH)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_initial: n = %d positions (1..%d)", (int)n, MAX_BATCH);
+    sp__model_workspace *ws;
+    int rc = workspace_take(m, "sp_model_initial", &ws);
+    if (rc)
+        return rc;
+    int64_t size = m->arch.board_size;
+    int saved = sp__nn_threads_enter(&ws->nn);
+    rc = sp__tensor_ensure(&ws->planes, &ws->nn, n, m->arch.input_planes, size, size);
+    if (!rc)
+        rc = sp__tensor_write(&ws->planes, planes);
+    if (!rc)
+        rc = sp__tower_infer(&ws->repr, &ws->planes, &ws->hidden);
+    if (!rc)
+        rc = finish(ws, state, logits, value);
+    sp__nn_threads_leave(&ws->nn, saved);
+    workspace_give_back(m, ws);
+    if (rc)
+        return sp__error(rc, "sp_model_initial: %s", sp_last_error());
+    return SP_OK;
 }
 
 int sp_model_recurrent(sp_model *m, const float *state, const int32_t *actions, int32_t n, float *next_state,
                        float *logits, float *value)
 {
-    (void)m, (void)state, (void)actions, (void)n, (void)next_state, (void)logits, (void)value;
-    return sp__error(SP_ERR_UNSUPPORTED, "sp_model_recurrent: not written yet");
+    if (!m || !state || !actions)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_recurrent: %s is NULL",
+                         !m ? "model" : !state ? "state" : "actions");
+    if (n < 1 || n > MAX_BATCH)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_recurrent: n = %d pairs (1..%d)", (int)n, MAX_BATCH);
+    int64_t size = m->arch.board_size, num_actions = size * size + 1;
+    for (int32_t i = 0; i < n; i++)
+        if (actions[i] < 0 || actions[i] >= num_actions)
+            return sp__error(SP_ERR_INVALID_ARG, "sp_model_recurrent: actions[%d] = %d is not an action (0..%lld)",
+                             (int)i, (int)actions[i], (long long)(num_actions - 1));
+    sp__model_workspace *ws;
+    int rc = workspace_take(m, "sp_model_recurrent", &ws);
+    if (rc)
+        return rc;
+    if (ws->actions_capacity < (size_t)n) {
+        float *grown = realloc(ws->actions, (size_t)n * sizeof *grown);
+        if (grown) {
+            ws->actions = grown;
+            ws->actions_capacity = (size_t)n;
+        } else {
+            rc = sp__error(SP_ERR_NOMEM, "out of memory");
+        }
+    }
+    for (int32_t i = 0; i < n && !rc; i++)
+        ws->actions[i] = (float)actions[i];
+    int saved = sp__nn_threads_enter(&ws->nn);
+    if (!rc)
+        rc = sp__tensor_ensure(&ws->state, &ws->nn, n, m->arch.channels, size, size);
+    if (!rc)
+        rc = sp__tensor_write(&ws->state, state);
+    if (!rc)
+        rc = sp__model_write_actions(&ws->nn, size, &ws->action, ws->actions, n);
+    if (!rc)
+        rc = sp__concat_forward(&ws->concat, &ws->state, &ws->action);
+    if (!rc)
+        rc = sp__tower_infer(&ws->dyn, &ws->concat.out, &ws->hidden);
+    if (!rc)
+        rc = finish(ws, next_state, logits, value);
+    sp__nn_threads_leave(&ws->nn, saved);
+    workspace_give_back(m, ws);
+    if (rc)
+        return sp__error(rc, "sp_model_recurrent: %s", sp_last_error());
+    return SP_OK;
 }

@@ -23,7 +23,6 @@ struct sp_model {
     sp__model_workspace **free_ws; /* inference workspaces not in use (model_infer.c) */
     size_t free_count, free_capacity;
     size_t in_use;            /* workspaces lent to running inference calls */
-    uint64_t generation;      /* moved by sp__model_params_changed: older workspaces are dropped */
     int busy;                 /* a trainer or evaluation holds the model (sp__model_hold) */
 };
 
@@ -75,8 +74,10 @@ int sp__model_load_sections(sp_model *m, sp__optim *opt, const sp__spm_reader *r
 /* The architecture recorded in a parsed file (for sp_model_load). */
 int sp__model_read_options(const sp__spm_reader *r, sp_model_options *out);
 
-/* sp_model_load from a file's bytes (the fuzz target's entry point). */
+/* sp_model_load from a file's bytes, or from its parsed sections (the
+ * fuzz target's entry points). */
 int sp__model_load_bytes(sp_model **out, const void *data, size_t size, const sp_nn_options *nn);
+int sp__model_load_reader(sp_model **out, const sp__spm_reader *r, const sp_nn_options *nn);
 
 /* Drop the inference workspaces' cached copies of the parameters (call
  * after the parameters changed other than through the optimizer). */

@@ -106,25 +106,30 @@ int sp_model_save(const sp_model *m, const char *path)
     return SP_OK;
 }
 
-int sp__model_load_bytes(sp_model **out, const void *data, size_t size, const sp_nn_options *nn)
+int sp__model_load_reader(sp_model **out, const sp__spm_reader *r, const sp_nn_options *nn)
 {
     *out = NULL;
-    sp__spm_reader r;
     sp_model_options o;
-    int rc = sp__spm_parse(&r, data, size);
-    if (!rc)
-        rc = sp__model_read_options(&r, &o);
+    int rc = sp__model_read_options(r, &o);
     sp_model *m = NULL;
     if (!rc)
         rc = sp__model_create_from(&m, &o, nn, "sp_model_load");
     if (!rc)
-        rc = sp__model_load_sections(m, NULL, &r, NULL);
+        rc = sp__model_load_sections(m, NULL, r, NULL);
     if (rc) {
         sp_model_free(m);
         return rc;
     }
     *out = m;
     return SP_OK;
+}
+
+int sp__model_load_bytes(sp_model **out, const void *data, size_t size, const sp_nn_options *nn)
+{
+    *out = NULL;
+    sp__spm_reader r;
+    int rc = sp__spm_parse(&r, data, size);
+    return rc ? rc : sp__model_load_reader(out, &r, nn);
 }
 
 /* The file is mapped, not read: a model's bytes are parsed once, in place. */

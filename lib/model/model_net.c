@@ -174,12 +174,10 @@ static int scale_in_place(sp__tensor *t, float scale)
     return SP_OK;
 }
 
-/* The action planes of a batch: a 1 at the point played, or a plane of
- * ones for a pass (action == points). */
-static int write_actions(sp__model_net *m, sp__tensor *t, const float *action, int64_t n)
+int sp__model_write_actions(sp__nn *nn, int64_t size, sp__tensor *t, const float *action, int64_t n)
 {
-    int64_t size = m->arch.board_size, points = size * size;
-    int rc = sp__tensor_ensure(t, m->nn, n, SP__MODEL_ACTION_PLANES, size, size);
+    int64_t points = size * size;
+    int rc = sp__tensor_ensure(t, nn, n, SP__MODEL_ACTION_PLANES, size, size);
     if (rc)
         return rc;
     float *host = calloc((size_t)n * SP__MODEL_ACTION_PLANES * (size_t)points, sizeof *host);
@@ -207,7 +205,7 @@ static int write_actions(sp__model_net *m, sp__tensor *t, const float *action, i
 static int dynamics_forward(sp__model_net *m, int64_t k, const sp__tensor *prev, const float *action, int training)
 {
     sp__model_step *s = &m->step[k];
-    int rc = write_actions(m, &s->action, action, prev->n);
+    int rc = sp__model_write_actions(m->nn, m->arch.board_size, &s->action, action, prev->n);
     if (!rc)
         rc = sp__concat_forward(&s->concat, prev, &s->action);
     if (!rc)

@@ -32,6 +32,10 @@ void sp__minmax_release(sp__minmax *m);
  * and one plane of ones for a pass. */
 #define SP__MODEL_ACTION_PLANES 2
 
+/* The action planes of n actions (points = pass) on a size x size board
+ * into t; SP_ERR_INVALID_ARG for an action that is not a point or a pass. */
+int sp__model_write_actions(sp__nn *nn, int64_t size, sp__tensor *t, const float *action, int64_t n);
+
 /* One application of the recurrent part: the action planes joined to the
  * previous state, the dynamics tower, the normalisation, the heads. */
 typedef struct sp__model_step {
