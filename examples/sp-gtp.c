@@ -1,6 +1,7 @@
 /* sp-gtp: a Go engine speaking GTP version 2 on stdin/stdout. It plays with
- * MCTS over random playouts (gtp/gtp_search.c), or uniformly random moves
- * that keep its own eyes with --player random. */
+ * MCTS over random playouts (gtp/gtp_search.c) or over a learned model
+ * (--model, gtp/gtp_model.c), with the model's prior alone (--policy-only),
+ * or uniformly random moves that keep its own eyes with --player random. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "gtp/gtp_engine.h"
+#include "gtp/gtp_model.h"
 #include "gtp/gtp_search.h"
 
 static void usage(FILE *out)
@@ -17,25 +19,35 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: sp-gtp [--seed N] [--size N] [--komi X] [--player search|random] [--simulations N]\n"
             "              [--threads N] [--batch N] [--seconds S] [--playouts M] [--search puct|gumbel]\n"
-            "              [--fpu parent|zero] [--show-search N] | --help | --version\n"
+            "              [--fpu parent|zero] [--show-search N]\n"
+            "              [--model M.spm [--search-mode learned|rules] [--policy-only] [--precision f32|bf16]]\n"
+            "              | --help | --version\n"
             "Speak GTP version 2 on standard input and output.\n"
             "  --seed N         seed of the player (default: from the clock and process id)\n"
             "  --size N         initial board size, 2..19 (default 9)\n"
             "  --komi X         initial komi (default 7)\n"
             "  --player P       search (MCTS over random playouts, the default) or random\n"
-            "  --simulations N  simulations per move at most (default 1000)\n"
+            "  --simulations N  simulations per move at most (default 1000, or 200 with --model)\n"
             "  --threads N      search threads (default 1)\n"
-            "  --batch N        leaves evaluated together (default 1, or 4 per thread with --threads)\n"
+            "  --batch N        leaves evaluated together (default 1, or 4 per thread with --threads\n"
+            "                   or --model)\n"
             "  --seconds S      seconds per move at most (default 0: only the GTP clock limits)\n"
             "  --playouts M     random playouts per evaluated position (default 1)\n"
             "  --search K       puct (MuZero, the default) or gumbel (Gumbel MuZero)\n"
             "  --fpu F          value of unvisited moves: parent (the parent's mean, the default) or zero\n"
             "                   (MuZero: the worst value seen)\n"
             "  --show-search N  after each genmove, print the search's top N moves to stderr\n"
+            "  --model M.spm    search over this learned model (model.h) instead of random playouts;\n"
+            "                   the board size is the model's (boardsize refuses any other)\n"
+            "  --search-mode K  with --model: learned (MuZero: the model's dynamics below the root, the\n"
+            "                   default) or rules (AlphaZero: real games in the tree)\n"
+            "  --policy-only    with --model: play the prior's most likely legal move, no search\n"
+            "  --precision P    with --model: f32 (the default) or bf16 network arithmetic\n"
             "  --help           show this help\n"
             "  --version        print the library version\n"
             "Extension command: sp-top-moves [N] shows the last search's best N moves\n"
-            "(visits, prior, value) and its principal variation.\n");
+            "(visits, prior, value) and its principal variation; with --model, the network's\n"
+            "value and N most likely legal moves for the side to move instead.\n");
 }
 
 static int parse_number(const char *text, double min, double max, double *out)
@@ -62,6 +74,41 @@ static long read_line(FILE *in, char *buf, size_t capacity)
     return (long)n;
 }
 
+/* Simulations per move with a model unless --simulations says otherwise
+ * (issue 13: the paper's budget), far fewer than over playouts. */
+#define MODEL_SIMULATIONS 200
+
+static int model_board_size(sp_model *model)
+{
+    sp_model_options o;
+    sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION);
+    return sp_model_get_options(model, &o) == SP_OK ? o.board_size : 0;
+}
+
+/* Load the model for play: one OpenMP thread per network call, since the
+ * search's own threads (--threads) are what run calls side by side. A
+ * model of another size than --size (when given) is refused here, at start-up. */
+static int load_model(const char *path, int precision, int size, sp_model **out)
+{
+    sp_nn_options nn;
+    sp_nn_options_init(&nn, SP_NN_OPTIONS_VERSION);
+    nn.threads = 1;
+    nn.precision = precision > 0 ? SP_PRECISION_BF16 : SP_PRECISION_F32;
+    if (sp_model_load(out, path, &nn)) {
+        fprintf(stderr, "sp-gtp: cannot load the model %s: %s\n", path, sp_last_error());
+        return -1;
+    }
+    const int model_size = model_board_size(*out);
+    if (size && size != model_size) {
+        fprintf(stderr, "sp-gtp: the model %s plays on %dx%d, not on the %dx%d board --size asks for\n", path,
+                model_size, model_size, size, size);
+        sp_model_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -72,10 +119,13 @@ int main(int argc, char **argv)
         { "batch", required_argument, NULL, 'b' },  { "seconds", required_argument, NULL, 'c' },
         { "playouts", required_argument, NULL, 'm' }, { "search", required_argument, NULL, 'K' },
         { "show-search", required_argument, NULL, 'T' }, { "fpu", required_argument, NULL, 'F' },
+        { "model", required_argument, NULL, 'M' }, { "search-mode", required_argument, NULL, 'D' },
+        { "policy-only", no_argument, NULL, 'P' }, { "precision", required_argument, NULL, 'R' },
         { NULL, 0, NULL, 0 },
     };
     gtp_search_options search = GTP_SEARCH_OPTIONS_INIT;
-    int use_search = 1;
+    int use_search = 1, size_given = 0, simulations_given = 0, policy_only = 0, precision = -1, mode = -1;
+    const char *model_path = NULL;
     gtp_engine_options opts = GTP_ENGINE_OPTIONS_INIT;
     opts.seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
     double v;
@@ -100,6 +150,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             opts.board_size = (int)v;
+            size_given = 1;
             break;
         case 'k':
             if (parse_number(optarg, -1000, 1000, &v)) {
@@ -149,6 +200,25 @@ int main(int argc, char **argv)
             }
             *(c == 'S' ? &search.simulations : c == 't' ? &search.threads : c == 'b' ? &search.batch
                        : c == 'm' ? &search.playouts : &search.show_top) = (int)v;
+            simulations_given |= c == 'S';
+            break;
+        }
+        case 'M':
+            model_path = optarg;
+            break;
+        case 'P':
+            policy_only = 1;
+            break;
+        case 'D':
+        case 'R': {
+            const char *name = c == 'D' ? "--search-mode" : "--precision";
+            const char *first = c == 'D' ? "learned" : "f32", *second = c == 'D' ? "rules" : "bf16";
+            if (strcmp(optarg, first) && strcmp(optarg, second)) {
+                fprintf(stderr, "sp-gtp: %s takes %s or %s, not \"%s\"\n", name, first, second, optarg);
+                usage(stderr);
+                return 2;
+            }
+            *(c == 'D' ? &mode : &precision) = strcmp(optarg, first) != 0;
             break;
         }
         case 'c':
@@ -175,15 +245,41 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (!model_path && (policy_only || mode >= 0 || precision >= 0)) {
+        fprintf(stderr, "sp-gtp: --%s needs --model\n",
+                policy_only ? "policy-only" : mode >= 0 ? "search-mode" : "precision");
+        usage(stderr);
+        return 2;
+    }
+    sp_model *model = NULL;
+    if (model_path) {
+        if (load_model(model_path, precision, size_given ? opts.board_size : 0, &model))
+            return 1;
+        opts.board_size = model_board_size(model);
+        search.model = model;
+        search.model_mode = mode > 0 ? SP_MODEL_SEARCH_RULES : SP_MODEL_SEARCH_LEARNED;
+        if (!simulations_given)
+            search.simulations = MODEL_SIMULATIONS;
+    }
     gtp_engine *engine;
     if (gtp_engine_create(&engine, &opts)) {
         fprintf(stderr, "sp-gtp: cannot create the engine: %s\n", sp_last_error());
+        sp_model_free(model);
         return 1;
     }
     search.seed = opts.seed;
-    if (use_search && gtp_search_attach(engine, &search)) {
-        fprintf(stderr, "sp-gtp: cannot create the searching player: %s\n", sp_last_error());
+    int failed = 0;
+    if (model && policy_only)
+        failed = gtp_model_attach_policy(engine, model);
+    else if (use_search)
+        failed = gtp_search_attach(engine, &search);
+    /* The model's commands replace the search's sp-top-moves. */
+    if (!failed && model)
+        failed = gtp_model_attach_commands(engine, model);
+    if (failed) {
+        fprintf(stderr, "sp-gtp: cannot create the player: %s\n", sp_last_error());
         gtp_engine_free(engine);
+        sp_model_free(model);
         return 1;
     }
     static char line[GTP_MAX_LINE + 1];
@@ -195,6 +291,8 @@ int main(int argc, char **argv)
         fputs(response, stdout);
         fflush(stdout);
     }
+    /* The engine's searches hold the model's states: the model goes last. */
     gtp_engine_free(engine);
+    sp_model_free(model);
     return 0;
 }

@@ -1,11 +1,18 @@
 /* sp-gtp's searching player: the time budget, genmove through the search
- * (a capture-or-lose position), the clock, and the sp-top-moves command. */
+ * (a capture-or-lose position), the clock, and the sp-top-moves command.
+ * With a learned model (a tiny untrained one: legality needs no skill):
+ * whole short games of legal moves over the model in both search modes and
+ * with the prior alone, the network's sp-top-moves, boardsize refusing
+ * another size, and sp-gtp --model's start-up errors (SP_GTP). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "gtp/gtp_engine.h"
+#include "gtp/gtp_model.h"
 #include "gtp/gtp_search.h"
 
 static gtp_engine *engine;
@@ -140,6 +147,230 @@ START_TEST(clock_limits_the_search)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* With a learned model                                                     */
+/* ------------------------------------------------------------------------ */
+
+#define MODEL_SIZE 5
+
+/* A tiny fresh model, or NULL where the library has no nn module. */
+static sp_model *tiny_model(void)
+{
+    sp_model_options o;
+    ck_assert_int_eq(sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION), SP_OK);
+    o.board_size = MODEL_SIZE;
+    o.history = 2;
+    o.channels = 8;
+    o.repr_blocks = 1;
+    o.dyn_blocks = 1;
+    o.value_hidden = 8;
+    sp_nn_options nn = SP_NN_OPTIONS_INIT;
+    nn.backend = SP_BACKEND_CPU;
+    nn.threads = 1;
+    sp_model *m = NULL;
+    int rc = sp_model_create(&m, &o, &nn);
+    if (rc == SP_ERR_UNSUPPORTED) {
+        fprintf(stderr, "gtp_search: built without the nn module; the model tests are skipped\n");
+        return NULL;
+    }
+    ck_assert_msg(rc == SP_OK, "%s", sp_last_error());
+    return m;
+}
+
+static void attach_model(sp_model *m, int mode, int policy_only, int threads)
+{
+    gtp_engine_options opts = GTP_ENGINE_OPTIONS_INIT;
+    opts.board_size = MODEL_SIZE;
+    ck_assert_int_eq(gtp_engine_create(&engine, &opts), 0);
+    gtp_search_options so = GTP_SEARCH_OPTIONS_INIT;
+    so.simulations = 24;
+    so.threads = threads;
+    so.seed = 3;
+    so.model = m;
+    so.model_mode = mode;
+    ck_assert_int_eq(policy_only ? gtp_model_attach_policy(engine, m) : gtp_search_attach(engine, &so), 0);
+    ck_assert_int_eq(gtp_model_attach_commands(engine, m), 0);
+}
+
+/* Parse sp-top-moves' answer: the value, then moves of falling prior, each
+ * legal in `game`; returns how many. */
+static int check_top_moves(const char *text, const sp_game *game)
+{
+    float value, prior, last = 2.0f, sum = 0.0f;
+    int n, moves = 0;
+    ck_assert_msg(sscanf(text, "= value %f%n", &value, &n) == 1, "%s", text);
+    ck_assert(value >= -1.0f && value <= 1.0f);
+    for (const char *line = strchr(text, '\n'); line && line[1] != '\n'; line = strchr(line + 1, '\n')) {
+        char vertex[8];
+        ck_assert_msg(sscanf(line + 1, "%7s prior %f", vertex, &prior) == 2, "%s", line + 1);
+        int move;
+        ck_assert_int_eq(sp_move_from_gtp(MODEL_SIZE, vertex, &move), SP_OK);
+        ck_assert_msg(sp_game_is_legal(game, sp_game_to_play(game), move), "%s is illegal", vertex);
+        ck_assert(prior > 0.0f && prior <= last);
+        last = prior;
+        sum += prior;
+        moves++;
+    }
+    ck_assert(sum <= 1.0f + 1e-4f);
+    return moves;
+}
+
+/* A short game against itself: every genmove answers a move the engine
+ * accepted (an illegal one comes back as an error) and sp-top-moves reads. */
+static void play_short_game(void)
+{
+    for (int i = 0; i < 14; i++) {
+        const char *answer = send(i % 2 ? "genmove w" : "genmove b");
+        ck_assert_msg(answer[0] == '=' && answer[1] == ' ', "move %d: %s", i, answer);
+        if (sp_game_is_over(gtp_engine_game(engine)))
+            break;
+        ck_assert_int_ge(check_top_moves(send("sp-top-moves 5"), gtp_engine_game(engine)), 1);
+    }
+}
+
+START_TEST(model_plays_legal_games)
+{
+    sp_model *m = tiny_model();
+    if (!m)
+        return;
+    for (int variant = 0; variant < 4; variant++) {
+        /* learned, rules, learned on two threads, the prior alone */
+        attach_model(m, variant == 1 ? SP_MODEL_SEARCH_RULES : SP_MODEL_SEARCH_LEARNED, variant == 3,
+                     variant == 2 ? 2 : 1);
+        play_short_game();
+        /* Out of turn, after an undo, and after a new game. */
+        ck_assert(send("clear_board")[0] == '=');
+        ck_assert(send("play b C3")[0] == '=');
+        ck_assert_msg(send("genmove b")[0] == '=', "variant %d", variant);
+        ck_assert(send("undo")[0] == '=');
+        ck_assert(send("clear_board")[0] == '=');
+        ck_assert(send("genmove w")[0] == '=');
+        gtp_engine_free(engine);
+    }
+    sp_model_free(m);
+}
+END_TEST
+
+START_TEST(model_commands)
+{
+    sp_model *m = tiny_model();
+    if (!m)
+        return;
+    attach_model(m, SP_MODEL_SEARCH_LEARNED, 0, 1);
+    ck_assert_str_eq(send("boardsize 9"), "? unacceptable size: the model plays 5x5 only\n\n");
+    ck_assert_str_eq(send("boardsize x"), "? syntax error\n\n");
+    ck_assert_str_eq(send("boardsize 5"), "=\n\n");
+    /* Before any genmove: the network's view of the empty board, every
+     * point and pass legal, at most N lines. */
+    ck_assert_int_eq(check_top_moves(send("sp-top-moves"), gtp_engine_game(engine)), 10);
+    ck_assert_int_eq(check_top_moves(send("sp-top-moves 400"), gtp_engine_game(engine)), MODEL_SIZE * MODEL_SIZE + 1);
+    ck_assert_int_eq(check_top_moves(send("sp-top-moves 3"), gtp_engine_game(engine)), 3);
+    ck_assert_str_eq(send("sp-top-moves 0"), "? syntax error\n\n");
+    ck_assert_str_eq(send("sp-top-moves 1 2"), "? syntax error\n\n");
+    /* An occupied point leaves the list; a finished game has no moves. */
+    ck_assert(send("play b C3")[0] == '=');
+    ck_assert_ptr_null(strstr(send("sp-top-moves 400"), "\nC3 "));
+    ck_assert(send("play w pass")[0] == '=');
+    ck_assert(send("play b pass")[0] == '=');
+    ck_assert_int_eq(check_top_moves(send("sp-top-moves"), gtp_engine_game(engine)), 0);
+    gtp_engine_free(engine);
+    sp_model_free(m);
+}
+END_TEST
+
+/* Run sp-gtp with `args`, the GTP `commands` on its input; its exit status,
+ * standard output in out and standard error in err (malloc'd). */
+static int run_sp_gtp(const char *args, const char *commands, char **out, char **err)
+{
+    const char *sp_gtp = getenv("SP_GTP");
+    ck_assert_msg(sp_gtp != NULL, "SP_GTP is not set");
+    char in_path[] = "/tmp/sp_gtp_model_in_XXXXXX", out_path[] = "/tmp/sp_gtp_model_out_XXXXXX",
+         err_path[] = "/tmp/sp_gtp_model_err_XXXXXX";
+    int fds[3] = { mkstemp(in_path), mkstemp(out_path), mkstemp(err_path) };
+    ck_assert(fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0);
+    ck_assert(write(fds[0], commands, strlen(commands)) == (ssize_t)strlen(commands));
+    char command[4096];
+    snprintf(command, sizeof command, "%s %s < %s > %s 2> %s", sp_gtp, args, in_path, out_path, err_path);
+    int status = system(command);
+    char **texts[2] = { out, err };
+    const char *paths[2] = { out_path, err_path };
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(paths[i], "rb");
+        ck_assert_ptr_nonnull(f);
+        *texts[i] = calloc(1, 1 << 16);
+        fread(*texts[i], 1, (1 << 16) - 1, f);
+        fclose(f);
+    }
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    unlink(in_path);
+    unlink(out_path);
+    unlink(err_path);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+START_TEST(sp_gtp_with_a_model_file)
+{
+    sp_model *m = tiny_model();
+    if (!m)
+        return;
+    char path[] = "/tmp/sp_gtp_model_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    close(fd);
+    ck_assert_msg(sp_model_save(m, path) == SP_OK, "%s", sp_last_error());
+    sp_model_free(m);
+    static const char game[] = "genmove b\ngenmove w\ngenmove b\ngenmove w\nsp-top-moves 3\nboardsize 9\n"
+                               "list_commands\nquit\n";
+    static const char *const flags[] = { "", "--search-mode rules --simulations 8", "--policy-only",
+                                         "--threads 2 --simulations 16" };
+    for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+        char args[512], *out, *err;
+        snprintf(args, sizeof args, "--model %s --seed 1 %s", path, flags[f]);
+        ck_assert_msg(run_sp_gtp(args, game, &out, &err) == 0, "%s: %s", args, err);
+        /* Four moves (the engine only answers legal ones), the prior, the refused size. */
+        const char *p = out;
+        for (int i = 0; i < 4; i++) {
+            ck_assert_msg(p[0] == '=' && p[1] == ' ', "%s", out);
+            p = strstr(p, "\n\n") + 2;
+        }
+        ck_assert_msg(strncmp(p, "= value ", 8) == 0, "%s", p);
+        ck_assert_ptr_nonnull(strstr(p, "? unacceptable size: the model plays 5x5 only\n\n"));
+        ck_assert_ptr_nonnull(strstr(p, "\nsp-top-moves\n"));
+        free(out);
+        free(err);
+    }
+    /* Start-up errors: a size the model was not made for, a missing file, a
+     * corrupt one, and the model's options without a model. */
+    char args[512], *out, *err;
+    snprintf(args, sizeof args, "--model %s --size 9", path);
+    ck_assert_int_eq(run_sp_gtp(args, "quit\n", &out, &err), 1);
+    ck_assert_msg(strstr(err, "plays on 5x5, not on the 9x9 board") != NULL, "%s", err);
+    free(out);
+    free(err);
+    FILE *f = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 40, SEEK_SET);
+    fputs("corrupted", f);
+    fclose(f);
+    snprintf(args, sizeof args, "--model %s", path);
+    ck_assert_int_eq(run_sp_gtp(args, "quit\n", &out, &err), 1);
+    ck_assert_msg(strstr(err, "cannot load the model") != NULL, "%s", err);
+    free(out);
+    free(err);
+    unlink(path);
+    ck_assert_int_eq(run_sp_gtp(args, "quit\n", &out, &err), 1);
+    ck_assert_msg(strstr(err, "cannot load the model") != NULL, "%s", err);
+    free(out);
+    free(err);
+    ck_assert_int_eq(run_sp_gtp("--policy-only", "quit\n", &out, &err), 2);
+    ck_assert_msg(strstr(err, "--policy-only needs --model") != NULL, "%s", err);
+    free(out);
+    free(err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gtp_search");
@@ -150,6 +381,12 @@ int main(void)
     tcase_add_test(tc, top_moves_command);
     tcase_add_test(tc, clock_limits_the_search);
     suite_add_tcase(s, tc);
+    TCase *model = tcase_create("model");
+    tcase_set_timeout(model, 120);
+    tcase_add_test(model, model_plays_legal_games);
+    tcase_add_test(model, model_commands);
+    tcase_add_test(model, sp_gtp_with_a_model_file);
+    suite_add_tcase(s, model);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -1,5 +1,7 @@
 /* sp-gtp's searching player: the engine's game goes to the searcher as the
- * root; the tree is kept from move to move while the game only grows. */
+ * root; the tree is kept from move to move while the game only grows. The
+ * searcher's model is the playout evaluator or, with a model, the model's
+ * own searcher model. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,18 +87,24 @@ static int make_search(searcher *s, int size)
     eo.threads = s->opts.threads;
     eo.seed = s->opts.seed;
     sp_search_model model;
+    sp_model_search_options mo = SP_MODEL_SEARCH_OPTIONS_INIT;
+    mo.mode = s->opts.model_mode;
     sp_search_options so = SP_SEARCH_OPTIONS_INIT;
     so.kind = s->opts.kind;
     so.simulations = s->opts.simulations;
     so.threads = s->opts.threads;
     /* With threads, batches of 4 leaves per thread: each thread's part of a
      * batch then spans several calls, which lets the threads share the
-     * selection time (docs/benchmarks.md, "Two threads"). */
-    so.batch_size = s->opts.batch ? s->opts.batch : s->opts.threads > 1 ? 4 * s->opts.threads : 1;
+     * selection time (docs/benchmarks.md, "Two threads"). A network call
+     * costs about as much for 4 rows as for 1, so a model batches too. */
+    so.batch_size = s->opts.batch                             ? s->opts.batch
+                    : s->opts.threads > 1 || s->opts.model ? 4 * s->opts.threads
+                                                           : 1;
     so.seed = s->opts.seed;
     so.fpu = s->opts.fpu;
-    if (sp_go_evaluator_create(&s->evaluator, &eo) || sp_go_evaluator_model(s->evaluator, &model) ||
-        sp_search_create(&s->search, &model, &so)) {
+    int rc = s->opts.model ? sp_model_search_model(s->opts.model, &mo, &model)
+                           : sp_go_evaluator_create(&s->evaluator, &eo) || sp_go_evaluator_model(s->evaluator, &model);
+    if (rc || sp_search_create(&s->search, &model, &so)) {
         release_search(s);
         return -1;
     }
@@ -144,8 +152,10 @@ static sp_game *clone_game(const sp_game *game)
 /* GTP lets a colour move out of turn. Pretending the other side passed
  * would let a pass of ours end the game in the search's eyes; instead the
  * search gets the bare position with @p color to move (superko history lost). */
-static sp_game *position_for(const sp_game *game, int color)
+sp_game *gtp_search_position(const sp_game *game, int color)
 {
+    if (sp_game_to_play(game) == color)
+        return clone_game(game);
     sp_game_options o = SP_GAME_OPTIONS_INIT;
     o.board_size = sp_game_size(game);
     o.komi = sp_game_komi(game);
@@ -172,7 +182,7 @@ static int search_genmove(void *payload, const sp_game *game, int color, const g
     if ((!s->search || s->size != size) && make_search(s, size))
         return -1;
     s->has_result = 0;
-    sp_game *root = sp_game_to_play(game) == color ? clone_game(game) : position_for(game, color);
+    sp_game *root = gtp_search_position(game, color);
     if (!root)
         return -1;
     if (sp_game_is_over(root)) {

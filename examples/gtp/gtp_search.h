@@ -1,24 +1,30 @@
 /* The searching player of sp-gtp: MCTS (include/semiparam/search.h) over the
- * random-playout evaluator, with tree reuse between moves, a time budget
- * from time_settings/time_left, and the sp-top-moves extension command. */
+ * random-playout evaluator or a learned model (model.h), with tree reuse
+ * between moves, a time budget from time_settings/time_left, and the
+ * sp-top-moves extension command. */
 #ifndef SP_GTP_SEARCH_H
 #define SP_GTP_SEARCH_H
 
 #include "gtp_engine.h"
+#include "semiparam/model.h"
 
 typedef struct gtp_search_options {
     int simulations;   /**< per move, at most */
     int threads;       /**< search workers */
-    int batch;         /**< leaves per batch; 0 = 1, or 4 per thread with threads */
+    int batch;         /**< leaves per batch; 0 = 1, or 4 per thread with threads or a model */
     double seconds;    /**< per move at most; 0 = only the clock limits */
-    int playouts;      /**< random playouts per evaluated position */
+    int playouts;      /**< random playouts per evaluated position (without a model) */
     int kind;          /**< SP_SEARCH_PUCT or SP_SEARCH_GUMBEL */
     uint64_t seed;
     int show_top;      /**< after each genmove, write this many top moves to stderr; 0 = none */
     int fpu;           /**< SP_SEARCH_FPU_PARENT or SP_SEARCH_FPU_ZERO */
+    sp_model *model;   /**< search over this model instead of random playouts (borrowed: it must
+                            outlive the engine); NULL for playouts */
+    int model_mode;    /**< with a model: SP_MODEL_SEARCH_LEARNED or SP_MODEL_SEARCH_RULES */
 } gtp_search_options;
 
-#define GTP_SEARCH_OPTIONS_INIT { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT }
+#define GTP_SEARCH_OPTIONS_INIT \
+    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED }
 
 /**
  * Make a searching player the engine's player and register `sp-top-moves`.
@@ -32,5 +38,13 @@ int gtp_search_attach(gtp_engine *engine, const gtp_search_options *opts);
  * empty points on the board; 0 when the clock sets no limit.
  */
 double gtp_search_budget(const gtp_clock *clock, int empty_points);
+
+/**
+ * The position to search for @p color in @p game: a copy of the game when
+ * @p color is to move; otherwise (GTP lets a colour move out of turn) the
+ * bare position with @p color to move, its superko history lost. NULL when
+ * out of memory; free it with sp_game_free().
+ */
+sp_game *gtp_search_position(const sp_game *game, int color);
 
 #endif /* SP_GTP_SEARCH_H */
