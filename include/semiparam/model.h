@@ -166,7 +166,13 @@ SP_API int sp_model_describe(const sp_model *m, sp_model_info *out);
  * @param state    n x state_size floats, or NULL
  * @param logits   n x num_actions floats, or NULL
  * @param value    n floats, or NULL
- * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_NOMEM, SP_ERR_INTERNAL (a oneDNN failure, named).
+ * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_NOMEM, SP_ERR_INTERNAL (a oneDNN failure, named),
+ *         SP_ERR_MISUSE while a trainer (from sp_trainer_create() to sp_trainer_free(): it
+ *         writes the parameters) or sp_model_evaluate() holds the model.
+ *
+ * Threads: any number of calls at once (on other threads) are safe; each
+ * borrows a workspace of the model's (made on the first call that needs
+ * it, kept for the next), so n threads calling at once cost n workspaces.
  * @since 0.1
  */
 SP_API int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *state, float *logits,
@@ -176,8 +182,9 @@ SP_API int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *
  * Recurrent inference for @p n (state, action) pairs: g(s, a) then the heads.
  * @param state       n x state_size floats (a state from this model)
  * @param actions     n actions in 0..num_actions-1 (size*size = pass)
- * @param next_state  n x state_size floats, or NULL
- * @return SP_OK, SP_ERR_INVALID_ARG (an action out of range: its row named), ...
+ * @param next_state  n x state_size floats, or NULL (may be @p state itself)
+ * @return SP_OK, SP_ERR_INVALID_ARG (an action out of range: its row named),
+ *         SP_ERR_MISUSE (a trainer holds the model), and as sp_model_initial().
  * @since 0.1
  */
 SP_API int sp_model_recurrent(sp_model *m, const float *state, const int32_t *actions, int32_t n,

@@ -110,6 +110,7 @@ void sp_model_free(sp_model *m)
 {
     if (!m)
         return;
+    sp__model_search_release_all(m);
     sp__model_workspaces_free(m);
     /* A net whose setup failed has already released itself. */
     if (m->net.step)
