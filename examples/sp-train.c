@@ -118,7 +118,7 @@ static int save_checkpoint(run *r)
     int rc = sp_trainer_save(r->trainer, r->checkpoint);
     if (rc) {
         r->save_failed = 1;
-        return fail(r->checkpoint, rc);
+        return fail("checkpoint", rc);
     }
     r->checkpoint_time = train_now();
     r->checkpoint_step = r->last.step;
@@ -231,7 +231,7 @@ static int open_trainer(run *r)
     if (rc)
         return fail("creating the trainer", rc);
     if (r->a->resume && (rc = sp_trainer_resume(r->trainer, r->checkpoint)) != SP_OK)
-        return fail(r->checkpoint, rc);
+        return fail("resuming", rc);
     return 0;
 }
 
@@ -330,7 +330,7 @@ static int finish(run *r, const char *why)
     else if (!strcmp(why, "steps"))
         printf("step %lld reached\n", (long long)r->last.step);
     if ((rc = sp_model_save(r->model, a->out)) != SP_OK)
-        return fail(a->out, rc);
+        return fail("saving the model", rc);
     printf("model written to %s (checkpoint %s)\n", a->out, r->checkpoint);
     sp_eval_report report;
     if ((rc = evaluate(r->model, r->ds, a, &r->progress, &report)) != SP_OK) {

@@ -257,10 +257,7 @@ int train_args_parse(int argc, char **argv, train_args *a)
             fprintf(stderr, "sp-train: unknown option '%s' (sp-train --help lists them)\n", argv[i]);
             return -1;
         }
-        if (a->given[o - options]) {
-            fprintf(stderr, "sp-train: %s given twice\n", o->name);
-            return -1;
-        }
+        /* Given twice, the last one counts (a wrapper script's defaults can be overridden). */
         a->given[o - options] = 1;
         if (o->kind == K_FLAG) {
             set(o, NULL, a);
