@@ -11,7 +11,8 @@
 #             another batch size, a full disk: a clear message, a non-zero
 #             exit and no partial file
 #   evaluate  --evaluate prints one line per unroll step k = 0..K, and the
-#             same figures as the training run's final evaluation
+#             same figures as the training run's final evaluation; the log's
+#             test rows hold them too, and tools/plot-training draws the log
 # Usage: check-sp-train.sh PART SP_TRAIN SP_DATA
 set -u
 part=$1
@@ -200,9 +201,18 @@ part_refusals() {
 }
 
 part_evaluate() {
-    run --steps 6 --unroll 3 --eval-positions 30 --seed 5 --out "$tmp/e.spm"
+    run --steps 6 --unroll 3 --eval-positions 30 --seed 5 --out "$tmp/e.spm" --log "$tmp/e.csv" --eval-every 3
     [ $rc = 0 ] || fail "a 6-step run: exit $rc"
     grep '^top-1 k=' "$tmp/out" >"$tmp/final" || fail "the run printed no final metrics"
+    # The test row at step 6 holds the printed top-1 figures (3 decimals in print, 6 in the log).
+    grep '^test,6,' "$tmp/e.csv" | cut -d, -f16-19 | tr ',' '\n' | awk '{ printf "%.3f\n", $1 }' >"$tmp/logged"
+    awk '{ print $3 }' "$tmp/final" | cmp -s - "$tmp/logged" || fail "the log's test row differs from the printed top-1"
+    [ "$(grep -c '^test,' "$tmp/e.csv")" = 2 ] || fail "expected test rows at steps 3 and 6 only"
+    if command -v gnuplot >/dev/null 2>&1; then
+        "$SP_SOURCE_ROOT/tools/plot-training" "$tmp/e.csv" "$tmp/e.png" >"$tmp/out" 2>"$tmp/err" ||
+            fail "tools/plot-training exited with $?"
+        [ "$(od -An -c -N4 "$tmp/e.png" | tr -d ' ')" = '211PNG' ] || fail "tools/plot-training wrote no PNG"
+    fi
     "$train" --evaluate "$tmp/e.spm" --dataset "$tmp/d.spd" --unroll 3 --positions 30 --seed 5 \
         --test-fraction 0.2 --threads 1 >"$tmp/out" 2>"$tmp/err" || fail "--evaluate exited with $?"
     grep '^top-1 k=' "$tmp/out" | sed 's/ \([0-9.]*\)  ce.*//' >"$tmp/ks"
