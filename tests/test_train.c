@@ -439,6 +439,289 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* ---- evaluation ---------------------------------------------------------- */
+
+typedef struct naive_report {
+    uint64_t positions, count[SP_TRAIN_MAX_UNROLL + 1];
+    double top1[SP_TRAIN_MAX_UNROLL + 1], ce[SP_TRAIN_MAX_UNROLL + 1], mse[SP_TRAIN_MAX_UNROLL + 1];
+    double floor_top1[SP_TRAIN_MAX_UNROLL + 1], floor_mse[SP_TRAIN_MAX_UNROLL + 1], floor_value;
+} naive_report;
+
+static int in_filter(const sp_dataset *ds, uint64_t g, float min_rating)
+{
+    sp_dataset_game_info info = { .version = SP_DATASET_GAME_INFO_VERSION };
+    ck_assert_int_eq(sp_dataset_game_info_get(ds, g, &info), SP_OK);
+    return min_rating <= 0 || (info.black_rating >= min_rating && info.white_rating >= min_rating);
+}
+
+static float naive_outcome(const sp_dataset *ds, uint64_t g, int m)
+{
+    sp_dataset_game_info info = { .version = SP_DATASET_GAME_INFO_VERSION };
+    sp_dataset_game_info_get(ds, g, &info);
+    int mover = m % 2 ? 3 - info.first_color : info.first_color;
+    return info.winner == SP_EMPTY ? 0.0f : info.winner == mover ? 1.0f : -1.0f;
+}
+
+/* The metrics of every test position from the public API alone: the split
+ * and ratings from the game summaries, planes from replayed games, one
+ * position at a time through sp_model_initial/recurrent. */
+static void naive_evaluate(sp_model *m, const sp_dataset *ds, const sp_eval_options *o, naive_report *r)
+{
+    memset(r, 0, sizeof *r);
+    sp_split_options split;
+    sp_split_options_init(&split, SP_SPLIT_OPTIONS_VERSION);
+    split.seed = o->split_seed;
+    split.test_fraction = o->test_fraction;
+    enum { BUCKETS = 128, A = 82 };
+    static uint64_t counts[BUCKETS][A];
+    memset(counts, 0, sizeof counts);
+    double vsum = 0;
+    uint64_t vn = 0;
+    int32_t moves[512];
+    size_t n;
+    for (uint64_t g = 0; g < sp_dataset_game_count(ds); g++) {
+        int part;
+        sp_dataset_game_part(ds, g, &split, &part);
+        if (part == SP_PART_TEST || !in_filter(ds, g, o->min_rating))
+            continue;
+        ck_assert_int_eq(sp_dataset_game_moves(ds, g, moves, 512, &n), SP_OK);
+        for (size_t t = 0; t < n; t++) {
+            counts[t < BUCKETS ? t : BUCKETS - 1][moves[t]]++;
+            vsum += naive_outcome(ds, g, (int)t);
+            vn++;
+        }
+    }
+    int table[BUCKETS];
+    for (int b = 0; b < BUCKETS; b++) {
+        table[b] = 81;
+        uint64_t best = 0;
+        for (int a = 0; a < A; a++)
+            if (counts[b][a] > best) {
+                best = counts[b][a];
+                table[b] = a;
+            }
+    }
+    r->floor_value = vn ? vsum / (double)vn : 0;
+    sp_model_info info = SP_MODEL_INFO_INIT;
+    sp_model_describe(m, &info);
+    float *state = malloc((size_t)info.state_size * sizeof *state), *next = malloc((size_t)info.state_size * 4);
+    for (uint64_t g = 0; g < sp_dataset_game_count(ds); g++) {
+        int part;
+        sp_dataset_game_part(ds, g, &split, &part);
+        if ((o->part == SP_PART_TEST && part != SP_PART_TEST) || !in_filter(ds, g, o->min_rating))
+            continue;
+        sp_dataset_game_moves(ds, g, moves, 512, &n);
+        for (size_t t = 0; t < n; t++) {
+            sp_game *game;
+            ck_assert_int_eq(sp_dataset_game_replay(ds, g, (int)t, &game), SP_OK);
+            float planes[6 * 81], logits[A], value;
+            ck_assert_int_eq(sp_game_planes(game, 2, planes, 6 * 81), SP_OK);
+            sp_game_free(game);
+            ck_assert_msg(sp_model_initial(m, planes, 1, state, logits, &value) == SP_OK, "%s", sp_last_error());
+            r->positions++;
+            for (int k = 0; k <= o->unroll && t + (size_t)k < n; k++) {
+                if (k > 0) {
+                    int32_t a = moves[t + (size_t)k - 1];
+                    ck_assert_int_eq(sp_model_recurrent(m, state, &a, 1, next, logits, &value), SP_OK);
+                    memcpy(state, next, (size_t)info.state_size * sizeof *state);
+                }
+                int target = moves[t + (size_t)k], best = 0;
+                double z = naive_outcome(ds, g, (int)(t + (size_t)k)), norm = 0;
+                for (int a = 0; a < A; a++)
+                    if (logits[a] > logits[best])
+                        best = a;
+                for (int a = 0; a < A; a++)
+                    norm += exp((double)logits[a]);
+                r->count[k]++;
+                r->top1[k] += best == target;
+                r->ce[k] += log(norm) - logits[target];
+                r->mse[k] += (value - z) * (value - z);
+                size_t bucket = t + (size_t)k < BUCKETS ? t + (size_t)k : BUCKETS - 1;
+                r->floor_top1[k] += table[bucket] == target;
+                r->floor_mse[k] += (r->floor_value - z) * (r->floor_value - z);
+            }
+        }
+    }
+    for (int k = 0; k <= o->unroll; k++) {
+        double c = (double)r->count[k];
+        r->top1[k] /= c;
+        r->ce[k] /= c;
+        r->mse[k] /= c;
+        r->floor_top1[k] /= c;
+        r->floor_mse[k] /= c;
+    }
+    free(state);
+    free(next);
+}
+
+static sp_eval_options eval_options(void)
+{
+    sp_eval_options o;
+    ck_assert_int_eq(sp_eval_options_init(&o, SP_EVAL_OPTIONS_VERSION), SP_OK);
+    o.unroll = 3;
+    o.test_fraction = 0.3f;
+    o.min_rating = 1900;
+    o.batch_size = 7; /* batches that do not divide the positions */
+    return o;
+}
+
+static void expect_near(double got, double want, double tol, const char *what, int k)
+{
+    ck_assert_msg(fabs(got - want) <= tol * (1 + fabs(want)), "%s[%d]: %.9g, naive %.9g", what, k, got, want);
+}
+
+START_TEST(evaluation_matches_a_naive_one)
+{
+    sp_dataset *ds = make_dataset(40, 20, 61);
+    sp_model *m = tiny_model(8, 13);
+    /* A few training steps, so the heads say more than their initial values. */
+    sp_trainer_options to = small_trainer();
+    sp_trainer *t;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &to), SP_OK);
+    ck_assert_int_eq(sp_trainer_run(t, 5, NULL), SP_OK);
+    sp_trainer_free(t);
+    /* The whole dataset and the test part (the naive one knows those two). */
+    for (int part = SP_PART_ALL; part <= SP_PART_TEST; part += 2) {
+        sp_eval_options o = eval_options();
+        o.part = part;
+        sp_eval_report r = SP_EVAL_REPORT_INIT;
+        ck_assert_msg(sp_model_evaluate(m, ds, &o, &r) == SP_OK, "%s", sp_last_error());
+        naive_report want;
+        naive_evaluate(m, ds, &o, &want);
+        ck_assert_int_eq(r.unroll, 3);
+        ck_assert_uint_eq(r.positions, want.positions);
+        ck_assert_uint_gt(r.positions, 20);
+        expect_near(r.floor_value, want.floor_value, 1e-12, "floor value", 0);
+        for (int k = 0; k <= 3; k++) {
+            /* Step k counts only positions whose game is still going at t + k. */
+            ck_assert_uint_eq(r.count[k], want.count[k]);
+            ck_assert_uint_lt(r.count[k], r.positions + (k == 0));
+            expect_near(r.floor_top1[k], want.floor_top1[k], 1e-12, "floor top-1", k);
+            expect_near(r.floor_value_mse[k], want.floor_mse[k], 1e-12, "floor MSE", k);
+            /* The network through the training pass vs the inference path: float rounding apart. */
+            expect_near(r.policy_ce[k], want.ce[k], 1e-4, "cross-entropy", k);
+            expect_near(r.value_mse[k], want.mse[k], 1e-4, "value MSE", k);
+            expect_near(r.top1[k], want.top1[k], 1.5 / (double)want.count[k], "top-1", k);
+        }
+        ck_assert(isnan(r.top1[4]) || r.top1[4] == 0); /* past unroll: untouched */
+    }
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(evaluation_samples_and_unroll_zero)
+{
+    sp_dataset *ds = make_dataset(40, 20, 71);
+    sp_model *m = tiny_model(4, 13);
+    sp_eval_options o = eval_options();
+    sp_eval_report all = SP_EVAL_REPORT_INIT, a = SP_EVAL_REPORT_INIT, b = SP_EVAL_REPORT_INIT;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &all), SP_OK);
+    o.max_positions = 25;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &a), SP_OK);
+    ck_assert_uint_eq(a.positions, 25);
+    ck_assert_uint_eq(a.count[0], 25);
+    ck_assert(a.floor_value == all.floor_value); /* the floors come from the training part */
+    /* The same seed draws the same sample; another seed another one. */
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &b), SP_OK);
+    ck_assert_mem_eq(&a, &b, sizeof a);
+    o.seed = 2;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &b), SP_OK);
+    ck_assert(memcmp(a.count, b.count, sizeof a.count) != 0 || a.policy_ce[0] != b.policy_ce[0]);
+    /* More than there are: all of them. */
+    o.max_positions = all.positions + 10;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &b), SP_OK);
+    ck_assert_uint_eq(b.positions, all.positions);
+    ck_assert(b.policy_ce[2] == all.policy_ce[2]);
+    /* K = 0: step 0 only, the same figures as step 0 of a longer unroll. */
+    o.max_positions = 0;
+    o.unroll = 0;
+    o.batch_size = 256;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &b), SP_OK);
+    ck_assert_int_eq(b.unroll, 0);
+    ck_assert_uint_eq(b.count[0], all.count[0]);
+    ck_assert_uint_eq(b.count[1], 0);
+    expect_near(b.policy_ce[0], all.policy_ce[0], 1e-6, "cross-entropy", 0);
+    ck_assert(b.top1[0] == all.top1[0]);
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
+static int cancel_evaluation(const char *task, uint64_t done, uint64_t total, void *payload)
+{
+    ck_assert_str_eq(task, "evaluate");
+    ck_assert_uint_le(done, total);
+    ++*(int *)payload;
+    return 1;
+}
+
+START_TEST(evaluation_bad_arguments)
+{
+    sp_dataset *ds = make_dataset(20, 10, 81);
+    sp_model *m = tiny_model(4, 13);
+    sp_eval_options o = eval_options();
+    sp_eval_report r = SP_EVAL_REPORT_INIT;
+    ck_assert_int_eq(sp_model_evaluate(NULL, ds, &o, &r), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_evaluate(m, NULL, &o, &r), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, NULL), SP_ERR_INVALID_ARG);
+    r.version = 0;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &r), SP_ERR_INVALID_ARG);
+    r.version = SP_EVAL_REPORT_VERSION + 1;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &r), SP_ERR_VERSION);
+    r.version = SP_EVAL_REPORT_VERSION;
+    static const char *names[] = { "unroll", "part", "batch_size", "min_rating", "test_fraction" };
+    for (int i = 0; i < 5; i++) {
+        sp_eval_options b = o;
+        if (i == 0)
+            b.unroll = -1;
+        else if (i == 1)
+            b.part = 9;
+        else if (i == 2)
+            b.batch_size = 0;
+        else if (i == 3)
+            b.min_rating = NAN;
+        else
+            b.test_fraction = 1.5f;
+        ck_assert_int_eq(sp_model_evaluate(m, ds, &b, &r), SP_ERR_INVALID_ARG);
+        ck_assert_msg(strstr(sp_last_error(), names[i]), "%s", sp_last_error());
+    }
+    o.version = SP_EVAL_OPTIONS_VERSION + 1;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &r), SP_ERR_VERSION);
+    o.version = SP_EVAL_OPTIONS_VERSION;
+    o.min_rating = 3000;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &r), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "no position"));
+    o.min_rating = 0;
+    sp_dataset *ds7;
+    ck_assert_int_eq(sp_dataset_create(&ds7, 7), SP_OK);
+    ck_assert_int_eq(sp_model_evaluate(m, ds7, &o, &r), SP_ERR_INVALID_ARG);
+    sp_dataset_free(ds7);
+    /* NULL options: the defaults (the test part of the default split). */
+    ck_assert_msg(sp_model_evaluate(m, ds, NULL, &r) == SP_OK, "%s", sp_last_error());
+    ck_assert_int_eq(r.unroll, 5);
+    /* Cancelled at the first report; the model is free again afterwards. */
+    int calls = 0;
+    o.progress = cancel_evaluation;
+    o.progress_payload = &calls;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &r), SP_ERR_CANCELLED);
+    ck_assert_int_eq(calls, 1);
+    float planes[6 * 81] = { 0 }, logits[82], value;
+    ck_assert_int_eq(sp_model_initial(m, planes, 1, NULL, logits, &value), SP_OK);
+    /* The model's own trainer may evaluate between its runs. */
+    o.progress = NULL;
+    sp_trainer *t;
+    sp_trainer_options to = small_trainer();
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &to), SP_OK);
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &o, &r), SP_OK);
+    ck_assert_int_eq(sp_trainer_run(t, 1, NULL), SP_OK);
+    ck_assert_int_eq(sp_model_initial(m, planes, 1, NULL, logits, &value), SP_ERR_MISUSE);
+    sp_trainer_free(t);
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sp_test_train.XXXXXX");
@@ -454,6 +737,12 @@ int main(void)
     tcase_add_test(tc, optimizers_and_schedules);
     tcase_add_test(tc, bad_arguments);
     suite_add_tcase(s, tc);
+    TCase *te = tcase_create("evaluate");
+    tcase_set_timeout(te, 300);
+    tcase_add_test(te, evaluation_matches_a_naive_one);
+    tcase_add_test(te, evaluation_samples_and_unroll_zero);
+    tcase_add_test(te, evaluation_bad_arguments);
+    suite_add_tcase(s, te);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -137,6 +137,13 @@ int sp__ds_part_positions(const sp_dataset *ds, int part, const sp_split_options
  * ring + (m % keep) * area. SP_ERR_FORMAT when a stored move is illegal. */
 int sp__ds_replay_boards(const sp_dataset *ds, uint64_t game, uint32_t t, int keep, uint8_t *ring);
 
+/* The planes of sp_game_planes() for position t of a game (history H,
+ * sp_go_plane_count(H) planes), each point p written at map[p] (a board
+ * symmetry; NULL for none); ring holds H * area bytes of scratch. The one
+ * definition the sampler and the evaluation (lib/train) share. */
+int sp__ds_position_planes(const sp_dataset *ds, uint64_t game, uint32_t t, int history, const int *map,
+                           uint8_t *ring, float *planes);
+
 /* Streams of decompressed bytes from a plain, gzip or xz file. */
 typedef struct sp__stream sp__stream;
 int sp__stream_open(sp__stream **out, const char *path);

@@ -144,6 +144,37 @@ static void pick(const sp_sampler *s, uint64_t r, uint64_t *game, uint32_t *move
     *move = 0; /* unreachable: cum counts exactly these */
 }
 
+/* The planes of sp_game_planes(), written straight into place through the symmetry. */
+int sp__ds_position_planes(const sp_dataset *ds, uint64_t game, uint32_t t, int history, const int *map,
+                           uint8_t *ring, float *planes)
+{
+    const int area = ds->area, H = history;
+    const sp__spd_game *g = sp__ds_game(ds, game);
+    int rc = sp__ds_replay_boards(ds, game, t, H, ring);
+    if (rc)
+        return rc;
+    size_t plane_floats = (size_t)sp_go_plane_count(H) * (size_t)area;
+    memset(planes, 0, plane_floats * sizeof *planes);
+    const int me = t % 2 ? 3 - g->first_color : g->first_color;
+    for (int k = 0; k < H && (uint32_t)k <= t; k++) {
+        const uint8_t *stones = ring + (size_t)((t - (uint32_t)k) % (uint32_t)H) * (size_t)area;
+        float *own = planes + (size_t)(2 * k) * (size_t)area, *theirs = own + area;
+        for (int p = 0; p < area; p++) {
+            int to = map ? map[p] : p;
+            if (stones[p] == me)
+                own[to] = 1.0f;
+            else if (stones[p] != SP_EMPTY)
+                theirs[to] = 1.0f;
+        }
+    }
+    float *black_to_play = planes + (size_t)(2 * H) * (size_t)area, *ones = black_to_play + area;
+    for (int p = 0; p < area; p++) {
+        black_to_play[p] = me == SP_BLACK ? 1.0f : 0.0f;
+        ones[p] = 1.0f;
+    }
+    return SP_OK;
+}
+
 static int fill_row(sp_sampler *s, int worker, const sp_batch *b, int row)
 {
     const sp_dataset *ds = s->ds;
@@ -156,32 +187,11 @@ static int fill_row(sp_sampler *s, int worker, const sp_batch *b, int row)
     pick(s, r, &game, &t);
     int sym = s->o.symmetries ? (int)sp__rng_below(&rng, SP_SYMMETRY_COUNT) : 0;
     const sp__spd_game *g = sp__ds_game(ds, game);
-    /* The planes of sp_game_planes(), written straight into place through the symmetry. */
-    const int H = s->o.history;
-    uint8_t *ring = s->ring[worker];
-    int rc = sp__ds_replay_boards(ds, game, t, H, ring);
+    const int *map = s->sym_map + (size_t)sym * (size_t)area;
+    int rc = sp__ds_position_planes(ds, game, t, s->o.history, map, s->ring[worker],
+                                    b->planes + (size_t)row * (size_t)s->planes * (size_t)area);
     if (rc)
         return rc;
-    size_t plane_floats = (size_t)s->planes * (size_t)area;
-    float *planes = b->planes + (size_t)row * plane_floats;
-    memset(planes, 0, plane_floats * sizeof *planes);
-    const int me = t % 2 ? 3 - g->first_color : g->first_color;
-    const int *map = s->sym_map + (size_t)sym * (size_t)area;
-    for (int k = 0; k < H && (uint32_t)k <= t; k++) {
-        const uint8_t *stones = ring + (size_t)((t - (uint32_t)k) % (uint32_t)H) * (size_t)area;
-        float *own = planes + (size_t)(2 * k) * (size_t)area, *theirs = own + area;
-        for (int p = 0; p < area; p++) {
-            if (stones[p] == me)
-                own[map[p]] = 1.0f;
-            else if (stones[p] != SP_EMPTY)
-                theirs[map[p]] = 1.0f;
-        }
-    }
-    float *black_to_play = planes + (size_t)(2 * H) * (size_t)area, *ones = black_to_play + area;
-    for (int p = 0; p < area; p++) {
-        black_to_play[p] = me == SP_BLACK ? 1.0f : 0.0f;
-        ones[p] = 1.0f;
-    }
     for (int k = 0; k <= K; k++) {
         uint64_t m = (uint64_t)t + (uint64_t)k;
         int inside = m < g->moves;

@@ -1,18 +1,345 @@
 /* sp_model_evaluate (train.h): test metrics per unroll step of a model on a
- * part of a dataset, and the two floors computed by the same code. */
+ * part of a dataset (every position or a seeded uniform sample), and the two
+ * floors scored by the same code on the same positions. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/data_internal.h"
 #include "train_internal.h"
 
 static const sp_eval_options eval_defaults = SP_EVAL_OPTIONS_INIT;
 static const sp__options_type eval_options_type = { "sp_eval_options", SP_EVAL_OPTIONS_VERSION,
                                                     sizeof(sp_eval_options), &eval_defaults, { 0 } };
+static const sp_eval_report report_defaults = SP_EVAL_REPORT_INIT;
+static const sp__options_type report_type = { "sp_eval_report", SP_EVAL_REPORT_VERSION, sizeof(sp_eval_report),
+                                              &report_defaults, { 0 } };
+
+/* The move-number floor's table: move numbers 0..MOVE_BUCKETS-2 each have
+ * their own entry, later ones share the last (few games run that long). */
+#define MOVE_BUCKETS 128
 
 int sp_eval_options_init(sp_eval_options *opts, uint32_t version)
 {
     return sp__options_init(opts, version, &eval_options_type, "sp_eval_options_init");
 }
 
+typedef struct sums {
+    uint64_t count;
+    double top1, ce, se, floor_top1, floor_se;
+} sums;
+
+typedef struct evaluation {
+    sp_model *m;
+    const sp_dataset *ds;
+    sp_eval_options o;
+    sp_split_options split;
+    int K, area, history;
+    size_t plane_floats;
+    int32_t table[MOVE_BUCKETS]; /* most frequent training move per move number */
+    double floor_value;          /* mean training outcome: the MSE-minimising constant */
+    sums acc[SP_TRAIN_MAX_UNROLL + 1];
+    /* One batch: rows (game, t), their planes, and the network's buffers. */
+    int n;
+    uint64_t *game;
+    uint32_t *t;
+    float *planes, *state, *next, *logits, *value, *action;
+    uint8_t *ring;
+} evaluation;
+
+static int check_options(const sp_eval_options *o)
+{
+    const char *bad = NULL;
+    if (o->unroll < 0 || o->unroll > SP_TRAIN_MAX_UNROLL)
+        bad = "unroll (0..SP_TRAIN_MAX_UNROLL)";
+    else if (o->part < SP_PART_ALL || o->part > SP_PART_HALF1)
+        bad = "part (an sp_dataset_part)";
+    else if (o->batch_size < 1 || o->batch_size > 65536)
+        bad = "batch_size (1..65536)";
+    else if (!isfinite(o->min_rating) || o->min_rating < 0)
+        bad = "min_rating (finite, >= 0)";
+    else if (!isfinite(o->test_fraction) || o->test_fraction < 0 || o->test_fraction >= 1)
+        bad = "test_fraction ([0, 1))";
+    if (bad)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_evaluate: option %s is out of range", bad);
+    return SP_OK;
+}
+
+/* Whether game i is in `part` and passes the rating filter. */
+static int game_counts(const evaluation *e, uint64_t i, int part)
+{
+    const sp__spd_game *g = sp__ds_game(e->ds, i);
+    return sp__split_in_part(sp__split_part(g->key, i, &e->split), part) && sp__game_rated(g, e->o.min_rating);
+}
+
+/* The outcome from the side to move before move m of game g: +1, -1, 0. */
+static float outcome(const sp__spd_game *g, uint64_t m)
+{
+    int mover = m % 2 ? 3 - g->first_color : g->first_color;
+    return g->winner == SP_EMPTY ? 0.0f : g->winner == mover ? 1.0f : -1.0f;
+}
+
+/* Both floors from the training part (same split and rating filter). */
+static int build_floors(evaluation *e)
+{
+    size_t actions = (size_t)e->area + 1;
+    uint64_t *counts = calloc(MOVE_BUCKETS * actions, sizeof *counts);
+    if (!counts)
+        return sp__error(SP_ERR_NOMEM, "sp_model_evaluate: out of memory");
+    double value_sum = 0;
+    uint64_t positions = 0;
+    for (uint64_t i = 0; i < e->ds->n_games; i++) {
+        if (!game_counts(e, i, SP_PART_TRAIN))
+            continue;
+        const sp__spd_game *g = sp__ds_game(e->ds, i);
+        for (uint32_t m = 0; m < g->moves; m++) {
+            size_t bucket = m < MOVE_BUCKETS ? m : MOVE_BUCKETS - 1;
+            counts[bucket * actions + (size_t)sp__ds_move(e->ds, g->move_offset + m)]++;
+            value_sum += outcome(g, m);
+        }
+        positions += g->moves;
+    }
+    for (size_t b = 0; b < MOVE_BUCKETS; b++) {
+        /* Ties and empty buckets go to the lowest action; empty means pass. */
+        size_t best = (size_t)e->area;
+        for (size_t a = 0; a < actions; a++)
+            if (counts[b * actions + a] > counts[b * actions + best] ||
+                (counts[b * actions + a] == counts[b * actions + best] && counts[b * actions + a] && a < best))
+                best = a;
+        e->table[b] = (int32_t)best;
+    }
+    e->floor_value = positions ? value_sum / (double)positions : 0.0;
+    free(counts);
+    return SP_OK;
+}
+
+/* One prediction scored against the move played and the outcome: the
+ * network's and the floors' go through here alike. */
+static void score(sums *s, int hit, double ce, double se)
+{
+    s->top1 += hit;
+    s->ce += ce;
+    s->se += se;
+}
+
+/* Step k of every row whose game is still going at t + k. */
+static void score_step(evaluation *e, int k)
+{
+    const int actions = e->area + 1;
+    for (int i = 0; i < e->n; i++) {
+        const sp__spd_game *g = sp__ds_game(e->ds, e->game[i]);
+        uint64_t m = (uint64_t)e->t[i] + (uint64_t)k;
+        if (m >= g->moves)
+            continue;
+        int target = sp__ds_move(e->ds, g->move_offset + m);
+        const float *l = e->logits + (size_t)i * (size_t)actions;
+        int best = 0;
+        double max = l[0];
+        for (int a = 1; a < actions; a++)
+            if (l[a] > max) {
+                max = l[a];
+                best = a;
+            }
+        double sum = 0;
+        for (int a = 0; a < actions; a++)
+            sum += exp((double)l[a] - max);
+        double z = outcome(g, m), v = e->value[i];
+        sums *s = &e->acc[k];
+        s->count++;
+        score(s, best == target, max + log(sum) - (double)l[target], (v - z) * (v - z));
+        sums floor = { 0 };
+        score(&floor, e->table[m < MOVE_BUCKETS ? m : MOVE_BUCKETS - 1] == target, 0.0,
+              (e->floor_value - z) * (e->floor_value - z));
+        s->floor_top1 += floor.top1;
+        s->floor_se += floor.se;
+    }
+}
+
+/* The batch's rows through the representation, then K dynamics steps over
+ * the moves played (a pass past a game's end: those rows no longer count). */
+static int run_batch(evaluation *e)
+{
+    sp__model_net *net = &e->m->net;
+    int rc = sp__model_net_initial(net, e->planes, e->n, e->state, e->logits, e->value);
+    if (!rc)
+        score_step(e, 0);
+    for (int k = 1; k <= e->K && !rc; k++) {
+        int going = 0;
+        for (int i = 0; i < e->n; i++) {
+            const sp__spd_game *g = sp__ds_game(e->ds, e->game[i]);
+            uint64_t m = (uint64_t)e->t[i] + (uint64_t)k - 1;
+            e->action[i] = m < g->moves ? (float)sp__ds_move(e->ds, g->move_offset + m) : (float)e->area;
+            going += m + 1 < g->moves;
+        }
+        if (!going)
+            break;
+        rc = sp__model_net_recurrent(net, e->state, e->action, e->n, e->next, e->logits, e->value);
+        float *swap = e->state;
+        e->state = e->next;
+        e->next = swap;
+        if (!rc)
+            score_step(e, k);
+    }
+    e->n = 0;
+    return rc;
+}
+
+static int allocate(evaluation *e)
+{
+    size_t n = (size_t)e->o.batch_size, actions = (size_t)e->area + 1;
+    size_t state = (size_t)e->m->arch.channels * (size_t)e->area;
+    e->game = malloc(n * sizeof *e->game);
+    e->t = malloc(n * sizeof *e->t);
+    e->planes = malloc(n * e->plane_floats * sizeof *e->planes);
+    e->state = malloc(n * state * sizeof *e->state);
+    e->next = malloc(n * state * sizeof *e->next);
+    e->logits = malloc(n * actions * sizeof *e->logits);
+    e->value = malloc(n * sizeof *e->value);
+    e->action = malloc(n * sizeof *e->action);
+    e->ring = malloc((size_t)e->history * (size_t)e->area);
+    if (!e->game || !e->t || !e->planes || !e->state || !e->next || !e->logits || !e->value || !e->action || !e->ring)
+        return sp__error(SP_ERR_NOMEM, "sp_model_evaluate: out of memory for batches of %d positions",
+                         e->o.batch_size);
+    return SP_OK;
+}
+
+static void release(evaluation *e)
+{
+    free(e->game);
+    free(e->t);
+    free(e->planes);
+    free(e->state);
+    free(e->next);
+    free(e->logits);
+    free(e->value);
+    free(e->action);
+    free(e->ring);
+}
+
+static int progress(const evaluation *e, uint64_t done, uint64_t total)
+{
+    int stop = e->o.progress ? e->o.progress("evaluate", done, total, e->o.progress_payload)
+                             : sp__progress("evaluate", done, total);
+    return stop ? sp__error(SP_ERR_CANCELLED, "sp_model_evaluate: cancelled by the progress callback") : SP_OK;
+}
+
+/* Every position of the part in order, or a uniform sample without
+ * replacement (selection sampling: still in order, one pass). */
+static int evaluate_positions(evaluation *e, uint64_t total, uint64_t *evaluated)
+{
+    uint64_t want = e->o.max_positions && e->o.max_positions < total ? e->o.max_positions : total;
+    uint64_t seen = 0, taken = 0;
+    struct sp_rng rng;
+    sp__rng_seed(&rng, sp__mix64(e->o.seed ^ 0x6576616cull));
+    int rc = SP_OK;
+    for (uint64_t i = 0; i < e->ds->n_games && !rc && taken < want; i++) {
+        if (!game_counts(e, i, e->o.part))
+            continue;
+        const sp__spd_game *g = sp__ds_game(e->ds, i);
+        for (uint32_t t = 0; t < g->moves && !rc && taken < want; t++, seen++) {
+            uint64_t left = total - seen;
+            if (want < total && (uint64_t)(((unsigned __int128)sp__rng_next(&rng) * left) >> 64) >= want - taken)
+                continue;
+            rc = sp__ds_position_planes(e->ds, i, t, e->history, NULL, e->ring,
+                                        e->planes + (size_t)e->n * e->plane_floats);
+            e->game[e->n] = i;
+            e->t[e->n++] = t;
+            taken++;
+            if (!rc && e->n == e->o.batch_size) {
+                rc = run_batch(e);
+                if (!rc)
+                    rc = progress(e, taken, want);
+            }
+        }
+    }
+    if (!rc && e->n) {
+        rc = run_batch(e);
+        if (!rc)
+            rc = progress(e, taken, want);
+    }
+    *evaluated = taken;
+    return rc;
+}
+
+static void fill_report(const evaluation *e, uint64_t positions, sp_eval_report *r)
+{
+    *r = report_defaults;
+    r->unroll = e->K;
+    r->positions = positions;
+    r->floor_value = e->floor_value;
+    for (int k = 0; k <= e->K; k++) {
+        const sums *s = &e->acc[k];
+        /* No position reached step k: no measurement, NaN rather than a 0 that reads as one. */
+        double n = (double)s->count, none = NAN;
+        r->count[k] = s->count;
+        r->top1[k] = s->count ? s->top1 / n : none;
+        r->policy_ce[k] = s->count ? s->ce / n : none;
+        r->value_mse[k] = s->count ? s->se / n : none;
+        r->floor_top1[k] = s->count ? s->floor_top1 / n : none;
+        r->floor_value_mse[k] = s->count ? s->floor_se / n : none;
+    }
+}
+
+static int evaluate(evaluation *e, sp_eval_report *out)
+{
+    uint64_t total = 0, positions = 0;
+    for (uint64_t i = 0; i < e->ds->n_games; i++)
+        if (game_counts(e, i, e->o.part))
+            total += sp__ds_game(e->ds, i)->moves;
+    if (!total)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_evaluate: the part holds no position%s",
+                         e->o.min_rating > 0 ? " of a game rated at least min_rating" : "");
+    int rc = allocate(e);
+    if (!rc)
+        rc = build_floors(e);
+    if (!rc)
+        rc = evaluate_positions(e, total, &positions);
+    if (!rc) {
+        sp_eval_report r;
+        fill_report(e, positions, &r);
+        rc = sp__options_write(out, &r, &report_type, "sp_model_evaluate");
+    }
+    return rc;
+}
+
 int sp_model_evaluate(sp_model *model, const sp_dataset *ds, const sp_eval_options *opts, sp_eval_report *out)
 {
-    (void)model, (void)ds, (void)opts, (void)out;
-    return sp__error(SP_ERR_UNSUPPORTED, "sp_model_evaluate: not written yet");
+    if (!model || !ds || !out)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_evaluate: %s is NULL",
+                         !model ? "model" : !ds ? "dataset" : "out");
+    evaluation e;
+    memset(&e, 0, sizeof e);
+    int rc = sp__options_check(out->version, &report_type, "sp_model_evaluate", NULL);
+    if (!rc)
+        rc = sp__options_read(&e.o, opts, &eval_options_type, "sp_model_evaluate");
+    if (!rc)
+        rc = check_options(&e.o);
+    if (rc)
+        return rc;
+    rc = sp__train_check_data(model, ds, "sp_model_evaluate");
+    if (rc)
+        return rc;
+    e.m = model;
+    e.ds = ds;
+    e.K = e.o.unroll;
+    e.area = ds->area;
+    e.history = model->opts.history;
+    e.plane_floats = (size_t)sp_go_plane_count(e.history) * (size_t)e.area;
+    sp_split_options_init(&e.split, SP_SPLIT_OPTIONS_VERSION);
+    e.split.seed = e.o.split_seed;
+    e.split.test_fraction = e.o.test_fraction;
+    /* The caller's own trainer may hold the model (test metrics between
+     * runs, same thread); anyone else holding it is refused. */
+    int held = 0;
+    if (!sp__trainer_holds(model)) {
+        rc = sp__model_hold(model, "sp_model_evaluate");
+        if (rc)
+            return rc;
+        held = 1;
+    }
+    rc = evaluate(&e, out);
+    release(&e);
+    if (held)
+        sp__model_unhold(model);
+    return rc;
 }

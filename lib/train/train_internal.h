@@ -21,7 +21,18 @@ struct sp_trainer {
     /* ... and as the network reads it (step-major, sp__model_targets). */
     float *t_policy, *t_value, *t_action, *t_mask;
     sp_train_stats last;        /* figures of the last step (version current) */
+    sp_trainer *next_live;      /* the live trainers' list (sp__trainer_holds) */
 };
+
+/* Whether a live trainer holds m. An evaluation between sp_trainer_run()
+ * calls (the trainer's thread, its test metrics) then runs without taking
+ * the model's hold, which the trainer already has. */
+int sp__trainer_holds(const sp_model *m);
+
+/* The dataset fits the model: its board size, and the model's planes are
+ * those of its history (what the sampler and the evaluation write). fn
+ * names the caller in the message. */
+int sp__train_check_data(const sp_model *m, const sp_dataset *ds, const char *fn);
 
 /* The learning rate of optimizer step `step` (0-based): the linear warm-up
  * over warmup_steps, then the schedule. */

@@ -2,6 +2,7 @@
  * training part, and the training loop (sampler batch -> MuZero unroll ->
  * optimizer step). Checkpoints are in trainer_io.c. */
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,31 @@ static const sp__options_type trainer_options_type = { "sp_trainer_options", SP_
 static const sp_train_stats stats_defaults = SP_TRAIN_STATS_INIT;
 static const sp__options_type stats_type = { "sp_train_stats", SP_TRAIN_STATS_VERSION, sizeof(sp_train_stats),
                                              &stats_defaults, { 0 } };
+
+/* The live trainers, for sp__trainer_holds. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static sp_trainer *live;
+
+int sp__trainer_holds(const sp_model *m)
+{
+    pthread_mutex_lock(&live_lock);
+    const sp_trainer *t = live;
+    while (t && t->model != m)
+        t = t->next_live;
+    pthread_mutex_unlock(&live_lock);
+    return t != NULL;
+}
+
+static void live_remove(sp_trainer *t)
+{
+    pthread_mutex_lock(&live_lock);
+    for (sp_trainer **p = &live; *p; p = &(*p)->next_live)
+        if (*p == t) {
+            *p = t->next_live;
+            break;
+        }
+    pthread_mutex_unlock(&live_lock);
+}
 
 int sp_trainer_options_init(sp_trainer_options *opts, uint32_t version)
 {
@@ -72,6 +98,18 @@ static int check_options(const sp_trainer_options *o)
     return SP_OK;
 }
 
+int sp__train_check_data(const sp_model *m, const sp_dataset *ds, const char *fn)
+{
+    int size = sp_dataset_board_size(ds);
+    if (size != m->opts.board_size)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: the dataset's games are %dx%d, the model's board %dx%d", fn, size,
+                         size, (int)m->opts.board_size, (int)m->opts.board_size);
+    if (sp_go_plane_count(m->opts.history) != m->arch.input_planes)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: the model reads %lld planes, its history %d gives %d", fn,
+                         (long long)m->arch.input_planes, (int)m->opts.history, sp_go_plane_count(m->opts.history));
+    return SP_OK;
+}
+
 static void optim_config(const sp_trainer_options *o, sp__optim_config *c)
 {
     sp__optim_defaults(c, o->optimizer == SP_OPTIMIZER_ADAMW ? SP__OPT_ADAMW : SP__OPT_SGD);
@@ -104,6 +142,7 @@ void sp_trainer_free(sp_trainer *t)
 {
     if (!t)
         return;
+    live_remove(t);
     sp__model_unhold(t->model);
     sp_sampler_free(t->sampler);
     free(t->planes);
@@ -150,14 +189,9 @@ int sp_trainer_create(sp_trainer **out, sp_model *model, const sp_dataset *ds, c
         rc = check_options(&o);
     if (rc)
         return rc;
-    if (sp_dataset_board_size(ds) != model->opts.board_size)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_trainer_create: the dataset's games are %dx%d, the model's board %dx%d",
-                         sp_dataset_board_size(ds), sp_dataset_board_size(ds), (int)model->opts.board_size,
-                         (int)model->opts.board_size);
-    if (sp_go_plane_count(model->opts.history) != model->arch.input_planes)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_trainer_create: the model reads %lld planes, the sampler's "
-                         "history %d gives %d", (long long)model->arch.input_planes, (int)model->opts.history,
-                         sp_go_plane_count(model->opts.history));
+    rc = sp__train_check_data(model, ds, "sp_trainer_create");
+    if (rc)
+        return rc;
     sp_trainer *t = calloc(1, sizeof *t);
     if (!t)
         return sp__error(SP_ERR_NOMEM, "sp_trainer_create: out of memory");
@@ -198,6 +232,10 @@ int sp_trainer_create(sp_trainer **out, sp_model *model, const sp_dataset *ds, c
         sp_trainer_free(t);
         return rc;
     }
+    pthread_mutex_lock(&live_lock);
+    t->next_live = live;
+    live = t;
+    pthread_mutex_unlock(&live_lock);
     *out = t;
     return SP_OK;
 }
