@@ -179,6 +179,16 @@ static float *run_and_read(const sp_dataset *ds, const sp_trainer_options *o, co
     ck_assert_msg(sp_trainer_create(&t, m, ds, o) == SP_OK, "%s", sp_last_error());
     if (resume)
         ck_assert_msg(sp_trainer_resume(t, resume) == SP_OK, "%s", sp_last_error());
+    if (steps > 3) {
+        /* Test metrics between runs, as sp-train takes them: no trace in the run. */
+        ck_assert_msg(sp_trainer_run(t, 3, NULL) == SP_OK, "%s", sp_last_error());
+        sp_eval_report r = SP_EVAL_REPORT_INIT;
+        sp_eval_options eo = SP_EVAL_OPTIONS_INIT;
+        eo.test_fraction = o->test_fraction;
+        eo.batch_size = 5;
+        ck_assert_msg(sp_model_evaluate(m, ds, &eo, &r) == SP_OK, "%s", sp_last_error());
+        steps -= 3;
+    }
     ck_assert_msg(sp_trainer_run(t, steps, NULL) == SP_OK, "%s", sp_last_error());
     if (save)
         ck_assert_msg(sp_trainer_save(t, save) == SP_OK, "%s", sp_last_error());

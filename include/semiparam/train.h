@@ -227,9 +227,14 @@ typedef struct sp_eval_report {
 
 /**
  * Evaluate @p model on a part of @p ds (the model is used alone meanwhile).
+ * A model that a live trainer holds may be evaluated between its
+ * sp_trainer_run() calls, from the trainer's thread (test metrics during
+ * training; the run continues exactly as without them); a model held by
+ * anything else (another evaluation, inference calls running) is refused
+ * with SP_ERR_MISUSE. Metrics of a step that no position reaches are NaN.
  * @return SP_OK, SP_ERR_INVALID_ARG (bad options, another board size or
  *         history, an empty part), SP_ERR_VERSION, SP_ERR_NOMEM,
- *         SP_ERR_CANCELLED, SP_ERR_UNSUPPORTED.
+ *         SP_ERR_CANCELLED, SP_ERR_MISUSE, SP_ERR_UNSUPPORTED.
  * @since 0.1
  */
 SP_API int sp_model_evaluate(sp_model *model, const sp_dataset *ds, const sp_eval_options *opts,
