@@ -4,9 +4,10 @@
  * searches over many random positions never choosing an illegal move (both
  * modes, one and two threads); a wrapper round the callbacks that checks
  * every expanded action against its node's mask, every rules-mode mask
- * against the rules, and that every state is released; rules-mode ends
- * against go.h's score; the learned dynamics against sp_model_recurrent
- * called directly; bad arguments. */
+ * against the rules, and that every state is released; the ends of games
+ * (rules mode; the root's pass in learned mode) against go.h's score; the
+ * learned dynamics against sp_model_recurrent called directly; bad
+ * arguments. */
 #include <check.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model_search.h" /* the learned states' layout */
 #include "semiparam.h"
 #include "semiparam/model.h"
 
@@ -412,9 +414,10 @@ static float outcome_for(const sp_game *g, float black_score)
 }
 
 /* Rules mode: a pass after a pass ends the game, scored by go.h (area,
- * the game's komi) for the player to move; a finished root is terminal
- * in both modes and the search then has no move. */
-START_TEST(rules_mode_ends_games_by_the_score)
+ * the game's komi) for the player to move. Learned mode knows the same of
+ * the root's pass child only. A finished root is terminal in both modes
+ * and the search then has no move. */
+START_TEST(games_end_by_the_score)
 {
     sp_model *m = tiny_model();
     sp_rng *rng;
@@ -455,6 +458,31 @@ START_TEST(rules_mode_ends_games_by_the_score)
         ck_assert_float_eq(value, want);
         for (int a = 0; a < ACTIONS; a++)
             ck_assert_int_eq(mask[a], 0);
+
+        /* Learned mode knows this one rule at the root too: its pass child
+         * ends the game with the same value; any other child does not. */
+        sp_search_model lm = search_model(m, SP_MODEL_SEARCH_LEARNED, 0);
+        void *lroot = NULL, *lchildren[2] = { NULL, NULL };
+        int32_t two[2] = { AREA, 0 }, ends[2] = { 0, 0 };
+        float lpriors[2 * ACTIONS], lvalues[2], lrewards[2];
+        uint8_t lmasks[2 * ACTIONS];
+        memset(lmasks, 1, sizeof lmasks);
+        ck_assert_int_eq(lm.initial(0, 1, &input, &lroot, lpriors, lvalues, lmasks, ends, lm.payload), SP_OK);
+        ck_assert_int_eq(ends[0], 0);
+        two[1] = 0;
+        while (!lmasks[two[1]])
+            two[1]++; /* a legal point */
+        void *parents[2] = { lroot, lroot };
+        memset(lmasks, 1, sizeof lmasks);
+        ck_assert_int_eq(lm.recurrent(0, 2, parents, two, lchildren, lrewards, lpriors, lvalues, lmasks, ends,
+                                      lm.payload), SP_OK);
+        ck_assert_int_eq(ends[0], 1);
+        ck_assert_float_eq(lvalues[0], want);
+        ck_assert_int_eq(ends[1], 0);
+        ck_assert_int_eq(lmasks[ACTIONS + AREA], 1);
+        for (int k = 0; k < 2; k++)
+            lm.release(lchildren[k], lm.payload);
+        lm.release(lroot, lm.payload);
 
         /* The finished game as a root: terminal, the same value, no move. */
         for (int mode = 0; mode < 2; mode++) {
@@ -535,10 +563,10 @@ START_TEST(learned_dynamics_follow_the_model)
             float planes[planes_n], state[S], next_state[S], logits[ACTIONS], value;
             ck_assert_int_eq(sp_game_planes(games[i], HISTORY, planes, (size_t)planes_n), SP_OK);
             ck_assert_int_eq(sp_model_initial(m, planes, 1, state, NULL, NULL), SP_OK);
-            ck_assert_int_eq(memcmp(state, roots[i], S * sizeof(float)), 0);
+            ck_assert_int_eq(memcmp(state, ((sp__learned_state *)roots[i])->hidden, S * sizeof(float)), 0);
             ck_assert_int_eq(sp_model_recurrent(m, state, &actions[i], 1, next_state, logits, &value), SP_OK);
             for (size_t k = 0; k < S; k++)
-                ck_assert_float_eq_tol(((float *)next[i])[k], next_state[k], 1e-5f);
+                ck_assert_float_eq_tol(((sp__learned_state *)next[i])->hidden[k], next_state[k], 1e-5f);
             ck_assert_float_eq_tol(values[i], value, 1e-5f);
             ck_assert_int_eq(terminal[i], 0);
             ck_assert_float_eq(rewards[i], 0.0f);
@@ -579,7 +607,7 @@ Suite *model_search_suite(void)
     tcase_add_test(tc, options_and_arguments);
     tcase_add_test(tc, root_priors_are_a_softmax_over_legal_moves);
     tcase_add_test(tc, search_never_chooses_an_illegal_move);
-    tcase_add_test(tc, rules_mode_ends_games_by_the_score);
+    tcase_add_test(tc, games_end_by_the_score);
     tcase_add_test(tc, learned_dynamics_follow_the_model);
     suite_add_tcase(s, tc);
     return s;

@@ -192,7 +192,10 @@ SP_API int sp_model_recurrent(sp_model *m, const float *state, const int32_t *ac
 
 /** How the search uses the model. @since 0.1 */
 typedef enum sp_model_search_mode {
-    SP_MODEL_SEARCH_LEARNED = 0, /**< MuZero: real game at the root, learned dynamics below it */
+    SP_MODEL_SEARCH_LEARNED = 0, /**< MuZero: real game at the root, learned dynamics below it (no
+                                      masks, no terminal states, but for the root's pass when the
+                                      root's last move was a pass: that child ends the game with
+                                      the real score, as in rules mode) */
     SP_MODEL_SEARCH_RULES = 1    /**< AlphaZero: real games in the tree, initial inference at every node,
                                       legal masks everywhere */
 } sp_model_search_mode;

@@ -42,7 +42,7 @@ void *sp__model_search_take_state(sp__model_search *p)
         return state;
     if (p->opts.mode == SP_MODEL_SEARCH_RULES)
         return calloc(1, sizeof(sp_game)); /* sp__game_copy_position gives it its buffers */
-    return malloc(p->state_floats * sizeof(float));
+    return malloc(sizeof(sp__learned_state) + p->state_floats * sizeof(float));
 }
 
 void sp__model_search_release_state(void *state, void *payload)
@@ -51,7 +51,7 @@ void sp__model_search_release_state(void *state, void *payload)
     if (!state)
         return;
     const size_t bytes = p->opts.mode == SP_MODEL_SEARCH_RULES ? sizeof(sp_game) + (size_t)p->area * 64
-                                                                : p->state_floats * sizeof(float);
+                                                                : sizeof(sp__learned_state) + p->state_floats * sizeof(float);
     const size_t keep = FREE_STATE_BYTES / bytes > 64 ? FREE_STATE_BYTES / bytes : 64;
     pthread_mutex_lock(&p->lock);
     if (p->n_free_states == p->cap_free_states && p->cap_free_states < keep) {

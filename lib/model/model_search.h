@@ -22,6 +22,17 @@ typedef struct sp__search_scratch {
     size_t int_capacity;
 } sp__search_scratch;
 
+/* A learned-mode state: the hidden state, and what the rules say of the
+ * one move that ends a real game. The root is a real game: when its last
+ * move was a pass, its pass child ends the game with the board's score,
+ * which the search then knows for certain instead of asking the dynamics.
+ * Every state below the root has pass_ends 0. */
+typedef struct sp__learned_state {
+    int32_t pass_ends;  /* a pass from here ends the game */
+    float end_value;    /* then the outcome for the player to move after it */
+    float hidden[];     /* state_floats */
+} sp__learned_state;
+
 typedef struct sp__model_search {
     struct sp__model_search *next; /* the list of every model's payloads (model_search.c) */
     sp_model *model;
@@ -31,14 +42,14 @@ typedef struct sp__model_search {
     size_t plane_floats;           /* floats of one observation */
     size_t state_floats;           /* floats of one hidden state */
     pthread_mutex_t lock;          /* guards the two free lists */
-    void **free_states;            /* released states kept for reuse (float arrays or games by mode) */
+    void **free_states;            /* released states kept for reuse (by mode: sp__learned_state or sp_game) */
     size_t n_free_states, cap_free_states;
     sp__search_scratch **free_scratch;
     size_t n_free_scratch, cap_free_scratch;
 } sp__model_search;
 
-/* A state for a new node: a recycled one or a fresh allocation (a float
- * array of state_floats, or an sp_game in rules mode, its position unset).
+/* A state for a new node: a recycled one or a fresh allocation (an
+ * sp__learned_state, or an sp_game in rules mode, its position unset).
  * NULL when out of memory. */
 void *sp__model_search_take_state(sp__model_search *p);
 

@@ -1,6 +1,7 @@
 /* The callbacks of the model as a searcher model. Learned mode (MuZero):
  * the root is a real game, read through its planes and legal moves; below
- * it the dynamics network plays on hidden states and knows no rules. Rules
+ * it the dynamics network plays on hidden states and knows no rules (but
+ * for a pass that ends the real game at the root). Rules
  * mode (AlphaZero): every node is a real game, evaluated by initial
  * inference, with its legal moves and its real end. */
 #include <math.h>
@@ -53,15 +54,35 @@ static size_t rows_per_call(const sp__model_search *p, size_t n)
     return n < limit ? n : limit;
 }
 
+/* The learned root's pass rule (sp__learned_state): when a pass ends the
+ * real game, the outcome after it, found by playing it on a copy. */
+static int set_pass_rule(const sp_game *g, sp__learned_state *st)
+{
+    st->pass_ends = 0;
+    st->end_value = 0.0f;
+    if (sp_game_is_over(g) || sp_game_move_count(g) == 0 || sp_game_last_move(g) != SP_PASS)
+        return SP_OK;
+    sp_game *after = NULL;
+    int rc = sp_game_clone(&after, g);
+    if (!rc)
+        rc = sp_game_play(after, SP_PASS);
+    if (!rc && sp_game_is_over(after)) {
+        rc = final_value(after, &st->end_value);
+        st->pass_ends = rc == SP_OK;
+    }
+    sp_game_free(after);
+    return rc;
+}
+
 /* Priors, values, masks and terminal flags of n real positions, the
- * unfinished ones in batched initial inference; with `hidden` (learned
- * mode's roots) each position's hidden state goes to hidden[i]. */
-static int evaluate_games(sp__model_search *p, size_t n, const sp_game *const *games, void *const *hidden,
+ * unfinished ones in batched initial inference; with `roots` (learned
+ * mode) each position's hidden state and pass rule go to roots[i]. */
+static int evaluate_games(sp__model_search *p, size_t n, const sp_game *const *games, sp__learned_state *const *roots,
                           float *priors, float *values, uint8_t *masks, int32_t *terminal)
 {
     const size_t A = (size_t)p->actions, P = p->plane_floats, S = p->state_floats;
     const size_t chunk = rows_per_call(p, n);
-    sp__search_scratch *s = sp__model_search_borrow_scratch(p, chunk * (P + A + 1 + (hidden ? S : 0)), chunk);
+    sp__search_scratch *s = sp__model_search_borrow_scratch(p, chunk * (P + A + 1 + (roots ? S : 0)), chunk);
     if (!s)
         return sp__error(SP_ERR_NOMEM, "model search: out of memory for a batch of %zu positions", chunk);
     float *planes = s->floats, *logits = planes + chunk * P, *value = logits + chunk * A, *state = value + chunk;
@@ -72,12 +93,16 @@ static int evaluate_games(sp__model_search *p, size_t n, const sp_game *const *g
         for (; i < n && k < chunk && !rc; i++) {
             const sp_game *g = games[i];
             uint8_t *mask = masks + i * A;
+            if (roots)
+                rc = set_pass_rule(g, roots[i]);
+            if (rc)
+                break;
             if (sp_game_is_over(g)) {
                 terminal[i] = 1;
                 memset(mask, 0, A);
                 memset(priors + i * A, 0, A * sizeof *priors);
-                if (hidden)
-                    memset(hidden[i], 0, S * sizeof(float));
+                if (roots)
+                    memset(roots[i]->hidden, 0, S * sizeof(float));
                 rc = final_value(g, &values[i]);
                 continue;
             }
@@ -88,13 +113,13 @@ static int evaluate_games(sp__model_search *p, size_t n, const sp_game *const *g
         }
         first = i;
         if (!rc && k)
-            rc = sp_model_initial(p->model, planes, (int32_t)k, hidden ? state : NULL, logits, value);
+            rc = sp_model_initial(p->model, planes, (int32_t)k, roots ? state : NULL, logits, value);
         for (size_t j = 0; j < k && !rc; j++) {
             const size_t row = (size_t)rows[j];
             softmax(logits + j * A, masks + row * A, (int)A, priors + row * A);
             values[row] = value[j];
-            if (hidden)
-                memcpy(hidden[row], state + j * S, S * sizeof(float));
+            if (roots)
+                memcpy(roots[row]->hidden, state + j * S, S * sizeof(float));
         }
     }
     sp__model_search_return_scratch(p, s);
@@ -127,7 +152,8 @@ int sp__model_search_initial(int worker, size_t n, void *const *inputs, void **o
             return rc;
     }
     return evaluate_games(p, n, (const sp_game *const *)(rules ? (void *const *)out_states : inputs),
-                          rules ? NULL : out_states, out_priors, out_values, inout_masks, out_terminal);
+                          rules ? NULL : (sp__learned_state *const *)out_states, out_priors, out_values, inout_masks,
+                          out_terminal);
 }
 
 /* Rules mode: each state is a copy of its parent's game with the action played. */
@@ -154,9 +180,11 @@ static int rules_recurrent(sp__model_search *p, size_t n, void *const *states, c
                           out_terminal);
 }
 
-/* Learned mode: one batched dynamics step per call of at most max_batch rows. */
+/* Learned mode: one batched dynamics step per call of at most max_batch
+ * rows, but for the root's pass when the rules say it ends the game. */
 static int learned_recurrent(sp__model_search *p, size_t n, void *const *states, const int32_t *actions,
-                             void **out_states, float *out_priors, float *out_values)
+                             void **out_states, float *out_priors, float *out_values, uint8_t *inout_masks,
+                             int32_t *out_terminal)
 {
     const size_t A = (size_t)p->actions, S = p->state_floats;
     const size_t chunk = rows_per_call(p, n);
@@ -167,19 +195,37 @@ static int learned_recurrent(sp__model_search *p, size_t n, void *const *states,
         if (!(out_states[i] = sp__model_search_take_state(p)))
             return sp__error(SP_ERR_NOMEM, "model search: out of memory for a state");
     }
-    sp__search_scratch *s = sp__model_search_borrow_scratch(p, chunk * (2 * S + A + 1), 0);
+    sp__search_scratch *s = sp__model_search_borrow_scratch(p, chunk * (2 * S + A + 1), 2 * chunk);
     if (!s)
         return sp__error(SP_ERR_NOMEM, "model search: out of memory for a batch of %zu states", chunk);
     float *in = s->floats, *next = in + chunk * S, *logits = next + chunk * S, *value = logits + chunk * A;
+    int32_t *rows = s->ints, *moves = rows + chunk;
     int rc = SP_OK;
-    for (size_t first = 0; first < n && !rc; first += chunk) {
-        const size_t k = n - first < chunk ? n - first : chunk;
-        for (size_t j = 0; j < k; j++)
-            memcpy(in + j * S, states[first + j], S * sizeof(float));
-        rc = sp_model_recurrent(p->model, in, actions + first, (int32_t)k, next, logits, value);
+    for (size_t first = 0; first < n && !rc;) {
+        size_t k = 0, i = first;
+        for (; i < n && k < chunk; i++) {
+            const sp__learned_state *parent = states[i];
+            sp__learned_state *child = out_states[i];
+            child->pass_ends = 0;
+            child->end_value = 0.0f;
+            if (parent->pass_ends && actions[i] == p->area) {
+                out_terminal[i] = 1;
+                out_values[i] = parent->end_value;
+                memset(inout_masks + i * A, 0, A);
+                memset(out_priors + i * A, 0, A * sizeof *out_priors);
+                memset(child->hidden, 0, S * sizeof(float));
+                continue;
+            }
+            memcpy(in + k * S, parent->hidden, S * sizeof(float));
+            moves[k] = actions[i];
+            rows[k++] = (int32_t)i;
+        }
+        first = i;
+        if (k)
+            rc = sp_model_recurrent(p->model, in, moves, (int32_t)k, next, logits, value);
         for (size_t j = 0; j < k && !rc; j++) {
-            const size_t row = first + j;
-            memcpy(out_states[row], next + j * S, S * sizeof(float));
+            const size_t row = (size_t)rows[j];
+            memcpy(((sp__learned_state *)out_states[row])->hidden, next + j * S, S * sizeof(float));
             /* Below the root the model knows no rules: every action stays open. */
             softmax(logits + j * A, NULL, (int)A, out_priors + row * A);
             out_values[row] = value[j];
@@ -200,5 +246,5 @@ int sp__model_search_recurrent(int worker, size_t n, void *const *states, const 
     if (p->opts.mode == SP_MODEL_SEARCH_RULES)
         return rules_recurrent(p, n, states, actions, out_states, out_priors, out_values, inout_masks,
                                out_terminal);
-    return learned_recurrent(p, n, states, actions, out_states, out_priors, out_values);
+    return learned_recurrent(p, n, states, actions, out_states, out_priors, out_values, inout_masks, out_terminal);
 }
