@@ -350,6 +350,33 @@ START_TEST(optimizers_and_schedules)
 }
 END_TEST
 
+/* A run that diverges stops at the first non-finite loss, names the step,
+ * and leaves the trainer at the step before it (the sampler wound back). */
+START_TEST(non_finite_loss_is_named)
+{
+    sp_dataset *ds = make_dataset(12, 10, 91);
+    sp_model *m = tiny_model(4, 1);
+    sp_trainer_options o = small_trainer();
+    o.schedule = SP_SCHEDULE_CONSTANT;
+    o.learning_rate = 1e30;
+    o.momentum = 0;
+    sp_trainer *t;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    int rc = SP_OK;
+    int64_t done = 0;
+    for (int s = 0; s < 10 && rc == SP_OK; s++)
+        if ((rc = sp_trainer_run(t, 1, NULL)) == SP_OK)
+            done++;
+    ck_assert_int_eq(rc, SP_ERR_INTERNAL);
+    ck_assert_msg(strstr(sp_last_error(), "step"), "%s", sp_last_error());
+    ck_assert_int_eq(t->optim.step, done);
+    ck_assert_uint_eq(sp__sampler_batch_no(t->sampler), (uint64_t)done);
+    sp_trainer_free(t);
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
 static int stop_after(const char *task, uint64_t done, uint64_t total, void *payload)
 {
     int *calls = payload;
@@ -746,6 +773,7 @@ int main(void)
     tcase_add_test(tc, checkpoint_is_a_model_and_refuses_mismatches);
     tcase_add_test(tc, optimizers_and_schedules);
     tcase_add_test(tc, bad_arguments);
+    tcase_add_test(tc, non_finite_loss_is_named);
     suite_add_tcase(s, tc);
     TCase *te = tcase_create("evaluate");
     tcase_set_timeout(te, 300);
