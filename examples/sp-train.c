@@ -117,6 +117,7 @@ static int save_checkpoint(run *r)
 {
     int rc = sp_trainer_save(r->trainer, r->checkpoint);
     if (rc) {
+        train_progress_clear(&r->progress);
         r->save_failed = 1;
         return fail("checkpoint", rc);
     }
@@ -149,6 +150,7 @@ static int log_test(run *r)
     if (rc == SP_ERR_CANCELLED && train_signal_received())
         return 0;
     if (rc) {
+        train_progress_clear(&r->progress);
         fprintf(stderr, "sp-train: warning: evaluating at step %lld: %s (%s); training goes on without test rows\n",
                 (long long)r->last.step, sp_last_error(), sp_status_str(rc));
         r->eval_failed = 1;
@@ -166,10 +168,8 @@ static int after_step(run *r)
     train_sums_add(&r->sums, &r->last);
     train_progress_step(&r->progress, &r->last, a->trainer.batch_size);
     int rc = 0;
-    if (step % a->log_every == 0) {
-        train_progress_clear(&r->progress);
+    if (step % a->log_every == 0)
         rc = log_train(r);
-    }
     if (!rc && a->eval_every && step % a->eval_every == 0)
         rc = log_test(r);
     if (!rc && ((a->checkpoint_every && step % a->checkpoint_every == 0) ||
