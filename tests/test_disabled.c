@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "semiparam.h"
+#include "semiparam/model.h"
 
 /* `rc` is SP_ERR_UNSUPPORTED and sp_last_error() names `fn` and the option. */
 static void check_unsupported(int rc, const char *fn, const char *option)
@@ -38,6 +39,38 @@ START_TEST(nn_stubs)
     check_unsupported(sp_nn_device_count(SP_BACKEND_CPU, &count), "sp_nn_device_count", "-Dnn=enabled");
     ck_assert_int_eq(count, 0);
     check_unsupported(sp_nn_device_count(SP_BACKEND_GPU, NULL), "sp_nn_device_count", "-Dnn=enabled");
+}
+END_TEST
+
+START_TEST(model_stubs_fail_and_clear_outputs)
+{
+    if (sp_has_feature(SP_FEATURE_NN))
+        return;
+    const char *opt = "-Dnn=enabled";
+    sp_model_options opts = SP_MODEL_OPTIONS_INIT;
+    sp_model_search_options search_opts = SP_MODEL_SEARCH_OPTIONS_INIT;
+    sp_model_info info = SP_MODEL_INFO_INIT;
+    check_unsupported(sp_model_options_init(&opts, SP_MODEL_OPTIONS_VERSION), "sp_model_options_init", opt);
+    check_unsupported(sp_model_search_options_init(&search_opts, SP_MODEL_SEARCH_OPTIONS_VERSION),
+                      "sp_model_search_options_init", opt);
+    /* Handles a caller forgot to initialise must come back NULL. */
+    sp_model *m = (sp_model *)&opt;
+    check_unsupported(sp_model_create(&m, &opts, NULL), "sp_model_create", opt);
+    ck_assert_ptr_null(m);
+    m = (sp_model *)&opt;
+    check_unsupported(sp_model_load(&m, "x.spm", NULL), "sp_model_load", opt);
+    ck_assert_ptr_null(m);
+    check_unsupported(sp_model_load_into(NULL, "x.spm"), "sp_model_load_into", opt);
+    check_unsupported(sp_model_save(NULL, "x.spm"), "sp_model_save", opt);
+    check_unsupported(sp_model_get_options(NULL, &opts), "sp_model_get_options", opt);
+    check_unsupported(sp_model_describe(NULL, &info), "sp_model_describe", opt);
+    float planes[4] = { 0 }, out[4];
+    int32_t action = 0;
+    check_unsupported(sp_model_initial(NULL, planes, 1, out, NULL, NULL), "sp_model_initial", opt);
+    check_unsupported(sp_model_recurrent(NULL, planes, &action, 1, out, NULL, NULL), "sp_model_recurrent", opt);
+    sp_search_model sm = SP_SEARCH_MODEL_INIT;
+    check_unsupported(sp_model_search_model(NULL, &search_opts, &sm), "sp_model_search_model", opt);
+    sp_model_free(NULL);
 }
 END_TEST
 
@@ -133,6 +166,7 @@ int main(void)
     TCase *tc = tcase_create("disabled");
     tcase_add_test(tc, features_say_what_is_out);
     tcase_add_test(tc, nn_stubs);
+    tcase_add_test(tc, model_stubs_fail_and_clear_outputs);
     tcase_add_test(tc, retrieval_stubs_fail_and_clear_outputs);
     tcase_add_test(tc, retrieval_stubs_answer_as_for_null);
     tcase_add_test(tc, game_half_is_the_same_in_every_build);

@@ -161,6 +161,7 @@ SP_API int sp_model_describe(const sp_model *m, sp_model_info *out);
  * @p state, @p logits, @p value may be NULL to skip it. Arithmetic follows
  * the model's sp_nn_options precision (bf16 convolutions when asked); f32
  * results equal the training forward pass's with running statistics.
+ * @param m        the model
  * @param planes   n x input_planes x size x size floats
  * @param n        1..65536
  * @param state    n x state_size floats, or NULL
@@ -180,9 +181,14 @@ SP_API int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *
 
 /**
  * Recurrent inference for @p n (state, action) pairs: g(s, a) then the heads.
+ * Any of @p next_state, @p logits, @p value may be NULL to skip it.
+ * @param m           the model
  * @param state       n x state_size floats (a state from this model)
  * @param actions     n actions in 0..num_actions-1 (size*size = pass)
+ * @param n           1..65536
  * @param next_state  n x state_size floats, or NULL (may be @p state itself)
+ * @param logits      n x num_actions floats, or NULL
+ * @param value       n floats, or NULL
  * @return SP_OK, SP_ERR_INVALID_ARG (an action out of range: its row named),
  *         SP_ERR_MISUSE (a trainer holds the model), and as sp_model_initial().
  * @since 0.1
