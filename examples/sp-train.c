@@ -106,6 +106,7 @@ typedef struct run {
     int64_t checkpoint_step, eval_step;
     int save_failed;            /* a checkpoint could not be written: do not try again on the way out */
     int eval_failed;            /* an evaluation failed: no more of them */
+    int started;                /* the training loop began: a failure keeps its steps in a checkpoint */
 } run;
 
 static double elapsed(const run *r)
@@ -250,6 +251,11 @@ static int open_run(run *r, const train_args *a)
         ckpt = def;
     }
     snprintf(r->checkpoint, sizeof r->checkpoint, "%s", ckpt);
+    if (!strcmp(r->checkpoint, a->out)) {
+        fprintf(stderr, "sp-train: --checkpoint and --out are both %s: the model would overwrite the checkpoint\n",
+                a->out);
+        return 2;
+    }
     int exists = access(r->checkpoint, F_OK) == 0;
     if (a->resume && !exists) {
         fprintf(stderr, "sp-train: --resume: there is no checkpoint %s (%s)\n", r->checkpoint, strerror(errno));
@@ -381,6 +387,7 @@ static int cmd_train(const train_args *a)
     }
     if (!rc)
         rc = open_log(&r);
+    r.started = !rc;
     if (!rc && a->resume)
         rc = after_step(&r); /* the step take_first_step took */
     const char *why = NULL;
@@ -389,7 +396,7 @@ static int cmd_train(const train_args *a)
     train_progress_clear(&r.progress);
     if (!rc)
         rc = strcmp(why, "signal") ? finish(&r, why) : interrupted(&r);
-    else if (r.trainer && !r.save_failed && r.last.step > r.checkpoint_step && save_checkpoint(&r) == 0)
+    else if (r.started && !r.save_failed && r.last.step > r.checkpoint_step && save_checkpoint(&r) == 0)
         fprintf(stderr, "sp-train: the steps done up to %lld are in the checkpoint %s\n", (long long)r.last.step,
                 r.checkpoint);
     close_run(&r);

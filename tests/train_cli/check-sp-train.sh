@@ -158,6 +158,16 @@ part_refusals() {
     run --steps 4 --out "$tmp/r.spm"
     expect 1 "the checkpoint .*r.spm.ckpt exists: continue it with --resume" "a fresh run over a checkpoint"
 
+    run --steps 4 --out "$tmp/r.spm" --checkpoint "$tmp/r.spm"
+    expect 2 "\-\-checkpoint and \-\-out are both .*r.spm" "--checkpoint the same file as --out"
+    # The log of another run (another unroll, so another header): refused,
+    # and the checkpoint stays at its step.
+    cp "$tmp/r.spm.ckpt" "$tmp/r.before"
+    printf 'kind,step,positions,elapsed_s,lr,loss,grad_norm,policy_loss_k0,value_loss_k0\n' >"$tmp/other.csv"
+    run --steps 4 --out "$tmp/r.spm" --resume --log "$tmp/other.csv"
+    expect 1 "the log .*other.csv is not this run's: its header differs" "the log of another run"
+    cmp -s "$tmp/r.spm.ckpt" "$tmp/r.before" || fail "a refused log moved the checkpoint on"
+
     # Another board size: 7x7 games against the 9x9 checkpoint and model.
     printf '(;GM[1]FF[4]SZ[7]KM[7]RE[B+R];B[dd];W[cc];B[ee];W[bb])\n' >"$tmp/g7.sgf"
     "$data" import "$tmp/d7.spd" "$tmp/g7.sgf" --size 7 >/dev/null 2>&1 || fail "import of a 7x7 game"
