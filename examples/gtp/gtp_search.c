@@ -139,6 +139,13 @@ static void follow_game(searcher *s, const sp_game *game)
         sp_game_move_at(game, i, &color, &move);
         ok = sp_move_to_action(s->size, move, &action) == SP_OK && sp_search_advance(s->search, action) == SP_OK;
     }
+    /* Over a learned model, a kept pass child was built by the dynamics,
+     * which do not know that a second pass ends the game: after a pass the
+     * tree starts afresh, so that the root's pass child gets the rules'
+     * ending (model.h, SP_MODEL_SEARCH_LEARNED). */
+    if (ok && s->opts.model && s->opts.model_mode == SP_MODEL_SEARCH_LEARNED && n > 0 &&
+        sp_game_last_move(game) == SP_PASS)
+        ok = 0;
     if (!ok)
         sp_search_reset(s->search);
 }

@@ -201,7 +201,9 @@ typedef enum sp_model_search_mode {
     SP_MODEL_SEARCH_LEARNED = 0, /**< MuZero: real game at the root, learned dynamics below it (no
                                       masks, no terminal states, but for the root's pass when the
                                       root's last move was a pass: that child ends the game with
-                                      the real score, as in rules mode) */
+                                      the real score, as in rules mode; a tree kept by
+                                      sp_search_advance() across a pass keeps its old pass child,
+                                      so reset it then) */
     SP_MODEL_SEARCH_RULES = 1    /**< AlphaZero: real games in the tree, initial inference at every node,
                                       legal masks everywhere */
 } sp_model_search_mode;
