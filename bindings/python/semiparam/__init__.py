@@ -7,7 +7,7 @@ re-exported here.
 The shared library is taken from $SEMIPARAM_LIBRARY, else from this
 checkout's build directory, else from the system's library path.
 """
-from . import core, dataset, go, go_evaluator, nn, retriever, search, sgf, train
+from . import core, dataset, go, go_evaluator, model, nn, retriever, search, sgf, train
 from ._lib import LIBRARY_PATH
 from .core import (BufferTooSmallError, CancelledError, Feature, FileIOError, FormatError, IllegalMoveError,
                    InternalError, InvalidArgumentError, LogLevel, MisuseError, NoDeviceError, NoMemoryError, Rng,
@@ -15,17 +15,18 @@ from .core import (BufferTooSmallError, CancelledError, Feature, FileIOError, Fo
                    set_log_callback, set_progress_callback, version, version_info, version_string)
 from .go import PASS, RESIGN, Color, Game, GameEnd, GameOptions
 from .go_evaluator import GoEvaluator
+from .model import Model
 from .retriever import Pca, Retriever
 from .search import Evaluation, Search, SearchKind
 
 __version__ = core.version_string()
 
 __all__ = [
-    "core", "dataset", "go", "go_evaluator", "nn", "retriever", "search", "sgf", "train", "LIBRARY_PATH",
+    "core", "dataset", "go", "go_evaluator", "model", "nn", "retriever", "search", "sgf", "train", "LIBRARY_PATH",
     "BufferTooSmallError", "CancelledError", "FileIOError", "FormatError", "IllegalMoveError", "InternalError",
     "InvalidArgumentError", "MisuseError", "NoDeviceError", "NoMemoryError", "SemiparamError", "UnsupportedError",
     "VersionError", "Feature", "LogLevel", "Status", "Rng", "has_feature", "last_error", "set_log_callback",
     "set_progress_callback", "version", "version_info", "version_string",
     "PASS", "RESIGN", "Color", "Game", "GameEnd", "GameOptions", "GoEvaluator", "Evaluation", "Search", "SearchKind",
-    "Pca", "Retriever",
+    "Pca", "Retriever", "Model",
 ]
