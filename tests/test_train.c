@@ -305,6 +305,40 @@ START_TEST(checkpoint_is_a_model_and_refuses_mismatches)
 }
 END_TEST
 
+/* Inference after a resume sees the checkpoint's values, not the copies
+ * its workspaces cached before (the folded towers of model_infer.c). */
+START_TEST(resume_refreshes_inference)
+{
+    sp_dataset *ds = make_dataset(20, 15, 35);
+    sp_trainer_options o = small_trainer();
+    sp_model *trained = tiny_model(8, 7);
+    sp_trainer *t;
+    ck_assert_int_eq(sp_trainer_create(&t, trained, ds, &o), SP_OK);
+    ck_assert_int_eq(sp_trainer_run(t, 4, NULL), SP_OK);
+    ck_assert_int_eq(sp_trainer_save(t, tmp_path("refresh.spm")), SP_OK);
+    sp_trainer_free(t);
+    sp_model_free(trained);
+
+    float planes[2 * 6 * 81];
+    for (int i = 0; i < 2 * 6 * 81; i++)
+        planes[i] = (float)((i * 7) % 3 == 0);
+    float before[2 * 82], after[2 * 82], want[2 * 82], v[2];
+    sp_model *m = tiny_model(8, 9), *loaded;
+    ck_assert_int_eq(sp_model_initial(m, planes, 2, NULL, before, v), SP_OK); /* workspaces cached */
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    ck_assert_int_eq(sp_trainer_resume(t, tmp_path("refresh.spm")), SP_OK);
+    sp_trainer_free(t);
+    ck_assert_int_eq(sp_model_initial(m, planes, 2, NULL, after, v), SP_OK);
+    ck_assert_int_eq(sp_model_load(&loaded, tmp_path("refresh.spm"), NULL), SP_OK);
+    ck_assert_int_eq(sp_model_initial(loaded, planes, 2, NULL, want, v), SP_OK);
+    ck_assert(memcmp(before, want, sizeof want) != 0);
+    ck_assert_mem_eq(after, want, sizeof want);
+    sp_model_free(loaded);
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
 /* Both optimizers under the three schedules take steps; the rate each step
  * reports is the schedule's, warm-up first. */
 START_TEST(optimizers_and_schedules)
@@ -771,6 +805,7 @@ int main(void)
     tcase_add_test(tc, loss_falls);
     tcase_add_test(tc, resume_is_exact);
     tcase_add_test(tc, checkpoint_is_a_model_and_refuses_mismatches);
+    tcase_add_test(tc, resume_refreshes_inference);
     tcase_add_test(tc, optimizers_and_schedules);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, non_finite_loss_is_named);
