@@ -94,8 +94,11 @@ static int load_model(const char *path, int precision, int size, sp_model **out)
     sp_nn_options_init(&nn, SP_NN_OPTIONS_VERSION);
     nn.threads = 1;
     nn.precision = precision > 0 ? SP_PRECISION_BF16 : SP_PRECISION_F32;
-    if (sp_model_load(out, path, &nn)) {
-        fprintf(stderr, "sp-gtp: cannot load the model %s: %s\n", path, sp_last_error());
+    int rc = sp_model_load(out, path, &nn);
+    if (rc) {
+        fprintf(stderr, "sp-gtp: cannot load the model %s: %s%s\n", path, sp_last_error(),
+                rc == SP_ERR_UNSUPPORTED && precision > 0 ? " (--precision bf16 needs a CPU that runs bf16; "
+                                                            "f32 always works)" : "");
         return -1;
     }
     const int model_size = model_board_size(*out);

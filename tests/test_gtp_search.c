@@ -339,9 +339,19 @@ START_TEST(sp_gtp_with_a_model_file)
         free(out);
         free(err);
     }
+    /* bf16 plays where the CPU runs it, and is refused at start-up, saying
+     * so, where it does not. */
+    char args[512], *out, *err;
+    snprintf(args, sizeof args, "--model %s --precision bf16 --simulations 8", path);
+    int status = run_sp_gtp(args, "genmove b\nquit\n", &out, &err);
+    if (status == 0)
+        ck_assert_msg(strncmp(out, "= ", 2) == 0, "%s", out);
+    else
+        ck_assert_msg(status == 1 && strstr(err, "cannot load the model") && strstr(err, "bf16"), "%s", err);
+    free(out);
+    free(err);
     /* Start-up errors: a size the model was not made for, a missing file, a
      * corrupt one, and the model's options without a model. */
-    char args[512], *out, *err;
     snprintf(args, sizeof args, "--model %s --size 9", path);
     ck_assert_int_eq(run_sp_gtp(args, "quit\n", &out, &err), 1);
     ck_assert_msg(strstr(err, "plays on 5x5, not on the 9x9 board") != NULL, "%s", err);
