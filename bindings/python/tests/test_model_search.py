@@ -1,57 +1,23 @@
 """semiparam.model_search: a Python search over a tiny fresh model, both
 modes: legal moves only, root priors a distribution over the legal moves,
-lifetime rules (closing the view closes its searches) and argument checks."""
-import ctypes
-import math
+lifetime rules (closing the view, or the model, closes the searches over it)
+and argument checks."""
 import unittest
-from ctypes import POINTER, byref, c_int, c_int32, c_uint32, c_void_p
 
 import semiparam as sp
-from semiparam import _lib, model_search, nn
+from semiparam import model_search, nn
 from semiparam.go import PASS, Game
+from semiparam.model import Model
 from semiparam.model_search import ModelSearchMode, ModelSearchModel
 from semiparam.search import Search, SearchKind
 
 SIZE = 5
 
-try:
-    from semiparam.model import Model
-except ImportError:  # semiparam.model (model.h's own module) not written yet: a bare handle will do
-    Model = None
-
-
-class _ModelOptions(ctypes.Structure):
-    _fields_ = [("version", c_uint32)] + [(name, c_int32) for name in (
-        "board_size", "history", "channels", "repr_blocks", "dyn_blocks", "policy_channels", "value_channels",
-        "value_hidden", "value_kind", "neighbours")]
-
-
-class _BareModel(_lib.Handle):
-    """An sp_model handle made here through ctypes, for as long as
-    semiparam.model is missing."""
-    _free = staticmethod(lambda p: _lib.LIB.sp_model_free(c_void_p(p)))
-
-    def __init__(self, **fields):
-        lib = _lib.LIB
-        lib.sp_model_options_init.argtypes = [POINTER(_ModelOptions), c_uint32]
-        lib.sp_model_create.argtypes = [POINTER(c_void_p), POINTER(_ModelOptions), POINTER(nn.NnOptions)]
-        opts = _ModelOptions()
-        sp.core.check(lib.sp_model_options_init(byref(opts), 1))
-        for name, value in fields.items():
-            setattr(opts, name, value)
-        ptr = c_void_p()
-        sp.core.check(lib.sp_model_create(byref(ptr), byref(opts), byref(nn.nn_options(backend=nn.Backend.CPU,
-                                                                                          threads=1))))
-        super().__init__(ptr.value)
-
-
 TINY = dict(board_size=SIZE, history=2, channels=8, repr_blocks=1, dyn_blocks=1, value_hidden=8)
 
 
 def tiny_model():
-    if Model is not None:
-        return Model(**TINY)
-    return _BareModel(**TINY)
+    return Model(nn=nn.nn_options(backend=nn.Backend.CPU, threads=1), **TINY)
 
 
 def random_game(seed, moves):
@@ -130,6 +96,17 @@ class TestModelSearch(unittest.TestCase):
         self.assertFalse(self.model.closed)
         with random_game(3, 4) as g, ModelSearchModel(self.model) as again, Search(again, simulations=4) as s2:
             self.assertIsNotNone(s2.run(g))
+        # Closing the model closes its views and their searches before the
+        # C model (and the states their trees hold) goes.
+        own = tiny_model()
+        view = ModelSearchModel(own, mode=ModelSearchMode.RULES)
+        s3 = Search(view, simulations=4)
+        with random_game(4, 2) as g:
+            self.assertIsNotNone(s3.run(g))
+        own.close()
+        self.assertTrue(view.closed and s3.closed)
+        with self.assertRaises(ValueError):
+            ModelSearchModel(own)
 
 
 if __name__ == "__main__":
