@@ -176,6 +176,12 @@ class TestTrain(unittest.TestCase):
             self.assertTrue(t.closed)
             Trainer(m, self.ds, **SMALL).close()  # the model is free again
 
+    def test_closing_the_model_closes_its_trainers(self):
+        m = tiny_model()
+        t = Trainer(m, self.ds, **SMALL)
+        m.close()
+        self.assertTrue(t.closed)
+
 
 if __name__ == "__main__":
     unittest.main()
