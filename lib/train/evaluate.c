@@ -24,9 +24,10 @@ int sp_eval_options_init(sp_eval_options *opts, uint32_t version)
     return sp__options_init(opts, version, &eval_options_type, "sp_eval_options_init");
 }
 
+/* Running totals of one predictor at one unroll step. */
 typedef struct sums {
     uint64_t count;
-    double top1, ce, se, floor_top1, floor_se;
+    double top1, ce, se;
 } sums;
 
 typedef struct evaluation {
@@ -38,7 +39,7 @@ typedef struct evaluation {
     size_t plane_floats;
     int32_t table[MOVE_BUCKETS]; /* most frequent training move per move number */
     double floor_value;          /* mean training outcome: the MSE-minimising constant */
-    sums acc[SP_TRAIN_MAX_UNROLL + 1];
+    sums net[SP_TRAIN_MAX_UNROLL + 1], floor[SP_TRAIN_MAX_UNROLL + 1];
     /* One batch: rows (game, t), their planes, and the network's buffers. */
     int n;
     uint64_t *game;
@@ -117,6 +118,7 @@ static int build_floors(evaluation *e)
  * network's and the floors' go through here alike. */
 static void score(sums *s, int hit, double ce, double se)
 {
+    s->count++;
     s->top1 += hit;
     s->ce += ce;
     s->se += se;
@@ -144,14 +146,10 @@ static void score_step(evaluation *e, int k)
         for (int a = 0; a < actions; a++)
             sum += exp((double)l[a] - max);
         double z = outcome(g, m), v = e->value[i];
-        sums *s = &e->acc[k];
-        s->count++;
-        score(s, best == target, max + log(sum) - (double)l[target], (v - z) * (v - z));
-        sums floor = { 0 };
-        score(&floor, e->table[m < MOVE_BUCKETS ? m : MOVE_BUCKETS - 1] == target, 0.0,
+        score(&e->net[k], best == target, max + log(sum) - (double)l[target], (v - z) * (v - z));
+        /* The floors have no distribution: no cross-entropy. */
+        score(&e->floor[k], e->table[m < MOVE_BUCKETS ? m : MOVE_BUCKETS - 1] == target, 0.0,
               (e->floor_value - z) * (e->floor_value - z));
-        s->floor_top1 += floor.top1;
-        s->floor_se += floor.se;
     }
 }
 
@@ -268,15 +266,15 @@ static void fill_report(const evaluation *e, uint64_t positions, sp_eval_report 
     r->positions = positions;
     r->floor_value = e->floor_value;
     for (int k = 0; k <= e->K; k++) {
-        const sums *s = &e->acc[k];
+        const sums *s = &e->net[k], *f = &e->floor[k];
         /* No position reached step k: no measurement, NaN rather than a 0 that reads as one. */
         double n = (double)s->count, none = NAN;
         r->count[k] = s->count;
         r->top1[k] = s->count ? s->top1 / n : none;
         r->policy_ce[k] = s->count ? s->ce / n : none;
         r->value_mse[k] = s->count ? s->se / n : none;
-        r->floor_top1[k] = s->count ? s->floor_top1 / n : none;
-        r->floor_value_mse[k] = s->count ? s->floor_se / n : none;
+        r->floor_top1[k] = s->count ? f->top1 / n : none;
+        r->floor_value_mse[k] = s->count ? f->se / n : none;
     }
 }
 
