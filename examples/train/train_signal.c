@@ -16,6 +16,13 @@ static void on_signal(int sig)
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
+    if (received) {
+        /* A second signal that reached another thread before the first
+         * handler put the default back: end the process all the same. */
+        sigaction(sig, &dfl, NULL);
+        raise(sig);
+        return;
+    }
     sigaction(SIGINT, &dfl, NULL);
     sigaction(SIGTERM, &dfl, NULL);
     received = sig;

@@ -4,8 +4,9 @@
 #   resume    a run killed with SIGKILL (strace, at its third checkpoint's
 #             rename) and resumed ends with the same model file, byte for
 #             byte, and the same log, as an uninterrupted run
-#   signal    SIGINT and SIGTERM write a checkpoint and exit 130 / 143; the
-#             resumed runs continue the steps and the log without a gap
+#   signal    SIGINT and SIGTERM write a checkpoint and exit 130 / 143; a
+#             second signal ends the run at once; the resumed runs continue
+#             the steps and the log without a gap
 #   refusals  bad options, --resume without a checkpoint, a fresh run over
 #             a checkpoint, another board size, another architecture,
 #             another batch size, a full disk: a clear message, a non-zero
@@ -128,6 +129,22 @@ part_signal() {
     expect 143 "SIGTERM: stopped at step" "SIGTERM"
     m=$(stopped_step SIGTERM)
     [ -n "$m" ] && [ "$m" -ge $((n + 2)) ] || fail "SIGTERM: stopped at step '$m'"
+
+    # A second signal ends the run at once: stopped, the process gets SIGINT
+    # and SIGTERM together; SIGINT's handler runs first (the lower number,
+    # SIGTERM blocked meanwhile) and SIGTERM then finds the default action.
+    cp "$tmp/s.spm.ckpt" "$tmp/s.before"
+    # shellcheck disable=SC2086
+    start_until $((m + 1)) $long --resume
+    kill -STOP $pid
+    kill -INT $pid
+    kill -TERM $pid
+    kill -CONT $pid
+    wait $pid
+    rc=$?
+    expect 143 "stopping after this step to save a checkpoint (again to stop at once)" "a second signal"
+    grep -q "stopped at step" "$tmp/err" && fail "a second signal: the run went on to its checkpoint"
+    cmp -s "$tmp/s.spm.ckpt" "$tmp/s.before" || fail "a second signal: the checkpoint changed"
 
     run --steps $((m + 3)) --total-steps 1000 --log-every 1 --out "$tmp/s.spm" --log "$tmp/s.csv" --resume
     [ $rc = 0 ] || fail "the last resumed run: exit $rc"
