@@ -9,8 +9,6 @@
 #include <unistd.h>
 
 #include "semiparam.h"
-#include "semiparam/model.h"
-#include "semiparam/train.h"
 #include "train/train_args.h"
 #include "train/train_log.h"
 #include "train/train_progress.h"

@@ -6,8 +6,6 @@
 #include <stdio.h>
 
 #include "semiparam.h"
-#include "semiparam/model.h"
-#include "semiparam/train.h"
 
 typedef struct train_args {
     const char *dataset, *out, *checkpoint, *log, *evaluate;

@@ -11,8 +11,6 @@
 #include <stdint.h>
 
 #include "semiparam.h"
-#include "semiparam/model.h"
-#include "semiparam/train.h"
 
 /* Sums of the statistics of the steps since the last train row. */
 typedef struct train_sums {

@@ -7,8 +7,6 @@
 #include <stdint.h>
 
 #include "semiparam.h"
-#include "semiparam/model.h"
-#include "semiparam/train.h"
 
 /* Seconds on a monotonic clock. */
 double train_now(void);

@@ -6,8 +6,6 @@
 #include <stdio.h>
 
 #include "semiparam.h"
-#include "semiparam/model.h"
-#include "semiparam/train.h"
 
 void train_report_print(FILE *out, const sp_eval_report *r);
 
