@@ -223,6 +223,46 @@ START_TEST(resume_is_exact)
 }
 END_TEST
 
+START_TEST(stats_follow_the_run)
+{
+    sp_dataset *ds = make_dataset(20, 15, 41);
+    sp_trainer_options o = small_trainer();
+    sp_model *m = tiny_model(4, 3);
+    sp_trainer *t;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    /* Before a step: nothing done. */
+    sp_train_stats now = SP_TRAIN_STATS_INIT, ran = SP_TRAIN_STATS_INIT;
+    ck_assert_int_eq(sp_trainer_get_stats(t, &now), SP_OK);
+    ck_assert_int_eq(now.step, 0);
+    ck_assert_uint_eq(now.positions, 0);
+    ck_assert_int_eq(now.unroll, o.unroll);
+    /* After a run: the run's last figures. */
+    ck_assert_int_eq(sp_trainer_run(t, 2, &ran), SP_OK);
+    ck_assert_int_eq(sp_trainer_get_stats(t, &now), SP_OK);
+    ck_assert_mem_eq(&now, &ran, sizeof now);
+    ck_assert_int_eq(now.step, 2);
+    ck_assert_uint_eq(now.positions, 2u * (unsigned)o.batch_size);
+    ck_assert_int_eq(sp_trainer_save(t, tmp_path("stats.spm")), SP_OK);
+    sp_trainer_free(t);
+    /* After a resume: the checkpoint's step, no losses yet. */
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    ck_assert_int_eq(sp_trainer_resume(t, tmp_path("stats.spm")), SP_OK);
+    sp_train_stats resumed = SP_TRAIN_STATS_INIT;
+    ck_assert_int_eq(sp_trainer_get_stats(t, &resumed), SP_OK);
+    ck_assert_int_eq(resumed.step, 2);
+    ck_assert_uint_eq(resumed.positions, ran.positions);
+    ck_assert(resumed.loss == 0.0);
+    /* Bad arguments. */
+    ck_assert_int_eq(sp_trainer_get_stats(NULL, &resumed), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_trainer_get_stats(t, NULL), SP_ERR_INVALID_ARG);
+    resumed.version = SP_TRAIN_STATS_VERSION + 1;
+    ck_assert_int_eq(sp_trainer_get_stats(t, &resumed), SP_ERR_VERSION);
+    sp_trainer_free(t);
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(checkpoint_is_a_model_and_refuses_mismatches)
 {
     sp_dataset *ds = make_dataset(20, 15, 31);
@@ -804,6 +844,7 @@ int main(void)
     tcase_add_test(tc, options_defaults_and_versions);
     tcase_add_test(tc, loss_falls);
     tcase_add_test(tc, resume_is_exact);
+    tcase_add_test(tc, stats_follow_the_run);
     tcase_add_test(tc, checkpoint_is_a_model_and_refuses_mismatches);
     tcase_add_test(tc, resume_refreshes_inference);
     tcase_add_test(tc, optimizers_and_schedules);

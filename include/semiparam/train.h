@@ -145,6 +145,15 @@ typedef struct sp_train_stats {
 SP_API int sp_trainer_run(sp_trainer *t, int64_t steps, sp_train_stats *stats);
 
 /**
+ * The trainer's figures now, into @p stats as far as its version goes: the
+ * step and positions done (after sp_trainer_resume(), the checkpoint's), and
+ * the losses of the last step run since creation or resume (zero before one).
+ * @return SP_OK, SP_ERR_INVALID_ARG or SP_ERR_VERSION.
+ * @since 0.1
+ */
+SP_API int sp_trainer_get_stats(const sp_trainer *t, sp_train_stats *stats);
+
+/**
  * Write a checkpoint atomically: the model (architecture and parameters,
  * so sp_model_load() reads it as a model), the optimizer state, the step
  * and the sampler's position. A run resumed from it continues exactly as an

@@ -17,6 +17,8 @@ void sp_trainer_free(sp_trainer *t) {}
 
 int sp_trainer_run(sp_trainer *t, int64_t steps, sp_train_stats *stats) { return SP__DISABLED("nn"); }
 
+int sp_trainer_get_stats(const sp_trainer *t, sp_train_stats *stats) { return SP__DISABLED("nn"); }
+
 int sp_trainer_save(const sp_trainer *t, const char *path) { return SP__DISABLED("nn"); }
 
 int sp_trainer_resume(sp_trainer *t, const char *path) { return SP__DISABLED("nn"); }

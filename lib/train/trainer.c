@@ -341,3 +341,10 @@ int sp_trainer_run(sp_trainer *t, int64_t steps, sp_train_stats *stats)
         sp__options_write(stats, &t->last, &stats_type, "sp_trainer_run");
     return rc;
 }
+
+int sp_trainer_get_stats(const sp_trainer *t, sp_train_stats *stats)
+{
+    if (!t || !stats)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_trainer_get_stats: %s is NULL", t ? "stats" : "trainer");
+    return sp__options_write(stats, &t->last, &stats_type, "sp_trainer_get_stats");
+}

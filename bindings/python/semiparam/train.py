@@ -96,6 +96,7 @@ _trainer_create = function("sp_trainer_create", c_int, [POINTER(c_void_p), c_voi
                                                         POINTER(TrainerOptions)])
 _trainer_free = function("sp_trainer_free", None, [c_void_p])
 _trainer_run = function("sp_trainer_run", c_int, [c_void_p, c_int64, POINTER(TrainStatsStruct)])
+_trainer_get_stats = function("sp_trainer_get_stats", c_int, [c_void_p, POINTER(TrainStatsStruct)])
 _trainer_save = function("sp_trainer_save", c_int, [c_void_p, ctypes.c_char_p])
 _trainer_resume = function("sp_trainer_resume", c_int, [c_void_p, ctypes.c_char_p])
 _eval_options_init = function("sp_eval_options_init", c_int, [POINTER(EvalOptions), c_uint32])
@@ -150,6 +151,12 @@ def _steps(values, unroll):
     return [values[k] for k in range(unroll + 1)]
 
 
+def _train_stats(stats):
+    return TrainStats(stats.step, stats.unroll, stats.loss, _steps(stats.policy_loss, stats.unroll),
+                      _steps(stats.value_loss, stats.unroll), stats.learning_rate, stats.grad_norm,
+                      stats.positions)
+
+
 class Trainer(_lib.Handle):
     """sp_trainer: a training run of one model over the training split of one
     dataset (the sampler, the optimizer state, the step). It borrows both,
@@ -196,9 +203,15 @@ class Trainer(_lib.Handle):
         stats.version = TRAIN_STATS_VERSION
         with _lib.borrow(self.dataset, Dataset, "dataset"):
             self._call(_trainer_run(self._p, steps, byref(stats)))
-        return TrainStats(stats.step, stats.unroll, stats.loss, _steps(stats.policy_loss, stats.unroll),
-                          _steps(stats.value_loss, stats.unroll), stats.learning_rate, stats.grad_norm,
-                          stats.positions)
+        return _train_stats(stats)
+
+    def stats(self):
+        """The figures now: steps and positions done (a resumed trainer's
+        come from its checkpoint) and the last step's losses (0 before one)."""
+        stats = TrainStatsStruct()
+        stats.version = TRAIN_STATS_VERSION
+        check(_trainer_get_stats(self._p, byref(stats)))
+        return _train_stats(stats)
 
     def save(self, path):
         """Write a checkpoint (model, optimizer state, step, sampler position)

@@ -69,7 +69,9 @@ class TestTrain(unittest.TestCase):
     def test_run_save_resume(self):
         with tiny_model() as m, Trainer(m, self.ds, optimizer=Optimizer.ADAMW, learning_rate=1e-3,
                                         **SMALL) as t:
+            self.assertEqual((t.stats().step, t.stats().positions), (0, 0))
             stats = t.run(3)
+            self.assertEqual(t.stats(), stats)
             self.assertEqual((stats.step, stats.unroll, stats.positions), (3, 2, 24))
             self.assertEqual(len(stats.policy_loss), 3)
             self.assertTrue(math.isfinite(stats.loss) and stats.grad_norm > 0)
@@ -82,6 +84,7 @@ class TestTrain(unittest.TestCase):
             after_whole = m.describe().content_hash
         with tiny_model() as m, Trainer(m, self.ds, optimizer=Optimizer.ADAMW, learning_rate=1e-3, **SMALL) as t:
             t.resume(self.path("half.spm"))
+            self.assertEqual((t.stats().step, t.stats().positions, t.stats().loss), (3, 24, 0.0))
             again = t.run(3)
             self.assertEqual(again.step, 6)
             self.assertEqual(again.loss, whole.loss)
