@@ -221,9 +221,7 @@ static int open_model(run *r)
     return 0;
 }
 
-/* The trainer, and with --resume its state from the checkpoint. train.h
- * gives no way to read a trainer's step, so a resumed run learns it from
- * its first step's figures (see take_first_step). */
+/* The trainer, and with --resume its state from the checkpoint. */
 static int open_trainer(run *r)
 {
     int rc = sp_trainer_create(&r->trainer, r->model, r->ds, &r->a->trainer);
@@ -284,24 +282,21 @@ static void close_run(run *r)
     sp_dataset_free(r->ds);
 }
 
-/* A new run starts at step 0. A resumed one takes its first step here to
- * learn the checkpoint's step; when that step had already reached --steps,
- * the step just taken is undone by loading the checkpoint's weights again,
- * and the run only writes the model. Returns 0, 1 on failure, or 3 for
- * "nothing left to train". */
-static int take_first_step(run *r)
+/* A resumed run starts at its checkpoint's step; when that is already past
+ * --steps, there is nothing to train and the run only writes the model
+ * (the checkpoint's weights, which the resume loaded). Returns 0, 1 on
+ * failure, or 3 for "nothing left to train". */
+static int read_resumed_step(run *r)
 {
     if (!r->a->resume)
         return 0;
-    int rc = sp_trainer_run(r->trainer, 1, &r->last);
+    int rc = sp_trainer_get_stats(r->trainer, &r->last);
     if (rc)
-        return fail("training", rc);
-    r->first_step = r->progress.first_step = r->checkpoint_step = r->eval_step = r->last.step - 1;
+        return fail("resuming", rc);
+    r->first_step = r->progress.first_step = r->checkpoint_step = r->eval_step = r->last.step;
     if (r->a->steps && r->first_step >= r->a->steps) {
         sp_trainer_free(r->trainer);
         r->trainer = NULL;
-        if ((rc = sp_model_load_into(r->model, r->checkpoint)) != SP_OK)
-            return fail(r->checkpoint, rc);
         printf("the checkpoint %s is at step %lld, past --steps %lld: nothing to train\n", r->checkpoint,
                (long long)r->first_step, (long long)r->a->steps);
         return 3;
@@ -377,7 +372,7 @@ static int cmd_train(const train_args *a)
     train_signal_install();
     int rc = open_run(&r, a);
     if (!rc)
-        rc = take_first_step(&r);
+        rc = read_resumed_step(&r);
     if (rc == 3) {
         rc = finish(&r, "done");
         close_run(&r);
@@ -386,8 +381,6 @@ static int cmd_train(const train_args *a)
     if (!rc)
         rc = open_log(&r);
     r.started = !rc;
-    if (!rc && a->resume)
-        rc = after_step(&r); /* the step take_first_step took */
     const char *why = NULL;
     while (!rc && !(why = stop_reason(&r)))
         rc = step_once(&r);
