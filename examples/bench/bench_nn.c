@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <oneapi/dnnl/dnnl.h>
-
 #include "bench.h"
 #include "nn/tower.h"
 
@@ -39,30 +37,12 @@ static void die(const char *what)
     exit(1);
 }
 
-/* Seconds per call of fn, repeating it until `seconds` have passed. */
-typedef int (*step_fn)(void *ctx);
-static double time_per_call(double seconds, step_fn fn, void *ctx)
+static double time_per_call(double seconds, bench_step_fn fn, void *ctx)
 {
-    long calls = 0;
-    double start = bench_now(), elapsed;
-    do {
-        if (fn(ctx))
-            die("timed call");
-        calls++;
-        elapsed = bench_now() - start;
-    } while (elapsed < seconds);
-    return elapsed / (double)calls;
-}
-
-typedef struct sgemm_ctx {
-    float *a, *b, *c;
-    int n;
-} sgemm_ctx;
-
-static int sgemm_step(void *p)
-{
-    sgemm_ctx *s = p;
-    return dnnl_sgemm('N', 'N', s->n, s->n, s->n, 1.0f, s->a, s->n, s->b, s->n, 0.0f, s->c, s->n) != dnnl_success;
+    double t = bench_time_per_call(seconds, fn, ctx);
+    if (t < 0.0)
+        die("timed call");
+    return t;
 }
 
 typedef struct tower_ctx {
@@ -160,24 +140,17 @@ int bench_nn(int argc, char **argv)
     if (o.threads > 0)
         omp_set_num_threads(o.threads);
 
-    sgemm_ctx s = { NULL, NULL, NULL, 2048 };
-    size_t nn2 = (size_t)s.n * s.n;
-    s.a = malloc(nn2 * sizeof(float));
-    s.b = malloc(nn2 * sizeof(float));
-    s.c = malloc(nn2 * sizeof(float));
-    for (size_t i = 0; i < nn2; i++) {
-        s.a[i] = (float)(i % 7) * 0.1f;
-        s.b[i] = (float)(i % 5) * 0.1f;
-    }
+    bench_sgemm s;
+    if (bench_sgemm_open(&s, 2048))
+        die("sgemm matrices");
     /* 2*81*Cin*Cout*9 FLOPs per 3x3 convolution per position; backward 2x forward. */
     double fwd = 2.0 * 81 * 9 * ((double)o.planes * o.channels + 2.0 * o.blocks * o.channels * o.channels);
-    double gemm_flops = 2.0 * s.n * (double)s.n * s.n;
 
     tower_ctx f32, bf16;
     tower_open(&f32, &o, SP_PRECISION_F32);
     tower_open(&bf16, &o, SP_PRECISION_BF16);
     /* Warm-up: primitives for every batch size, blocked weights, folding. */
-    sgemm_step(&s);
+    bench_sgemm_rate(&s, 0.0);
     for (int f = 0; f < FIGURES; f++) {
         tower_ctx *t = f >= F_BF16_256 ? &bf16 : &f32;
         tower_batch(t, &o, figure_batch[f]);
@@ -193,8 +166,8 @@ int bench_nn(int argc, char **argv)
         ratio[f] = calloc((size_t)o.runs, sizeof(double));
     }
     for (int r = 0; r < o.runs; r++) {
-        double g = time_per_call(o.seconds, sgemm_step, &s);
-        peak[r] = gemm_flops / g;
+        if ((peak[r] = bench_sgemm_rate(&s, o.seconds)) <= 0.0)
+            die("sgemm");
         for (int f = 0; f < FIGURES; f++) {
             tower_ctx *t = f >= F_BF16_256 ? &bf16 : &f32;
             tower_batch(t, &o, figure_batch[f]);
@@ -225,9 +198,7 @@ int bench_nn(int argc, char **argv)
         free(ratio[f]);
     }
     free(peak);
-    free(s.a);
-    free(s.b);
-    free(s.c);
+    bench_sgemm_close(&s);
     tower_close(&f32);
     tower_close(&bf16);
     return 0;

@@ -14,6 +14,19 @@ double bench_now(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+double bench_time_per_call(double seconds, bench_step_fn fn, void *ctx)
+{
+    long calls = 0;
+    double start = bench_now(), elapsed;
+    do {
+        if (fn(ctx))
+            return -1.0;
+        calls++;
+        elapsed = bench_now() - start;
+    } while (elapsed < seconds);
+    return elapsed / (double)calls;
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
