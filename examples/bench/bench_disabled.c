@@ -13,6 +13,8 @@ static int missing(const char *module)
 
 #if defined(BENCH_WITHOUT_NN)
 int bench_nn(int argc, char **argv) { return missing("nn"); }
+/* The model runs on the network toolkit: no nn, no model. */
+int bench_model(int argc, char **argv) { return missing("nn"); }
 #endif
 
 #if defined(BENCH_WITHOUT_RETRIEVAL)
