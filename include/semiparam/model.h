@@ -104,7 +104,11 @@ SP_API int sp_model_load(sp_model **out, const char *path, const sp_nn_options *
 /**
  * Load into an existing model, which keeps its architecture: a file of
  * another architecture is refused with SP_ERR_FORMAT naming the field that
- * differs, and the model is then unchanged.
+ * differs, and the model is then unchanged. Later inference uses the new
+ * parameters.
+ * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_IO, SP_ERR_FORMAT, SP_ERR_VERSION,
+ *         SP_ERR_NOMEM, SP_ERR_MISUSE (a trainer holds the model, or an
+ *         inference call is running on it).
  * @since 0.1
  */
 SP_API int sp_model_load_into(sp_model *m, const char *path);
