@@ -398,24 +398,39 @@ static void load_average(char *out, size_t size)
         fclose(f);
 }
 
-static double median_of(const double *values, int n)
+/* Median of n values (left in place), and their range when lo and hi are
+ * given: on a shared machine the spread over rounds says how far to trust it. */
+static double median_of(const double *values, int n, double *lo, double *hi)
 {
     double copy[MAX_RUNS];
     memcpy(copy, values, (size_t)n * sizeof *copy);
-    return bench_median(copy, (size_t)n);
+    double m = bench_median(copy, (size_t)n); /* sorts the copy */
+    if (lo && hi) {
+        *lo = copy[0];
+        *hi = copy[n - 1];
+    }
+    return m;
+}
+
+/* "0.81x sgemm (0.75-0.84)": a ratio's median and range over rounds. */
+static void print_ratio(const double *ratio, int n)
+{
+    double lo, hi, m = median_of(ratio, n, &lo, &hi);
+    printf("  %5.2fx sgemm (%.2f-%.2f)\n", m, lo, hi);
 }
 
 static void print_network(const model_bench *b, const model_bench_options *o, const sp_model_info *info,
                           const model_figures *fig)
 {
     const int n = o->runs;
-    printf("  sgemm 2048x2048x2048 (peak reference)        %9.1f GFLOP/s\n", median_of(fig->peak, n) * 1e-9);
-    double step = median_of(fig->train_secs, n);
+    printf("  sgemm 2048x2048x2048 (peak reference)        %9.1f GFLOP/s\n",
+           median_of(fig->peak, n, NULL, NULL) * 1e-9);
+    double step = median_of(fig->train_secs, n, NULL, NULL);
     printf("  training, batch %d, K = %d: %.1f MFLOP/position (3 x (initial + %d x recurrent))\n", o->batch,
            o->unroll, 3.0 * ((double)info->flops_initial + o->unroll * (double)info->flops_recurrent) * 1e-6,
            o->unroll);
-    printf("  %-28s %9.1f ms  %9.0f pos/s  %5.2fx sgemm\n", "training step", step * 1e3, o->batch / step,
-           median_of(fig->train_ratio, n));
+    printf("  %-28s %9.1f ms  %9.0f pos/s", "training step", step * 1e3, o->batch / step);
+    print_ratio(fig->train_ratio, n);
     for (int f = 0; f < INFER; f++) {
         const int p = f / (KINDS * BATCHES), k = f / BATCHES % KINDS, batch = batch_of[f % BATCHES];
         char name[64];
@@ -426,8 +441,9 @@ static void print_network(const model_bench *b, const model_bench_options *o, co
                        precision_name[p], b->unsupported);
             continue;
         }
-        double t = median_of(fig->secs[f], n);
-        printf("  %-28s %9.3f ms  %9.0f pos/s  %5.2fx sgemm\n", name, t * 1e3, batch / t, median_of(fig->ratio[f], n));
+        double t = median_of(fig->secs[f], n, NULL, NULL);
+        printf("  %-28s %9.3f ms  %9.0f pos/s", name, t * 1e3, batch / t);
+        print_ratio(fig->ratio[f], n);
     }
 }
 
@@ -436,8 +452,8 @@ static void print_search(const model_bench_options *o, const model_figures *fig)
     printf("search: pUCT, %d simulations per search from the empty board over the learned dynamics, the network on\n"
            "  1 OpenMP thread per search worker; %d searches per row and round (medians over rounds)\n",
            o->simulations, o->searches);
-    printf("  %-46s %14s %14s %10s %22s\n", "", "simulations/s", "us/simulation", "rows/call",
-           "outside the network");
+    printf("  %-48s %14s %14s %10s  %s\n", "", "simulations/s", "us/simulation", "rows/call",
+           "outside the network (range)");
     for (int s = 0; s < SEARCH_ROWS; s++) {
         double rate[MAX_RUNS], outside[MAX_RUNS], rows[MAX_RUNS];
         for (int r = 0; r < o->runs; r++) {
@@ -448,9 +464,9 @@ static void print_search(const model_bench_options *o, const model_figures *fig)
         char name[64];
         snprintf(name, sizeof name, "%d thread%s, batch %d%s", search_row[s].threads,
                  search_row[s].threads > 1 ? "s" : "", search_row[s].batch, search_row[s].note);
-        double v = median_of(rate, o->runs);
-        printf("  %-46s %14.0f %14.1f %10.2f %21.1f%%\n", name, v, 1e6 / v, median_of(rows, o->runs),
-               100.0 * median_of(outside, o->runs));
+        double v = median_of(rate, o->runs, NULL, NULL), lo, hi, out = median_of(outside, o->runs, &lo, &hi);
+        printf("  %-48s %14.0f %14.1f %10.2f %9.1f%% (%.1f-%.1f%%)\n", name, v, 1e6 / v,
+               median_of(rows, o->runs, NULL, NULL), 100.0 * out, 100.0 * lo, 100.0 * hi);
     }
 }
 
