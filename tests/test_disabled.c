@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "semiparam.h"
-#include "semiparam/model.h"
 
 /* `rc` is SP_ERR_UNSUPPORTED and sp_last_error() names `fn` and the option. */
 static void check_unsupported(int rc, const char *fn, const char *option)
@@ -71,6 +70,29 @@ START_TEST(model_stubs_fail_and_clear_outputs)
     sp_search_model sm = SP_SEARCH_MODEL_INIT;
     check_unsupported(sp_model_search_model(NULL, &search_opts, &sm), "sp_model_search_model", opt);
     sp_model_free(NULL);
+}
+END_TEST
+
+START_TEST(train_stubs_fail_and_clear_outputs)
+{
+    if (sp_has_feature(SP_FEATURE_NN))
+        return;
+    const char *opt = "-Dnn=enabled";
+    sp_trainer_options to = SP_TRAINER_OPTIONS_INIT;
+    sp_eval_options eo = SP_EVAL_OPTIONS_INIT;
+    sp_train_stats stats = SP_TRAIN_STATS_INIT;
+    sp_eval_report report = SP_EVAL_REPORT_INIT;
+    check_unsupported(sp_trainer_options_init(&to, SP_TRAINER_OPTIONS_VERSION), "sp_trainer_options_init", opt);
+    check_unsupported(sp_eval_options_init(&eo, SP_EVAL_OPTIONS_VERSION), "sp_eval_options_init", opt);
+    sp_trainer *t = (sp_trainer *)&opt;
+    check_unsupported(sp_trainer_create(&t, NULL, NULL, &to), "sp_trainer_create", opt);
+    ck_assert_ptr_null(t);
+    check_unsupported(sp_trainer_run(NULL, 1, &stats), "sp_trainer_run", opt);
+    check_unsupported(sp_trainer_get_stats(NULL, &stats), "sp_trainer_get_stats", opt);
+    check_unsupported(sp_trainer_save(NULL, "x.spm"), "sp_trainer_save", opt);
+    check_unsupported(sp_trainer_resume(NULL, "x.spm"), "sp_trainer_resume", opt);
+    check_unsupported(sp_model_evaluate(NULL, NULL, &eo, &report), "sp_model_evaluate", opt);
+    sp_trainer_free(NULL);
 }
 END_TEST
 
@@ -167,6 +189,7 @@ int main(void)
     tcase_add_test(tc, features_say_what_is_out);
     tcase_add_test(tc, nn_stubs);
     tcase_add_test(tc, model_stubs_fail_and_clear_outputs);
+    tcase_add_test(tc, train_stubs_fail_and_clear_outputs);
     tcase_add_test(tc, retrieval_stubs_fail_and_clear_outputs);
     tcase_add_test(tc, retrieval_stubs_answer_as_for_null);
     tcase_add_test(tc, game_half_is_the_same_in_every_build);
