@@ -28,6 +28,7 @@ typedef struct model_bench_options {
     int32_t games;
     int32_t batch, unroll;
     int32_t simulations, searches;
+    int fpu;
 } model_bench_options;
 
 static int model_usage(FILE *out)
@@ -35,7 +36,7 @@ static int model_usage(FILE *out)
     fprintf(out,
             "usage: sp-bench model [--runs N] [--seconds S] [--threads T] [--model M.spm | --channels C\n"
             "                      --repr-blocks B --dyn-blocks B] [--dataset D.spd | --input SGF --games N]\n"
-            "                      [--batch B] [--unroll K] [--simulations N] [--searches N]\n"
+            "                      [--batch B] [--unroll K] [--simulations N] [--searches N] [--fpu parent|zero]\n"
             "  --runs N         rounds; each times the sgemm then every figure; medians over rounds (default 3;\n"
             "                   --rounds is the same)\n"
             "  --seconds S      minimum length of each timed figure (default 0.5; a training step may be longer)\n"
@@ -51,7 +52,8 @@ static int model_usage(FILE *out)
             "  --batch B        training positions per step (default 256)\n"
             "  --unroll K       training unroll steps (default 5)\n"
             "  --simulations N  simulations per search (default 200)\n"
-            "  --searches N     searches per timed row and round (default 5)\n");
+            "  --searches N     searches per timed row and round (default 5)\n"
+            "  --fpu KIND       value of unvisited actions: parent (default, as sp-gtp) or zero (MuZero)\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -117,6 +119,12 @@ static int parse(model_bench_options *o, int argc, char **argv)
                 fprintf(stderr, "sp-bench model: --seconds %s: expected a number of seconds in (0, 3600]\n", v);
                 return 2;
             }
+        } else if (!strcmp(a, "--fpu")) {
+            if (strcmp(v, "parent") && strcmp(v, "zero")) {
+                fprintf(stderr, "sp-bench model: --fpu takes parent or zero, not %s\n", v);
+                return 2;
+            }
+            o->fpu = strcmp(v, "zero") ? SP_SEARCH_FPU_PARENT : SP_SEARCH_FPU_ZERO;
         } else if (!strcmp(a, "--model")) {
             o->model = v;
         } else if (!strcmp(a, "--dataset")) {
@@ -319,7 +327,7 @@ static int open_bench(model_bench *b, const model_bench_options *o, sp_model_inf
         return fail("the root position");
     for (int r = 0; r < SEARCH_ROWS; r++)
         if (bench_model_search_open(&b->search[r], b->search_model, search_row[r].threads, search_row[r].batch,
-                                    o->simulations))
+                                    o->simulations, o->fpu))
             return 1;
     return make_inputs(b, info);
 }
@@ -449,9 +457,9 @@ static void print_network(const model_bench *b, const model_bench_options *o, co
 
 static void print_search(const model_bench_options *o, const model_figures *fig)
 {
-    printf("search: pUCT, %d simulations per search from the empty board over the learned dynamics, the network on\n"
-           "  1 OpenMP thread per search worker; %d searches per row and round (medians over rounds)\n",
-           o->simulations, o->searches);
+    printf("search: pUCT (fpu %s), %d simulations per search from the empty board over the learned dynamics, the\n"
+           "  network on 1 OpenMP thread per search worker; %d searches per row and round (medians over rounds)\n",
+           o->fpu == SP_SEARCH_FPU_ZERO ? "zero" : "parent", o->simulations, o->searches);
     printf("  %-48s %14s %14s %10s  %s\n", "", "simulations/s", "us/simulation", "rows/call",
            "outside the network (range)");
     for (int s = 0; s < SEARCH_ROWS; s++) {
@@ -472,7 +480,8 @@ static void print_search(const model_bench_options *o, const model_figures *fig)
 
 int bench_model(int argc, char **argv)
 {
-    model_bench_options o = { 3, 0.5, 0, NULL, SP_MODEL_OPTIONS_INIT, NULL, NULL, 4000, 256, 5, 200, 5 };
+    model_bench_options o = { 3, 0.5, 0, NULL, SP_MODEL_OPTIONS_INIT, NULL, NULL, 4000, 256, 5, 200, 5,
+                              SP_SEARCH_FPU_PARENT };
     int rc = parse(&o, argc, argv);
     if (rc)
         return rc < 0 ? 0 : rc;

@@ -15,10 +15,11 @@ typedef struct bench_search_figure {
     double rows;    /* positions per network call */
 } bench_search_figure;
 
-/* A search of `simulations` with `threads` workers and `batch` leaves per
- * batch over the model's searcher model (learned dynamics). The model must
- * outlive it. 0, or -1 with the reason on stderr. */
-int bench_model_search_open(bench_model_search **out, sp_model *m, int threads, int batch, int simulations);
+/* A pUCT search of `simulations` with `threads` workers, `batch` leaves per
+ * batch and first-play value `fpu` (sp_search_fpu) over the model's
+ * searcher model (learned dynamics). The model must outlive it. 0, or -1
+ * with the reason on stderr. */
+int bench_model_search_open(bench_model_search **out, sp_model *m, int threads, int batch, int simulations, int fpu);
 
 /* Time `searches` searches from `root` (reset before each). 0, or -1 with
  * the reason on stderr. */

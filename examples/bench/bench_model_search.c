@@ -76,7 +76,7 @@ static void forward_release(void *state, void *payload)
     b->inner.release(state, b->inner.payload);
 }
 
-int bench_model_search_open(bench_model_search **out, sp_model *m, int threads, int batch, int simulations)
+int bench_model_search_open(bench_model_search **out, sp_model *m, int threads, int batch, int simulations, int fpu)
 {
     *out = NULL;
     bench_model_search *b = calloc(1, sizeof *b);
@@ -90,6 +90,7 @@ int bench_model_search_open(bench_model_search **out, sp_model *m, int threads, 
     so.simulations = simulations;
     so.threads = threads;
     so.batch_size = batch;
+    so.fpu = fpu;
     if (sp_model_search_model(m, NULL, &b->inner)) {
         fprintf(stderr, "sp-bench model: the searcher model: %s\n", sp_last_error());
         bench_model_search_close(b);
