@@ -833,6 +833,194 @@ START_TEST(evaluation_bad_arguments)
 }
 END_TEST
 
+/* The hook sees the step's figures summed over the replicas; one replica:
+ * the slices' sums. Copied here for the test. */
+static float *hooked;
+static size_t hooked_count;
+
+static int capture(float *buf, size_t count, void *payload)
+{
+    (void)payload;
+    hooked = realloc(hooked, count * sizeof *buf);
+    memcpy(hooked, buf, count * sizeof *buf);
+    hooked_count = count;
+    return SP_OK;
+}
+
+/* Rows [from, from + n) of a sampler's position-major batch as the
+ * network's step-major targets (the layout sp__model_targets documents). */
+static void slice_targets(const sp_batch *b, int from, int n, int K, int actions, float *policy, float *value,
+                          float *action, float *mask)
+{
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k <= K; k++) {
+            int src = (from + i) * (K + 1) + k, dst = k * n + i;
+            mask[dst] = b->mask[src] ? 1.0f : 0.0f;
+            value[dst] = b->value[src];
+            for (int a = 0; a < actions; a++)
+                policy[(size_t)dst * actions + a] = b->mask[src] ? b->policy[(size_t)src * actions + a] : 0.0f;
+            if (k < K)
+                action[dst] = (float)b->actions[(from + i) * K + k];
+        }
+}
+
+/* micro_batches M: the step's gradient is the mean of M gradients computed
+ * separately, one per slice of batch_size / M rows of the one batch, each
+ * with its own batch statistics; the loss their mean; the running
+ * statistics the mean of the M slices' updates from the same start. The
+ * reference: the sampler's whole batch cut by hand and unrolled slice by
+ * slice on a twin model. */
+START_TEST(micro_batches_average_slices)
+{
+    enum { B = 16, M = 4, N = B / M, K = 2, ACTIONS = 82 };
+    sp_dataset *ds = make_dataset(20, 15, 31);
+    sp_model *m = tiny_model(8, 7), *twin = tiny_model(8, 7);
+    sp_trainer_options o = small_trainer();
+    o.micro_batches = M;
+    sp_trainer *t;
+    ck_assert_msg(sp_trainer_create(&t, m, ds, &o) == SP_OK, "%s", sp_last_error());
+    sp__trainer_set_reduce(t, capture, NULL);
+    sp_train_stats st = SP_TRAIN_STATS_INIT;
+    ck_assert_msg(sp_trainer_run(t, 1, &st) == SP_OK, "%s", sp_last_error());
+    ck_assert_uint_eq(st.positions, B);
+
+    /* The batch the trainer drew: batch 0 of a sampler of the same options. */
+    sp_sampler_options so = SP_SAMPLER_OPTIONS_INIT;
+    so.seed = o.seed;
+    so.part = SP_PART_TRAIN;
+    so.history = 2;
+    so.unroll = K;
+    so.symmetries = o.symmetries;
+    so.split.seed = o.split_seed;
+    so.split.test_fraction = o.test_fraction;
+    sp_sampler *s;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &so), SP_OK);
+    size_t plane_floats = (size_t)sp_go_plane_count(2) * 81;
+    float *planes = malloc(B * plane_floats * sizeof *planes), *policy = malloc(B * (K + 1) * ACTIONS * 4);
+    float *value = malloc(B * (K + 1) * 4), *tp = malloc(N * (K + 1) * ACTIONS * 4), *tv = malloc(N * (K + 1) * 4);
+    float *ta = malloc(N * K * 4), *tm = malloc(N * (K + 1) * 4);
+    int32_t *actions = malloc(B * K * sizeof *actions);
+    uint8_t *mask = malloc(B * (K + 1));
+    sp_batch b = { SP_BATCH_VERSION, B, planes, actions, policy, value, mask, NULL, NULL };
+    ck_assert_int_eq(sp_sampler_next(s, &b), SP_OK);
+
+    sp__params *ps = &twin->net.ps;
+    size_t total = sp__params_total(ps), grads = 0, stats = 0;
+    for (size_t i = 0; i < ps->count; i++) {
+        grads += ps->items[i]->grad ? ps->items[i]->count : 0;
+        stats += ps->items[i]->flags & SP__PARAM_BUFFER ? ps->items[i]->count : 0;
+    }
+    /* The figures: gradients, statistics, 1 + 2 (K + 1) losses, 1 status. */
+    ck_assert_uint_eq(hooked_count, grads + stats + 1 + 2 * (K + 1) + 1);
+    ck_assert(hooked[hooked_count - 1] == 0.0f);
+    size_t n_start;
+    float *start = model_values(twin, &n_start), *sum_grad = calloc(total, sizeof *sum_grad);
+    float *sum_value = calloc(total, sizeof *sum_value), *one = malloc(total * sizeof *one);
+    double loss = 0;
+    twin->net.value_weight = (float)o.value_weight;
+    ck_assert_int_eq(sp__model_reserve_unroll(twin, K), SP_OK);
+    for (int j = 0; j < M; j++) {
+        float *at = start;
+        for (size_t i = 0; i < ps->count; i++) { /* every slice from the same running statistics */
+            ck_assert_int_eq(sp__param_write(ps->items[i], at), SP_OK);
+            at += ps->items[i]->count;
+        }
+        slice_targets(&b, j * N, N, K, ACTIONS, tp, tv, ta, tm);
+        sp__model_targets tg = { tp, tv, ta, tm };
+        sp__model_losses l;
+        ck_assert_int_eq(sp__params_zero_grad(ps), SP_OK);
+        ck_assert_msg(sp__model_net_unroll(&twin->net, planes + (size_t)j * N * plane_floats, N, K, &tg,
+                                           SP__MODEL_TRAIN, &l) == SP_OK, "%s", sp_last_error());
+        loss += l.total / M;
+        size_t off = 0;
+        for (size_t i = 0; i < ps->count; i++) {
+            sp__param *p = ps->items[i];
+            if (p->grad) {
+                ck_assert_int_eq(sp__param_read_grad(p, one), SP_OK);
+                for (size_t k = 0; k < p->count; k++)
+                    sum_grad[off + k] += one[k] / M;
+            }
+            ck_assert_int_eq(sp__param_read(p, one), SP_OK);
+            for (size_t k = 0; k < p->count; k++)
+                sum_value[off + k] += one[k] / M;
+            off += p->count;
+        }
+    }
+    /* The hook's sums over the slices, divided by M, against the reference. */
+    size_t g = 0, st_at = grads, off = 0;
+    double worst = 0;
+    for (size_t i = 0; i < ps->count; i++) {
+        const sp__param *p = ps->items[i];
+        for (size_t k = 0; k < p->count; k++) {
+            if (p->grad) {
+                double want = sum_grad[off + k], got = hooked[g++] / M;
+                double err = fabs(got - want) / (fabs(want) + 1e-3);
+                worst = err > worst ? err : worst;
+            }
+            if (p->flags & SP__PARAM_BUFFER) {
+                double want = sum_value[off + k], got = hooked[st_at++] / M;
+                ck_assert_msg(fabs(got - want) <= 1e-5 * (fabs(want) + 1e-3), "%s[%zu]: %g vs %g", p->name, k,
+                              got, want);
+            }
+        }
+        off += p->count;
+    }
+    ck_assert_msg(worst < 1e-4, "gradients differ from the mean of the slices' by %g (relative)", worst);
+    ck_assert_msg(fabs(st.loss - loss) <= 1e-5 * fabs(loss), "loss %g, the slices' mean %g", st.loss, loss);
+    /* The trainer's running statistics after the step are that mean too. */
+    size_t n_after;
+    float *after = model_values(m, &n_after);
+    off = 0;
+    for (size_t i = 0; i < ps->count; i++) {
+        for (size_t k = 0; (ps->items[i]->flags & SP__PARAM_BUFFER) && k < ps->items[i]->count; k++)
+            ck_assert(fabs(after[off + k] - sum_value[off + k]) <= 1e-5 * (fabs(sum_value[off + k]) + 1e-3));
+        off += ps->items[i]->count;
+    }
+
+    /* A checkpoint of M slices resumes with another M (a warning): the run
+     * goes on with the batch stream where it was. */
+    ck_assert_int_eq(sp_trainer_save(t, tmp_path("micro.spm")), SP_OK);
+    sp_trainer_free(t);
+    sp_trainer_options one_slice = o;
+    one_slice.micro_batches = 1;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &one_slice), SP_OK);
+    ck_assert_msg(sp_trainer_resume(t, tmp_path("micro.spm")) == SP_OK, "%s", sp_last_error());
+    ck_assert_uint_eq(sp__sampler_batch_no(t->sampler), 1);
+    sp_trainer_free(t);
+
+    /* B not a multiple of M is refused, naming the option. */
+    o.micro_batches = 3;
+    t = (sp_trainer *)1;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(sp_last_error(), "micro_batches"), "%s", sp_last_error());
+    o.micro_batches = 0;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "micro_batches"), "%s", sp_last_error());
+
+    free(hooked);
+    hooked = NULL;
+    free(after);
+    free(start);
+    free(sum_grad);
+    free(sum_value);
+    free(one);
+    free(planes);
+    free(policy);
+    free(value);
+    free(tp);
+    free(tv);
+    free(ta);
+    free(tm);
+    free(actions);
+    free(mask);
+    sp_sampler_free(s);
+    sp_model_free(twin);
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sp_test_train.XXXXXX");
@@ -850,6 +1038,7 @@ int main(void)
     tcase_add_test(tc, optimizers_and_schedules);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, non_finite_loss_is_named);
+    tcase_add_test(tc, micro_batches_average_slices);
     suite_add_tcase(s, tc);
     TCase *te = tcase_create("evaluate");
     tcase_set_timeout(te, 300);

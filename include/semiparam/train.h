@@ -72,6 +72,10 @@ typedef struct sp_trainer_options {
     int32_t threads;         /**< sampler worker threads, default 1 (the network's come from sp_nn_options) */
     sp_progress_fn progress; /**< called after each step of sp_trainer_run() (task "train"); NULL = the process-wide callback */
     void *progress_payload;  /**< passed to @c progress */
+    int32_t micro_batches;   /**< M, default 1: each step runs the batch as M slices of batch_size / M
+                                  positions (a multiple: batch_size % M == 0), each normalised by its own
+                                  batch statistics, and averages their gradients and losses; memory for
+                                  batch_size / M positions. A checkpoint may resume with another M (a warning) */
 } sp_trainer_options;
 
 /** Version of sp_trainer_options this header describes. */
@@ -79,7 +83,7 @@ typedef struct sp_trainer_options {
 /** Default options as an initialiser. */
 #define SP_TRAINER_OPTIONS_INIT                                                                       \
     { SP_TRAINER_OPTIONS_VERSION, 256, 5, 1, SP_OPTIMIZER_SGD, SP_SCHEDULE_COSINE, 0.05, 0.9, 0.9, 0.999, \
-      1e-4, 1.0, 0.0, 0, 10000, 1000, 0.1, 0.0, 0.0f, 0.05f, 1, 1, 1, NULL, NULL }
+      1e-4, 1.0, 0.0, 0, 10000, 1000, 0.1, 0.0, 0.0f, 0.05f, 1, 1, 1, NULL, NULL, 1 }
 
 /**
  * Fill @p opts with the defaults of the fields that @p version has and set its version.

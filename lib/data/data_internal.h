@@ -97,6 +97,13 @@ static inline int sp__game_rated(const sp__spd_game *g, float min_rating)
 uint64_t sp__sampler_batch_no(const sp_sampler *s);
 void sp__sampler_set_batch_no(sp_sampler *s, uint64_t batch_no);
 
+/* Rows [first_row, first_row + b->size) of the current batch, as
+ * sp_sampler_next() would draw them at those rows, into rows 0.. of b; the
+ * batch number does not move (the caller advances it). Slices of one batch
+ * drawn this way make up the whole batch exactly: micro-batches, and the
+ * shares of data-parallel replicas. */
+int sp__sampler_draw_rows(sp_sampler *s, sp_batch *b, int64_t first_row);
+
 /* A fresh dataset of this board size with nothing in it. */
 int sp__ds_init(sp_dataset *ds, int size);
 

@@ -175,12 +175,15 @@ int sp__ds_position_planes(const sp_dataset *ds, uint64_t game, uint32_t t, int 
     return SP_OK;
 }
 
-static int fill_row(sp_sampler *s, int worker, const sp_batch *b, int row)
+/* Row `row` of the caller's batch is row first_row + row of the stream's
+ * batch: its generator is keyed by the latter. */
+static int fill_row(sp_sampler *s, int worker, const sp_batch *b, int row, int64_t first_row)
 {
     const sp_dataset *ds = s->ds;
     const int area = ds->area, actions = area + 1, K = s->o.unroll;
     struct sp_rng rng;
-    sp__rng_seed(&rng, sp__mix64(s->o.seed ^ sp__mix64(s->batch_no * 0x100000001b3ull + (uint64_t)row)));
+    uint64_t key = s->batch_no * 0x100000001b3ull + (uint64_t)(first_row + row);
+    sp__rng_seed(&rng, sp__mix64(s->o.seed ^ sp__mix64(key)));
     uint64_t r = (uint64_t)(((unsigned __int128)sp__rng_next(&rng) * s->total) >> 64);
     uint64_t game;
     uint32_t t;
@@ -231,6 +234,7 @@ static int fill_row(sp_sampler *s, int worker, const sp_batch *b, int row)
 typedef struct job {
     sp_sampler *s;
     const sp_batch *b;
+    int64_t first_row;
     int worker, stride;
     int rc;
     char error[256];
@@ -240,30 +244,22 @@ static void *run_job(void *arg)
 {
     job *j = arg;
     for (int row = j->worker; row < j->b->size && !j->rc; row += j->stride)
-        j->rc = fill_row(j->s, j->worker, j->b, row);
+        j->rc = fill_row(j->s, j->worker, j->b, row, j->first_row);
     if (j->rc)
         snprintf(j->error, sizeof j->error, "%s", sp_last_error());
     return NULL;
 }
 
-int sp_sampler_next(sp_sampler *s, sp_batch *caller_batch)
+/* Rows [first_row, first_row + size) of the current batch into a checked
+ * copy of the caller's batch; the batch number stays. */
+static int draw_rows(sp_sampler *s, const sp_batch *batch, int64_t first_row)
 {
-    if (!s || !caller_batch)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_next: a pointer is NULL");
-    /* The library's copy: arrays a later version adds stay NULL (skipped). */
-    sp_batch copy;
-    int rc = sp__options_read(&copy, caller_batch, &batch_type, "sp_sampler_next");
-    if (rc != SP_OK)
-        return rc;
-    sp_batch *batch = &copy;
-    if (!batch->planes || batch->size < 0)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_next: planes is NULL or size negative");
     int threads = s->o.threads < batch->size ? s->o.threads : (batch->size ? batch->size : 1);
     job jobs[256];
     pthread_t tid[256];
     int created[256] = { 0 };
     for (int i = 0; i < threads; i++)
-        jobs[i] = (job){ .s = s, .b = batch, .worker = i, .stride = threads };
+        jobs[i] = (job){ .s = s, .b = batch, .first_row = first_row, .worker = i, .stride = threads };
     for (int i = 1; i < threads; i++)
         created[i] = pthread_create(&tid[i], NULL, run_job, &jobs[i]) == 0;
     run_job(&jobs[0]); /* worker 0 is the calling thread */
@@ -273,11 +269,48 @@ int sp_sampler_next(sp_sampler *s, sp_batch *caller_batch)
         else
             run_job(&jobs[i]); /* no thread to be had: its rows run here */
     }
+    int rc = SP_OK;
     for (int i = 0; i < threads && !rc; i++)
         if (jobs[i].rc)
             rc = sp__error(jobs[i].rc, "%s", jobs[i].error);
+    return rc;
+}
+
+/* The library's copy of a caller's batch: arrays a later version adds stay
+ * NULL (skipped). */
+static int read_batch(sp_batch *copy, const sp_batch *caller_batch, const char *fn)
+{
+    int rc = sp__options_read(copy, caller_batch, &batch_type, fn);
+    if (rc != SP_OK)
+        return rc;
+    if (!copy->planes || copy->size < 0)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: planes is NULL or size negative", fn);
+    return SP_OK;
+}
+
+int sp_sampler_next(sp_sampler *s, sp_batch *caller_batch)
+{
+    if (!s || !caller_batch)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_next: a pointer is NULL");
+    sp_batch copy;
+    int rc = read_batch(&copy, caller_batch, "sp_sampler_next");
+    if (rc != SP_OK)
+        return rc;
+    rc = draw_rows(s, &copy, 0);
     s->batch_no++;
     return rc;
+}
+
+int sp__sampler_draw_rows(sp_sampler *s, sp_batch *caller_batch, int64_t first_row)
+{
+    if (!s || !caller_batch)
+        return sp__error(SP_ERR_INVALID_ARG, "sp__sampler_draw_rows: a pointer is NULL");
+    if (first_row < 0 || first_row > INT32_MAX)
+        return sp__error(SP_ERR_INVALID_ARG, "sp__sampler_draw_rows: first row %lld out of range",
+                         (long long)first_row);
+    sp_batch copy;
+    int rc = read_batch(&copy, caller_batch, "sp__sampler_draw_rows");
+    return rc != SP_OK ? rc : draw_rows(s, &copy, first_row);
 }
 
 uint64_t sp__sampler_batch_no(const sp_sampler *s) { return s->batch_no; }

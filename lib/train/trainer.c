@@ -93,6 +93,8 @@ static int check_options(const sp_trainer_options *o)
         bad = "test_fraction ([0, 1))";
     else if (o->threads < 1 || o->threads > 256)
         bad = "threads (1..256)";
+    else if (o->micro_batches < 1 || o->micro_batches > o->batch_size || o->batch_size % o->micro_batches)
+        bad = "micro_batches (1..batch_size, dividing batch_size)";
     if (bad)
         return sp__error(SP_ERR_INVALID_ARG, "sp_trainer_create: option %s is out of range", bad);
     return SP_OK;
@@ -154,12 +156,16 @@ void sp_trainer_free(sp_trainer *t)
     free(t->t_value);
     free(t->t_action);
     free(t->t_mask);
+    free(t->reduce_buf);
+    free(t->stats_start);
     free(t);
 }
 
+/* Room for one slice: batch_size / micro_batches positions (a replica's
+ * slices are no larger). */
 static int allocate_batch(sp_trainer *t)
 {
-    size_t n = (size_t)t->o.batch_size, steps = (size_t)t->o.unroll + 1, a = (size_t)t->actions;
+    size_t n = (size_t)(t->o.batch_size / t->o.micro_batches), steps = (size_t)t->o.unroll + 1, a = (size_t)t->actions;
     t->planes = malloc(n * t->plane_floats * sizeof *t->planes);
     t->policy = malloc(n * steps * a * sizeof *t->policy);
     t->value = malloc(n * steps * sizeof *t->value);
@@ -207,6 +213,9 @@ int sp_trainer_create(sp_trainer **out, sp_model *model, const sp_dataset *ds, c
     t->plane_floats = (size_t)model->arch.input_planes * (size_t)(t->actions - 1);
     t->last = stats_defaults;
     t->last.unroll = o.unroll;
+    t->replicas = 1;
+    t->rows = o.batch_size;
+    t->micro_rows = o.batch_size / o.micro_batches;
     optim_config(&o, &t->optim.config);
     rc = sp__optim_check(&t->optim.config);
     sp_sampler_options so;
@@ -240,12 +249,12 @@ int sp_trainer_create(sp_trainer **out, sp_model *model, const sp_dataset *ds, c
     return SP_OK;
 }
 
-/* The sampler's position-major batch as the network's step-major targets;
+/* The sampler's position-major slice as the network's step-major targets;
  * past a game's end the policy row is zero (no policy loss) and the mask 0
  * (no value loss), the action the sampler's random one. */
 static void to_targets(sp_trainer *t)
 {
-    const size_t n = (size_t)t->o.batch_size, K = (size_t)t->o.unroll, a = (size_t)t->actions;
+    const size_t n = (size_t)t->micro_rows, K = (size_t)t->o.unroll, a = (size_t)t->actions;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k <= K; k++) {
             size_t from = i * (K + 1) + k, to = k * n + i;
@@ -261,27 +270,178 @@ static void to_targets(sp_trainer *t)
         }
 }
 
+/* Slice j of this trainer's rows of the current batch: drawn, unrolled,
+ * its gradients added into the parameters' (the losses its mean over its
+ * rows). */
+static int run_slice(sp_trainer *t, int32_t j, sp__model_losses *losses)
+{
+    sp_batch b = { SP_BATCH_VERSION, t->micro_rows, t->planes, t->action, t->policy, t->value, t->mask, NULL,
+                   NULL };
+    int rc = sp__sampler_draw_rows(t->sampler, &b, (int64_t)t->first_row + (int64_t)j * t->micro_rows);
+    if (rc)
+        return rc;
+    to_targets(t);
+    sp__model_net *net = &t->model->net;
+    net->value_weight = (float)t->o.value_weight;
+    sp__model_targets targets = { t->t_policy, t->t_value, t->t_action, t->t_mask };
+    return sp__model_net_unroll(net, t->planes, t->micro_rows, t->o.unroll, &targets, SP__MODEL_TRAIN, losses);
+}
+
+/* The step's figures, in one vector of floats (what data-parallel replicas
+ * sum in one exchange): the gradients of the trained parameters, the
+ * running statistics (buffers), the loss figures (total, policy[0..K],
+ * value[0..K]), then one status per replica. */
+enum { FIG_GRADS, FIG_STATS };
+enum { FIG_READ, FIG_ADD, FIG_WRITE };
+
+static int in_part(const sp__param *p, int part)
+{
+    return part == FIG_GRADS ? p->grad != NULL : (p->flags & SP__PARAM_BUFFER) != 0;
+}
+
+static size_t part_floats(const sp__params *ps, int part)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ps->count; i++)
+        n += in_part(ps->items[i], part) ? ps->items[i]->count : 0;
+    return n;
+}
+
+static size_t loss_floats(const sp_trainer *t) { return 1 + 2 * ((size_t)t->o.unroll + 1); }
+
+/* v (a part's floats) read from, added to, or written into the parameters:
+ * gradients for FIG_GRADS, values for FIG_STATS. */
+static int copy_part(sp__params *ps, int part, float *v, int how)
+{
+    for (size_t i = 0; i < ps->count; i++) {
+        sp__param *p = ps->items[i];
+        if (!in_part(p, part))
+            continue;
+        dnnl_memory_t mem = part == FIG_GRADS ? p->grad : p->value;
+        void *ptr;
+        int rc = sp__nn_map(mem, &ptr);
+        if (rc)
+            return rc;
+        float *x = ptr;
+        if (how == FIG_READ)
+            memcpy(v, x, p->count * sizeof *v);
+        else if (how == FIG_WRITE)
+            memcpy(x, v, p->count * sizeof *v);
+        else
+            for (size_t k = 0; k < p->count; k++)
+                v[k] += x[k];
+        sp__nn_unmap(mem, ptr);
+        if (how == FIG_WRITE && part == FIG_STATS)
+            p->version++;
+        v += p->count;
+    }
+    return SP_OK;
+}
+
+size_t sp__trainer_reduce_floats(const sp_trainer *t)
+{
+    const sp__params *ps = &t->model->net.ps;
+    return part_floats(ps, FIG_GRADS) + part_floats(ps, FIG_STATS) + loss_floats(t) + (size_t)t->replicas;
+}
+
+static int ensure_figures(sp_trainer *t)
+{
+    size_t stats = part_floats(&t->model->net.ps, FIG_STATS);
+    if (!t->reduce_buf) {
+        t->reduce_count = sp__trainer_reduce_floats(t);
+        t->reduce_buf = malloc(t->reduce_count * sizeof *t->reduce_buf);
+    }
+    if (!t->stats_start) {
+        t->stats_floats = stats;
+        t->stats_start = malloc((stats ? stats : 1) * sizeof *t->stats_start);
+    }
+    if (!t->reduce_buf || !t->stats_start)
+        return sp__error(SP_ERR_NOMEM, "sp_trainer_run: out of memory for the step's %zu figures", t->reduce_count);
+    return SP_OK;
+}
+
+/* The slices of this trainer's rows, each from the same running statistics
+ * and with gradients of its own, summed into the figures; the figures then
+ * summed over the replicas by the hook and divided by slices x replicas;
+ * the gradients, statistics and losses written back. One replica with M
+ * slices is so the same computation as M replicas with one slice each. */
+static int sliced_pass(sp_trainer *t, sp__model_losses *out)
+{
+    sp__params *ps = &t->model->net.ps;
+    const int M = t->o.micro_batches, K = t->o.unroll;
+    int rc = ensure_figures(t);
+    if (rc)
+        return rc;
+    float *grads = t->reduce_buf, *stats = grads + part_floats(ps, FIG_GRADS), *fig = stats + t->stats_floats;
+    float *status = fig + loss_floats(t);
+    rc = copy_part(ps, FIG_STATS, t->stats_start, FIG_READ);
+    for (int j = 0; j < M && !rc; j++) {
+        sp__model_losses l;
+        if (j)
+            rc = copy_part(ps, FIG_STATS, t->stats_start, FIG_WRITE);
+        if (!rc)
+            rc = sp__params_zero_grad(ps);
+        if (!rc)
+            rc = run_slice(t, j, &l);
+        if (!rc)
+            rc = copy_part(ps, FIG_GRADS, grads, j ? FIG_ADD : FIG_READ);
+        if (!rc)
+            rc = copy_part(ps, FIG_STATS, stats, j ? FIG_ADD : FIG_READ);
+        for (int k = 0; !rc && k <= K; k++) {
+            float v[3] = { (float)l.total, (float)l.policy[k], (float)l.value[k] };
+            size_t at[3] = { 0, 1 + (size_t)k, 2 + (size_t)K + (size_t)k };
+            for (int i = k ? 1 : 0; i < 3; i++)
+                fig[at[i]] = j ? fig[at[i]] + v[i] : v[i];
+        }
+    }
+    memset(status, 0, (size_t)t->replicas * sizeof *status);
+    status[t->replica] = (float)rc;
+    /* Every replica reaches the exchange, also one that failed: the others
+     * would wait for it forever otherwise. */
+    if (t->reduce) {
+        int hook = t->reduce(t->reduce_buf, t->reduce_count, t->reduce_payload);
+        if (!rc)
+            rc = hook;
+    }
+    for (int r = 0; r < t->replicas && !rc; r++)
+        if (status[r] != 0)
+            rc = sp__error(SP_ERR_MISUSE, "sp_trainer_run: replica %d of %d failed (%s); see its sp_last_error()",
+                           r, t->replicas, sp_status_str((int)status[r]));
+    if (rc) {
+        /* The statistics as they were: the failed step did not happen. */
+        copy_part(ps, FIG_STATS, t->stats_start, FIG_WRITE);
+        return rc;
+    }
+    const float scale = (float)(1.0 / ((double)M * (double)t->replicas));
+    for (float *v = t->reduce_buf; v < status; v++)
+        *v *= scale;
+    rc = copy_part(ps, FIG_GRADS, grads, FIG_WRITE);
+    if (!rc)
+        rc = copy_part(ps, FIG_STATS, stats, FIG_WRITE);
+    out->total = fig[0];
+    for (int k = 0; k <= K; k++) {
+        out->policy[k] = fig[1 + k];
+        out->value[k] = fig[2 + K + k];
+    }
+    return rc;
+}
+
 /* One optimizer step; on failure the sampler is wound back so the trainer
  * stays at the step it had. */
 static int train_step(sp_trainer *t)
 {
     sp__model_net *net = &t->model->net;
     uint64_t batch_no = sp__sampler_batch_no(t->sampler);
-    sp_batch b = { SP_BATCH_VERSION, t->o.batch_size, t->planes, t->action, t->policy, t->value, t->mask, NULL,
-                   NULL };
-    int rc = sp_sampler_next(t->sampler, &b);
-    if (rc) {
-        sp__sampler_set_batch_no(t->sampler, batch_no);
-        return rc;
-    }
-    to_targets(t);
-    net->value_weight = (float)t->o.value_weight;
-    sp__model_targets targets = { t->t_policy, t->t_value, t->t_action, t->t_mask };
     sp__model_losses losses;
     int64_t step = t->optim.step;
-    rc = sp__params_zero_grad(&net->ps);
-    if (!rc)
-        rc = sp__model_net_unroll(net, t->planes, t->o.batch_size, t->o.unroll, &targets, SP__MODEL_TRAIN, &losses);
+    int rc;
+    /* The whole batch at once: the computation as it was before slices. */
+    if (t->o.micro_batches == 1 && t->replicas == 1 && !t->reduce) {
+        rc = sp__params_zero_grad(&net->ps);
+        if (!rc)
+            rc = run_slice(t, 0, &losses);
+    } else
+        rc = sliced_pass(t, &losses);
     if (!rc && !isfinite(losses.total))
         rc = sp__error(SP_ERR_INTERNAL, "sp_trainer_run: the loss is not finite at step %lld (policy %g, value %g "
                        "at unroll step 0)", (long long)step, losses.policy[0], losses.value[0]);
@@ -296,10 +456,9 @@ static int train_step(sp_trainer *t)
         if (rc == SP_ERR_INVALID_ARG)
             rc = sp__error(SP_ERR_INTERNAL, "sp_trainer_run: step %lld: %s", (long long)step, sp_last_error());
     }
-    if (rc) {
-        sp__sampler_set_batch_no(t->sampler, batch_no);
+    sp__sampler_set_batch_no(t->sampler, rc ? batch_no : batch_no + 1);
+    if (rc)
         return rc;
-    }
     sp_train_stats *s = &t->last;
     s->unroll = t->o.unroll;
     s->step = t->optim.step;
@@ -312,6 +471,58 @@ static int train_step(sp_trainer *t)
     s->grad_norm = grad_norm;
     s->positions = (uint64_t)t->optim.step * (uint64_t)t->o.batch_size;
     return SP_OK;
+}
+
+int sp__trainer_set_replica(sp_trainer *t, int replica, int replicas)
+{
+    if (!t || replicas < 1 || replica < 0 || replica >= replicas)
+        return sp__error(SP_ERR_INVALID_ARG, "sp__trainer_set_replica: %s",
+                         t ? "replica out of range" : "trainer is NULL");
+    int64_t parts = (int64_t)replicas * t->o.micro_batches;
+    if (t->o.batch_size % parts)
+        return sp__error(SP_ERR_INVALID_ARG, "options batch_size %d and micro_batches %d: the batch does not split "
+                         "into %d replicas x %d micro-batches (batch_size must be a multiple of %lld)",
+                         t->o.batch_size, t->o.micro_batches, replicas, t->o.micro_batches, (long long)parts);
+    t->replica = replica;
+    t->replicas = replicas;
+    t->rows = t->o.batch_size / replicas;
+    t->first_row = replica * t->rows;
+    t->micro_rows = t->rows / t->o.micro_batches;
+    free(t->reduce_buf); /* its status slots follow the replica count */
+    t->reduce_buf = NULL;
+    return SP_OK;
+}
+
+void sp__trainer_set_reduce(sp_trainer *t, sp__trainer_reduce_fn fn, void *payload)
+{
+    t->reduce = fn;
+    t->reduce_payload = payload;
+}
+
+size_t sp__trainer_state_floats(const sp_trainer *t) { return sp__params_total(&t->model->net.ps); }
+
+int sp__trainer_read_state(const sp_trainer *t, float *out)
+{
+    const sp__params *ps = &t->model->net.ps;
+    for (size_t i = 0; i < ps->count; i++) {
+        int rc = sp__param_read(ps->items[i], out);
+        if (rc)
+            return rc;
+        out += ps->items[i]->count;
+    }
+    return SP_OK;
+}
+
+int sp__trainer_write_state(sp_trainer *t, const float *in)
+{
+    sp__params *ps = &t->model->net.ps;
+    int rc = SP_OK;
+    for (size_t i = 0; i < ps->count && !rc; i++) {
+        rc = sp__param_write(ps->items[i], in);
+        in += ps->items[i]->count;
+    }
+    sp__model_params_changed(t->model);
+    return rc;
 }
 
 int sp_trainer_run(sp_trainer *t, int64_t steps, sp_train_stats *stats)

@@ -39,9 +39,24 @@ static const field fields[] = {
     FIELD(adam_beta2, F_F64, 0),    FIELD(weight_decay, F_F64, 0),   FIELD(value_weight, F_F64, 0),
     FIELD(clip_norm, F_F64, 0),     FIELD(warmup_steps, F_I64, 0),   FIELD(total_steps, F_I64, 0),
     FIELD(step_size, F_I64, 0),     FIELD(gamma, F_F64, 0),          FIELD(min_lr, F_F64, 0),
+    /* Appended (still format 1): a record of the first 21 fields was
+     * written before it and reads as micro_batches 1. It holds the slices
+     * each batch was normalised in: micro-batches x data-parallel replicas. */
+    FIELD(micro_batches, F_I32, 0),
 };
 #undef FIELD
 #define FIELD_COUNT (sizeof fields / sizeof fields[0])
+#define FIELD_COUNT_FIRST 21
+
+/* The options as a checkpoint records them: micro_batches counts the
+ * replicas' slices too, so a run of R replicas with M micro-batches and
+ * one of 1 replica with R x M compute the same steps. */
+static sp_trainer_options recorded(const sp_trainer *t)
+{
+    sp_trainer_options o = t->o;
+    o.micro_batches *= t->replicas;
+    return o;
+}
 
 /* A field's value as the 8 bytes the file holds. */
 static uint64_t field_bits(const sp_trainer_options *o, const field *f)
@@ -112,8 +127,9 @@ int sp_trainer_save(const sp_trainer *t, const char *path)
     put64(rec + 8, (uint64_t)t->optim.step);
     put64(rec + 16, sp__sampler_batch_no(t->sampler));
     put64(rec + 24, sp_sampler_position_count(t->sampler));
+    sp_trainer_options o = recorded(t);
     for (size_t i = 0; i < FIELD_COUNT; i++)
-        put64(rec + HEAD_BYTES + 8 * i, field_bits(&t->o, &fields[i]));
+        put64(rec + HEAD_BYTES + 8 * i, field_bits(&o, &fields[i]));
     sp__spm_writer w;
     sp__spm_writer_init(&w);
     int rc = sp__spm_add(&w, TRAINER_TAG, rec, size, 1);
@@ -146,7 +162,7 @@ static int read_trainer(const sp_trainer *t, const sp__spm_reader *r, checkpoint
     if (format > TRAINER_FORMAT)
         return sp__error(SP_ERR_VERSION, "trainer format %u is newer than this library's (%d)", (unsigned)format,
                          TRAINER_FORMAT);
-    if (format == 0 || count != FIELD_COUNT || s->size != HEAD_BYTES + 8 * (size_t)count)
+    if (format == 0 || count < FIELD_COUNT_FIRST || count > FIELD_COUNT || s->size != HEAD_BYTES + 8 * (size_t)count)
         return sp__error(SP_ERR_FORMAT, "the '" TRAINER_TAG "' section (format %u, %u fields, %zu bytes) is malformed",
                          (unsigned)format, (unsigned)count, s->size);
     out->step = (int64_t)get64(s->data + 8);
@@ -154,8 +170,11 @@ static int read_trainer(const sp_trainer *t, const sp__spm_reader *r, checkpoint
     out->positions = get64(s->data + 24);
     if (out->step < 0)
         return sp__error(SP_ERR_FORMAT, "the '" TRAINER_TAG "' section records step %lld", (long long)out->step);
+    sp_trainer_options o = recorded(t), then = SP_TRAINER_OPTIONS_INIT;
     for (size_t i = 0; i < FIELD_COUNT; i++) {
-        uint64_t theirs = get64(s->data + HEAD_BYTES + 8 * i), ours = field_bits(&t->o, &fields[i]);
+        /* A field the record lacks had its default then. */
+        uint64_t theirs = i < count ? get64(s->data + HEAD_BYTES + 8 * i) : field_bits(&then, &fields[i]);
+        uint64_t ours = field_bits(&o, &fields[i]);
         if (theirs == ours)
             continue;
         char a[64], b[64];
