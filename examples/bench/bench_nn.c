@@ -149,15 +149,21 @@ int bench_nn(int argc, char **argv)
     tower_ctx f32, bf16;
     tower_open(&f32, &o, SP_PRECISION_F32);
     tower_open(&bf16, &o, SP_PRECISION_BF16);
-    /* Warm-up: primitives for every batch size, blocked weights, folding. */
+    /* Warm-up: primitives for every batch size, blocked weights, folding.
+     * A CPU without bf16 (AVX2 only) has no bf16 convolution: its rows say
+     * so instead of ending the run. */
+    char no_bf16[256] = "";
     bench_sgemm_rate(&s, 0.0);
-    for (int f = 0; f < FIGURES; f++) {
+    for (int f = 0; f < FIGURES && !(f >= F_BF16_256 && no_bf16[0]); f++) {
         tower_ctx *t = f >= F_BF16_256 ? &bf16 : &f32;
         tower_batch(t, &o, figure_batch[f]);
-        for (int w = 0; w < 2; w++)
-            if (f == F_TRAIN_256 ? train_step(t) : infer_step(t))
+        for (int w = 0, rc; w < 2 && !no_bf16[0]; w++)
+            if ((rc = f == F_TRAIN_256 ? train_step(t) : infer_step(t)) == SP_ERR_UNSUPPORTED && t == &bf16)
+                snprintf(no_bf16, sizeof no_bf16, "%s", sp_last_error());
+            else if (rc)
                 die("warm-up");
     }
+    const int figures = no_bf16[0] ? F_BF16_256 : FIGURES;
     /* Each round measures the sgemm and every figure back to back, so that a
      * ratio compares numbers taken under the same load; medians over rounds. */
     double *peak = calloc((size_t)o.runs, sizeof *peak), *secs[FIGURES], *ratio[FIGURES];
@@ -168,7 +174,7 @@ int bench_nn(int argc, char **argv)
     for (int r = 0; r < o.runs; r++) {
         if ((peak[r] = bench_sgemm_rate(&s, o.seconds)) <= 0.0)
             die("sgemm");
-        for (int f = 0; f < FIGURES; f++) {
+        for (int f = 0; f < figures; f++) {
             tower_ctx *t = f >= F_BF16_256 ? &bf16 : &f32;
             tower_batch(t, &o, figure_batch[f]);
             secs[f][r] = time_per_call(o.seconds, f == F_TRAIN_256 ? train_step : infer_step, t);
@@ -177,7 +183,7 @@ int bench_nn(int argc, char **argv)
         }
     }
     double bf16_gain[1000];
-    for (int r = 0; r < o.runs; r++)
+    for (int r = 0; r < o.runs && !no_bf16[0]; r++)
         bf16_gain[r] = secs[F_F32_256][r] / secs[F_BF16_256][r];
 
     printf("nn: %d threads, %d rounds of >= %.2f s per figure (medians over rounds)\n", omp_get_max_threads(),
@@ -185,14 +191,17 @@ int bench_nn(int argc, char **argv)
     printf("  sgemm 2048x2048x2048 (peak reference)        %9.1f GFLOP/s\n", bench_median(peak, (size_t)o.runs) * 1e-9);
     printf("  tower: 3x3 stem %d->%d, %d blocks x %d channels, 9x9; %.2f MFLOP/position forward\n", o.planes,
            o.channels, o.blocks, o.channels, fwd * 1e-6);
-    for (int f = 0; f < FIGURES; f++) {
+    for (int f = 0; f < figures; f++) {
         double t = bench_median(secs[f], (size_t)o.runs);
         printf("  %-28s %9.3f ms  %9.0f pos/s  %5.2fx sgemm\n", figure_name[f], t * 1e3,
                (double)figure_batch[f] / t, bench_median(ratio[f], (size_t)o.runs));
     }
-    printf("  bf16 / f32 forward throughput at batch 256: %.2fx\n", bench_median(bf16_gain, (size_t)o.runs));
+    if (no_bf16[0])
+        printf("  forward bf16: unsupported on this CPU (%s)\n", no_bf16);
+    else
+        printf("  bf16 / f32 forward throughput at batch 256: %.2fx\n", bench_median(bf16_gain, (size_t)o.runs));
     printf("  convolution kernels: f32 %s, bf16 %s\n", sp__tower_infer_impl(&f32.tower),
-           sp__tower_infer_impl(&bf16.tower));
+           no_bf16[0] ? "none" : sp__tower_infer_impl(&bf16.tower));
     for (int f = 0; f < FIGURES; f++) {
         free(secs[f]);
         free(ratio[f]);
