@@ -4,19 +4,19 @@
 
 #include "bench.h"
 
-static int missing(const char *module)
+static int missing(const char *command, const char *module)
 {
     fprintf(stderr, "sp-bench %s: libsemiparam was built without the %s module (meson setup -D%s=enabled)\n",
-            module, module, module);
+            command, module, module);
     return 1;
 }
 
 #if defined(BENCH_WITHOUT_NN)
-int bench_nn(int argc, char **argv) { return missing("nn"); }
+int bench_nn(int argc, char **argv) { return missing("nn", "nn"); }
 /* The model runs on the network toolkit: no nn, no model. */
-int bench_model(int argc, char **argv) { return missing("nn"); }
+int bench_model(int argc, char **argv) { return missing("model", "nn"); }
 #endif
 
 #if defined(BENCH_WITHOUT_RETRIEVAL)
-int bench_retrieval(int argc, char **argv) { return missing("retrieval"); }
+int bench_retrieval(int argc, char **argv) { return missing("retrieval", "retrieval"); }
 #endif
