@@ -1,7 +1,7 @@
 /**
  * @file dist.h
- * @brief libsemiparam-mpi: the retriever sharded over an MPI communicator
- *        (link with `pkg-config semiparam-mpi`; libsemiparam itself never links MPI).
+ * @brief libsemiparam-mpi: the retriever sharded over an MPI communicator,
+ *        and data-parallel training (link with `pkg-config semiparam-mpi`; libsemiparam itself never links MPI).
  *
  * Keys are partitioned by game: every key of game g lives on rank
  * sp_dist_game_rank(g, size). Rank 0 trains the index once, on a sample
@@ -27,6 +27,7 @@
 
 #include "semiparam/core.h"
 #include "semiparam/retriever.h"
+#include "semiparam/train.h"
 
 /** Marks every declaration exported by libsemiparam-mpi. */
 #if defined(__GNUC__)
@@ -195,6 +196,96 @@ SP_DIST_API int sp_dist_retriever_rank(const sp_dist_retriever *retriever);
 
 /** Ranks in the handle's communicator; 0 for NULL. @since 0.1 */
 SP_DIST_API int sp_dist_retriever_size(const sp_dist_retriever *retriever);
+
+/**
+ * A data-parallel training run: one ::sp_trainer per rank over its own
+ * model, plus a duplicate of the communicator. Rank r of R trains on rows
+ * [r B / R, (r + 1) B / R) of every global batch of B = batch_size
+ * positions (the batches one rank would draw: the stream does not depend
+ * on R), normalises them with their own batch statistics (per-replica
+ * batch norm), and every step sums the gradients, the running statistics
+ * and the losses of all ranks in ONE fused MPI_Allreduce and divides by
+ * R, so every rank takes the same optimizer step and the models stay
+ * identical. R ranks compute what one rank with micro_batches R computes
+ * (sp_trainer_options). Thread rule as ::sp_trainer, and MPI must stay
+ * initialised until sp_dist_trainer_free().
+ *
+ * Every function except the accessors is collective and the ranks agree on
+ * its outcome (a rank that fails makes the others fail with SP_ERR_MISUSE
+ * naming it), as for ::sp_dist_retriever.
+ * @since 0.1
+ */
+typedef struct sp_dist_trainer sp_dist_trainer;
+
+/**
+ * Create the run: each rank creates its trainer over @p model and @p ds
+ * (borrowed, as sp_trainer_create()), and rank 0's parameters and running
+ * statistics are broadcast into every rank's model. Collective.
+ * @param out    receives the handle (NULL on failure, on every rank)
+ * @param comm   the communicator (duplicated)
+ * @param model  this rank's model, of the same architecture on every rank
+ * @param ds     this rank's dataset: the same games on every rank
+ * @param opts   the same options on every rank (NULL: defaults); the
+ *               global batch_size must be a multiple of the rank count x
+ *               micro_batches. Progress is reported after every step on
+ *               every rank, and a callback that asks to stop on any rank
+ *               stops all of them after that step.
+ * @return SP_OK; errors of sp_trainer_create(); SP_ERR_INVALID_ARG (a batch
+ *         that does not split, models or options that differ between ranks);
+ *         SP_ERR_MISUSE (MPI not initialised, another rank failed);
+ *         SP_ERR_INTERNAL (MPI failed).
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_trainer_create(sp_dist_trainer **out, MPI_Comm comm, sp_model *model,
+                                       const sp_dataset *ds, const sp_trainer_options *opts);
+
+/** Release the handle, its trainer (the model stays) and its communicator (collective); NULL is a no-op. @since 0.1 */
+SP_DIST_API void sp_dist_trainer_free(sp_dist_trainer *trainer);
+
+/**
+ * Run @p steps optimizer steps (the same on every rank) as sp_trainer_run();
+ * @p stats gets the last step's figures, averaged over the ranks (the same
+ * on every rank). Collective.
+ * @return as sp_trainer_run(), agreed by all ranks; SP_ERR_MISUSE (another
+ *         rank failed); SP_ERR_INTERNAL (MPI failed).
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_trainer_run(sp_dist_trainer *trainer, int64_t steps, sp_train_stats *stats);
+
+/** sp_trainer_get_stats() of this rank's trainer (the same on every rank). Not collective. @since 0.1 */
+SP_DIST_API int sp_dist_trainer_get_stats(const sp_dist_trainer *trainer, sp_train_stats *stats);
+
+/**
+ * Write a checkpoint (sp_trainer_save()): rank 0 writes it, the others
+ * wait for its status. Every rank passes a path (rank 0's is used). The
+ * checkpoint records the global batch size and micro_batches x ranks, and
+ * resumes with any rank count (sp_trainer_resume() on one rank, with
+ * micro_batches = ranks x micro_batches for the same computation).
+ * Collective.
+ * @return as sp_trainer_save(); SP_ERR_MISUSE (another rank failed).
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_trainer_save(const sp_dist_trainer *trainer, const char *path);
+
+/**
+ * Continue from a checkpoint written by sp_trainer_save() or
+ * sp_dist_trainer_save() with any rank count: rank 0 reads the file and
+ * broadcasts its bytes, and every rank resumes from them (as
+ * sp_trainer_resume(): refused, nothing changed, on every rank when the
+ * file does not fit). Every rank passes a path (rank 0's is read).
+ * Collective.
+ * @return as sp_trainer_resume(); SP_ERR_MISUSE (another rank failed).
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_trainer_resume(sp_dist_trainer *trainer, const char *path);
+
+/**
+ * Bytes each rank contributes to the one MPI_Allreduce of a step: 4 x
+ * (trained parameters + running statistics + 1 + 2 (unroll + 1) loss
+ * figures + ranks status slots). 0 for NULL. Not collective.
+ * @since 0.1
+ */
+SP_DIST_API uint64_t sp_dist_trainer_step_bytes(const sp_dist_trainer *trainer);
 
 #ifdef __cplusplus
 }

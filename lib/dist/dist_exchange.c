@@ -1,5 +1,6 @@
-/* The MPI exchanges of the sharded retriever: agreeing on a status, big
- * broadcasts, routing keys to their owners, merging the shards' top-k. */
+/* The MPI exchanges of libsemiparam-mpi: a handle's own communicator,
+ * agreeing on a status, big broadcasts, routing keys to their owners,
+ * merging the shards' top-k. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,23 @@ int sp__dist_mpi_error(int err, const char *fn, const char *call)
     if (MPI_Error_string(err, text, &len) != MPI_SUCCESS)
         strcpy(text, "unknown MPI error");
     return sp__error(SP_ERR_INTERNAL, "%s: %s failed: %s", fn, call, text);
+}
+
+int sp__dist_comm_dup(MPI_Comm comm, MPI_Comm *dup, int *rank, int *size, const char *fn)
+{
+    int initialised = 0;
+    if (MPI_Initialized(&initialised) != MPI_SUCCESS || !initialised)
+        return sp__error(SP_ERR_MISUSE, "%s: MPI is not initialised (call MPI_Init first)", fn);
+    if (comm == MPI_COMM_NULL)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: comm is MPI_COMM_NULL", fn);
+    int err = MPI_Comm_dup(comm, dup);
+    if (err != MPI_SUCCESS)
+        return sp__dist_mpi_error(err, fn, "MPI_Comm_dup");
+    /* Errors come back as codes (turned into sp_status), never abort the job. */
+    MPI_Comm_set_errhandler(*dup, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(*dup, rank);
+    MPI_Comm_size(*dup, size);
+    return SP_OK;
 }
 
 int sp__dist_agree(MPI_Comm comm, int rc, const char *fn)

@@ -1,5 +1,5 @@
-/* Internals of libsemiparam-mpi shared by its files: the handle and the
- * MPI exchanges (agreement on a status, big broadcasts, routing by owner). */
+/* Internals of libsemiparam-mpi shared by its files: the retriever's handle
+ * and the MPI exchanges (agreement on a status, big broadcasts, routing by owner). */
 #ifndef SP_DIST_INTERNAL_H
 #define SP_DIST_INTERNAL_H
 
@@ -17,6 +17,11 @@ struct sp_dist_retriever {
 /* A handle on a duplicate of comm (errors returned, not fatal), with rank
  * and size set; *out is NULL until the caller hands the handle over. */
 int sp__dist_open(sp_dist_retriever **handle, sp_dist_retriever **out, MPI_Comm comm, const char *fn);
+
+/* A duplicate of comm for a handle's own traffic, errors returned rather
+ * than fatal, with this process's rank and the size: SP_ERR_MISUSE before
+ * MPI_Init, SP_ERR_INVALID_ARG for MPI_COMM_NULL. */
+int sp__dist_comm_dup(MPI_Comm comm, MPI_Comm *dup, int *rank, int *size, const char *fn);
 
 /* The status all ranks of comm agree on: the lowest (most negative) of their
  * rc. A rank whose own rc was SP_OK records which rank failed. */

@@ -205,23 +205,14 @@ int sp__dist_open(sp_dist_retriever **handle, sp_dist_retriever **out, MPI_Comm 
     if (!out)
         return sp__error(SP_ERR_INVALID_ARG, "%s: out is NULL", fn);
     *out = NULL;
-    int initialised = 0;
-    if (MPI_Initialized(&initialised) != MPI_SUCCESS || !initialised)
-        return sp__error(SP_ERR_MISUSE, "%s: MPI is not initialised (call MPI_Init first)", fn);
-    if (comm == MPI_COMM_NULL)
-        return sp__error(SP_ERR_INVALID_ARG, "%s: comm is MPI_COMM_NULL", fn);
     sp_dist_retriever *d = calloc(1, sizeof *d);
     if (!d)
         return sp__error(SP_ERR_NOMEM, "%s: handle", fn);
-    int err = MPI_Comm_dup(comm, &d->comm);
-    if (err != MPI_SUCCESS) {
+    int rc = sp__dist_comm_dup(comm, &d->comm, &d->rank, &d->size, fn);
+    if (rc != SP_OK) {
         free(d);
-        return sp__dist_mpi_error(err, fn, "MPI_Comm_dup");
+        return rc;
     }
-    /* Errors come back as codes (turned into sp_status), never abort the job. */
-    MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(d->comm, &d->rank);
-    MPI_Comm_size(d->comm, &d->size);
     *handle = d;
     return SP_OK;
 }

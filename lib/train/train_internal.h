@@ -5,13 +5,7 @@
 
 #include "model/model_internal.h"
 #include "semiparam/train.h"
-
-/* Called once per step on every replica of a data-parallel run, after the
- * backward pass and before the optimizer step, with the step's figures
- * packed into buf (sp__trainer_set_reduce): it must replace buf by its sum
- * over the replicas (in place) and return SP_OK, or an error that fails
- * the step. */
-typedef int (*sp__trainer_reduce_fn)(float *buf, size_t count, void *payload);
+#include "train_dist.h"
 
 struct sp_trainer {
     sp_model *model;            /* borrowed and held (sp__model_hold) while the trainer lives */
@@ -54,28 +48,5 @@ int sp__train_check_data(const sp_model *m, const sp_dataset *ds, const char *fn
 /* The learning rate of optimizer step `step` (0-based): the linear warm-up
  * over warmup_steps, then the schedule. */
 double sp__trainer_lr(const sp__optim_config *c, int64_t step);
-
-/* Data parallelism (lib/dist, through the private export node). Make t
- * replica `replica` of `replicas` (before its first step; any later step
- * too, as a resume with another count does): it draws rows
- * [replica * B / replicas, (replica + 1) * B / replicas) of every global
- * batch of B positions (batch_size % (replicas x micro_batches) == 0, else
- * SP_ERR_INVALID_ARG naming the options), so the replicas' rows together
- * are the one-replica batch. */
-int sp__trainer_set_replica(sp_trainer *t, int replica, int replicas);
-
-/* The hook every step calls (NULL: none). With it, a step fails on every
- * replica when one of them fails (the sampler winds back on each). */
-void sp__trainer_set_reduce(sp_trainer *t, sp__trainer_reduce_fn fn, void *payload);
-
-/* Floats the hook is given per step: gradients of every trained parameter,
- * the running statistics, the loss figures and one status per replica. */
-size_t sp__trainer_reduce_floats(const sp_trainer *t);
-
-/* Every parameter's values, running statistics included, as one vector of
- * sp__trainer_state_floats() floats (the replicas' start from rank 0's). */
-size_t sp__trainer_state_floats(const sp_trainer *t);
-int sp__trainer_read_state(const sp_trainer *t, float *out);
-int sp__trainer_write_state(sp_trainer *t, const float *in);
 
 #endif

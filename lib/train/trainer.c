@@ -525,6 +525,12 @@ int sp__trainer_write_state(sp_trainer *t, const float *in)
     return rc;
 }
 
+int sp__trainer_report(const sp_trainer *t, uint64_t done, uint64_t total)
+{
+    return t->o.progress ? t->o.progress("train", done, total, t->o.progress_payload)
+                         : sp__progress("train", done, total);
+}
+
 int sp_trainer_run(sp_trainer *t, int64_t steps, sp_train_stats *stats)
 {
     if (!t)
@@ -539,10 +545,8 @@ int sp_trainer_run(sp_trainer *t, int64_t steps, sp_train_stats *stats)
     int rc = SP_OK;
     for (int64_t i = 0; i < steps && !rc; i++) {
         rc = train_step(t);
-        if (!rc) {
-            int stop = t->o.progress ? t->o.progress("train", (uint64_t)i + 1, (uint64_t)steps, t->o.progress_payload)
-                                     : sp__progress("train", (uint64_t)i + 1, (uint64_t)steps);
-            if (stop)
+        if (!rc && !t->reduce) {
+            if (sp__trainer_report(t, (uint64_t)i + 1, (uint64_t)steps))
                 rc = sp__error(SP_ERR_CANCELLED, "sp_trainer_run: cancelled by the progress callback after step %lld",
                                (long long)t->optim.step);
         }

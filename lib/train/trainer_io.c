@@ -224,6 +224,13 @@ static int resume_from(sp_trainer *t, const void *data, size_t size)
     return SP_OK;
 }
 
+int sp__trainer_resume_bytes(sp_trainer *t, const void *data, size_t size)
+{
+    if (!t || !data)
+        return sp__error(SP_ERR_INVALID_ARG, "sp__trainer_resume_bytes: %s is NULL", t ? "data" : "trainer");
+    return resume_from(t, data, size);
+}
+
 int sp_trainer_resume(sp_trainer *t, const char *path)
 {
     if (!t || !path || !*path)

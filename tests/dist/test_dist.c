@@ -12,18 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-static int my_rank;
+#include "dist_check.h"
 
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "FAIL rank %d %s:%d: ", my_rank, __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, " (%s)\n", sp_last_error());                      \
-            failures++;                                                       \
-        }                                                                     \
-    } while (0)
 
 /* The same keys on every rank: a deterministic generator. */
 static uint64_t state;
