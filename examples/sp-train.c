@@ -1,6 +1,9 @@
 /* sp-train: train a model (model.h) on a dataset's games with the library's
  * trainer (train.h) under a budget of steps or minutes, with a CSV log,
- * checkpoints and --resume; or print the test metrics of any model. */
+ * checkpoints and --resume; or print the test metrics of any model. Under
+ * `mpirun -np R` the training is data-parallel (dist.h, train_cluster.h):
+ * rank 0 prints, logs, evaluates and writes the model and the checkpoints,
+ * and the ranks take every decision that changes the run together. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +13,7 @@
 
 #include "semiparam.h"
 #include "train/train_args.h"
+#include "train/train_cluster.h"
 #include "train/train_log.h"
 #include "train/train_progress.h"
 #include "train/train_report.h"
@@ -92,7 +96,7 @@ typedef struct run {
     char checkpoint[4096];
     sp_dataset *ds;
     sp_model *model;
-    sp_trainer *trainer;
+    train_cluster *cl;          /* the trainer, on this rank */
     train_log *log;
     train_progress progress;
     train_sums sums;            /* since the last train row */
@@ -107,6 +111,13 @@ typedef struct run {
     int started;                /* the training loop began: a failure keeps its steps in a checkpoint */
 } run;
 
+/* rc, or 1 when another rank failed: what a rank returns before a
+ * collective call, so that no rank waits for one that left. */
+static int together(const run *r, int rc)
+{
+    return train_cluster_any(r->cl, rc != 0) && !rc ? 1 : rc;
+}
+
 static double elapsed(const run *r)
 {
     return r->elapsed_before + train_now() - r->start;
@@ -114,7 +125,7 @@ static double elapsed(const run *r)
 
 static int save_checkpoint(run *r)
 {
-    int rc = sp_trainer_save(r->trainer, r->checkpoint);
+    int rc = train_cluster_save(r->cl, r->checkpoint);
     if (rc) {
         train_progress_clear(&r->progress);
         r->save_failed = 1;
@@ -169,17 +180,23 @@ static int after_step(run *r)
     int rc = 0;
     if (step % a->log_every == 0)
         rc = log_train(r);
-    if (!rc && a->eval_every && step % a->eval_every == 0)
+    /* Test metrics on rank 0 alone: they change nothing in the run. */
+    if (!rc && a->eval_every && step % a->eval_every == 0 && r->cl->rank == 0)
         rc = log_test(r);
-    if (!rc && ((a->checkpoint_every && step % a->checkpoint_every == 0) ||
-                (a->checkpoint_minutes > 0 && train_now() - r->checkpoint_time >= 60 * a->checkpoint_minutes)))
-        rc = save_checkpoint(r);
-    return rc;
+    /* The ranks go on, fail or checkpoint together: a checkpoint is due
+     * when it is due on any rank's clock; a failure of rank 0's log or
+     * evaluation stops them all. */
+    int due = (a->checkpoint_every && step % a->checkpoint_every == 0) ||
+              (a->checkpoint_minutes > 0 && train_now() - r->checkpoint_time >= 60 * a->checkpoint_minutes);
+    int agreed = train_cluster_any(r->cl, rc ? 2 : due);
+    if (agreed == 2)
+        return rc ? rc : 1;
+    return agreed ? save_checkpoint(r) : 0;
 }
 
 static int step_once(run *r)
 {
-    int rc = sp_trainer_run(r->trainer, 1, &r->last);
+    int rc = train_cluster_run(r->cl, &r->last);
     if (rc) {
         train_progress_clear(&r->progress);
         return fail("training", rc);
@@ -187,16 +204,17 @@ static int step_once(run *r)
     return after_step(r);
 }
 
-/* Why the run stops before its next step, or NULL to go on. */
+/* Why the run stops before its next step, or NULL to go on: under mpirun
+ * the ranks stop together, for the weightiest reason any of them has (a
+ * signal, then the minutes of its clock, then the steps). */
 static const char *stop_reason(const run *r)
 {
-    if (train_signal_received())
-        return "signal";
-    if (r->a->steps && r->last.step >= r->a->steps)
-        return "steps";
-    if (r->a->minutes > 0 && train_now() - r->start >= 60 * r->a->minutes)
-        return "minutes";
-    return NULL;
+    static const char *const reasons[] = { NULL, "steps", "minutes", "signal" };
+    int mine = train_signal_received()                                              ? 3
+               : r->a->minutes > 0 && train_now() - r->start >= 60 * r->a->minutes ? 2
+               : r->a->steps && r->last.step >= r->a->steps                        ? 1
+                                                                                     : 0;
+    return reasons[train_cluster_any(r->cl, mine)];
 }
 
 static int open_model(run *r)
@@ -224,18 +242,17 @@ static int open_model(run *r)
 /* The trainer, and with --resume its state from the checkpoint. */
 static int open_trainer(run *r)
 {
-    int rc = sp_trainer_create(&r->trainer, r->model, r->ds, &r->a->trainer);
+    int rc = train_cluster_create(r->cl, r->model, r->ds, &r->a->trainer);
     if (rc)
         return fail("creating the trainer", rc);
-    if (r->a->resume && (rc = sp_trainer_resume(r->trainer, r->checkpoint)) != SP_OK)
+    if (r->a->resume && (rc = train_cluster_resume(r->cl, r->checkpoint)) != SP_OK)
         return fail("resuming", rc);
     return 0;
 }
 
-static int open_run(run *r, const train_args *a)
+/* The checks, the dataset and the model: each rank on its own. */
+static int open_local(run *r, const train_args *a)
 {
-    memset(r, 0, sizeof *r);
-    r->a = a;
     r->last = (sp_train_stats)SP_TRAIN_STATS_INIT;
     const char *ckpt = a->checkpoint;
     char def[sizeof r->checkpoint];
@@ -265,11 +282,28 @@ static int open_run(run *r, const train_args *a)
     int rc = sp_dataset_load(&r->ds, a->dataset);
     if (rc)
         return fail(a->dataset, rc);
-    if ((rc = open_model(r)) != 0 || (rc = open_trainer(r)) != 0)
+    return open_model(r);
+}
+
+static int open_run(run *r, const train_args *a, train_cluster *cl)
+{
+    memset(r, 0, sizeof *r);
+    r->a = a;
+    r->cl = cl;
+    int rc = open_local(r, a);
+    /* No rank goes on to the collective calls when one of them cannot. */
+    if (train_cluster_any(cl, rc != 0)) {
+        if (!rc)
+            fprintf(stderr, "sp-train: rank %d: another rank could not start (its message says why)\n", cl->rank);
+        return rc ? rc : 1;
+    }
+    if ((rc = open_trainer(r)) != 0)
         return rc;
     train_report_model(stdout, r->model);
     fflush(stdout);
     train_progress_start(&r->progress, 0, a->steps, a->minutes);
+    if (cl->rank != 0)
+        r->progress.tty = 0; /* one progress line: rank 0's */
     r->start = r->checkpoint_time = train_now();
     return 0;
 }
@@ -277,7 +311,7 @@ static int open_run(run *r, const train_args *a)
 static void close_run(run *r)
 {
     train_log_close(r->log);
-    sp_trainer_free(r->trainer);
+    train_cluster_free_trainer(r->cl);
     sp_model_free(r->model);
     sp_dataset_free(r->ds);
 }
@@ -290,13 +324,12 @@ static int read_resumed_step(run *r)
 {
     if (!r->a->resume)
         return 0;
-    int rc = sp_trainer_get_stats(r->trainer, &r->last);
+    int rc = train_cluster_stats(r->cl, &r->last);
     if (rc)
         return fail("resuming", rc);
     r->first_step = r->progress.first_step = r->checkpoint_step = r->eval_step = r->last.step;
     if (r->a->steps && r->first_step >= r->a->steps) {
-        sp_trainer_free(r->trainer);
-        r->trainer = NULL;
+        train_cluster_free_trainer(r->cl);
         printf("the checkpoint %s is at step %lld, past --steps %lld: nothing to train\n", r->checkpoint,
                (long long)r->first_step, (long long)r->a->steps);
         return 3;
@@ -308,7 +341,7 @@ static int read_resumed_step(run *r)
  * rows of the steps it does again. */
 static int open_log(run *r)
 {
-    if (!r->a->log)
+    if (!r->a->log || r->cl->rank != 0)
         return 0;
     return train_log_open(&r->log, r->a->log, r->a->trainer.unroll, r->a->resume ? r->first_step : -1,
                           &r->elapsed_before) ? 1 : 0;
@@ -319,10 +352,10 @@ static int open_log(run *r)
 static int finish(run *r, const char *why)
 {
     const train_args *a = r->a;
-    int rc = log_train(r);
-    if (!rc && r->trainer && r->checkpoint_step != r->last.step)
+    int rc = together(r, log_train(r));
+    if (!rc && train_cluster_has_trainer(r->cl) && r->checkpoint_step != r->last.step)
         rc = save_checkpoint(r);
-    if (rc)
+    if (rc || r->cl->rank != 0)
         return rc;
     if (!strcmp(why, "minutes"))
         printf("the %g minutes are up at step %lld; continue with --resume\n", a->minutes, (long long)r->last.step);
@@ -350,27 +383,30 @@ static int finish(run *r, const char *why)
 static int interrupted(run *r)
 {
     int sig = train_signal_received();
+    if (!sig)
+        sig = SIGTERM; /* under mpirun, another rank received it */
     train_progress_clear(&r->progress);
     const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
     if (r->last.step == 0) {
         fprintf(stderr, "sp-train: %s: stopped before the first step: no checkpoint written\n", name);
         return 128 + sig;
     }
-    int rc = log_train(r);
+    int rc = together(r, log_train(r));
     if (!rc && r->checkpoint_step != r->last.step)
         rc = save_checkpoint(r);
     if (rc)
         return rc;
-    fprintf(stderr, "sp-train: %s: stopped at step %lld, checkpoint %s written; continue with --resume\n", name,
+    if (r->cl->rank == 0)
+        fprintf(stderr, "sp-train: %s: stopped at step %lld, checkpoint %s written; continue with --resume\n", name,
             (long long)r->last.step, r->checkpoint);
     return 128 + sig;
 }
 
-static int cmd_train(const train_args *a)
+static int cmd_train(const train_args *a, train_cluster *cl)
 {
     run r;
     train_signal_install();
-    int rc = open_run(&r, a);
+    int rc = open_run(&r, a, cl);
     if (!rc)
         rc = read_resumed_step(&r);
     if (rc == 3) {
@@ -396,9 +432,20 @@ static int cmd_train(const train_args *a)
 
 int main(int argc, char **argv)
 {
+    train_cluster cl;
+    if (train_cluster_init(&cl, &argc, &argv))
+        return 1;
+    /* Under mpirun every rank parses the same line; only rank 0 speaks. */
+    if (cl.rank != 0 && !freopen("/dev/null", "w", stdout))
+        fprintf(stderr, "sp-train: rank %d: cannot silence stdout\n", cl.rank);
     train_args a;
     int rc = train_args_parse(argc, argv, &a);
     if (rc)
-        return rc > 0 ? 0 : 2;
-    return a.evaluate ? cmd_evaluate(&a) : cmd_train(&a);
+        rc = rc > 0 ? 0 : 2;
+    else if (a.evaluate) /* one process's work: rank 0 does it */
+        rc = cl.rank == 0 ? cmd_evaluate(&a) : 0;
+    else
+        rc = cmd_train(&a, &cl);
+    train_cluster_finish(&cl);
+    return rc;
 }

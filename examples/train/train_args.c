@@ -55,6 +55,7 @@ static const option options[] = {
     { "--value-hidden", "N", "value head's hidden units (default 64)", K_I32, TRAIN, G_ARCH, AT(model.value_hidden), 1, 65536, NULL },
 
     { "--batch", "N", "positions per step (default 256)", K_I32, TRAIN, G_OPT, AT(trainer.batch_size), 1, I32MAX, NULL },
+    { "--micro-batches", "M", "run each batch as M slices of N/M positions (N a multiple of M), each with its own batch statistics, gradients averaged: memory for N/M (default 1)", K_I32, TRAIN, G_OPT, AT(trainer.micro_batches), 1, 65536, NULL },
     { "--unroll", "K", "unroll steps (default 5; with --evaluate: metrics for k = 0..K)", K_I32, BOTH, G_OPT, AT(trainer.unroll), 0, SP_TRAIN_MAX_UNROLL, NULL },
     { "--symmetries", "0|1", "a random board symmetry per position (default 1)", K_I32, TRAIN, G_OPT, AT(trainer.symmetries), 0, 1, NULL },
     { "--optimizer", "sgd|adamw", "default sgd (with momentum)", K_CHOICE, TRAIN, G_OPT, AT(trainer.optimizer), 0, 0, "sgd|adamw" },

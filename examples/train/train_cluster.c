@@ -1,0 +1,120 @@
+/* sp-train's ranks (train_cluster.h). SP_TRAIN_MPI is defined when meson
+ * found MPI and built libsemiparam-mpi. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "train_cluster.h"
+
+#ifdef SP_TRAIN_MPI
+#include "semiparam/dist.h"
+
+/* Started by a launcher: Open MPI's mpirun, or a PMI/PMIx one (MPICH's
+ * hydra, Slurm). A plain start does not touch MPI at all. */
+static int launched(void)
+{
+    static const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK" };
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i]))
+            return 1;
+    return 0;
+}
+#endif
+
+int train_cluster_init(train_cluster *c, int *argc, char ***argv)
+{
+    *c = (train_cluster){ .rank = 0, .size = 1 };
+#ifdef SP_TRAIN_MPI
+    if (launched()) {
+        if (MPI_Init(argc, argv) != MPI_SUCCESS) {
+            fprintf(stderr, "sp-train: MPI_Init failed\n");
+            return 1;
+        }
+        c->mpi = 1;
+        MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+    }
+#else
+    (void)argc;
+    (void)argv;
+#endif
+    return 0;
+}
+
+void train_cluster_finish(train_cluster *c)
+{
+#ifdef SP_TRAIN_MPI
+    if (c->mpi)
+        MPI_Finalize();
+#endif
+    c->mpi = 0;
+}
+
+int train_cluster_any(const train_cluster *c, int flag)
+{
+#ifdef SP_TRAIN_MPI
+    if (c->size > 1) {
+        int all = 0;
+        MPI_Allreduce(&flag, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        return all;
+    }
+#endif
+    (void)c;
+    return flag;
+}
+
+int train_cluster_create(train_cluster *c, sp_model *m, const sp_dataset *ds, const sp_trainer_options *o)
+{
+#ifdef SP_TRAIN_MPI
+    if (c->size > 1)
+        return sp_dist_trainer_create((sp_dist_trainer **)&c->dist, MPI_COMM_WORLD, m, ds, o);
+#endif
+    return sp_trainer_create(&c->plain, m, ds, o);
+}
+
+int train_cluster_run(train_cluster *c, sp_train_stats *stats)
+{
+#ifdef SP_TRAIN_MPI
+    if (c->dist)
+        return sp_dist_trainer_run(c->dist, 1, stats);
+#endif
+    return sp_trainer_run(c->plain, 1, stats);
+}
+
+int train_cluster_stats(const train_cluster *c, sp_train_stats *stats)
+{
+#ifdef SP_TRAIN_MPI
+    if (c->dist)
+        return sp_dist_trainer_get_stats(c->dist, stats);
+#endif
+    return sp_trainer_get_stats(c->plain, stats);
+}
+
+int train_cluster_save(const train_cluster *c, const char *path)
+{
+#ifdef SP_TRAIN_MPI
+    if (c->dist)
+        return sp_dist_trainer_save(c->dist, path);
+#endif
+    return sp_trainer_save(c->plain, path);
+}
+
+int train_cluster_resume(train_cluster *c, const char *path)
+{
+#ifdef SP_TRAIN_MPI
+    if (c->dist)
+        return sp_dist_trainer_resume(c->dist, path);
+#endif
+    return sp_trainer_resume(c->plain, path);
+}
+
+void train_cluster_free_trainer(train_cluster *c)
+{
+#ifdef SP_TRAIN_MPI
+    sp_dist_trainer_free(c->dist);
+#endif
+    sp_trainer_free(c->plain);
+    c->dist = NULL;
+    c->plain = NULL;
+}
+
+int train_cluster_has_trainer(const train_cluster *c) { return c->plain || c->dist; }
