@@ -56,7 +56,8 @@ class TrainerOptions(ctypes.Structure):
                 ("value_weight", c_double), ("clip_norm", c_double), ("warmup_steps", c_int64),
                 ("total_steps", c_int64), ("step_size", c_int64), ("gamma", c_double), ("min_lr", c_double),
                 ("min_rating", c_float), ("test_fraction", c_float), ("split_seed", c_uint64), ("seed", c_uint64),
-                ("threads", c_int32), ("progress", PROGRESS_FN), ("progress_payload", c_void_p)]
+                ("threads", c_int32), ("progress", PROGRESS_FN), ("progress_payload", c_void_p),
+                ("micro_batches", c_int32)]
 
 
 class TrainStatsStruct(ctypes.Structure):
@@ -111,7 +112,9 @@ def _no_progress(fields, where):
 
 def trainer_options(**fields):
     """TrainerOptions with the library's defaults, then @fields (batch_size,
-    unroll, optimizer, schedule, learning_rate, ..., min_rating, seed)."""
+    unroll, optimizer, schedule, learning_rate, ..., min_rating, seed,
+    micro_batches: the batch run as that many slices, each with its own
+    batch statistics, gradients averaged)."""
     _no_progress(fields, "Trainer()")
     opts = _lib.new_options(TrainerOptions)
     check(_trainer_options_init(byref(opts), TRAINER_OPTIONS_VERSION))

@@ -90,6 +90,23 @@ class TestTrain(unittest.TestCase):
             self.assertEqual(again.loss, whole.loss)
             self.assertEqual(m.describe().content_hash, after_whole)
 
+    def test_micro_batches(self):
+        self.assertEqual(train.trainer_options().micro_batches, 1)
+        # Two slices of the batch, each normalised by its own statistics: not
+        # the step of one slice, and a checkpoint resumes with another count.
+        with tiny_model() as m, Trainer(m, self.ds, micro_batches=2, **SMALL) as t:
+            sliced = t.run(2)
+            self.assertEqual((sliced.step, sliced.positions), (2, 2 * SMALL["batch_size"]))
+            t.save(self.path("micro.spm"))
+        with tiny_model() as m, Trainer(m, self.ds, **SMALL) as t:
+            self.assertNotEqual(t.run(2).loss, sliced.loss)
+        with tiny_model() as m, Trainer(m, self.ds, micro_batches=1, **SMALL) as t:
+            t.resume(self.path("micro.spm"))
+            self.assertEqual(t.stats().step, 2)
+        with tiny_model() as m:
+            with self.assertRaisesRegex(sp.InvalidArgumentError, "micro_batches"):
+                Trainer(m, self.ds, micro_batches=3, **SMALL)
+
     def test_resume_refuses_other_options(self):
         with tiny_model() as m, Trainer(m, self.ds, **SMALL) as t:
             t.run(1)
