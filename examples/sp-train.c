@@ -300,6 +300,9 @@ static int open_run(run *r, const train_args *a, train_cluster *cl)
     if ((rc = open_trainer(r)) != 0)
         return rc;
     train_report_model(stdout, r->model);
+    if (cl->size > 1)
+        printf("data-parallel: %d ranks x %d positions of each batch, %llu bytes per step in one MPI_Allreduce\n",
+               cl->size, a->trainer.batch_size / cl->size, (unsigned long long)train_cluster_step_bytes(cl));
     fflush(stdout);
     train_progress_start(&r->progress, 0, a->steps, a->minutes);
     if (cl->rank != 0)

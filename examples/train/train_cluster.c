@@ -118,3 +118,13 @@ void train_cluster_free_trainer(train_cluster *c)
 }
 
 int train_cluster_has_trainer(const train_cluster *c) { return c->plain || c->dist; }
+
+uint64_t train_cluster_step_bytes(const train_cluster *c)
+{
+#ifdef SP_TRAIN_MPI
+    return sp_dist_trainer_step_bytes(c->dist);
+#else
+    (void)c;
+    return 0;
+#endif
+}

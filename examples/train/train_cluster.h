@@ -34,6 +34,8 @@ int train_cluster_stats(const train_cluster *c, sp_train_stats *stats);
 int train_cluster_save(const train_cluster *c, const char *path);
 int train_cluster_resume(train_cluster *c, const char *path);
 void train_cluster_free_trainer(train_cluster *c);
+/* Bytes of a step's exchange (one MPI_Allreduce); 0 with one process. */
+uint64_t train_cluster_step_bytes(const train_cluster *c);
 int train_cluster_has_trainer(const train_cluster *c);
 
 #endif
