@@ -114,7 +114,7 @@ int sp_dist_trainer_create(sp_dist_trainer **out, MPI_Comm comm, sp_model *model
         rc = sp__error(rc, "%s: %s", fn, sp_last_error());
     if (!rc)
         rc = sp__trainer_set_replica(d->local, d->rank, d->size);
-    if (rc == SP_ERR_INVALID_ARG && d->local)
+    if (rc && d->local)
         rc = sp__error(rc, "%s: %s", fn, sp_last_error());
     rc = sp__dist_agree(d->comm, rc, fn);
     if (!rc)

@@ -19,12 +19,13 @@
  * the step. */
 typedef int (*sp__trainer_reduce_fn)(float *buf, size_t count, void *payload);
 
-/* Make t replica `replica` of `replicas` (before its first step; any later step
- * too, as a resume with another count does): it draws rows
+/* Make t replica `replica` of `replicas` (before its first step, or
+ * between steps): it draws rows
  * [replica * B / replicas, (replica + 1) * B / replicas) of every global
  * batch of B positions (batch_size % (replicas x micro_batches) == 0, else
  * SP_ERR_INVALID_ARG naming the options), so the replicas' rows together
- * are the one-replica batch. */
+ * are the one-replica batch. It also takes the room of a step's figures
+ * (SP_ERR_NOMEM), so that no step fails for it on one replica alone. */
 SP__SHARED int sp__trainer_set_replica(sp_trainer *t, int replica, int replicas);
 
 /* The hook every step calls (NULL: none). With it, a step fails on every

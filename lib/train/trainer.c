@@ -356,7 +356,7 @@ static int ensure_figures(sp_trainer *t)
         t->stats_start = malloc((stats ? stats : 1) * sizeof *t->stats_start);
     }
     if (!t->reduce_buf || !t->stats_start)
-        return sp__error(SP_ERR_NOMEM, "sp_trainer_run: out of memory for the step's %zu figures", t->reduce_count);
+        return sp__error(SP_ERR_NOMEM, "out of memory for a step's %zu figures", t->reduce_count);
     return SP_OK;
 }
 
@@ -488,9 +488,12 @@ int sp__trainer_set_replica(sp_trainer *t, int replica, int replicas)
     t->rows = t->o.batch_size / replicas;
     t->first_row = replica * t->rows;
     t->micro_rows = t->rows / t->o.micro_batches;
-    free(t->reduce_buf); /* its status slots follow the replica count */
+    /* The figures' room now, not at a step: a replica that could not get
+     * it there would never reach the exchange the others wait in. Its
+     * status slots follow the replica count. */
+    free(t->reduce_buf);
     t->reduce_buf = NULL;
-    return SP_OK;
+    return ensure_figures(t);
 }
 
 void sp__trainer_set_reduce(sp_trainer *t, sp__trainer_reduce_fn fn, void *payload)
