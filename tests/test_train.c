@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "data/data_internal.h"
 #include "model/model_internal.h"
 #include "semiparam.h"
@@ -1021,6 +1022,71 @@ START_TEST(micro_batches_average_slices)
 }
 END_TEST
 
+/* A checkpoint's "trainer" record cut to its first `fields` options (and
+ * its count and size with them), the other sections as they were. */
+static unsigned char *cut_record(const char *path, uint32_t fields, size_t *size)
+{
+    char *data;
+    size_t len;
+    ck_assert_int_eq(sp__file_read(path, &data, &len), SP_OK);
+    sp__spm_reader r;
+    ck_assert_int_eq(sp__spm_parse(&r, data, len), SP_OK);
+    sp__spm_writer w;
+    sp__spm_writer_init(&w);
+    unsigned char record[32 + 8 * 64];
+    for (size_t i = 0; i < r.count; i++) {
+        const sp__spm_section *sec = &r.sections[i];
+        if (strcmp(sec->tag, "trainer")) {
+            ck_assert_int_eq(sp__spm_add(&w, sec->tag, sec->data, sec->size, 0), SP_OK);
+            continue;
+        }
+        ck_assert_uint_ge(sec->size, 32 + 8 * (size_t)fields);
+        memcpy(record, sec->data, 32 + 8 * (size_t)fields);
+        record[4] = (unsigned char)fields; /* the count: bits 32.. of the first little-endian word */
+        ck_assert_int_eq(sp__spm_add(&w, "trainer", record, 32 + 8 * (size_t)fields, 0), SP_OK);
+    }
+    unsigned char *out;
+    ck_assert_int_eq(sp__spm_serialise(&w, &out, size), SP_OK);
+    sp__spm_writer_release(&w);
+    free(data);
+    return out;
+}
+
+/* Checkpoints written before micro_batches was appended hold 21 options:
+ * they resume as micro_batches 1 (with any micro_batches, as a record of
+ * 1 would); a record of 20 is malformed. */
+START_TEST(first_checkpoint_records_resume)
+{
+    sp_dataset *ds = make_dataset(12, 10, 41);
+    sp_model *m = tiny_model(4, 1);
+    sp_trainer_options o = small_trainer();
+    sp_trainer *t;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    ck_assert_int_eq(sp_trainer_run(t, 2, NULL), SP_OK);
+    ck_assert_int_eq(sp_trainer_save(t, tmp_path("new.spm")), SP_OK);
+    sp_trainer_free(t);
+    size_t size;
+    unsigned char *old = cut_record(tmp_path("new.spm"), 21, &size);
+    for (int micro = 1; micro <= 2; micro++) {
+        o.micro_batches = micro;
+        ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+        ck_assert_msg(sp__trainer_resume_bytes(t, old, size) == SP_OK, "%s", sp_last_error());
+        ck_assert_uint_eq(sp__sampler_batch_no(t->sampler), 2);
+        sp_trainer_free(t);
+    }
+    free(old);
+    unsigned char *short_record = cut_record(tmp_path("new.spm"), 20, &size);
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_OK);
+    ck_assert_int_eq(sp__trainer_resume_bytes(t, short_record, size), SP_ERR_FORMAT);
+    ck_assert_msg(strstr(sp_last_error(), "malformed"), "%s", sp_last_error());
+    ck_assert_uint_eq(sp__sampler_batch_no(t->sampler), 0);
+    sp_trainer_free(t);
+    free(short_record);
+    sp_model_free(m);
+    sp_dataset_free(ds);
+}
+END_TEST
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sp_test_train.XXXXXX");
@@ -1039,6 +1105,7 @@ int main(void)
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, non_finite_loss_is_named);
     tcase_add_test(tc, micro_batches_average_slices);
+    tcase_add_test(tc, first_checkpoint_records_resume);
     suite_add_tcase(s, tc);
     TCase *te = tcase_create("evaluate");
     tcase_set_timeout(te, 300);
