@@ -174,7 +174,9 @@ SP_API int sp_trainer_save(const sp_trainer *t, const char *path);
  * restored. Refused with SP_ERR_FORMAT, and nothing changed, when the file
  * is corrupt, of another architecture, or was written with other options
  * that decide the batches (batch size, unroll, symmetries, seed, split,
- * rating filter, optimizer kind); the message names the difference.
+ * rating filter, optimizer kind); the message names the difference. The
+ * other options (the schedule and its rates, micro_batches) may change: a
+ * warning names each.
  * @since 0.1
  */
 SP_API int sp_trainer_resume(sp_trainer *t, const char *path);
