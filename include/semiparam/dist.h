@@ -198,6 +198,17 @@ SP_DIST_API int sp_dist_retriever_rank(const sp_dist_retriever *retriever);
 SP_DIST_API int sp_dist_retriever_size(const sp_dist_retriever *retriever);
 
 /**
+ * Bytes this rank passed to MPI as payload (send buffers, its own share of
+ * gathers included) during its last sp_dist_retriever_search(): on the root
+ * the batch (count x dim x 4, plus count x 4 game ids with an exclusion) and
+ * the settings, on every rank its count x k x 16 bytes of candidates and
+ * 8 bytes per status agreement. A measurement for docs/scaling.md's
+ * formula; 0 for NULL or before any search. Not collective.
+ * @since 0.1
+ */
+SP_DIST_API uint64_t sp_dist_retriever_search_bytes(const sp_dist_retriever *retriever);
+
+/**
  * A data-parallel training run: one ::sp_trainer per rank over its own
  * model, plus a duplicate of the communicator. Rank r of R trains on rows
  * [r B / R, (r + 1) B / R) of every global batch of B = batch_size

@@ -12,6 +12,7 @@ struct sp_dist_retriever {
     uint32_t dim;
     uint64_t global_count;  /* keys on all shards after the last collective call */
     sp_retriever *local;    /* this rank's shard */
+    uint64_t search_bytes;  /* payload this rank passed to MPI in the last search */
 };
 
 /* A handle on a duplicate of comm (errors returned, not fatal), with rank

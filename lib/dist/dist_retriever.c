@@ -280,6 +280,9 @@ int sp_dist_retriever_add(sp_dist_retriever *d, const float *keys, const uint64_
     return rc == SP_OK ? add_routed(d, keys, position_ids, game_ids, count, fn) : rc;
 }
 
+/* Payload of one sp__dist_agree (MPI_2INT), for the search's byte count. */
+#define AGREE_BYTES (2 * sizeof(int))
+
 /* Search settings as the root holds them, sent to every rank. */
 struct wire_query {
     uint64_t count, embedder_id;
@@ -289,7 +292,7 @@ struct wire_query {
 /* One round of queries: every shard searches them, the root gathers and merges. */
 static int search_round(const sp_dist_retriever *d, int root, const float *queries, uint64_t nq,
                         const struct wire_query *w, const sp_retriever_query *q, uint64_t *out_ids,
-                        float *out_distances, uint32_t *out_games, const char *fn)
+                        float *out_distances, uint32_t *out_games, uint64_t *sent, const char *fn)
 {
     size_t n = (size_t)nq * w->k, all = d->rank == root ? n * (size_t)d->size : 0;
     uint64_t *ids = malloc(n * sizeof *ids), *all_ids = malloc((all ? all : 1) * sizeof *all_ids);
@@ -313,6 +316,8 @@ static int search_round(const sp_dist_retriever *d, int root, const float *queri
     if (rc == SP_OK && d->rank == root)
         rc = sp__dist_merge(all_ids, all_dist, all_games, d->size, nq, w->k, out_ids, merged_dist, merged_games, fn);
     rc = sp__dist_agree(d->comm, rc, fn);
+    /* Two agreements and this rank's k candidates per query (id 8, distance 4, game 4 bytes). */
+    *sent += 2 * AGREE_BYTES + (uint64_t)n * (sizeof *ids + sizeof *dist + sizeof *games);
     free(ids);
     free(all_ids);
     free(dist);
@@ -333,6 +338,10 @@ int sp_dist_retriever_search(const sp_dist_retriever *d, int root, const float *
     static const char fn[] = "sp_dist_retriever_search";
     if (!d)
         return sp__error(SP_ERR_INVALID_ARG, "%s: retriever is NULL", fn);
+    /* The one field a search writes: its byte count, a figure for
+     * sp_dist_retriever_search_bytes() and the benchmarks. */
+    uint64_t *sent = &((sp_dist_retriever *)d)->search_bytes;
+    *sent = sizeof(int[2]) + AGREE_BYTES; /* the roots' allreduce and its agreement */
     int rc = SP_OK, err;
     sp_retriever_query q;
     int roots[2] = { root, -root }, agreed[2];
@@ -364,6 +373,7 @@ int sp_dist_retriever_search(const sp_dist_retriever *d, int root, const float *
     rc = sp__dist_agree(d->comm, rc, fn);
     if (rc == SP_OK && (err = MPI_Bcast(&w, (int)sizeof w, MPI_BYTE, root, d->comm)) != MPI_SUCCESS)
         rc = sp__dist_mpi_error(err, fn, "MPI_Bcast");
+    *sent += AGREE_BYTES + (d->rank == root ? sizeof w : 0);
     if (rc != SP_OK || w.count == 0)
         return rc;
     q = (sp_retriever_query){ SP_RETRIEVER_QUERY_VERSION, w.nprobe, w.rerank, w.exclude, NULL, w.embedder_id,
@@ -377,6 +387,7 @@ int sp_dist_retriever_search(const sp_dist_retriever *d, int root, const float *
     if (d->rank != root && (!batch || (w.exclude != SP_RETRIEVER_EXCLUDE_NONE && !games)))
         rc = sp__error(SP_ERR_NOMEM, "%s: a round of %llu queries", fn, (unsigned long long)per_round);
     rc = sp__dist_agree(d->comm, rc, fn);
+    *sent += AGREE_BYTES;
     for (uint64_t from = 0; from < w.count && rc == SP_OK; from += per_round) {
         uint64_t nq = w.count - from < per_round ? w.count - from : per_round;
         const float *rows = d->rank == root ? queries + from * w.dim : batch;
@@ -388,10 +399,13 @@ int sp_dist_retriever_search(const sp_dist_retriever *d, int root, const float *
             rc = sp__dist_mpi_error(err, fn, "MPI_Bcast");
             break;
         }
+        /* The root sends the batch (and its game ids) to every rank. */
+        if (d->rank == root)
+            *sent += nq * w.dim * sizeof *rows + (w.exclude != SP_RETRIEVER_EXCLUDE_NONE ? nq * sizeof *row_games : 0);
         q.game_ids = row_games;
         rc = search_round(d, root, rows, nq, &w, &q, d->rank == root ? out_ids + from * w.k : NULL,
                           d->rank == root && out_distances ? out_distances + from * w.k : NULL,
-                          d->rank == root && out_games ? out_games + from * w.k : NULL, fn);
+                          d->rank == root && out_games ? out_games + from * w.k : NULL, sent, fn);
     }
     free(batch);
     free(games);
@@ -405,3 +419,5 @@ uint64_t sp_dist_retriever_count(const sp_dist_retriever *d) { return d ? d->glo
 int sp_dist_retriever_rank(const sp_dist_retriever *d) { return d ? d->rank : -1; }
 
 int sp_dist_retriever_size(const sp_dist_retriever *d) { return d ? d->size : 0; }
+
+uint64_t sp_dist_retriever_search_bytes(const sp_dist_retriever *d) { return d ? d->search_bytes : 0; }
