@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index/index_cluster.h"
 #include "index/index_util.h"
 #include "semiparam.h"
 
@@ -31,7 +32,13 @@ static int usage(FILE *out)
             "                                   neighbours of every position from the other half, for training\n"
             "  info INDEX.spi                   factory, keys per half, embedder id, bytes per key\n"
             "query, recall and precompute take --max-codes N|all: codes scanned per query at most\n"
-            "(default twice the codes of nprobe average lists; all: no budget)\n");
+            "(default twice the codes of nprobe average lists; all: no budget)\n"
+            "\n"
+            "Under mpirun -np R (R > 1; built with libsemiparam-mpi) the index is sharded by game over the R\n"
+            "ranks: build, add, query and recall run on every rank, rank 0 alone prints, and INDEX.spi names\n"
+            "the files INDEX.<rank>.spi (one per shard) and INDEX.manifest (a trailing .spi is dropped). A\n"
+            "sharded save loads on the same number of ranks; info reads its manifest with any number.\n"
+            "precompute runs with one process.\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -195,7 +202,7 @@ static int make_keys(const key_ctx *c, const uint64_t *pos, uint64_t n, float **
 
 /* Every command frees what it opened on every return, error paths included
  * (run under valgrind by tests/data/check-sp-index.sh). */
-static int open_inputs(const args *a, sp_dataset **ds, sp_pca **pca, key_ctx *c)
+static int open_inputs_here(const args *a, sp_dataset **ds, sp_pca **pca, key_ctx *c)
 {
     int rc;
     *ds = NULL;
@@ -217,7 +224,79 @@ static int open_inputs(const args *a, sp_dataset **ds, sp_pca **pca, key_ctx *c)
     return 0;
 }
 
-static int cmd_build(const args *a)
+/* open_inputs_here on every rank; all of them stop when one fails. */
+static int open_inputs(const index_cluster *cl, const args *a, sp_dataset **ds, sp_pca **pca, key_ctx *c)
+{
+    int rc = open_inputs_here(a, ds, pca, c);
+    if (!index_cluster_any(cl, rc != 0))
+        return 0;
+    if (rc == 0) {
+        sp_pca_free(*pca);
+        sp_dataset_free(*ds);
+        fprintf(stderr, "sp-index: rank %d stops: another rank could not open the inputs\n", cl->rank);
+    }
+    return rc ? rc : 1;
+}
+
+/* Whether some rank failed before a collective step (this one with a
+ * message already printed); the others say they stop. */
+static int stopped(const index_cluster *cl, int failed)
+{
+    if (!index_cluster_any(cl, failed))
+        return 0;
+    if (!failed)
+        fprintf(stderr, "sp-index: rank %d stops: another rank failed\n", cl->rank);
+    return 1;
+}
+
+/* Under mpirun each rank keys its share of the positions: blocks of 4,096
+ * in turn (block b to rank b mod R; the library routes each key to the rank
+ * owning its game). 4,096 is the chunk sp_pca_position_keys() projects at
+ * once, so every key is computed in the same chunk, bit for bit, as one
+ * process computes it (the projection's rounding depends on the chunk). */
+#define SHARE_BLOCK 4096u
+static uint64_t rank_share(const index_cluster *cl, uint64_t *pos, uint64_t n)
+{
+    uint64_t m = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if ((i / SHARE_BLOCK) % (uint64_t)cl->size == (uint64_t)cl->rank)
+            pos[m++] = pos[i];
+    return m;
+}
+
+/* The PCA of a build: --pca, or one rank 0 trains and saves and the other
+ * ranks read back. */
+static int build_pca(const index_cluster *cl, const args *a, const sp_dataset *ds, sp_pca **pca)
+{
+    int rc = SP_OK;
+    if (a->pca) {
+        if ((rc = sp_pca_load(pca, a->pca)) != SP_OK)
+            fail(a->pca, rc);
+        return stopped(cl, rc != SP_OK);
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s", a->pca_out ? a->pca_out : a->index);
+    if (!a->pca_out)
+        strncat(path, ".spp", sizeof path - strlen(path) - 1);
+    if (cl->rank == 0) {
+        double t0 = index_now();
+        if ((rc = index_train_pca(ds, sp_dataset_position_count(ds), a->pca_sample, a->history, a->pca_dim,
+                                  a->threads, pca)) != SP_OK)
+            fail("training the PCA", rc);
+        else if ((rc = sp_pca_save(*pca, path)) != SP_OK)
+            fail(path, rc);
+        else
+            printf("pca              %s (%u -> %u, %.1f s)\n", path, sp_pca_dim_in(*pca), sp_pca_dim_out(*pca),
+                   index_now() - t0);
+    }
+    if (stopped(cl, rc != SP_OK))
+        return 1;
+    if (cl->rank != 0 && (rc = sp_pca_load(pca, path)) != SP_OK)
+        fail(path, rc);
+    return stopped(cl, rc != SP_OK);
+}
+
+static int cmd_build(const index_cluster *cl, const args *a)
 {
     if (!a->spd) {
         fprintf(stderr, "sp-index build: --spd is needed\n");
@@ -225,49 +304,26 @@ static int cmd_build(const args *a)
     }
     sp_dataset *ds = NULL;
     sp_pca *pca = NULL;
-    sp_retriever *r = NULL;
+    index_set r = { 0 };
     uint64_t *pos = NULL, n = 0;
     float *keys = NULL;
     uint32_t *games = NULL;
     int rc, status = 1;
-    if ((rc = sp_dataset_load(&ds, a->spd)) != SP_OK) {
+    if ((rc = sp_dataset_load(&ds, a->spd)) != SP_OK)
         fail(a->spd, rc);
-        goto done;
-    }
-    if ((rc = part_positions(ds, a->part, a->limit, &pos, &n)) != SP_OK) {
+    else if ((rc = part_positions(ds, a->part, a->limit, &pos, &n)) != SP_OK)
         fail("positions", rc);
+    if (stopped(cl, rc != SP_OK) || build_pca(cl, a, ds, &pca))
         goto done;
-    }
-    double t0 = index_now();
-    if (a->pca) {
-        if ((rc = sp_pca_load(&pca, a->pca)) != SP_OK) {
-            fail(a->pca, rc);
-            goto done;
-        }
-    } else {
-        if ((rc = index_train_pca(ds, sp_dataset_position_count(ds), a->pca_sample, a->history, a->pca_dim,
-                                  a->threads, &pca)) != SP_OK) {
-            fail("training the PCA", rc);
-            goto done;
-        }
-        char path[4096];
-        snprintf(path, sizeof path, "%s", a->pca_out ? a->pca_out : a->index);
-        if (!a->pca_out)
-            strncat(path, ".spp", sizeof path - strlen(path) - 1);
-        if ((rc = sp_pca_save(pca, path)) != SP_OK) {
-            fail(path, rc);
-            goto done;
-        }
-        printf("pca              %s (%u -> %u, %.1f s)\n", path, sp_pca_dim_in(pca), sp_pca_dim_out(pca),
-               index_now() - t0);
-    }
+    n = rank_share(cl, pos, n);
     key_ctx c = { pca, ds, index_pca_history(pca, sp_dataset_board_size(ds)) };
     double t1 = index_now();
-    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK) {
+    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
         fail("keys", rc);
+    if (stopped(cl, rc != SP_OK))
         goto done;
-    }
-    printf("keys             %llu in %.1f s\n", (unsigned long long)n, index_now() - t1);
+    printf("keys             %llu in %.1f s%s\n", (unsigned long long)n, index_now() - t1,
+           cl->size > 1 ? " (rank 0's share)" : "");
     sp_retriever_options o;
     sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
     o.factory = a->factory;
@@ -277,19 +333,22 @@ static int cmd_build(const args *a)
     o.threads = a->threads;
     o.default_nprobe = a->nprobe;
     double t2 = index_now();
-    if ((rc = sp_retriever_build(&r, keys, pos, games, n, sp_pca_dim_out(pca), &o)) != SP_OK) {
+    if ((rc = index_set_build(cl, &r, keys, pos, games, n, sp_pca_dim_out(pca), &o)) != SP_OK) {
         fail("build", rc);
         goto done;
     }
-    printf("index            %s, %llu keys in %.1f s\n", sp_retriever_factory(r), (unsigned long long)n,
-           index_now() - t2);
-    if ((rc = sp_retriever_save(r, a->index)) != SP_OK) {
+    printf("index            %s, %llu keys in %.1f s", sp_retriever_factory(index_set_local(&r)),
+           (unsigned long long)index_set_count(&r), index_now() - t2);
+    if (cl->size > 1)
+        printf(", %d shards", cl->size);
+    printf("\n");
+    if ((rc = index_set_save(&r, a->index)) != SP_OK) {
         fail(a->index, rc);
         goto done;
     }
     status = 0;
 done:
-    sp_retriever_free(r);
+    index_set_free(&r);
     sp_pca_free(pca);
     sp_dataset_free(ds);
     free(keys);
@@ -298,20 +357,20 @@ done:
     return status;
 }
 
-static int cmd_add(const args *a)
+static int cmd_add(const index_cluster *cl, const args *a)
 {
     sp_dataset *ds;
     sp_pca *pca;
     key_ctx c;
-    int rc = open_inputs(a, &ds, &pca, &c);
+    int rc = open_inputs(cl, a, &ds, &pca, &c);
     if (rc)
         return rc;
-    sp_retriever *r = NULL;
+    index_set r = { 0 };
     uint64_t *pos = NULL, n = 0;
     float *keys = NULL;
     uint32_t *gids = NULL;
     int status = 1;
-    if ((rc = sp_retriever_load(&r, a->index, 0, NULL)) != SP_OK) {
+    if ((rc = index_set_load(cl, &r, a->index, 0, NULL)) != SP_OK) {
         fail(a->index, rc);
         goto done;
     }
@@ -320,11 +379,12 @@ static int cmd_add(const args *a)
         last = games;
     uint64_t cap = 1024;
     pos = malloc(cap * sizeof *pos);
-    for (uint64_t g = a->first_game; g < last && pos; g++) {
+    rc = SP_OK;
+    for (uint64_t g = a->first_game; g < last && pos && rc == SP_OK; g++) {
         sp_dataset_game_info info = { .version = SP_DATASET_GAME_INFO_VERSION };
         if ((rc = sp_dataset_game_info_get(ds, g, &info)) != SP_OK) {
             fail("game", rc);
-            goto done;
+            break;
         }
         for (uint32_t m = 0; m < info.moves && pos; m++) {
             if (n == cap) {
@@ -338,29 +398,31 @@ static int cmd_add(const args *a)
             pos[n++] = info.first_position + m;
         }
     }
-    if (!pos) {
+    if (rc == SP_OK && !pos) {
         fprintf(stderr, "sp-index add: out of memory\n");
-        goto done;
+        rc = SP_ERR_NOMEM;
     }
-    if ((rc = make_keys(&c, pos, n, &keys, &gids)) != SP_OK) {
+    uint64_t all = n;
+    n = rc == SP_OK ? rank_share(cl, pos, n) : 0;
+    if (rc == SP_OK && (rc = make_keys(&c, pos, n, &keys, &gids)) != SP_OK)
         fail("keys", rc);
+    if (stopped(cl, rc != SP_OK))
         goto done;
-    }
-    if ((rc = sp_retriever_add(r, keys, pos, gids, n, sp_pca_dim_out(pca))) != SP_OK) {
+    if ((rc = index_set_add(&r, keys, pos, gids, n, sp_pca_dim_out(pca))) != SP_OK) {
         fail("add", rc);
         goto done;
     }
     const char *out = a->out ? a->out : a->index;
-    if ((rc = sp_retriever_save(r, out)) != SP_OK) {
+    if ((rc = index_set_save(&r, out)) != SP_OK) {
         fail(out, rc);
         goto done;
     }
-    printf("added            %llu positions of games %llu..%llu; %llu keys in %s\n", (unsigned long long)n,
+    printf("added            %llu positions of games %llu..%llu; %llu keys in %s\n", (unsigned long long)all,
            (unsigned long long)a->first_game, (unsigned long long)(last ? last - 1 : 0),
-           (unsigned long long)sp_retriever_count(r), out);
+           (unsigned long long)index_set_count(&r), out);
     status = 0;
 done:
-    sp_retriever_free(r);
+    index_set_free(&r);
     sp_pca_free(pca);
     sp_dataset_free(ds);
     free(keys);
@@ -369,7 +431,7 @@ done:
     return status;
 }
 
-static int cmd_query(const args *a)
+static int cmd_query(const index_cluster *cl, const args *a)
 {
     if (a->position == UINT64_MAX) {
         fprintf(stderr, "sp-index query: --position is needed\n");
@@ -378,25 +440,26 @@ static int cmd_query(const args *a)
     sp_dataset *ds;
     sp_pca *pca;
     key_ctx c;
-    int rc = open_inputs(a, &ds, &pca, &c);
+    int rc = open_inputs(cl, a, &ds, &pca, &c);
     if (rc)
         return rc;
-    sp_retriever *r = NULL;
+    index_set r = { 0 };
     uint32_t dim = sp_pca_dim_out(pca), game;
     float *key = malloc(dim * sizeof *key), *d = malloc(a->k * sizeof *d);
     uint64_t *ids = malloc(a->k * sizeof *ids);
     uint32_t *games = malloc(a->k * sizeof *games);
     int status = 1;
+    rc = SP_OK;
     if (!key || !d || !ids || !games) {
         fprintf(stderr, "sp-index query: out of memory\n");
-        goto done;
-    }
-    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
-        fail(a->index, rc);
-        goto done;
-    }
-    if ((rc = sp_pca_position_keys(pca, ds, &a->position, 1, c.history, key, &game)) != SP_OK) {
+        rc = SP_ERR_NOMEM;
+    } else if ((rc = sp_pca_position_keys(pca, ds, &a->position, 1, c.history, key, &game)) != SP_OK) {
         fail("key", rc);
+    }
+    if (stopped(cl, rc != SP_OK))
+        goto done;
+    if ((rc = index_set_load(cl, &r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
+        fail(a->index, rc);
         goto done;
     }
     sp_retriever_query q;
@@ -408,7 +471,7 @@ static int cmd_query(const args *a)
     q.game_ids = &game;
     q.exclude = !strcmp(a->exclude, "half") ? SP_RETRIEVER_EXCLUDE_OWN_HALF
               : !strcmp(a->exclude, "game") ? SP_RETRIEVER_EXCLUDE_GAME : SP_RETRIEVER_EXCLUDE_NONE;
-    if ((rc = sp_retriever_search(r, key, 1, dim, a->k, &q, ids, d, games)) != SP_OK) {
+    if ((rc = index_set_search(&r, key, 1, dim, a->k, &q, ids, d, games)) != SP_OK) {
         fail("search", rc);
         goto done;
     }
@@ -418,7 +481,7 @@ static int cmd_query(const args *a)
     printf("query position %llu (game %llu, move %u)\n", (unsigned long long)a->position, (unsigned long long)g64,
            move);
     printf("%4s %12s %10s %6s %12s\n", "rank", "position", "game", "move", "distance");
-    for (uint32_t j = 0; j < a->k && ids[j] != SP_RETRIEVER_NO_ID; j++) {
+    for (uint32_t j = 0; cl->rank == 0 && j < a->k && ids[j] != SP_RETRIEVER_NO_ID; j++) {
         sp_dataset_position_locate(ds, ids[j], &g64, &move);
         printf("%4u %12llu %10u %6u %12.4f\n", j + 1, (unsigned long long)ids[j], games[j], move, d[j]);
     }
@@ -428,51 +491,59 @@ done:
     free(ids);
     free(d);
     free(games);
-    sp_retriever_free(r);
+    index_set_free(&r);
     sp_pca_free(pca);
     sp_dataset_free(ds);
     return status;
 }
 
-static int cmd_recall(const args *a)
+/* The position ids this rank's retriever holds (its shard's when sharded). */
+static int held_positions(const sp_retriever *r, uint64_t **pos, uint64_t *n)
+{
+    *n = sp_retriever_count(r);
+    uint64_t n0 = sp_retriever_half_count(r, 0);
+    *pos = malloc((*n ? *n : 1) * sizeof **pos);
+    if (!*pos)
+        return SP_ERR_NOMEM;
+    size_t got;
+    int rc = sp_retriever_ids(r, 0, *pos, NULL, n0, &got);
+    if (rc == SP_OK && sp_retriever_halves(r) > 1)
+        rc = sp_retriever_ids(r, 1, *pos + n0, NULL, *n - n0, &got);
+    return rc;
+}
+
+static int cmd_recall(const index_cluster *cl, const args *a)
 {
     sp_dataset *ds;
     sp_pca *pca;
     key_ctx c;
-    int rc = open_inputs(a, &ds, &pca, &c);
+    int rc = open_inputs(cl, a, &ds, &pca, &c);
     if (rc)
         return rc;
-    sp_retriever *r = NULL, *exact = NULL;
-    uint64_t *pos = NULL, *qpos = NULL, *ids = NULL;
+    index_set r = { 0 }, exact = { 0 };
+    uint64_t *pos = NULL, *qpos = NULL, *ids = NULL, n = 0;
     float *keys = NULL, *queries = NULL, *exact_d = NULL;
     uint32_t *games = NULL;
     int status = 1;
-    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
+    if ((rc = index_set_load(cl, &r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
         fail(a->index, rc);
         goto done;
     }
-    /* The exact index: a flat one over the keys of every position held. */
-    uint64_t n = sp_retriever_count(r), n0 = sp_retriever_half_count(r, 0);
-    pos = malloc((n ? n : 1) * sizeof *pos);
-    if (!pos) {
-        fprintf(stderr, "sp-index recall: out of memory\n");
-        goto done;
-    }
-    size_t got;
-    sp_retriever_ids(r, 0, pos, NULL, n, &got);
-    if (sp_retriever_halves(r) > 1)
-        sp_retriever_ids(r, 1, pos + n0, NULL, n - n0, &got);
-    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK) {
+    /* The exact index: a flat one over the keys of every position held
+     * (sharded alike: each rank keys its own shard's positions). */
+    if ((rc = held_positions(index_set_local(&r), &pos, &n)) != SP_OK)
+        fail("position ids", rc);
+    else if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
         fail("keys", rc);
+    if (stopped(cl, rc != SP_OK))
         goto done;
-    }
     sp_retriever_options o;
     sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
     o.factory = "Flat";
     o.embedder_id = sp_pca_id(pca);
     o.threads = a->threads;
     uint32_t dim = sp_pca_dim_out(pca), k = a->k;
-    if ((rc = sp_retriever_build(&exact, keys, pos, games, n, dim, &o)) != SP_OK) {
+    if ((rc = index_set_build(cl, &exact, keys, pos, games, n, dim, &o)) != SP_OK) {
         fail("exact index", rc);
         goto done;
     }
@@ -482,21 +553,23 @@ static int cmd_recall(const args *a)
     queries = malloc((nq ? nq : 1) * dim * sizeof *queries);
     exact_d = malloc((nq ? nq : 1) * k * sizeof *exact_d);
     ids = malloc((nq ? nq : 1) * k * sizeof *ids);
+    rc = SP_OK;
     if (!qpos || !queries || !exact_d || !ids) {
         fprintf(stderr, "sp-index recall: out of memory\n");
-        goto done;
+        rc = SP_ERR_NOMEM;
+    } else {
+        for (uint64_t i = 0; i < nq; i++)
+            qpos[i] = (i * 7919 + 13) % total;
+        if ((rc = sp_pca_position_keys(pca, ds, qpos, nq, c.history, queries, NULL)) != SP_OK)
+            fail("query keys", rc);
     }
-    for (uint64_t i = 0; i < nq; i++)
-        qpos[i] = (i * 7919 + 13) % total;
-    if ((rc = sp_pca_position_keys(pca, ds, qpos, nq, c.history, queries, NULL)) != SP_OK) {
-        fail("query keys", rc);
+    if (stopped(cl, rc != SP_OK))
         goto done;
-    }
     sp_retriever_query q;
     sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.embedder_id = sp_pca_id(pca);
     double t = index_now();
-    if ((rc = sp_retriever_search(exact, queries, nq, dim, k, &q, ids, exact_d, NULL)) != SP_OK) {
+    if ((rc = index_set_search(&exact, queries, nq, dim, k, &q, ids, exact_d, NULL)) != SP_OK) {
         fail("exact search", rc);
         goto done;
     }
@@ -509,15 +582,19 @@ static int cmd_recall(const args *a)
         q.rerank = a->rerank;
         q.max_codes = a->max_codes;
         t = index_now();
-        if ((rc = sp_retriever_search(r, queries, nq, dim, k, &q, ids, NULL, NULL)) != SP_OK) {
+        if ((rc = index_set_search(&r, queries, nq, dim, k, &q, ids, NULL, NULL)) != SP_OK) {
             fail("search", rc);
             goto done;
         }
         double qps = (double)nq / (index_now() - t);
-        double recall = index_recall(queries, nq, dim, k, exact_d, ids, keys_of, &c);
-        printf("%-28s %8u %8u %10.4f %12.0f\n", sp_retriever_factory(r), q.nprobe, q.rerank ? q.rerank : 1, recall,
-               qps);
+        /* The results are on rank 0 only. */
+        double recall = cl->rank == 0 ? index_recall(queries, nq, dim, k, exact_d, ids, keys_of, &c) : 0;
+        printf("%-28s %8u %8u %10.4f %12.0f\n", sp_retriever_factory(index_set_local(&r)), q.nprobe,
+               q.rerank ? q.rerank : 1, recall, qps);
     }
+    if (cl->size > 1)
+        printf("mpi bytes        %llu passed to MPI by rank 0 in the last batch of %llu queries (%d ranks)\n",
+               (unsigned long long)index_set_search_bytes(&r), (unsigned long long)nq, cl->size);
     status = 0;
 done:
     free(pos);
@@ -527,15 +604,20 @@ done:
     free(queries);
     free(exact_d);
     free(ids);
-    sp_retriever_free(exact);
-    sp_retriever_free(r);
+    index_set_free(&exact);
+    index_set_free(&r);
     sp_pca_free(pca);
     sp_dataset_free(ds);
     return status;
 }
 
-static int cmd_precompute(const args *a)
+static int cmd_precompute(const index_cluster *cl, const args *a)
 {
+    if (cl->size > 1) {
+        if (cl->rank == 0)
+            fprintf(stderr, "sp-index precompute: runs with one process, not under mpirun -np %d\n", cl->size);
+        return 2;
+    }
     if (!a->out) {
         fprintf(stderr, "sp-index precompute: --out is needed\n");
         return 2;
@@ -543,7 +625,7 @@ static int cmd_precompute(const args *a)
     sp_dataset *ds;
     sp_pca *pca;
     key_ctx c;
-    int rc = open_inputs(a, &ds, &pca, &c);
+    int rc = open_inputs(cl, a, &ds, &pca, &c);
     if (rc)
         return rc;
     sp_retriever *r = NULL;
@@ -588,8 +670,47 @@ done:
     return status;
 }
 
-static int cmd_info(const args *a)
+/* info of a sharded save: its manifest, then the first shard's settings. */
+static int sharded_info(const char *index)
 {
+    char prefix[4096], path[4200];
+    index_cluster_prefix(index, prefix, sizeof prefix);
+    snprintf(path, sizeof path, "%s.manifest", prefix);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "sp-index: cannot read %s\n", path);
+        return 1;
+    }
+    char line[512];
+    int ranks = -1;
+    printf("manifest         %s\n", path);
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (sscanf(line, "ranks %d", &ranks) == 1)
+            printf("shards           %d\n", ranks);
+        else if (!strncmp(line, "shard ", 6))
+            printf("%-16s (keys, bytes, CRC-32)\n", line);
+        else if (strncmp(line, "libsemiparam-mpi", 16))
+            printf("%s\n", line);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s.0.spi", prefix);
+    sp_retriever *r;
+    int rc = sp_retriever_load(&r, path, SP_RETRIEVER_LOAD_MMAP, NULL);
+    if (rc != SP_OK)
+        return fail(path, rc);
+    printf("factory          %s\n", sp_retriever_factory(r));
+    printf("embedder id      %016llx\n", (unsigned long long)sp_retriever_embedder_id(r));
+    printf("bytes per key    %.1f (index) + 12 (position and game id)\n", sp_retriever_bytes_per_key(r));
+    sp_retriever_free(r);
+    return 0;
+}
+
+static int cmd_info(const index_cluster *cl, const args *a)
+{
+    (void)cl;
+    if (index_cluster_is_sharded(a->index))
+        return sharded_info(a->index);
     sp_retriever *r;
     int rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL);
     if (rc != SP_OK)
@@ -614,15 +735,24 @@ int main(int argc, char **argv)
     args a;
     if (parse(argc, argv, &a) != 0)
         return usage(stderr);
-    sp_set_progress_callback(index_progress, NULL);
+    index_cluster cl;
+    if (index_cluster_init(&cl, &argc, &argv))
+        return 1;
+    if (cl.rank == 0)
+        sp_set_progress_callback(index_progress, NULL);
     static const struct {
         const char *name;
-        int (*run)(const args *);
+        int (*run)(const index_cluster *, const args *);
     } commands[] = { { "build", cmd_build }, { "add", cmd_add }, { "query", cmd_query }, { "recall", cmd_recall },
                      { "precompute", cmd_precompute }, { "info", cmd_info } };
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    int status = -1;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0] && status < 0; i++)
         if (!strcmp(argv[1], commands[i].name))
-            return commands[i].run(&a);
-    fprintf(stderr, "sp-index: unknown command '%s'\n", argv[1]);
-    return usage(stderr);
+            status = commands[i].run(&cl, &a);
+    if (status < 0) {
+        fprintf(stderr, "sp-index: unknown command '%s'\n", argv[1]);
+        status = usage(stderr);
+    }
+    index_cluster_finish(&cl);
+    return status;
 }

@@ -5,62 +5,21 @@
 
 #include "train_cluster.h"
 
+#include "../mpi_launch.h"
+
 #ifdef SP_TRAIN_MPI
 #include "semiparam/dist.h"
-
-/* Started by a launcher: Open MPI's mpirun, or a PMI/PMIx one (MPICH's
- * hydra, Slurm). A plain start does not touch MPI at all. */
-static int launched(void)
-{
-    static const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK" };
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        if (getenv(vars[i]))
-            return 1;
-    return 0;
-}
 #endif
 
 int train_cluster_init(train_cluster *c, int *argc, char ***argv)
 {
     *c = (train_cluster){ .rank = 0, .size = 1 };
-#ifdef SP_TRAIN_MPI
-    if (launched()) {
-        if (MPI_Init(argc, argv) != MPI_SUCCESS) {
-            fprintf(stderr, "sp-train: MPI_Init failed\n");
-            return 1;
-        }
-        c->mpi = 1;
-        MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
-        MPI_Comm_size(MPI_COMM_WORLD, &c->size);
-    }
-#else
-    (void)argc;
-    (void)argv;
-#endif
-    return 0;
+    return mpi_launch_init("sp-train", argc, argv, &c->rank, &c->size, &c->mpi);
 }
 
-void train_cluster_finish(train_cluster *c)
-{
-#ifdef SP_TRAIN_MPI
-    if (c->mpi)
-        MPI_Finalize();
-#endif
-    c->mpi = 0;
-}
+void train_cluster_finish(train_cluster *c) { mpi_launch_finish(&c->mpi); }
 
-int train_cluster_any(const train_cluster *c, int flag)
-{
-#ifdef SP_TRAIN_MPI
-    if (c->size > 1) {
-        int all = 0;
-        MPI_Allreduce(&flag, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-        return all;
-    }
-#endif
-    (void)c;
-    return flag;
-}
+int train_cluster_any(const train_cluster *c, int flag) { return mpi_launch_any(c->size, flag); }
 
 int train_cluster_create(train_cluster *c, sp_model *m, const sp_dataset *ds, const sp_trainer_options *o)
 {

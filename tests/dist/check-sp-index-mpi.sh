@@ -1,0 +1,111 @@
+#!/bin/sh
+# sp-index under mpirun (examples/sp-index.c, index/index_cluster.c) over a
+# Flat index of a few dozen real games:
+#   - 2 ranks build a sharded index (INDEX.<rank>.spi + INDEX.manifest), and
+#     its query output is byte for byte the one-process index's (a sharded
+#     flat index answers exactly as one index over the same keys);
+#   - recall under 2 ranks prints the same recall as one process, and the
+#     bytes rank 0 passed to MPI; only rank 0 prints;
+#   - add under 2 ranks grows the sharded index as one process grows its own;
+#   - info reads the sharded save's manifest without mpirun;
+#   - precompute under mpirun is refused with a message.
+# Usage: check-sp-index-mpi.sh SP_INDEX SP_DATA
+set -u
+index=$1
+data=$2
+games=${SP_DATA_DIR:-../shared/data}/go9/cgos9x9_2015.sgf.xz
+command -v mpirun >/dev/null 2>&1 || { echo "SKIP: mpirun not found (tools/setup installs openmpi-bin)"; exit 77; }
+[ -r "$games" ] || { echo "check-sp-index-mpi: $games not found, skipped"; exit 77; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "check-sp-index-mpi: $*" >&2; cat "$tmp/out" "$tmp/err" >&2 2>/dev/null; exit 1; }
+"$data" import "$tmp/d.spd" "$games" --max-games 60 >"$tmp/out" 2>"$tmp/err" || fail "sp-data import exited with $?"
+
+# run NP OUTPUT sp-index-arguments: NP 0 is a plain start without mpirun.
+run() {
+    np=$1 out=$2; shift 2
+    if [ "$np" = 0 ]; then
+        "$index" "$@" >"$out" 2>"$tmp/err"
+    else
+        mpirun -np "$np" --oversubscribe "$index" "$@" >"$out" 2>"$tmp/err"
+    fi
+    rc=$?
+}
+inputs="--spd $tmp/d.spd --pca $tmp/one.spi.spp"
+
+run 0 "$tmp/out" build "$tmp/one.spi" --spd "$tmp/d.spd" --factory Flat --pca-dim 16 --pca-sample 2000
+[ $rc = 0 ] || fail "1 process build: exit $rc"
+# shellcheck disable=SC2086
+run 2 "$tmp/out" build "$tmp/two.spi" $inputs --factory Flat
+[ $rc = 0 ] || fail "2 ranks build: exit $rc"
+[ -s "$tmp/two.0.spi" ] && [ -s "$tmp/two.1.spi" ] && [ -s "$tmp/two.manifest" ] && [ ! -e "$tmp/two.spi" ] ||
+    fail "2 ranks did not write two.0.spi, two.1.spi and two.manifest"
+[ "$(grep -c '^index ' "$tmp/out")" = 1 ] || fail "2 ranks build: not exactly one rank printed"
+grep -q "2 shards" "$tmp/out" || fail "2 ranks build: no shard count"
+
+# Positions deep in their games: an empty board has dozens of exact twins at
+# distance 0, and which k of more than k equal distances one FAISS index
+# keeps is arbitrary (a sharded one keeps the smallest ids). Position 0 (the
+# empty board) checks the distances alone.
+# shellcheck disable=SC2086
+run 0 "$tmp/q1" query "$tmp/one.spi" $inputs --position 0 --k 12
+# shellcheck disable=SC2086
+run 2 "$tmp/q2" query "$tmp/two.spi" $inputs --position 0 --k 12
+[ "$(awk '{print $NF}' "$tmp/q1")" = "$(awk '{print $NF}' "$tmp/q2")" ] ||
+    fail "query of the empty board: 2 ranks find other distances than 1 process"
+for p in 123 777 1500 2900; do
+    for ex in none game; do
+        # shellcheck disable=SC2086
+        run 0 "$tmp/q1" query "$tmp/one.spi" $inputs --position $p --k 12 --exclude $ex
+        [ $rc = 0 ] || fail "1 process query $p: exit $rc"
+        # shellcheck disable=SC2086
+        run 2 "$tmp/q2" query "$tmp/two.spi" $inputs --position $p --k 12 --exclude $ex
+        [ $rc = 0 ] || fail "2 ranks query $p: exit $rc"
+        [ "$(wc -l <"$tmp/q1")" -gt 3 ] || fail "query $p: too few lines"
+        cmp "$tmp/q1" "$tmp/q2" || fail "query $p --exclude $ex: 2 ranks answer differently from 1 process"
+    done
+done
+
+# 19 queries: below 20 FAISS computes exact per-pair distances (above, BLAS
+# distances whose rounding near 0 makes recall@k of any flat index noise).
+# shellcheck disable=SC2086
+run 0 "$tmp/r1" recall "$tmp/one.spi" $inputs --queries 19 --nprobe 1
+[ $rc = 0 ] || fail "1 process recall: exit $rc"
+# shellcheck disable=SC2086
+run 2 "$tmp/r2" recall "$tmp/two.spi" $inputs --queries 19 --nprobe 1
+[ $rc = 0 ] || fail "2 ranks recall: exit $rc"
+[ "$(awk '$1 == "Flat" && $2 == 1 {print $4}' "$tmp/r1")" = 1.0000 ] && [ "$(awk '$1 == "Flat" && $2 == 1 {print $4}' "$tmp/r2")" = 1.0000 ] ||
+    fail "recall@k of a flat index, 1 process or 2 ranks, is not 1"
+# What rank 0 passes to MPI for 19 queries of 16 floats, k 10: the batch
+# (19 x 16 x 4) and the settings (48 bytes), its own candidates (19 x 10 x
+# 16) and 6 agreements and the roots' check of 8 bytes each.
+bytes=$((19 * 16 * 4 + 48 + 19 * 10 * 16 + 6 * 8))
+grep -q "^mpi bytes *$bytes " "$tmp/r2" || fail "2 ranks recall: bytes passed to MPI not $bytes"
+
+# Online growth: the same games added to both, then the same answers.
+cp "$tmp/one.spi" "$tmp/grow.spi"
+for f in 0.spi 1.spi manifest; do cp "$tmp/two.$f" "$tmp/grow2.$f"; done
+# shellcheck disable=SC2086
+run 0 "$tmp/out" add "$tmp/grow.spi" $inputs --first-game 0 --games 3
+[ $rc = 0 ] || fail "1 process add: exit $rc"
+# shellcheck disable=SC2086
+run 2 "$tmp/a2" add "$tmp/grow2.spi" $inputs --first-game 0 --games 3
+[ $rc = 0 ] || fail "2 ranks add: exit $rc"
+cmp "$tmp/out" "$tmp/a2" >/dev/null 2>&1 ||
+    [ "$(sed 's/ in .*//' "$tmp/out")" = "$(sed 's/ in .*//' "$tmp/a2")" ] || fail "add: 2 ranks report other counts"
+# shellcheck disable=SC2086
+run 0 "$tmp/q1" query "$tmp/grow.spi" $inputs --position 5 --k 12
+# shellcheck disable=SC2086
+run 2 "$tmp/q2" query "$tmp/grow2.spi" $inputs --position 5 --k 12
+[ $rc = 0 ] && cmp "$tmp/q1" "$tmp/q2" || fail "after add: 2 ranks answer differently from 1 process"
+
+run 0 "$tmp/out" info "$tmp/two.spi"
+[ $rc = 0 ] || fail "info of a sharded save: exit $rc"
+grep -q "^shards *2" "$tmp/out" && grep -q "^factory *Flat" "$tmp/out" || fail "info: no shard count or factory"
+
+# shellcheck disable=SC2086
+run 2 "$tmp/out" precompute "$tmp/two.spi" $inputs --out "$tmp/n.spn"
+[ $rc != 0 ] && grep -q "one process" "$tmp/err" && [ ! -e "$tmp/n.spn" ] ||
+    fail "precompute under mpirun was not refused with a message"
+echo "ok: sp-index under mpirun -np 2 builds a sharded Flat index answering query, recall and add as 1 process does"
