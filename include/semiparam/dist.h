@@ -156,11 +156,13 @@ SP_DIST_API int sp_dist_retriever_search(const sp_dist_retriever *retriever, int
                                          float *out_distances, uint32_t *out_games);
 
 /**
- * Save as one `.spi` per shard, `<prefix>.<rank>.spi` (written by its rank,
- * atomically), then `<prefix>.manifest`, a text file rank 0 writes last
- * (atomically) with the rank count, dimension, total keys and each shard's key
- * count, file size and CRC-32. Collective; every rank passes the same
- * @p prefix, on a file system all ranks see alike.
+ * Save as one `.spi` per shard, `<prefix>.<shard>.spi` (written by the rank
+ * holding it, atomically), then `<prefix>.manifest`, a text file rank 0 writes
+ * last (atomically) with the shard count (line `ranks`), dimension, total keys
+ * and each shard's key count, file size and CRC-32. A handle has as many
+ * shards as the ranks that built it; one loaded by another rank count saves
+ * the shards it loaded (grown by the additions since). Collective; every rank
+ * passes the same @p prefix, on a file system all ranks see alike.
  * @return SP_OK; SP_ERR_INVALID_ARG (NULL, empty or too long prefix);
  *         SP_ERR_IO; SP_ERR_NOMEM; SP_ERR_MISUSE (another rank failed).
  * @since 0.1
@@ -168,24 +170,36 @@ SP_DIST_API int sp_dist_retriever_search(const sp_dist_retriever *retriever, int
 SP_DIST_API int sp_dist_retriever_save(const sp_dist_retriever *retriever, const char *prefix);
 
 /**
- * Load what sp_dist_retriever_save() wrote, with the same number of ranks:
- * rank r reads `<prefix>.<rank>.spi` after checking its size and CRC-32
- * against the manifest, so shards mixed from two saves are refused.
+ * Load what sp_dist_retriever_save() wrote, with any number of ranks: rank r
+ * reads the shards s with s mod size == r, `<prefix>.<s>.spi`, each after
+ * checking its size and CRC-32 against the manifest, so shards mixed from two
+ * saves are refused. With as many ranks as shards each rank holds one; with
+ * fewer a rank holds several and searches each (its answer is their merge),
+ * with more the ranks from the shard count on hold none. The shards are read
+ * as saved, FAISS codes untouched, so every rank count answers exactly as the
+ * handle that saved them, whatever the index type. Keys stay in the shard of
+ * their game under the saved count (sp_dist_game_rank(game, shards)), and so
+ * do later additions: the load does not rebalance (rebuild for that).
  * Collective.
  * @param out     receives the handle (NULL on failure, on every rank)
- * @param comm    the communicator (duplicated); its size must equal the saved rank count
+ * @param comm    the communicator (duplicated), of any size
  * @param prefix  the prefix given to sp_dist_retriever_save()
  * @param opts    each shard's load settings as sp_retriever_load() (threads, default_nprobe); NULL for defaults
- * @return SP_OK; SP_ERR_INVALID_ARG (NULL or empty prefix; a different rank
- *         count: resharding is not supported); SP_ERR_IO; SP_ERR_FORMAT (a
- *         malformed manifest, or a shard that is not the one it names);
- *         errors of sp_retriever_load(); SP_ERR_MISUSE (another rank failed).
+ * @return SP_OK; SP_ERR_INVALID_ARG (NULL or empty prefix); SP_ERR_IO;
+ *         SP_ERR_FORMAT (a malformed manifest, or a shard that is not the one
+ *         it names); SP_ERR_NOMEM; errors of sp_retriever_load();
+ *         SP_ERR_MISUSE (another rank failed).
  * @since 0.1
  */
 SP_DIST_API int sp_dist_retriever_load(sp_dist_retriever **out, MPI_Comm comm, const char *prefix,
                                        const sp_retriever_options *opts);
 
-/** This rank's shard, borrowed from the handle (searches on it are local); NULL for NULL. @since 0.1 */
+/**
+ * This rank's shard, borrowed from the handle (searches on it are local): its
+ * first one when it holds several (a load by fewer ranks than saved), NULL
+ * when it holds none (a load by more) and for NULL.
+ * @since 0.1
+ */
 SP_DIST_API const sp_retriever *sp_dist_retriever_local(const sp_dist_retriever *retriever);
 
 /** Keys on all shards, as of the last collective call; 0 for NULL. Not collective. @since 0.1 */

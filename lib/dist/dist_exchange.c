@@ -78,7 +78,7 @@ int sp__dist_bcast_bytes(MPI_Comm comm, int root, void **bytes, uint64_t *len, c
     return SP_OK;
 }
 
-int sp__dist_route(MPI_Comm comm, int size, const float *keys, const uint64_t *position_ids,
+int sp__dist_route(MPI_Comm comm, int size, int shards, const float *keys, const uint64_t *position_ids,
                    const uint32_t *game_ids, uint64_t count, uint32_t dim, float **out_keys,
                    uint64_t **out_ids, uint32_t **out_games, uint64_t *out_count, const char *fn)
 {
@@ -100,13 +100,13 @@ int sp__dist_route(MPI_Comm comm, int size, const float *keys, const uint64_t *p
     int *scount = send, *sdispl = send + size, *rcount = send + 2 * size, *rdispl = send + 3 * size;
     /* A counting sort by owner keeps each rank's keys in their input order. */
     for (uint64_t i = 0; i < count; i++)
-        scount[sp_dist_game_rank(game_ids[i], (uint32_t)size)]++;
+        scount[sp_dist_game_rank(game_ids[i], (uint32_t)shards) % (uint32_t)size]++;
     for (int r = 1; r < size; r++)
         sdispl[r] = sdispl[r - 1] + scount[r - 1];
     for (int r = 0; r < size; r++)
         rdispl[r] = sdispl[r]; /* fill cursors, reset below */
     for (uint64_t i = 0; i < count; i++) {
-        int at = rdispl[sp_dist_game_rank(game_ids[i], (uint32_t)size)]++;
+        int at = rdispl[sp_dist_game_rank(game_ids[i], (uint32_t)shards) % (uint32_t)size]++;
         memcpy(skeys + (size_t)at * dim, keys + (size_t)i * dim, (size_t)dim * sizeof *keys);
         sids[at] = position_ids[i];
         sgames[at] = game_ids[i];

@@ -11,7 +11,17 @@ struct sp_dist_retriever {
     int size;
     uint32_t dim;
     uint64_t global_count;  /* keys on all shards after the last collective call */
-    sp_retriever *local;    /* this rank's shard */
+    sp_retriever *local;    /* this rank's (first) shard; NULL when it holds none */
+    /* The index has `shards` shards, the rank count that built it (or that
+     * saved what a load read): the keys of game g are in shard
+     * sp_dist_game_rank(g, shards), and shard s lives on rank s mod size.
+     * This rank holds `held` of them, shard[i] being shard rank + i x size.
+     * Built, or loaded by as many ranks as saved it: shards == size, held 1,
+     * shard == &local. Loaded by fewer ranks a rank holds several, by more
+     * some hold none (resharding without touching a shard's FAISS codes). */
+    int shards;
+    int held;
+    sp_retriever **shard;
     uint64_t search_bytes;  /* payload this rank passed to MPI in the last search */
 };
 
@@ -34,11 +44,12 @@ int sp__dist_mpi_error(int err, const char *fn, const char *call);
 /* Broadcast *len bytes from root; on other ranks *bytes is allocated (free()). */
 int sp__dist_bcast_bytes(MPI_Comm comm, int root, void **bytes, uint64_t *len, const char *fn);
 
-/* Send every key to the rank owning its game: on return *out_* hold this
+/* Send every key to the rank holding its game's shard (shard
+ * sp_dist_game_rank(game, shards), on rank shard mod size): on return *out_* hold this
  * rank's keys (malloc'd, free() them) and *out_count their number. count keys
  * in per rank; each rank's count here must keep count x dim x size below
  * INT_MAX (the caller cuts its input into rounds). */
-int sp__dist_route(MPI_Comm comm, int size, const float *keys, const uint64_t *position_ids,
+int sp__dist_route(MPI_Comm comm, int size, int shards, const float *keys, const uint64_t *position_ids,
                    const uint32_t *game_ids, uint64_t count, uint32_t dim, float **out_keys,
                    uint64_t **out_ids, uint32_t **out_games, uint64_t *out_count, const char *fn);
 

@@ -2,6 +2,7 @@
  * trained empty index), online add (route to owners) and search (broadcast
  * the batch, search every shard, gather and merge on the root). */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,37 @@ static uint64_t round_keys(uint32_t dim, int size)
     return n < 65536 ? (n ? n : 1) : 65536;
 }
 
+/* Add keys routed to this rank to the shards of their games. */
+static int add_held(sp_dist_retriever *d, const float *keys, const uint64_t *ids, const uint32_t *games,
+                    uint64_t n, const char *fn)
+{
+    if (n == 0)
+        return SP_OK;
+    if (d->held == 1)
+        return sp_retriever_add(d->local, keys, ids, games, n, d->dim);
+    /* Several shards here (a load by fewer ranks than saved): one pass per
+     * shard over the keys, each added in its input order. */
+    float *k = malloc(n * d->dim * sizeof *k);
+    uint64_t *i_ = malloc(n * sizeof *i_);
+    uint32_t *g = malloc(n * sizeof *g);
+    int rc = k && i_ && g ? SP_OK : sp__error(SP_ERR_NOMEM, "%s: %llu keys", fn, (unsigned long long)n);
+    for (int s = 0; s < d->held && rc == SP_OK; s++) {
+        uint64_t m = 0;
+        for (uint64_t j = 0; j < n; j++)
+            if ((int)(sp_dist_game_rank(games[j], (uint32_t)d->shards) / (uint32_t)d->size) == s) {
+                memcpy(k + m * d->dim, keys + j * d->dim, d->dim * sizeof *k);
+                i_[m] = ids[j];
+                g[m++] = games[j];
+            }
+        if (m)
+            rc = sp_retriever_add(d->shard[s], k, i_, g, m, d->dim);
+    }
+    free(k);
+    free(i_);
+    free(g);
+    return rc;
+}
+
 /* Route this rank's keys to their owners in rounds and add them to the local
  * shard; refresh the global count. */
 static int add_routed(sp_dist_retriever *d, const float *keys, const uint64_t *position_ids,
@@ -68,17 +100,18 @@ static int add_routed(sp_dist_retriever *d, const float *keys, const uint64_t *p
         float *mine = NULL;
         uint64_t *ids = NULL, got = 0;
         uint32_t *games = NULL;
-        rc = sp__dist_route(d->comm, d->size, keys ? keys + from * d->dim : NULL,
+        rc = sp__dist_route(d->comm, d->size, d->shards, keys ? keys + from * d->dim : NULL,
                             position_ids ? position_ids + from : NULL, game_ids ? game_ids + from : NULL, n,
                             d->dim, &mine, &ids, &games, &got, fn);
         if (rc == SP_OK)
-            rc = sp__dist_agree(d->comm, got ? sp_retriever_add(d->local, mine, ids, games, got, d->dim) : SP_OK,
-                                fn);
+            rc = sp__dist_agree(d->comm, add_held(d, mine, ids, games, got, fn), fn);
         free(mine);
         free(ids);
         free(games);
     }
-    uint64_t local = sp_retriever_count(d->local);
+    uint64_t local = 0;
+    for (int i = 0; i < d->held; i++)
+        local += sp_retriever_count(d->shard[i]);
     if ((err = MPI_Allreduce(&local, &d->global_count, 1, MPI_UINT64_T, MPI_SUM, d->comm)) != MPI_SUCCESS &&
         rc == SP_OK)
         rc = sp__dist_mpi_error(err, fn, "MPI_Allreduce");
@@ -213,6 +246,9 @@ int sp__dist_open(sp_dist_retriever **handle, sp_dist_retriever **out, MPI_Comm 
         free(d);
         return rc;
     }
+    d->shards = d->size;
+    d->held = 1;
+    d->shard = &d->local;
     *handle = d;
     return SP_OK;
 }
@@ -262,7 +298,10 @@ void sp_dist_retriever_free(sp_dist_retriever *d)
 {
     if (!d)
         return;
-    sp_retriever_free(d->local);
+    for (int i = 0; i < d->held; i++)
+        sp_retriever_free(d->shard[i]);
+    if (d->shard != &d->local)
+        free(d->shard);
     MPI_Comm_free(&d->comm);
     free(d);
 }
@@ -289,6 +328,39 @@ struct wire_query {
     uint32_t dim, k, nprobe, rerank, exclude, threads, max_codes, root;
 };
 
+/* This rank's k candidates per query from the shards it holds: its one
+ * shard's answer, none (no id, infinite distance), or the merge of its
+ * shards' answers, which is what their ranks would have sent. */
+static int search_held(const sp_dist_retriever *d, const float *queries, uint64_t nq, const struct wire_query *w,
+                       const sp_retriever_query *q, uint64_t *ids, float *dist, uint32_t *games, const char *fn)
+{
+    size_t n = (size_t)nq * w->k;
+    if (d->held == 1)
+        return sp_retriever_search(d->local, queries, nq, w->dim, w->k, q, ids, dist, games);
+    if (d->held == 0) {
+        for (size_t i = 0; i < n; i++) {
+            ids[i] = SP_RETRIEVER_NO_ID;
+            dist[i] = INFINITY;
+            games[i] = UINT32_MAX;
+        }
+        return SP_OK;
+    }
+    size_t all = n * (size_t)d->held;
+    uint64_t *each_ids = malloc(all * sizeof *each_ids);
+    float *each_dist = malloc(all * sizeof *each_dist);
+    uint32_t *each_games = malloc(all * sizeof *each_games);
+    int rc = each_ids && each_dist && each_games ? SP_OK : sp__error(SP_ERR_NOMEM, "%s: shard results", fn);
+    for (int s = 0; s < d->held && rc == SP_OK; s++)
+        rc = sp_retriever_search(d->shard[s], queries, nq, w->dim, w->k, q, each_ids + s * n, each_dist + s * n,
+                                 each_games + s * n);
+    if (rc == SP_OK)
+        rc = sp__dist_merge(each_ids, each_dist, each_games, d->held, nq, w->k, ids, dist, games, fn);
+    free(each_ids);
+    free(each_dist);
+    free(each_games);
+    return rc;
+}
+
 /* One round of queries: every shard searches them, the root gathers and merges. */
 static int search_round(const sp_dist_retriever *d, int root, const float *queries, uint64_t nq,
                         const struct wire_query *w, const sp_retriever_query *q, uint64_t *out_ids,
@@ -304,7 +376,7 @@ static int search_round(const sp_dist_retriever *d, int root, const float *queri
     if (!ids || !all_ids || !dist || !all_dist || !games || !all_games || !merged_dist || !merged_games)
         rc = sp__error(SP_ERR_NOMEM, "%s: results of %llu queries", fn, (unsigned long long)nq);
     if (rc == SP_OK)
-        rc = sp_retriever_search(d->local, queries, nq, w->dim, w->k, q, ids, dist, games);
+        rc = search_held(d, queries, nq, w, q, ids, dist, games, fn);
     rc = sp__dist_agree(d->comm, rc, fn);
     if (rc == SP_OK &&
         ((err = MPI_Gather(ids, (int)n, MPI_UINT64_T, all_ids, (int)n, MPI_UINT64_T, root, d->comm)) !=
@@ -412,7 +484,7 @@ int sp_dist_retriever_search(const sp_dist_retriever *d, int root, const float *
     return rc;
 }
 
-const sp_retriever *sp_dist_retriever_local(const sp_dist_retriever *d) { return d ? d->local : NULL; }
+const sp_retriever *sp_dist_retriever_local(const sp_dist_retriever *d) { return d && d->held ? d->shard[0] : NULL; }
 
 uint64_t sp_dist_retriever_count(const sp_dist_retriever *d) { return d ? d->global_count : 0; }
 

@@ -1,7 +1,8 @@
 /* libsemiparam-mpi under mpirun (tests/dist/run-mpi.sh): a sharded Flat index
  * answers exactly as one index over the same keys, a sharded IVF-PQ index's
  * recall@10 equals one index's within noise, additions land on the rank that
- * owns their game, and a bad argument on one rank fails the call everywhere.
+ * owns their game, a set saved by 2 ranks answers exactly the same loaded by 3
+ * or 1 (Flat and IVF-PQ), and a bad argument on one rank fails the call everywhere.
  * Plain C (libcheck's forking does not mix with MPI); every rank checks and
  * the job fails when any rank does. dist.h comes first: it compiles alone. */
 #include "semiparam/dist.h"
@@ -284,6 +285,23 @@ static void test_add_routing(int rank, int size)
 /* Save, load with the same ranks: the same answers. A shard swapped in from
  * another save, a manifest of another rank count or a truncated one: refused
  * on every rank. */
+/* Remove the two saves of `shards` shards at prefixes a and b, then dir:
+ * the rmdir fails when a file was left behind. */
+static void remove_saves(const char *dir, const char *a, const char *b, int shards)
+{
+    char path[512];
+    const char *prefixes[2] = { a, b };
+    for (int p = 0; p < 2; p++) {
+        snprintf(path, sizeof path, "%s.manifest", prefixes[p]);
+        remove(path);
+        for (int r = 0; r < shards; r++) {
+            snprintf(path, sizeof path, "%s.%d.spi", prefixes[p], r);
+            remove(path);
+        }
+    }
+    CHECK(rmdir(dir) == 0, "rmdir %s (files left behind)", dir);
+}
+
 static void test_save_load(int rank, int size)
 {
     enum { N = 600, DIM = 8, NQ = 12, K = 5 };
@@ -335,7 +353,8 @@ static void test_save_load(int rank, int size)
     loaded = (sp_dist_retriever *)&o;
     rc = sp_dist_retriever_load(&loaded, MPI_COMM_WORLD, a, NULL);
     CHECK(rc == (rank == 0 ? SP_ERR_FORMAT : SP_ERR_MISUSE) && !loaded, "a mixed set: %s", sp_status_str(rc));
-    /* Manifests of another rank count, and cut short. */
+    /* Manifests cut short: no shard lines (another rank count is no longer
+     * refused: test_reshard), and a shard line cut. */
     snprintf(path, sizeof path, "%s.manifest", b);
     for (int bad = 0; bad < 2; bad++) {
         if (rank == 0) {
@@ -351,26 +370,140 @@ static void test_save_load(int rank, int size)
         }
         MPI_Barrier(MPI_COMM_WORLD);
         rc = sp_dist_retriever_load(&loaded, MPI_COMM_WORLD, b, NULL);
-        CHECK(rc == (bad == 0 ? SP_ERR_INVALID_ARG : SP_ERR_FORMAT) && !loaded, "manifest %s: %s",
-              bad == 0 ? "of another rank count" : "cut short", sp_status_str(rc));
+        CHECK(rc == SP_ERR_FORMAT && !loaded, "manifest %s: %s", bad == 0 ? "without shard lines" : "cut short",
+              sp_status_str(rc));
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    if (rank == 0) {
-        const char *prefixes[2] = { a, b };
-        for (int p = 0; p < 2; p++) {
-            snprintf(path, sizeof path, "%s.manifest", prefixes[p]);
-            remove(path);
-            for (int r = 0; r < size; r++) {
-                snprintf(path, sizeof path, "%s.%d.spi", prefixes[p], r);
-                remove(path);
-            }
-        }
-        CHECK(rmdir(dir) == 0, "rmdir %s (files left behind)", dir);
-    }
+    if (rank == 0)
+        remove_saves(dir, a, b, size);
     sp_dist_retriever_free(d);
     sp_dist_retriever_free(e);
     fixture_free(&f);
     fixture_free(&g);
+}
+
+/* Resharding: a set saved by 2 ranks (or by all of them) loaded by all the
+ * ranks of the job and by one alone answers exactly as the handle that saved
+ * it, for Flat and IVF-PQ (the shards' codes are read back untouched);
+ * additions after the load land in the shard of their game; and the set it
+ * saves again loads with the first rank count. */
+enum { RQ = 24, RK = 10, RDIM = 16 };
+struct answers {
+    uint64_t ids[RQ * RK];
+    float dist[RQ * RK];
+    uint32_t games[RQ * RK];
+};
+
+/* A collective search of q from root 0 into *out (filled on the root). */
+static int reshard_search(const sp_dist_retriever *d, const float *q, struct answers *out)
+{
+    sp_retriever_query sq = SP_RETRIEVER_QUERY_INIT;
+    sq.nprobe = 8;
+    return sp_dist_retriever_search(d, 0, q, RQ, RDIM, RK, &sq, out->ids, out->dist, out->games);
+}
+
+static void test_reshard(int rank, int size, const char *factory)
+{
+    enum { N = 4000, DIM = RDIM, NQ = RQ };
+    char dir[256] = "", a[300], b[300];
+    if (rank == 0) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/test_reshard-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        CHECK(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
+    }
+    MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    /* The saving job: ranks 0 and 1 (all of them with 2 ranks; with 3 the
+     * third one then loads shards it never held). */
+    int savers = size > 2 ? 2 : size;
+    MPI_Comm part;
+    MPI_Comm_split(MPI_COMM_WORLD, rank < savers ? 0 : MPI_UNDEFINED, rank, &part);
+    struct fixture f = fixture_make(N, DIM, 7, rank, savers);
+    sp_retriever_options ro = SP_RETRIEVER_OPTIONS_INIT;
+    ro.factory = factory;
+    ro.train_size = N;
+    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
+    o.retriever = &ro;
+    o.train_size = N;
+    float q[NQ * DIM];
+    for (int i = 0; i < NQ * DIM; i++)
+        q[i] = f.keys[(size_t)(i / DIM * 131 % N) * DIM + i % DIM] + 0.2f * (uniform() - 0.5f);
+    sp_dist_retriever *saved = NULL, *all = NULL, *alone = NULL, *again = NULL;
+    int rc = SP_OK;
+    if (part != MPI_COMM_NULL) {
+        rc = sp_dist_retriever_build(&saved, part, f.pk, f.pi, f.pg, f.m, DIM, &o);
+        if (rc == SP_OK)
+            rc = sp_dist_retriever_save(saved, a);
+        CHECK(rc == SP_OK, "%s: build and save on %d ranks: %s", factory, savers, sp_status_str(rc));
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    rc = sp_dist_retriever_load(&all, MPI_COMM_WORLD, a, NULL);
+    CHECK(rc == SP_OK && sp_dist_retriever_count(all) == N, "%s: load of %d shards on %d ranks: %s", factory,
+          savers, size, sp_status_str(rc));
+    CHECK((sp_dist_retriever_local(all) != NULL) == (rank < savers), "%s: rank %d holds %s shard", factory, rank,
+          sp_dist_retriever_local(all) ? "a" : "no");
+    /* The saving handle's answers on rank 0 (the root of every search). */
+    struct answers want, got;
+    memset(&want, 0, sizeof want);
+    if (saved)
+        CHECK(reshard_search(saved, q, &want) == SP_OK, "%s: search of the saving handle", factory);
+    if (all) {
+        rc = reshard_search(all, q, &got);
+        CHECK(rc == SP_OK, "%s: search on %d ranks: %s", factory, size, sp_status_str(rc));
+        if (rank == 0 && rc == SP_OK)
+            CHECK(!memcmp(&want, &got, sizeof want), "%s: %d ranks answer otherwise than the %d that saved",
+                  factory, size, savers);
+    }
+    if (rank == 0) {
+        rc = sp_dist_retriever_load(&alone, MPI_COMM_SELF, a, NULL);
+        CHECK(rc == SP_OK && sp_dist_retriever_count(alone) == N, "%s: load on one rank: %s", factory,
+              sp_status_str(rc));
+        if (alone) {
+            rc = reshard_search(alone, q, &got);
+            CHECK(rc == SP_OK && !memcmp(&want, &got, sizeof want),
+                  "%s: one rank answers otherwise than the %d that saved (%s)", factory, savers, sp_status_str(rc));
+        }
+    }
+    /* Additions after a resharding load land in their game's shard. */
+    if (all) {
+        uint64_t id = 1000000 + (uint64_t)rank;
+        uint32_t game = 500000 + (uint32_t)rank;
+        rc = sp_dist_retriever_add(all, f.keys + (size_t)rank * DIM, &id, &game, 1, DIM);
+        CHECK(rc == SP_OK && sp_dist_retriever_count(all) == N + (uint64_t)size, "%s: add after load: %s", factory,
+              sp_status_str(rc));
+        const sp_retriever *mine = sp_dist_retriever_local(all);
+        uint64_t ids[N + 8];
+        uint32_t games[N + 8];
+        size_t n = 0;
+        int wrong = 0;
+        if (mine && sp_retriever_ids(mine, 0, ids, games, N + 8, &n) == SP_OK)
+            for (size_t i = 0; i < n; i++)
+                wrong += (int)(sp_dist_game_rank(games[i], (uint32_t)savers) % (uint32_t)size) != rank;
+        CHECK(wrong == 0, "%s: %d keys in a shard not of their game", factory, wrong);
+        rc = sp_dist_retriever_save(all, b);
+        CHECK(rc == SP_OK, "%s: save after resharding: %s", factory, sp_status_str(rc));
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (part != MPI_COMM_NULL) {
+        rc = sp_dist_retriever_load(&again, part, b, NULL);
+        CHECK(rc == SP_OK && sp_dist_retriever_count(again) == N + (uint64_t)size,
+              "%s: the resaved set on %d ranks: %s", factory, savers, sp_status_str(rc));
+        if (again) {
+            rc = reshard_search(again, q, &got);
+            CHECK(rc == SP_OK, "%s: search of the resaved set: %s", factory, sp_status_str(rc));
+        }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    sp_dist_retriever_free(again);
+    sp_dist_retriever_free(alone);
+    sp_dist_retriever_free(all);
+    sp_dist_retriever_free(saved);
+    if (part != MPI_COMM_NULL)
+        MPI_Comm_free(&part);
+    if (rank == 0)
+        remove_saves(dir, a, b, savers);
+    fixture_free(&f);
 }
 
 /* A bad argument on one rank fails the collective call on all of them. */
@@ -430,6 +563,8 @@ int main(int argc, char **argv)
     test_ivfpq_recall(my_rank, size);
     test_add_routing(my_rank, size);
     test_save_load(my_rank, size);
+    test_reshard(my_rank, size, "Flat");
+    test_reshard(my_rank, size, "IVF32,PQ8x4np");
     test_errors(my_rank, size);
     int all = 0;
     MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
