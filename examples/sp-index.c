@@ -36,8 +36,9 @@ static int usage(FILE *out)
             "\n"
             "Under mpirun -np R (R > 1; built with libsemiparam-mpi) the index is sharded by game over the R\n"
             "ranks: build, add, query and recall run on every rank, rank 0 alone prints, and INDEX.spi names\n"
-            "the files INDEX.<rank>.spi (one per shard) and INDEX.manifest (a trailing .spi is dropped). A\n"
-            "sharded save loads on the same number of ranks; info reads its manifest with any number.\n"
+            "the files INDEX.<shard>.spi (one per rank that built it) and INDEX.manifest (a trailing .spi is\n"
+            "dropped). A sharded save loads under mpirun with any number of ranks and answers the same;\n"
+            "info reads its manifest without mpirun.\n"
             "precompute runs with one process.\n");
     return out == stdout ? 0 : 2;
 }

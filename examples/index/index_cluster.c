@@ -73,13 +73,16 @@ int index_set_load(const index_cluster *c, index_set *s, const char *index, uint
 {
     *s = (index_set){ 0 };
 #ifdef SP_INDEX_MPI
-    if (sharded(c)) {
+    /* A sharded save loads with any rank count, one included. */
+    if (sharded(c) || (c->mpi && index_cluster_is_sharded(index))) {
         char prefix[4096];
         index_cluster_prefix(index, prefix, sizeof prefix);
         return sp_dist_retriever_load((sp_dist_retriever **)&s->dist, MPI_COMM_WORLD, prefix, o);
     }
 #endif
     (void)c;
+    if (index_cluster_is_sharded(index))
+        fprintf(stderr, "sp-index: %s is a sharded save: run under mpirun (any -np)\n", index);
     return sp_retriever_load(&s->plain, index, flags, o);
 }
 

@@ -7,6 +7,7 @@
 #   - recall under 2 ranks prints the same recall as one process, and the
 #     bytes rank 0 passed to MPI; only rank 0 prints;
 #   - add under 2 ranks grows the sharded index as one process grows its own;
+#   - the 2-rank save answers the same under 3 ranks and 1 (resharding);
 #   - info reads the sharded save's manifest without mpirun;
 #   - precompute under mpirun is refused with a message.
 # Usage: check-sp-index-mpi.sh SP_INDEX SP_DATA
@@ -66,6 +67,20 @@ for p in 123 777 1500 2900; do
         cmp "$tmp/q1" "$tmp/q2" || fail "query $p --exclude $ex: 2 ranks answer differently from 1 process"
     done
 done
+
+# The 2-rank save loaded by 3 ranks and by 1 (under mpirun) answers the same.
+for ranks in 3 1; do
+    # shellcheck disable=SC2086
+    run 0 "$tmp/q1" query "$tmp/one.spi" $inputs --position 1500 --k 12
+    # shellcheck disable=SC2086
+    run $ranks "$tmp/q2" query "$tmp/two.spi" $inputs --position 1500 --k 12
+    [ $rc = 0 ] || fail "$ranks ranks query of a 2-rank save: exit $rc"
+    cmp "$tmp/q1" "$tmp/q2" || fail "$ranks ranks query of a 2-rank save: other answers than 1 process"
+done
+# Without mpirun a sharded save is not an index file: refused with a hint.
+# shellcheck disable=SC2086
+run 0 "$tmp/out" query "$tmp/two.spi" $inputs --position 1500
+[ $rc != 0 ] && grep -q "sharded save" "$tmp/err" || fail "a sharded save queried without mpirun: no hint"
 
 # 19 queries: below 20 FAISS computes exact per-pair distances (above, BLAS
 # distances whose rounding near 0 makes recall@k of any flat index noise).
