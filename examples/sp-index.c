@@ -498,18 +498,25 @@ done:
     return status;
 }
 
-/* The position ids this rank's retriever holds (its shard's when sharded). */
-static int held_positions(const sp_retriever *r, uint64_t **pos, uint64_t *n)
+/* The position ids this rank holds: its index's, or its shards' when
+ * sharded (none, one or several). */
+static int held_positions(const index_set *s, uint64_t **pos, uint64_t *n)
 {
-    *n = sp_retriever_count(r);
-    uint64_t n0 = sp_retriever_half_count(r, 0);
+    const sp_retriever *r;
+    *n = 0;
+    for (int i = 0; (r = index_set_held(s, i)) != NULL; i++)
+        *n += sp_retriever_count(r);
     *pos = malloc((*n ? *n : 1) * sizeof **pos);
     if (!*pos)
         return SP_ERR_NOMEM;
-    size_t got;
-    int rc = sp_retriever_ids(r, 0, *pos, NULL, n0, &got);
-    if (rc == SP_OK && sp_retriever_halves(r) > 1)
-        rc = sp_retriever_ids(r, 1, *pos + n0, NULL, *n - n0, &got);
+    uint64_t at = 0;
+    int rc = SP_OK;
+    for (int i = 0; rc == SP_OK && (r = index_set_held(s, i)) != NULL; i++)
+        for (uint32_t h = 0; rc == SP_OK && h < sp_retriever_halves(r); h++) {
+            size_t got = 0;
+            rc = sp_retriever_ids(r, h, *pos + at, NULL, (size_t)(*n - at), &got);
+            at += got;
+        }
     return rc;
 }
 
@@ -532,7 +539,7 @@ static int cmd_recall(const index_cluster *cl, const args *a)
     }
     /* The exact index: a flat one over the keys of every position held
      * (sharded alike: each rank keys its own shard's positions). */
-    if ((rc = held_positions(index_set_local(&r), &pos, &n)) != SP_OK)
+    if ((rc = held_positions(&r, &pos, &n)) != SP_OK)
         fail("position ids", rc);
     else if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
         fail("keys", rc);
@@ -590,7 +597,9 @@ static int cmd_recall(const index_cluster *cl, const args *a)
         double qps = (double)nq / (index_now() - t);
         /* The results are on rank 0 only. */
         double recall = cl->rank == 0 ? index_recall(queries, nq, dim, k, exact_d, ids, keys_of, &c) : 0;
-        printf("%-28s %8u %8u %10.4f %12.0f\n", sp_retriever_factory(index_set_local(&r)), q.nprobe,
+        /* Rank 0 prints (it holds shard 0); a rank may hold no shard. */
+        const sp_retriever *mine = index_set_local(&r);
+        printf("%-28s %8u %8u %10.4f %12.0f\n", mine ? sp_retriever_factory(mine) : "-", q.nprobe,
                q.rerank ? q.rerank : 1, recall, qps);
     }
     if (cl->size > 1)

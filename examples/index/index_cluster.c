@@ -127,6 +127,15 @@ const sp_retriever *index_set_local(const index_set *s)
     return s->plain;
 }
 
+const sp_retriever *index_set_held(const index_set *s, int i)
+{
+#ifdef SP_INDEX_MPI
+    if (s->dist)
+        return sp_dist_retriever_shard(s->dist, i);
+#endif
+    return i == 0 ? s->plain : NULL;
+}
+
 uint64_t index_set_count(const index_set *s)
 {
 #ifdef SP_INDEX_MPI

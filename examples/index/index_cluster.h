@@ -51,8 +51,11 @@ int index_set_add(index_set *s, const float *keys, const uint64_t *pos, const ui
 /* Rank 0 asks; the arguments matter on rank 0 only. */
 int index_set_search(const index_set *s, const float *queries, uint64_t n, uint32_t dim, uint32_t k,
                      const sp_retriever_query *q, uint64_t *ids, float *distances, uint32_t *games);
-/* This rank's retriever (its shard when sharded): factory, ids, sizes. */
+/* This rank's retriever (its first shard when sharded): factory, ids, sizes. */
 const sp_retriever *index_set_local(const index_set *s);
+/* The i-th retriever this rank holds (a rank holds several shards of a set
+ * saved by more ranks, none of one saved by fewer); NULL past the last. */
+const sp_retriever *index_set_held(const index_set *s, int i);
 /* Keys of the whole index (all shards). */
 uint64_t index_set_count(const index_set *s);
 /* Bytes this rank passed to MPI during the last search; 0 unsharded. */

@@ -202,6 +202,15 @@ SP_DIST_API int sp_dist_retriever_load(sp_dist_retriever **out, MPI_Comm comm, c
  */
 SP_DIST_API const sp_retriever *sp_dist_retriever_local(const sp_dist_retriever *retriever);
 
+/**
+ * The @p i th shard this rank holds, borrowed (searches on it are local):
+ * shard rank + i x size of the set. One (i = 0) unless the handle was loaded
+ * by another rank count than saved it; NULL past the last, for i < 0 and for
+ * NULL. Not collective.
+ * @since 0.1
+ */
+SP_DIST_API const sp_retriever *sp_dist_retriever_shard(const sp_dist_retriever *retriever, int i);
+
 /** Keys on all shards, as of the last collective call; 0 for NULL. Not collective. @since 0.1 */
 SP_DIST_API uint64_t sp_dist_retriever_count(const sp_dist_retriever *retriever);
 

@@ -484,7 +484,12 @@ int sp_dist_retriever_search(const sp_dist_retriever *d, int root, const float *
     return rc;
 }
 
-const sp_retriever *sp_dist_retriever_local(const sp_dist_retriever *d) { return d && d->held ? d->shard[0] : NULL; }
+const sp_retriever *sp_dist_retriever_local(const sp_dist_retriever *d) { return sp_dist_retriever_shard(d, 0); }
+
+const sp_retriever *sp_dist_retriever_shard(const sp_dist_retriever *d, int i)
+{
+    return d && i >= 0 && i < d->held ? d->shard[i] : NULL;
+}
 
 uint64_t sp_dist_retriever_count(const sp_dist_retriever *d) { return d ? d->global_count : 0; }
 

@@ -77,6 +77,14 @@ for ranks in 3 1; do
     [ $rc = 0 ] || fail "$ranks ranks query of a 2-rank save: exit $rc"
     cmp "$tmp/q1" "$tmp/q2" || fail "$ranks ranks query of a 2-rank save: other answers than 1 process"
 done
+# Recall of the 2-rank save on 3 ranks (one holds no shard) and on 1 (it
+# holds both): the exact reference covers every shard's keys.
+for ranks in 3 1; do
+    # shellcheck disable=SC2086
+    run $ranks "$tmp/r3" recall "$tmp/two.spi" $inputs --queries 19 --nprobe 1
+    [ $rc = 0 ] && [ "$(awk '$1 == "Flat" && $2 == 1 {print $4}' "$tmp/r3")" = 1.0000 ] ||
+        fail "recall of a 2-rank save on $ranks ranks: exit $rc, or not 1"
+done
 # Without mpirun a sharded save is not an index file: refused with a hint.
 # shellcheck disable=SC2086
 run 0 "$tmp/out" query "$tmp/two.spi" $inputs --position 1500

@@ -459,6 +459,12 @@ static void test_reshard(int rank, int size, const char *factory)
         rc = sp_dist_retriever_load(&alone, MPI_COMM_SELF, a, NULL);
         CHECK(rc == SP_OK && sp_dist_retriever_count(alone) == N, "%s: load on one rank: %s", factory,
               sp_status_str(rc));
+        uint64_t held = 0;
+        for (int i = 0; sp_dist_retriever_shard(alone, i); i++)
+            held += sp_retriever_count(sp_dist_retriever_shard(alone, i));
+        CHECK(held == N && sp_dist_retriever_shard(alone, savers - 1) && !sp_dist_retriever_shard(alone, savers) &&
+                  !sp_dist_retriever_shard(alone, -1), "%s: one rank holds the %d shards, %llu keys", factory, savers,
+              (unsigned long long)held);
         if (alone) {
             rc = reshard_search(alone, q, &got);
             CHECK(rc == SP_OK && !memcmp(&want, &got, sizeof want),
@@ -545,7 +551,8 @@ static void test_errors(int rank, int size)
         CHECK(sp_dist_retriever_rank(d) == rank && sp_dist_retriever_size(d) == size, "rank and size");
     }
     CHECK(sp_dist_retriever_add(NULL, f.keys, f.ids, f.games, 1, DIM) == SP_ERR_INVALID_ARG, "add NULL handle");
-    CHECK(sp_dist_retriever_local(NULL) == NULL && sp_dist_retriever_count(NULL) == 0 &&
+    CHECK(sp_dist_retriever_local(NULL) == NULL && sp_dist_retriever_shard(NULL, 0) == NULL &&
+              sp_dist_retriever_search_bytes(NULL) == 0 && sp_dist_retriever_count(NULL) == 0 &&
               sp_dist_retriever_rank(NULL) == -1 && sp_dist_retriever_size(NULL) == 0, "accessors of NULL");
     CHECK(sp_dist_game_rank(7, 0) == 0, "game rank of 0 ranks");
     sp_dist_retriever_free(NULL);
