@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2015  # "A && B || fail": fail is what should run when A or B fails
 # sp-index under mpirun (examples/sp-index.c, index/index_cluster.c) over a
 # Flat index of a few dozen real games:
 #   - 2 ranks build a sharded index (INDEX.<rank>.spi + INDEX.manifest), and
