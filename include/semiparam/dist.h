@@ -4,7 +4,9 @@
  *        and data-parallel training (link with `pkg-config semiparam-mpi`; libsemiparam itself never links MPI).
  *
  * Keys are partitioned by game: every key of game g lives on rank
- * sp_dist_game_rank(g, size). Rank 0 trains the index once, on a sample
+ * sp_dist_game_rank(g, size) (in a set loaded by another rank count than
+ * saved it, in shard sp_dist_game_rank(g, shards) on rank shard mod size:
+ * sp_dist_retriever_load()). Rank 0 trains the index once, on a sample
  * gathered from all ranks, and broadcasts the trained empty index, so every
  * shard has the same quantizer and codes and their distances compare. A query
  * batch is searched by every shard and the root merges the shards' top-k by
@@ -117,7 +119,7 @@ SP_DIST_API void sp_dist_retriever_free(sp_dist_retriever *retriever);
 
 /**
  * Online growth: each rank passes any keys (count may be 0), and every key is
- * added on the rank that owns its game. Collective. The new keys are found by
+ * added on the rank that owns its game (to the shard of its game). Collective. The new keys are found by
  * the next search.
  * @return SP_OK; SP_ERR_INVALID_ARG (NULL arrays, wrong dim, a reserved id);
  *         SP_ERR_NOMEM; SP_ERR_INTERNAL; SP_ERR_MISUSE (another rank failed).
