@@ -14,7 +14,6 @@ static const char SPN_MAGIC[8] = { 'S', 'P', 'N', 'E', 'I', 'G', 'H', 0x1a };
 #define SPN_VERSION 1u
 #define SPN_ENDIAN 0x0A0B0C0Du
 #define SPN_HEADER 64u
-#define SPN_BATCH 1024u
 
 struct sp_neighbours {
     char *data;
@@ -38,6 +37,95 @@ static void make_header(unsigned char *head, uint64_t count, uint32_t k, uint64_
     memcpy(head + 44, &crc, 4);
 }
 
+/* The writer streams rows to a temporary file and writes the header, which
+ * holds the row count and the body's CRC, over its placeholder at the end. */
+struct sp__spn_writer {
+    sp__atomic_file f;
+    const char *who;
+    unsigned char *rows; /* one batch of rows */
+    uint64_t count;      /* rows written */
+    uint32_t k;
+    uint32_t crc;        /* of the body so far */
+};
+
+int sp__spn_open(sp__spn_writer **out, const char *path, uint32_t k, const char *who)
+{
+    *out = NULL;
+    sp__spn_writer *w = calloc(1, sizeof *w);
+    unsigned char *rows = malloc(SP__SPN_BATCH * row_size(k));
+    if (!w || !rows) {
+        free(w);
+        free(rows);
+        return sp__error(SP_ERR_NOMEM, "%s: out of memory", who);
+    }
+    *w = (sp__spn_writer){ .who = who, .rows = rows, .k = k };
+    int rc = sp__atomic_open(&w->f, path);
+    unsigned char head[SPN_HEADER];
+    make_header(head, 0, k, 0, 0); /* placeholder until the body CRC is known */
+    if (rc == SP_OK && (rc = sp__atomic_write(&w->f, head, SPN_HEADER)) != SP_OK)
+        sp__atomic_abort(&w->f);
+    if (rc != SP_OK) {
+        free(rows);
+        free(w);
+        return rc;
+    }
+    *out = w;
+    return SP_OK;
+}
+
+int sp__spn_append(sp__spn_writer *w, const uint64_t *position_ids, const uint64_t *ids, const float *dist,
+                   uint64_t n, uint64_t total)
+{
+    size_t rs = row_size(w->k);
+    for (uint64_t from = 0; from < n;) {
+        uint64_t m = n - from < SP__SPN_BATCH ? n - from : SP__SPN_BATCH;
+        for (uint64_t i = 0; i < m; i++) {
+            unsigned char *row = w->rows + i * rs;
+            memcpy(row, &position_ids[from + i], 8);
+            memcpy(row + 8, ids + (from + i) * w->k, 8 * (size_t)w->k);
+            memcpy(row + 8 + 8 * (size_t)w->k, dist + (from + i) * w->k, 4 * (size_t)w->k);
+        }
+        w->crc = sp__crc32(w->crc, w->rows, m * rs);
+        int rc = sp__atomic_write(&w->f, w->rows, m * rs);
+        if (rc != SP_OK)
+            return rc;
+        from += m;
+        w->count += m;
+    }
+    if (sp__progress("index-precompute", w->count, total) != 0)
+        return sp__error(SP_ERR_CANCELLED, "%s: cancelled", w->who);
+    return SP_OK;
+}
+
+static void spn_free(sp__spn_writer *w)
+{
+    free(w->rows);
+    free(w);
+}
+
+int sp__spn_commit(sp__spn_writer *w, uint64_t embedder_id)
+{
+    unsigned char head[SPN_HEADER];
+    make_header(head, w->count, w->k, embedder_id, w->crc);
+    int rc = SP_OK;
+    if (pwrite(w->f.fd, head, SPN_HEADER, 0) != (ssize_t)SPN_HEADER)
+        rc = sp__error(SP_ERR_IO, "%s: cannot write %s: %s", w->who, w->f.final_path, strerror(errno));
+    if (rc == SP_OK)
+        rc = sp__atomic_commit(&w->f);
+    else
+        sp__atomic_abort(&w->f);
+    spn_free(w);
+    return rc;
+}
+
+void sp__spn_abort(sp__spn_writer *w)
+{
+    if (!w)
+        return;
+    sp__atomic_abort(&w->f);
+    spn_free(w);
+}
+
 int sp_retriever_precompute(const sp_retriever *r, const float *keys, const uint64_t *position_ids,
                             const uint32_t *game_ids, uint64_t count, uint32_t dim, uint32_t k,
                             const sp_retriever_query *query, const char *path)
@@ -50,47 +138,23 @@ int sp_retriever_precompute(const sp_retriever *r, const float *keys, const uint
         return rc;
     /* With one half, at least never hand a position its own game. */
     q.exclude = r->halves > 1 ? SP_RETRIEVER_EXCLUDE_OWN_HALF : SP_RETRIEVER_EXCLUDE_GAME;
-    size_t rs = row_size(k);
-    unsigned char *rows = malloc(SPN_BATCH * rs);
-    uint64_t *ids = malloc((size_t)SPN_BATCH * k * sizeof *ids);
-    float *dist = malloc((size_t)SPN_BATCH * k * sizeof *dist);
-    sp__atomic_file f;
-    rc = rows && ids && dist ? sp__atomic_open(&f, path) : sp__error(SP_ERR_NOMEM, "sp_retriever_precompute: out of memory");
-    int opened = rc == SP_OK;
-    unsigned char head[SPN_HEADER];
-    if (rc == SP_OK) {
-        make_header(head, 0, k, 0, 0);  /* placeholder until the body CRC is known */
-        rc = sp__atomic_write(&f, head, SPN_HEADER);
-    }
-    uint32_t crc = 0;
+    uint64_t *ids = malloc((size_t)SP__SPN_BATCH * k * sizeof *ids);
+    float *dist = malloc((size_t)SP__SPN_BATCH * k * sizeof *dist);
+    sp__spn_writer *w = NULL;
+    rc = ids && dist ? sp__spn_open(&w, path, k, "sp_retriever_precompute")
+                     : sp__error(SP_ERR_NOMEM, "sp_retriever_precompute: out of memory");
     for (uint64_t done = 0; done < count && rc == SP_OK;) {
-        uint64_t n = count - done < SPN_BATCH ? count - done : SPN_BATCH;
+        uint64_t n = count - done < SP__SPN_BATCH ? count - done : SP__SPN_BATCH;
         q.game_ids = game_ids + done;
         rc = sp_retriever_search(r, keys + done * dim, n, dim, k, &q, ids, dist, NULL);
-        for (uint64_t i = 0; i < n && rc == SP_OK; i++) {
-            unsigned char *row = rows + i * rs;
-            memcpy(row, &position_ids[done + i], 8);
-            memcpy(row + 8, ids + i * k, 8 * (size_t)k);
-            memcpy(row + 8 + 8 * (size_t)k, dist + i * k, 4 * (size_t)k);
-        }
-        if (rc == SP_OK) {
-            crc = sp__crc32(crc, rows, n * rs);
-            rc = sp__atomic_write(&f, rows, n * rs);
-        }
+        if (rc == SP_OK)
+            rc = sp__spn_append(w, position_ids + done, ids, dist, n, count);
         done += n;
-        if (rc == SP_OK && sp__progress("index-precompute", done, count) != 0)
-            rc = sp__error(SP_ERR_CANCELLED, "sp_retriever_precompute: cancelled");
-    }
-    if (rc == SP_OK) {
-        make_header(head, count, k, r->embedder_id, crc);
-        if (pwrite(f.fd, head, SPN_HEADER, 0) != (ssize_t)SPN_HEADER)
-            rc = sp__error(SP_ERR_IO, "sp_retriever_precompute: cannot write %s: %s", path, strerror(errno));
     }
     if (rc == SP_OK)
-        rc = sp__atomic_commit(&f);
-    else if (opened)
-        sp__atomic_abort(&f);
-    free(rows);
+        rc = sp__spn_commit(w, r->embedder_id);
+    else
+        sp__spn_abort(w);
     free(ids);
     free(dist);
     return rc;

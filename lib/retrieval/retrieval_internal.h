@@ -84,4 +84,24 @@ int sp__half_reserve(struct sp__half *h, uint64_t extra);
  * fields its version has. `who` names the caller in the error message. */
 int sp__retriever_options_read(sp_retriever_options *out, const sp_retriever_options *opts, const char *who);
 
+/* The `.spn` writer of sp_retriever_precompute(), shared with
+ * libsemiparam-mpi's sharded precompute so both write the same bytes: rows
+ * appended in order (a position id, k neighbour ids, k squared distances),
+ * the header (row count, embedder id, CRCs) written at commit, the file
+ * atomic (nothing at path unless committed). Queries are searched in batches
+ * of SP__SPN_BATCH: a caller that wants the same distances to the bit
+ * batches the same way (FAISS computes them differently below 20 queries). */
+#define SP__SPN_BATCH 1024u
+typedef struct sp__spn_writer sp__spn_writer;
+/* `who` names the caller in errors and must outlive the writer. */
+SP__SHARED int sp__spn_open(sp__spn_writer **out, const char *path, uint32_t k, const char *who);
+/* n rows (ids and dist n x k); reports progress "index-precompute" of
+ * total, SP_ERR_CANCELLED when the callback asks to stop. */
+SP__SHARED int sp__spn_append(sp__spn_writer *w, const uint64_t *position_ids, const uint64_t *ids,
+                              const float *dist, uint64_t n, uint64_t total);
+/* Write the header and commit; frees w whatever happens. */
+SP__SHARED int sp__spn_commit(sp__spn_writer *w, uint64_t embedder_id);
+/* Remove the temporary file and free w; NULL is a no-op. */
+SP__SHARED void sp__spn_abort(sp__spn_writer *w);
+
 #endif
