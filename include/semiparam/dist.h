@@ -158,6 +158,53 @@ SP_DIST_API int sp_dist_retriever_search(const sp_dist_retriever *retriever, int
                                          float *out_distances, uint32_t *out_games);
 
 /**
+ * Neighbour pre-computation for training, as sp_retriever_precompute() over
+ * the whole sharded index: each position's @p k nearest neighbours in the
+ * half not holding its game (with one half, of another game), found by the
+ * merged top-k of all shards, written by rank 0 as ONE `.spn` file. Each
+ * rank passes its own share of the positions (any split, @p count may be 0
+ * on some ranks); the file's rows are rank 0's positions, then rank 1's,
+ * and so on, in each rank's order: the file sp_retriever_precompute() writes
+ * in one process over that concatenated list. Rank 0 gathers the positions
+ * in the same batches of 1,024 queries and searches them as root of
+ * sp_dist_retriever_search(). The file is then that one byte for byte
+ * (with any rank count, also another than saved the set) wherever FAISS's
+ * distances do not depend on where a key sits in its index: IVF indexes
+ * (IVF1,Flat is an exact search so; IVF-PQ with the same trained quantizer
+ * and codes, unless the default max_codes budget, which scales with each
+ * shard's lists, cuts a scan: SP_RETRIEVER_ALL_CODES avoids it), and Flat
+ * below 20 queries. Flat over larger batches computes distances with BLAS
+ * as |x|^2 + |y|^2 - 2 x.y, whose rounding depends on a key's place: the
+ * same neighbours, distances that may differ in the last bits of
+ * |x|^2 + |y|^2 (so two almost equal ones may swap). Ties at the k-th place keep the
+ * smallest position ids, as one index whose keys were added in position id
+ * order. Progress task "index-precompute" on rank 0. The file is written
+ * atomically: nothing at @p path unless every rank succeeded. Collective.
+ * @param retriever     the handle
+ * @param keys          count x dim floats: this rank's positions' keys (borrowed)
+ * @param position_ids  count ids, written as each row's first field
+ * @param game_ids      count game ids: decide the half (or the excluded game)
+ * @param count         positions this rank passes
+ * @param dim           must equal the index's
+ * @param k             neighbours per position, the same on every rank (>= 1)
+ * @param query         nprobe, rerank, max_codes, threads, embedder_id as
+ *                      sp_retriever_search(); rank 0's are used (exclude and
+ *                      game_ids are set internally); NULL for defaults
+ * @param path          the output file, written by rank 0; every rank passes
+ *                      one (rank 0's is used)
+ * @return SP_OK; SP_ERR_INVALID_ARG (NULL arrays, NULL or empty path, wrong
+ *         dim, k 0 or differing between ranks); SP_ERR_VERSION; SP_ERR_NOMEM;
+ *         SP_ERR_IO; SP_ERR_CANCELLED (the progress callback on rank 0);
+ *         errors of sp_dist_retriever_search(); SP_ERR_MISUSE (another rank
+ *         failed).
+ * @since 0.1
+ */
+SP_DIST_API int sp_dist_retriever_precompute(const sp_dist_retriever *retriever, const float *keys,
+                                             const uint64_t *position_ids, const uint32_t *game_ids,
+                                             uint64_t count, uint32_t dim, uint32_t k,
+                                             const sp_retriever_query *query, const char *path);
+
+/**
  * Save as one `.spi` per shard, `<prefix>.<shard>.spi` (written by the rank
  * holding it, atomically), then `<prefix>.manifest`, a text file rank 0 writes
  * last (atomically) with the shard count (line `ranks`), dimension, total keys

@@ -52,34 +52,53 @@ static uint64_t round_keys(uint32_t dim, int size)
     return n < 65536 ? (n ? n : 1) : 65536;
 }
 
-/* Add keys routed to this rank to the shards of their games. */
+struct id_at {
+    uint64_t id, at;
+};
+
+static int by_id(const void *a, const void *b)
+{
+    const struct id_at *x = a, *y = b;
+    return x->id != y->id ? (x->id > y->id) - (x->id < y->id) : (x->at > y->at) - (x->at < y->at);
+}
+
+/* Add keys routed to this rank to the shards of their games, in position id
+ * order: a shard then holds its keys in the order of one index built over
+ * the same keys in id order, and FAISS, which keeps the first it meets of
+ * equal distances at the k-th place, keeps the same keys in both (so
+ * sp_dist_retriever_precompute writes one process's file). */
 static int add_held(sp_dist_retriever *d, const float *keys, const uint64_t *ids, const uint32_t *games,
                     uint64_t n, const char *fn)
 {
     if (n == 0)
         return SP_OK;
-    if (d->held == 1)
-        return sp_retriever_add(d->local, keys, ids, games, n, d->dim);
-    /* Several shards here (a load by fewer ranks than saved): one pass per
-     * shard over the keys, each added in its input order. */
     float *k = malloc(n * d->dim * sizeof *k);
     uint64_t *i_ = malloc(n * sizeof *i_);
     uint32_t *g = malloc(n * sizeof *g);
-    int rc = k && i_ && g ? SP_OK : sp__error(SP_ERR_NOMEM, "%s: %llu keys", fn, (unsigned long long)n);
+    struct id_at *order = malloc(n * sizeof *order);
+    int rc = k && i_ && g && order ? SP_OK : sp__error(SP_ERR_NOMEM, "%s: %llu keys", fn, (unsigned long long)n);
+    for (uint64_t j = 0; j < n && rc == SP_OK; j++)
+        order[j] = (struct id_at){ ids[j], j };
+    if (rc == SP_OK)
+        qsort(order, n, sizeof *order, by_id);
+    /* Several shards here (a load by fewer ranks than saved): one pass per shard. */
     for (int s = 0; s < d->held && rc == SP_OK; s++) {
         uint64_t m = 0;
-        for (uint64_t j = 0; j < n; j++)
-            if ((int)(sp_dist_game_rank(games[j], (uint32_t)d->shards) / (uint32_t)d->size) == s) {
-                memcpy(k + m * d->dim, keys + j * d->dim, d->dim * sizeof *k);
-                i_[m] = ids[j];
-                g[m++] = games[j];
-            }
+        for (uint64_t o = 0; o < n; o++) {
+            uint64_t j = order[o].at;
+            if (d->held > 1 && (int)(sp_dist_game_rank(games[j], (uint32_t)d->shards) / (uint32_t)d->size) != s)
+                continue;
+            memcpy(k + m * d->dim, keys + j * d->dim, d->dim * sizeof *k);
+            i_[m] = ids[j];
+            g[m++] = games[j];
+        }
         if (m)
             rc = sp_retriever_add(d->shard[s], k, i_, g, m, d->dim);
     }
     free(k);
     free(i_);
     free(g);
+    free(order);
     return rc;
 }
 

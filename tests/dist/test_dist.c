@@ -2,7 +2,8 @@
  * answers exactly as one index over the same keys, a sharded IVF-PQ index's
  * recall@10 equals one index's within noise, additions land on the rank that
  * owns their game, a set saved by 2 ranks answers exactly the same loaded by 3
- * or 1 (Flat and IVF-PQ), and a bad argument on one rank fails the call everywhere.
+ * or 1 (Flat and IVF-PQ), a sharded precompute writes one process's `.spn`
+ * (byte for byte over Flat), and a bad argument on one rank fails the call everywhere.
  * Plain C (libcheck's forking does not mix with MPI); every rank checks and
  * the job fails when any rank does. dist.h comes first: it compiles alone. */
 #include "semiparam/dist.h"
@@ -85,6 +86,17 @@ static void fixture_free(struct fixture *f)
     free(f->keys), free(f->pk), free(f->ids), free(f->pi), free(f->games), free(f->pg);
 }
 
+/* A new directory TMPDIR/NAME-XXXXXX that rank 0 makes, named on every rank. */
+static void shared_dir(int rank, const char *name, char *dir, size_t capacity)
+{
+    if (rank == 0) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, capacity, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+        CHECK(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
+    }
+    MPI_Bcast(dir, (int)capacity, MPI_CHAR, 0, MPI_COMM_WORLD);
+}
+
 /* Options of a sharded Flat index; ro must outlive the result's use. */
 static sp_dist_retriever_options flat_options(sp_retriever_options *ro)
 {
@@ -92,6 +104,20 @@ static sp_dist_retriever_options flat_options(sp_retriever_options *ro)
     ro->factory = "Flat";
     sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
     o.retriever = ro;
+    return o;
+}
+
+/* Options of a sharded index of factory that trains on n keys (all of a
+ * test's keys: the sample one index trained on them sees); ro must outlive
+ * the result's use. */
+static sp_dist_retriever_options options_training_on(sp_retriever_options *ro, const char *factory, uint64_t n)
+{
+    *ro = (sp_retriever_options)SP_RETRIEVER_OPTIONS_INIT;
+    ro->factory = factory;
+    ro->train_size = n;
+    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
+    o.retriever = ro;
+    o.train_size = n;
     return o;
 }
 
@@ -306,12 +332,7 @@ static void test_save_load(int rank, int size)
 {
     enum { N = 600, DIM = 8, NQ = 12, K = 5 };
     char dir[256] = "", path[512], other[512];
-    if (rank == 0) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/test_dist-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        CHECK(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
-    }
-    MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
+    shared_dir(rank, "test_dist", dir, sizeof dir);
     char a[300], b[300];
     snprintf(a, sizeof a, "%s/a", dir);
     snprintf(b, sizeof b, "%s/b", dir);
@@ -406,12 +427,7 @@ static void test_reshard(int rank, int size, const char *factory)
 {
     enum { N = 4000, DIM = RDIM, NQ = RQ };
     char dir[256] = "", a[300], b[300];
-    if (rank == 0) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/test_reshard-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        CHECK(mkdtemp(dir) != NULL, "mkdtemp %s", dir);
-    }
-    MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
+    shared_dir(rank, "test_reshard", dir, sizeof dir);
     snprintf(a, sizeof a, "%s/a", dir);
     snprintf(b, sizeof b, "%s/b", dir);
     /* The saving job: ranks 0 and 1 (all of them with 2 ranks; with 3 the
@@ -420,12 +436,8 @@ static void test_reshard(int rank, int size, const char *factory)
     MPI_Comm part;
     MPI_Comm_split(MPI_COMM_WORLD, rank < savers ? 0 : MPI_UNDEFINED, rank, &part);
     struct fixture f = fixture_make(N, DIM, 7, rank, savers);
-    sp_retriever_options ro = SP_RETRIEVER_OPTIONS_INIT;
-    ro.factory = factory;
-    ro.train_size = N;
-    sp_dist_retriever_options o = SP_DIST_RETRIEVER_OPTIONS_INIT;
-    o.retriever = &ro;
-    o.train_size = N;
+    sp_retriever_options ro;
+    sp_dist_retriever_options o = options_training_on(&ro, factory, N);
     float q[NQ * DIM];
     for (int i = 0; i < NQ * DIM; i++)
         q[i] = f.keys[(size_t)(i / DIM * 131 % N) * DIM + i % DIM] + 0.2f * (uniform() - 0.5f);
@@ -512,6 +524,199 @@ static void test_reshard(int rank, int size, const char *factory)
     fixture_free(&f);
 }
 
+/* The whole file at path, malloc'd (NULL when unreadable); *len its size. */
+static char *slurp(const char *path, long *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    *len = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (*len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (data = malloc((size_t)*len + 1)) && fread(data, 1, (size_t)*len, f) != (size_t)*len) {
+        free(data);
+        data = NULL;
+    }
+    if (f)
+        fclose(f);
+    return data;
+}
+
+/* Recall of the neighbour ids of file `got` against file `truth` (the same
+ * positions in the same order), k per row. */
+static double spn_recall(const char *got, const char *truth)
+{
+    sp_neighbours *a = NULL, *b = NULL;
+    double recall = -1;
+    if (sp_neighbours_open(&a, got) == SP_OK && sp_neighbours_open(&b, truth) == SP_OK &&
+        sp_neighbours_count(a) == sp_neighbours_count(b) && sp_neighbours_k(a) == sp_neighbours_k(b)) {
+        uint32_t k = sp_neighbours_k(a);
+        uint64_t n = sp_neighbours_count(a), hit = 0, pa, pb, ia[64], ib[64];
+        for (uint64_t i = 0; i < n && k <= 64; i++) {
+            sp_neighbours_row(a, i, &pa, ia, NULL);
+            sp_neighbours_row(b, i, &pb, ib, NULL);
+            for (uint32_t x = 0; x < k && pa == pb; x++)
+                for (uint32_t y = 0; y < k; y++)
+                    hit += ia[x] == ib[y] && ia[x] != SP_RETRIEVER_NO_ID;
+        }
+        recall = (double)hit / ((double)n * k);
+    }
+    sp_neighbours_free(a);
+    sp_neighbours_free(b);
+    return recall;
+}
+
+/* The largest difference between the distances of the same row and place
+ * in two `.spn` files of the same positions (INFINITY when they do not open
+ * or differ in shape). */
+static double spn_worst_distance(const char *a_path, const char *b_path)
+{
+    sp_neighbours *a = NULL, *b = NULL;
+    double worst = INFINITY;
+    if (sp_neighbours_open(&a, a_path) == SP_OK && sp_neighbours_open(&b, b_path) == SP_OK &&
+        sp_neighbours_count(a) == sp_neighbours_count(b) && sp_neighbours_k(a) == sp_neighbours_k(b) &&
+        sp_neighbours_k(a) <= 64) {
+        float da[64], db[64];
+        worst = 0;
+        for (uint64_t i = 0; i < sp_neighbours_count(a); i++) {
+            sp_neighbours_row(a, i, NULL, NULL, da);
+            sp_neighbours_row(b, i, NULL, NULL, db);
+            for (uint32_t x = 0; x < sp_neighbours_k(a); x++)
+                worst = fmax(worst, fabs((double)da[x] - db[x]));
+        }
+    }
+    sp_neighbours_free(a);
+    sp_neighbours_free(b);
+    return worst;
+}
+
+/* Rank r's share of the nq query positions: the first of its part of the
+ * keys, so that the shares cut across the batches of 1,024 and the last
+ * batch is small (FAISS's other distance path below 20 queries). */
+static uint64_t query_share(int r, int size, uint64_t nq) { return nq / size + ((uint64_t)r < nq % size); }
+
+/* sp_dist_retriever_precompute: every rank passes its share of npos
+ * positions; the file rank 0 writes is the one sp_retriever_precompute
+ * writes in one process over the shares in rank order (the single index
+ * trained on the sample the sharded build gathers, its keys added in
+ * position id order):
+ *   - byte for byte where FAISS's distances do not depend on the index's
+ *     layout: IVF1,Flat (an exact search, per-pair distances), IVF-PQ (the
+ *     same codes and tables; checked within recall noise, printed whether the
+ *     same), and Flat below 20 queries;
+ *   - Flat over batches of 20 queries or more: FAISS's BLAS distances
+ *     (|x|^2 + |y|^2 - 2 x.y) round differently with the keys' place in the
+ *     index, so the same neighbours in each row and distances equal to 1e-3. */
+static void test_precompute(int rank, int size, const char *factory, uint64_t npos)
+{
+    enum { N = 3000, DIM = 16, K = 10 };
+    struct fixture f = fixture_make(N, DIM, 5, rank, size);
+    sp_retriever_options ro;
+    sp_dist_retriever_options o = options_training_on(&ro, factory, N);
+    int flat = !strcmp(factory, "Flat");
+    char dir[256] = "", sharded[512], alone[512], truth[512];
+    shared_dir(rank, "test_dist", dir, sizeof dir);
+    snprintf(sharded, sizeof sharded, "%s/sharded.spn", dir);
+    snprintf(alone, sizeof alone, "%s/alone.spn", dir);
+    snprintf(truth, sizeof truth, "%s/truth.spn", dir);
+    sp_dist_retriever *d = NULL;
+    int rc = sp_dist_retriever_build(&d, MPI_COMM_WORLD, f.pk, f.pi, f.pg, f.m, DIM, &o);
+    CHECK(rc == SP_OK, "%s: sharded build: %s", factory, sp_status_str(rc));
+    uint64_t mine = query_share(rank, size, npos);
+    sp_retriever_query q = SP_RETRIEVER_QUERY_INIT;
+    q.nprobe = 4;
+    rc = d ? sp_dist_retriever_precompute(d, f.pk, f.pi, f.pg, mine, DIM, K, &q, sharded) : SP_ERR_MISUSE;
+    CHECK(rc == SP_OK, "%s: sharded precompute: %s", factory, sp_status_str(rc));
+    if (rank == 0 && rc == SP_OK) {
+        /* The shares in rank order, as one process would list them; the
+         * single index trains on the sample the sharded build gathered
+         * (every rank's part, in rank order) and then holds every key. */
+        float *all = malloc((size_t)N * DIM * sizeof *all), *qk = malloc((size_t)npos * DIM * sizeof *qk);
+        uint64_t *ai = malloc(N * sizeof *ai), *qi = malloc(npos * sizeof *qi), at = 0, nq = 0;
+        uint32_t *ag = malloc(N * sizeof *ag), *qg = malloc(npos * sizeof *qg);
+        for (int r = 0; r < size; r++) {
+            uint64_t m = my_part(f.keys, f.ids, f.games, N, DIM, r, size, all + at * DIM, ai + at, ag + at);
+            uint64_t s = query_share(r, size, npos);
+            memcpy(qk + nq * DIM, all + at * DIM, s * DIM * sizeof *qk);
+            memcpy(qi + nq, ai + at, s * sizeof *qi);
+            memcpy(qg + nq, ag + at, s * sizeof *qg);
+            at += m, nq += s;
+        }
+        sp_retriever *single = NULL, *exact = NULL;
+        sp_retriever_options fo = SP_RETRIEVER_OPTIONS_INIT;
+        fo.factory = "Flat";
+        rc = sp_retriever_create(&single, DIM, N, &ro);
+        if (rc == SP_OK)
+            rc = sp_retriever_train(single, all, N, DIM);
+        if (rc == SP_OK)
+            rc = sp_retriever_add(single, f.keys, f.ids, f.games, N, DIM);
+        if (rc == SP_OK)
+            rc = sp_retriever_precompute(single, qk, qi, qg, npos, DIM, K, &q, alone);
+        if (rc == SP_OK && !flat)
+            rc = sp_retriever_build(&exact, f.keys, f.ids, f.games, N, DIM, &fo);
+        if (rc == SP_OK && !flat)
+            rc = sp_retriever_precompute(exact, qk, qi, qg, npos, DIM, K, &q, truth);
+        CHECK(rc == SP_OK, "%s: one-process precompute: %s", factory, sp_status_str(rc));
+        long la, lb;
+        char *a = slurp(sharded, &la), *b = slurp(alone, &lb);
+        int same = a && b && la == lb && memcmp(a, b, (size_t)la) == 0;
+        CHECK(la == 64 + (long)npos * (8 + 12 * K), "%s: the sharded file has %ld bytes", factory, la);
+        if (flat && npos >= 20) {
+            double rs = spn_recall(sharded, alone), worst = spn_worst_distance(sharded, alone);
+            printf("Flat precompute of %llu positions with %d ranks: neighbours %.4f the same, distances within %g "
+                   "(%s file)\n", (unsigned long long)npos, size, rs, worst, same ? "the same" : "another");
+            CHECK(rs == 1.0 && worst <= 1e-3, "Flat: %d ranks find other neighbours (%.4f the same) or distances "
+                  "(%g apart) than one process", size, rs, worst);
+        } else if (flat || !strcmp(factory, "IVF1,Flat")) {
+            CHECK(same, "%s: the %d-rank file (%ld bytes) differs from one process's (%ld bytes)", factory, size,
+                  la, lb);
+        } else {
+            double rs = spn_recall(sharded, truth), r1 = spn_recall(alone, truth);
+            printf("%s precompute recall@%d with %d ranks: sharded %.4f, one process %.4f (%s file)\n", factory, K,
+                   size, rs, r1, same ? "the same" : "another");
+            CHECK(r1 > 0.5, "%s: one process's recall %.3f is too low to compare", factory, r1);
+            CHECK(fabs(rs - r1) <= 0.02, "%s: sharded recall %.4f vs one process %.4f", factory, rs, r1);
+        }
+        free(a), free(b), free(all), free(qk), free(ai), free(qi), free(ag), free(qg);
+        sp_retriever_free(single);
+        sp_retriever_free(exact);
+        remove(alone);
+        remove(truth);
+    }
+    /* Bad arguments on one rank fail every rank, and leave no file. */
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0)
+        remove(sharded);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (d) {
+        int last = rank == size - 1;
+        rc = sp_dist_retriever_precompute(d, f.pk, f.pi, f.pg, mine, last ? DIM + 1 : DIM, K, &q, sharded);
+        CHECK(rc == (last ? SP_ERR_INVALID_ARG : SP_ERR_MISUSE) || (size == 1 && rc == SP_ERR_INVALID_ARG),
+              "wrong dim on the last rank: %s", sp_status_str(rc));
+        rc = sp_dist_retriever_precompute(d, f.pk, f.pi, f.pg, mine, DIM, last ? K + 1 : K, &q, sharded);
+        CHECK(size == 1 ? rc == SP_OK : rc == SP_ERR_INVALID_ARG, "k differing on the last rank: %s",
+              sp_status_str(rc));
+        MPI_Barrier(MPI_COMM_WORLD);
+        if (rank == 0)
+            remove(sharded);
+        MPI_Barrier(MPI_COMM_WORLD);
+        rc = sp_dist_retriever_precompute(d, last ? NULL : f.pk, f.pi, f.pg, mine, DIM, K, &q,
+                                          last ? NULL : sharded);
+        CHECK(rc == (last ? SP_ERR_INVALID_ARG : SP_ERR_MISUSE) || (size == 1 && rc == SP_ERR_INVALID_ARG),
+              "NULL keys and path on the last rank: %s", sp_status_str(rc));
+        sp_retriever_query newer = q;
+        newer.version = SP_RETRIEVER_QUERY_VERSION + 1;
+        rc = sp_dist_retriever_precompute(d, f.pk, f.pi, f.pg, mine, DIM, K, rank == 0 ? &newer : &q, sharded);
+        CHECK(rc == (rank == 0 ? SP_ERR_VERSION : SP_ERR_MISUSE), "newer query on rank 0: %s", sp_status_str(rc));
+        CHECK(access(sharded, F_OK) != 0, "a failed precompute left %s", sharded);
+    }
+    CHECK(sp_dist_retriever_precompute(NULL, f.pk, f.pi, f.pg, mine, DIM, K, &q, sharded) == SP_ERR_INVALID_ARG,
+          "precompute NULL handle");
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0)
+        CHECK(rmdir(dir) == 0, "rmdir %s (files left behind)", dir);
+    sp_dist_retriever_free(d);
+    fixture_free(&f);
+}
+
 /* A bad argument on one rank fails the collective call on all of them. */
 static void test_errors(int rank, int size)
 {
@@ -572,6 +777,10 @@ int main(int argc, char **argv)
     test_save_load(my_rank, size);
     test_reshard(my_rank, size, "Flat");
     test_reshard(my_rank, size, "IVF32,PQ8x4np");
+    test_precompute(my_rank, size, "Flat", 19);
+    test_precompute(my_rank, size, "Flat", 2060);
+    test_precompute(my_rank, size, "IVF1,Flat", 2060);
+    test_precompute(my_rank, size, "IVF16,PQ16x4np", 2060);
     test_errors(my_rank, size);
     int all = 0;
     MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
