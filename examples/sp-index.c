@@ -38,8 +38,8 @@ static int usage(FILE *out)
             "ranks: build, add, query and recall run on every rank, rank 0 alone prints, and INDEX.spi names\n"
             "the files INDEX.<shard>.spi (one per rank that built it) and INDEX.manifest (a trailing .spi is\n"
             "dropped). A sharded save loads under mpirun with any number of ranks and answers the same;\n"
-            "info reads its manifest without mpirun.\n"
-            "precompute runs with one process.\n");
+            "info reads its manifest without mpirun. precompute under mpirun: each rank keys a run of the\n"
+            "positions and rank 0 writes the .spn file one process writes (to BLAS rounding over Flat).\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -621,13 +621,23 @@ done:
     return status;
 }
 
+/* Under mpirun, precompute's share of a rank: a contiguous run of whole
+ * blocks of SHARE_BLOCK positions (rank r the r-th of R runs), so that the
+ * ranks' shares in rank order are the list itself, the order of the .spn
+ * rows, and every key is computed in one process's chunk. Moves the share
+ * to the front of pos and returns its length. */
+static uint64_t rank_run(const index_cluster *cl, uint64_t *pos, uint64_t n)
+{
+    uint64_t blocks = (n + SHARE_BLOCK - 1) / SHARE_BLOCK, r = (uint64_t)cl->rank, size = (uint64_t)cl->size;
+    uint64_t lo = blocks * r / size * SHARE_BLOCK, hi = blocks * (r + 1) / size * SHARE_BLOCK;
+    lo = lo < n ? lo : n;
+    hi = hi < n ? hi : n;
+    memmove(pos, pos + lo, (hi - lo) * sizeof *pos);
+    return hi - lo;
+}
+
 static int cmd_precompute(const index_cluster *cl, const args *a)
 {
-    if (cl->size > 1) {
-        if (cl->rank == 0)
-            fprintf(stderr, "sp-index precompute: runs with one process, not under mpirun -np %d\n", cl->size);
-        return 2;
-    }
     if (!a->out) {
         fprintf(stderr, "sp-index precompute: --out is needed\n");
         return 2;
@@ -638,23 +648,24 @@ static int cmd_precompute(const index_cluster *cl, const args *a)
     int rc = open_inputs(cl, a, &ds, &pca, &c);
     if (rc)
         return rc;
-    sp_retriever *r = NULL;
-    uint64_t *pos = NULL, n = 0;
+    index_set r = { 0 };
+    uint64_t *pos = NULL, n = 0, total = 0;
     float *keys = NULL;
     uint32_t *games = NULL;
     int status = 1;
-    if ((rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
+    if ((rc = index_set_load(cl, &r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
         fail(a->index, rc);
         goto done;
     }
-    if ((rc = part_positions(ds, strcmp(a->part, "all") ? a->part : "train", a->limit, &pos, &n)) != SP_OK) {
+    if ((rc = part_positions(ds, strcmp(a->part, "all") ? a->part : "train", a->limit, &pos, &total)) != SP_OK) {
         fail("positions", rc);
-        goto done;
+    } else {
+        n = cl->size > 1 ? rank_run(cl, pos, total) : total;
+        if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
+            fail("keys", rc);
     }
-    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK) {
-        fail("keys", rc);
+    if (stopped(cl, rc != SP_OK))
         goto done;
-    }
     sp_retriever_query q;
     sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
     q.embedder_id = sp_pca_id(pca);
@@ -663,18 +674,18 @@ static int cmd_precompute(const index_cluster *cl, const args *a)
     q.max_codes = a->max_codes;
     q.threads = a->threads;
     double t = index_now();
-    if ((rc = sp_retriever_precompute(r, keys, pos, games, n, sp_pca_dim_out(pca), a->k, &q, a->out)) != SP_OK) {
+    if ((rc = index_set_precompute(&r, keys, pos, games, n, sp_pca_dim_out(pca), a->k, &q, a->out)) != SP_OK) {
         fail("precompute", rc);
         goto done;
     }
-    printf("neighbours       %llu positions x %u in %.1f s -> %s\n", (unsigned long long)n, a->k, index_now() - t,
-           a->out);
+    printf("neighbours       %llu positions x %u in %.1f s -> %s\n", (unsigned long long)total, a->k,
+           index_now() - t, a->out);
     status = 0;
 done:
     free(pos);
     free(keys);
     free(games);
-    sp_retriever_free(r);
+    index_set_free(&r);
     sp_pca_free(pca);
     sp_dataset_free(ds);
     return status;

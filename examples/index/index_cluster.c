@@ -118,6 +118,16 @@ int index_set_search(const index_set *s, const float *queries, uint64_t n, uint3
     return sp_retriever_search(s->plain, queries, n, dim, k, q, ids, distances, games);
 }
 
+int index_set_precompute(const index_set *s, const float *keys, const uint64_t *pos, const uint32_t *games,
+                         uint64_t n, uint32_t dim, uint32_t k, const sp_retriever_query *q, const char *path)
+{
+#ifdef SP_INDEX_MPI
+    if (s->dist)
+        return sp_dist_retriever_precompute(s->dist, keys, pos, games, n, dim, k, q, path);
+#endif
+    return sp_retriever_precompute(s->plain, keys, pos, games, n, dim, k, q, path);
+}
+
 const sp_retriever *index_set_local(const index_set *s)
 {
 #ifdef SP_INDEX_MPI

@@ -51,6 +51,11 @@ int index_set_add(index_set *s, const float *keys, const uint64_t *pos, const ui
 /* Rank 0 asks; the arguments matter on rank 0 only. */
 int index_set_search(const index_set *s, const float *queries, uint64_t n, uint32_t dim, uint32_t k,
                      const sp_retriever_query *q, uint64_t *ids, float *distances, uint32_t *games);
+/* Neighbours for training into one .spn file (sp_retriever_precompute;
+ * sharded: each rank passes its run of the positions, in rank order, and
+ * rank 0 writes the file). */
+int index_set_precompute(const index_set *s, const float *keys, const uint64_t *pos, const uint32_t *games,
+                         uint64_t n, uint32_t dim, uint32_t k, const sp_retriever_query *q, const char *path);
 /* This rank's retriever (its first shard when sharded): factory, ids, sizes. */
 const sp_retriever *index_set_local(const index_set *s);
 /* The i-th retriever this rank holds (a rank holds several shards of a set

@@ -10,7 +10,9 @@
 #   - add under 2 ranks grows the sharded index as one process grows its own;
 #   - the 2-rank save answers the same under 3 ranks and 1 (resharding);
 #   - info reads the sharded save's manifest without mpirun;
-#   - precompute under mpirun is refused with a message.
+#   - precompute under mpirun writes one process's .spn (Flat below 20
+#     queries, IVF1,Flat over every training position, with 2, 3 and 1 ranks);
+#     a failure on rank 0 fails every rank.
 # Usage: check-sp-index-mpi.sh SP_INDEX SP_DATA
 set -u
 index=$1
@@ -128,8 +130,45 @@ run 0 "$tmp/out" info "$tmp/two.spi"
 [ $rc = 0 ] || fail "info of a sharded save: exit $rc"
 grep -q "^shards *2" "$tmp/out" && grep -q "^factory *Flat" "$tmp/out" || fail "info: no shard count or factory"
 
+# precompute under mpirun: each rank keys a run of the positions, rank 0
+# writes one .spn. 19 positions over Flat (FAISS's exact per-pair distances
+# below 20 queries): the 2-rank file is one process's byte for byte.
 # shellcheck disable=SC2086
-run 2 "$tmp/out" precompute "$tmp/two.spi" $inputs --out "$tmp/n.spn"
-[ $rc != 0 ] && grep -q "one process" "$tmp/err" && [ ! -e "$tmp/n.spn" ] ||
-    fail "precompute under mpirun was not refused with a message"
-echo "ok: sp-index under mpirun -np 2 builds a sharded Flat index answering query, recall and add as 1 process does"
+run 0 "$tmp/out" precompute "$tmp/one.spi" $inputs --out "$tmp/n1.spn" --limit 19
+[ $rc = 0 ] && [ -s "$tmp/n1.spn" ] || fail "1 process precompute: exit $rc"
+# shellcheck disable=SC2086
+run 2 "$tmp/out" precompute "$tmp/two.spi" $inputs --out "$tmp/n2.spn" --limit 19
+[ $rc = 0 ] || fail "2 ranks precompute: exit $rc"
+[ "$(grep -c '^neighbours *19 positions' "$tmp/out")" = 1 ] || fail "2 ranks precompute: not one line of 19 positions"
+cmp "$tmp/n1.spn" "$tmp/n2.spn" || fail "precompute of 19 positions over Flat: 2 ranks write another file"
+# Every training position (batches of 1,024, runs of 4,096 per rank) over
+# IVF1,Flat: an exact search whose distances are per pair at any batch size
+# (Flat's BLAS distances round with a key's place in the index). One
+# process, 2 ranks, and the 2-rank save on 3 ranks (the first keys no
+# position: 2 runs of 4,096 for 3 ranks; the last holds no shard) and on 1
+# write the same file.
+# shellcheck disable=SC2086
+run 0 "$tmp/out" build "$tmp/ivf.spi" $inputs --factory IVF1,Flat
+[ $rc = 0 ] || fail "1 process IVF1,Flat build: exit $rc"
+# shellcheck disable=SC2086
+run 2 "$tmp/out" build "$tmp/ivf2.spi" $inputs --factory IVF1,Flat
+[ $rc = 0 ] || fail "2 ranks IVF1,Flat build: exit $rc"
+# shellcheck disable=SC2086
+run 0 "$tmp/out" precompute "$tmp/ivf.spi" $inputs --out "$tmp/i1.spn"
+[ $rc = 0 ] || fail "1 process IVF1,Flat precompute: exit $rc"
+positions=$(awk '$1 == "neighbours" {print $2}' "$tmp/out")
+[ "${positions:-0}" -gt 4096 ] || fail "precompute of ${positions:-no} positions: too few to cross a run of 4,096"
+for ranks in 2 3 1; do
+    # shellcheck disable=SC2086
+    run $ranks "$tmp/out" precompute "$tmp/ivf2.spi" $inputs --out "$tmp/i2.spn"
+    [ $rc = 0 ] || fail "$ranks ranks IVF1,Flat precompute: exit $rc"
+    cmp "$tmp/i1.spn" "$tmp/i2.spn" || fail "precompute over IVF1,Flat: $ranks ranks write another file than 1 process"
+    rm -f "$tmp/i2.spn"
+done
+# A failure on one rank (rank 0 cannot write the file) fails every rank,
+# and leaves no file.
+# shellcheck disable=SC2086
+run 2 "$tmp/out" precompute "$tmp/two.spi" $inputs --out "$tmp/none/n.spn" --limit 19
+[ $rc != 0 ] && [ "$(grep -c 'sp-index: precompute' "$tmp/err")" = 2 ] && [ ! -e "$tmp/none" ] ||
+    fail "precompute under mpirun into a missing directory: not every rank failed"
+echo "ok: sp-index under mpirun -np 2 builds a sharded Flat index answering query, recall, add and precompute as 1 process does"
