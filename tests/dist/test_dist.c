@@ -588,6 +588,13 @@ static double spn_worst_distance(const char *a_path, const char *b_path)
     return worst;
 }
 
+/* A progress callback that stops a precompute at its first report. */
+static int cancel_precompute(const char *task, uint64_t done, uint64_t total, void *payload)
+{
+    (void)done, (void)total, (void)payload;
+    return !strcmp(task, "index-precompute");
+}
+
 /* Rank r's share of the nq query positions: the first of its part of the
  * keys, so that the shares cut across the batches of 1,024 and the last
  * batch is small (FAISS's other distance path below 20 queries). */
@@ -706,6 +713,13 @@ static void test_precompute(int rank, int size, const char *factory, uint64_t np
         newer.version = SP_RETRIEVER_QUERY_VERSION + 1;
         rc = sp_dist_retriever_precompute(d, f.pk, f.pi, f.pg, mine, DIM, K, rank == 0 ? &newer : &q, sharded);
         CHECK(rc == (rank == 0 ? SP_ERR_VERSION : SP_ERR_MISUSE), "newer query on rank 0: %s", sp_status_str(rc));
+        /* Rank 0's progress callback cancels after the first batch. */
+        if (rank == 0)
+            sp_set_progress_callback(cancel_precompute, NULL);
+        rc = sp_dist_retriever_precompute(d, f.pk, f.pi, f.pg, mine, DIM, K, &q, sharded);
+        sp_set_progress_callback(NULL, NULL);
+        CHECK(rc == (rank == 0 ? SP_ERR_CANCELLED : SP_ERR_MISUSE) || npos == 0, "cancelled on rank 0: %s",
+              sp_status_str(rc));
         CHECK(access(sharded, F_OK) != 0, "a failed precompute left %s", sharded);
     }
     CHECK(sp_dist_retriever_precompute(NULL, f.pk, f.pi, f.pg, mine, DIM, K, &q, sharded) == SP_ERR_INVALID_ARG,
