@@ -14,17 +14,20 @@
 set -eu
 here=$(dirname "$0")
 
-dump() { # LIBRARY SOURCE_ROOT BUILD_ROOT: the public ABI (private types dropped)
+dump() { # LIBRARY SOURCE_ROOT BUILD_ROOT: the public ABI (private types and the private node dropped)
     readelf -S "$1" | grep -q '\.debug_info' ||
         { echo "FAIL: $1 has no debug information for abidw (lib/meson.build adds -gdwarf-5)" >&2; return 1; }
     abidw --headers-dir "$2/include/semiparam" --headers-dir "$3/include/semiparam" --drop-private-types \
-          --no-corpus-path --no-comp-dir-path "$1"
+          --no-corpus-path --no-comp-dir-path "$1" >"$tmp/dump.abi"
+    python3 "$here/abi_public.py" <"$tmp/dump.abi"
 }
 
 if ! command -v abidw >/dev/null || ! command -v abidiff >/dev/null; then
     echo "SKIP: abigail-tools (abidw, abidiff) not installed"; exit 77
 fi
 mode=$1; shift
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 if [ "$mode" = dump ]; then
     dump "$@"; exit
 fi
@@ -33,8 +36,6 @@ if [ "$mode" = versions ]; then
 fi
 [ "$mode" = check ] || { echo "usage: check-abi.sh check|dump ..." >&2; exit 2; }
 baseline=$1 lib=$2 src=$3 build=$4
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 [ -s "$baseline" ] || { echo "FAIL: no baseline at $baseline (tools/abi-baseline writes it)"; exit 1; }
 dump "$lib" "$src" "$build" >"$tmp/current.abi"
 
