@@ -23,6 +23,23 @@ SYMMETRY_COUNT = 8
 GAME_OPTIONS_VERSION = 1
 
 
+class SearchActions:
+    """The search's actions of a Go model with a `board_size` (points, then
+    pass), shared by GoEvaluator and ModelSearchModel."""
+
+    @property
+    def num_actions(self):
+        return self.board_size ** 2 + 1
+
+    def action_to_move(self, action):
+        """Go move (point or PASS) of a search action (see action_to_move())."""
+        return action_to_move(self.board_size, action)
+
+    def move_to_action(self, move):
+        """Search action of a Go move (point or PASS; see move_to_action())."""
+        return move_to_action(self.board_size, move)
+
+
 class Color(enum.IntEnum):
     """sp_color: colour of a point or a player."""
     EMPTY = 0

@@ -38,7 +38,7 @@ def go_evaluator_options(**fields):
     return _lib.fill_options(opts, fields)
 
 
-class GoEvaluator(_lib.Handle):
+class GoEvaluator(go.SearchActions, _lib.Handle):
     """sp_go_evaluator: a searcher model playing Go by random playouts.
     Closing it first closes every Search built on it (their trees hold its states)."""
 
@@ -66,18 +66,6 @@ class GoEvaluator(_lib.Handle):
     def seed(self, seed):
         """Restart the playout generators from @seed."""
         check(_seed(self._p, _lib.uint64(seed, "seed")))
-
-    @property
-    def num_actions(self):
-        return self.board_size ** 2 + 1
-
-    def action_to_move(self, action):
-        """Go move (point or PASS) of a search action (see go.action_to_move())."""
-        return go.action_to_move(self.board_size, action)
-
-    def move_to_action(self, move):
-        """Search action of a Go move (point or PASS; see go.move_to_action())."""
-        return go.move_to_action(self.board_size, move)
 
     # The protocol Search uses for C models.
     def _search_model(self):

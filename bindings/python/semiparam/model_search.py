@@ -53,7 +53,7 @@ def _no_free(ptr):
     """The view owns no C object: the model's own handle frees it."""
 
 
-class ModelSearchModel(_lib.Handle):
+class ModelSearchModel(go.SearchActions, _lib.Handle):
     """A model as a searcher model: pass it to Search. It borrows @model (an
     open sp_model handle), which must outlive it; closing it closes the
     searches over it first (their trees hold states from the model)."""
@@ -87,18 +87,6 @@ class ModelSearchModel(_lib.Handle):
         searches = self.__dict__.get("_searches")
         if searches is not None:
             searches.close_all()
-
-    @property
-    def num_actions(self):
-        return self.board_size ** 2 + 1
-
-    def action_to_move(self, action):
-        """Go move (point or PASS) of a search action (see go.action_to_move())."""
-        return go.action_to_move(self.board_size, action)
-
-    def move_to_action(self, move):
-        """Search action of a Go move (point or PASS; see go.move_to_action())."""
-        return go.move_to_action(self.board_size, move)
 
     # The protocol Search uses for C models.
     def _search_model(self):
