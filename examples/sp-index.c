@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "index/index_cluster.h"
+#include "index/index_quality.h"
 #include "index/index_util.h"
 #include "semiparam.h"
 
@@ -753,6 +754,8 @@ int main(int argc, char **argv)
         return usage(stderr);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
         return usage(stdout);
+    if (!strcmp(argv[1], "quality"))
+        return index_quality_main(argc, argv);
     args a;
     if (parse(argc, argv, &a) != 0)
         return usage(stderr);

@@ -14,6 +14,7 @@
 #include "semiparam/go_evaluator.h"
 #include "semiparam/dataset.h"
 #include "semiparam/retriever.h"
+#include "semiparam/embed.h"
 #include "semiparam/model.h"
 #include "semiparam/train.h"
 

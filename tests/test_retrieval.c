@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "semiparam/dataset.h"
 #include "semiparam/go.h"
+#include "semiparam/embed.h"
 #include "semiparam/retriever.h"
 
 #define DIM 32

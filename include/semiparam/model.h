@@ -200,6 +200,68 @@ SP_API int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *
 SP_API int sp_model_recurrent(sp_model *m, const float *state, const int32_t *actions, int32_t n,
                               float *next_state, float *logits, float *value);
 
+/* ------------------------------------------------------------------------ */
+/* Layers: the activations an embedder reads (embed.h)                      */
+/* ------------------------------------------------------------------------ */
+
+/** Longest layer name, with its NUL. @since 0.1 */
+#define SP_MODEL_LAYER_NAME_MAX 32
+
+/**
+ * One layer whose activations sp_model_activations() can return. Set
+ * `version` (::SP_MODEL_LAYER_INIT) before sp_model_layer_info(); fields are
+ * only ever appended.
+ * @since 0.1
+ */
+typedef struct sp_model_layer {
+    uint32_t version;                    /**< ::SP_MODEL_LAYER_VERSION */
+    char name[SP_MODEL_LAYER_NAME_MAX];  /**< e.g. "repr" (the representation's output, the hidden
+                                              state), "repr.block3", "value.hidden" */
+    int32_t channels;                    /**< channels, or units of a dense layer */
+    int32_t height;                      /**< rows (1 for a dense layer) */
+    int32_t width;                       /**< columns (1 for a dense layer) */
+    uint64_t size;                       /**< floats per position: channels x height x width */
+} sp_model_layer;
+
+/** Version of sp_model_layer this header describes. */
+#define SP_MODEL_LAYER_VERSION 1
+/** An sp_model_layer ready for sp_model_layer_info(). */
+#define SP_MODEL_LAYER_INIT { SP_MODEL_LAYER_VERSION, { 0 }, 0, 0, 0, 0 }
+
+/**
+ * Number of layers sp_model_activations() can read; 0 for NULL.
+ * Layer 0 is "repr", the default of a learned embedder.
+ * @since 0.1
+ */
+SP_API int32_t sp_model_layer_count(const sp_model *m);
+
+/**
+ * Describe layer @p index (0..sp_model_layer_count()-1) into @p out (as far
+ * as `out->version` goes).
+ * @return SP_OK; SP_ERR_INVALID_ARG (NULL, index out of range); SP_ERR_VERSION.
+ * @since 0.1
+ */
+SP_API int sp_model_layer_info(const sp_model *m, int32_t index, sp_model_layer *out);
+
+/**
+ * Activations of layer @p layer (a name sp_model_layer_info() gives) for
+ * @p n observations, computed as sp_model_initial() computes them (running
+ * statistics, the model's precision), each position's values in NCHW order.
+ * For "repr" they equal sp_model_initial()'s state.
+ * @param m         the model
+ * @param layer     layer name; NULL means "repr"
+ * @param planes    n x input_planes x size x size floats
+ * @param n         1..65536
+ * @param out       n x layer size floats
+ * @param capacity  floats available at @p out
+ * @return SP_OK; SP_ERR_INVALID_ARG (NULL, unknown layer: named); SP_ERR_BUFFER_TOO_SMALL;
+ *         SP_ERR_MISUSE (a trainer holds the model); and as sp_model_initial().
+ * Threads: as sp_model_initial().
+ * @since 0.1
+ */
+SP_API int sp_model_activations(sp_model *m, const char *layer, const float *planes, int32_t n, float *out,
+                                size_t capacity);
+
 /** How the search uses the model. @since 0.1 */
 typedef enum sp_model_search_mode {
     SP_MODEL_SEARCH_LEARNED = 0, /**< MuZero: real game at the root, learned dynamics below it (no

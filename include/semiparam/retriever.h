@@ -2,8 +2,9 @@
  * @file retriever.h
  * @brief Approximate nearest-neighbour retrieval over tens of millions of keys
  *        (FAISS IVF-PQ), with per-key position and game ids, half-exclusion by
- *        game, online growth, `.spi` persistence, PCA keys from raw planes and
- *        the neighbour pre-computation file used in training.
+ *        game, online growth, `.spi` persistence and the neighbour
+ *        pre-computation file used in training. The keys come from an
+ *        embedder (embed.h); this module knows only keys and ids.
  *
  * Keys are float vectors of a fixed dimension; distances are squared L2.
  * Every key carries the id of its position (an index into the dataset the
@@ -15,7 +16,6 @@
 #define SEMIPARAM_RETRIEVER_H
 
 #include "semiparam/core.h"
-#include "semiparam/dataset.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -290,96 +290,6 @@ SP_API int sp_retriever_save(const sp_retriever *retriever, const char *path);
  */
 SP_API int sp_retriever_load(sp_retriever **out, const char *path, uint32_t flags,
                              const sp_retriever_options *opts);
-
-/* ------------------------------------------------------------------------ */
-/* PCA keys                                                                 */
-/* ------------------------------------------------------------------------ */
-
-/**
- * A PCA projection (FAISS PCAMatrix) from raw feature vectors (e.g. a
- * position's observation planes) to keys. Until a learned embedder exists it
- * is the embedder of the retrieval set; its id identifies it in `.spi` files.
- * Thread rule: immutable once trained; sp_pca_apply() may run concurrently.
- * @since 0.1
- */
-typedef struct sp_pca sp_pca;
-
-/**
- * Train a PCA from @p count samples of @p dim_in floats to @p dim_out
- * dimensions (<= dim_in). @p threads: OpenMP threads (0: default).
- * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_NOMEM or SP_ERR_INTERNAL.
- * @since 0.1
- */
-SP_API int sp_pca_train(sp_pca **out, const float *samples, uint64_t count, uint32_t dim_in,
-                        uint32_t dim_out, uint32_t threads);
-
-/** Release a PCA; NULL is a no-op. @since 0.1 */
-SP_API void sp_pca_free(sp_pca *pca);
-
-/**
- * Project @p count vectors of dim_in floats into @p out (count x dim_out floats).
- * @return SP_OK, SP_ERR_INVALID_ARG (NULL, dim_in differs) or SP_ERR_INTERNAL.
- * @since 0.1
- */
-SP_API int sp_pca_apply(const sp_pca *pca, const float *in, uint64_t count, uint32_t dim_in, float *out);
-
-/** Input dimension; 0 for NULL. @since 0.1 */
-SP_API uint32_t sp_pca_dim_in(const sp_pca *pca);
-
-/** Output (key) dimension; 0 for NULL. @since 0.1 */
-SP_API uint32_t sp_pca_dim_out(const sp_pca *pca);
-
-/**
- * Embedder id of this PCA: a 64-bit hash of its serialised matrix, never 0;
- * 0 for NULL. Give it as embedder_id to the retriever built on its keys.
- * @since 0.1
- */
-SP_API uint64_t sp_pca_id(const sp_pca *pca);
-
-/** Save as a `.spp` file (magic, version, CRC; atomic). @since 0.1 */
-SP_API int sp_pca_save(const sp_pca *pca, const char *path);
-
-/**
- * Load a `.spp` file; truncated or corrupted files give SP_ERR_FORMAT.
- * @since 0.1
- */
-SP_API int sp_pca_load(sp_pca **out, const char *path);
-
-/**
- * Raw observation planes (sp_game_planes() with @p history) of dataset
- * positions, replaying each game once and walking it forward, so sorted
- * position lists cost one move per position.
- * @param ds            the dataset (borrowed)
- * @param positions     @p count position ids (any order; sorted is fastest)
- * @param count         number of positions
- * @param history       past positions in the planes (1..16)
- * @param out           count x planes x size x size floats
- * @param capacity      floats at @p out
- * @param out_game_ids  receives each position's game id; may be NULL
- * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_BUFFER_TOO_SMALL, SP_ERR_FORMAT
- *         (a stored move is illegal), SP_ERR_NOMEM. Thread-safe on a shared dataset.
- * @since 0.1
- */
-SP_API int sp_pca_position_planes(const sp_dataset *ds, const uint64_t *positions, uint64_t count, int history,
-                                  float *out, size_t capacity, uint32_t *out_game_ids);
-
-/**
- * PCA keys of dataset positions: their raw planes (as
- * sp_pca_position_planes()) projected by @p pca, in chunks of 4,096 with
- * progress task "pca-keys". The PCA's input dimension must be
- * sp_go_plane_count(history) x size x size.
- * @param pca           the projection
- * @param ds            the dataset
- * @param positions     @p count position ids
- * @param count         number of positions
- * @param history       past positions in the planes
- * @param out_keys      count x sp_pca_dim_out() floats
- * @param out_game_ids  receives each position's game id; may be NULL
- * @return as sp_pca_position_planes(), plus SP_ERR_CANCELLED.
- * @since 0.1
- */
-SP_API int sp_pca_position_keys(const sp_pca *pca, const sp_dataset *ds, const uint64_t *positions, uint64_t count,
-                                int history, float *out_keys, uint32_t *out_game_ids);
 
 /**
  * The position and game ids held by half @p half, in index order.

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "semiparam/embed.h"
 #include "semiparam/retriever.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

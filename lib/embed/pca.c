@@ -11,7 +11,8 @@
 
 #include "core/core_internal.h"
 #include "core/file.h"
-#include "retrieval_internal.h"
+#include "retrieval/retrieval_internal.h"
+#include "semiparam/embed.h"
 
 struct sp_pca {
     FaissIndex *index;
