@@ -1,0 +1,2 @@
+/* placeholder (issue 14): being written */
+typedef int sp__placeholder_keys_file;
