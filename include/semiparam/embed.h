@@ -214,6 +214,13 @@ SP_API uint64_t sp_embedder_id(const sp_embedder *e);
 SP_API uint32_t sp_embedder_dim(const sp_embedder *e);
 
 /**
+ * The embedder's PCA, borrowed (valid while @p e lives): with
+ * sp_pca_components() a caller can recompute keys by hand. NULL for NULL.
+ * @since 0.1
+ */
+SP_API const sp_pca *sp_embedder_pca(const sp_embedder *e);
+
+/**
  * What an embedder is. Set `version` (::SP_EMBEDDER_INFO_INIT) before
  * sp_embedder_describe(); fields are only ever appended.
  * @since 0.1
