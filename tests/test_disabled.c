@@ -69,6 +69,11 @@ START_TEST(model_stubs_fail_and_clear_outputs)
     check_unsupported(sp_model_recurrent(NULL, planes, &action, 1, out, NULL, NULL), "sp_model_recurrent", opt);
     sp_search_model sm = SP_SEARCH_MODEL_INIT;
     check_unsupported(sp_model_search_model(NULL, &search_opts, &sm), "sp_model_search_model", opt);
+    /* The layer reader: no layers, and both calls refused. */
+    sp_model_layer layer = SP_MODEL_LAYER_INIT;
+    ck_assert_int_eq(sp_model_layer_count(NULL), 0);
+    check_unsupported(sp_model_layer_info(NULL, 0, &layer), "sp_model_layer_info", opt);
+    check_unsupported(sp_model_activations(NULL, "repr", planes, 1, out, 4), "sp_model_activations", opt);
     sp_model_free(NULL);
 }
 END_TEST

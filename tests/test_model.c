@@ -6,7 +6,9 @@
  * in inference mode, and a tiny batch that a few dozen SGD steps fit. The
  * handle (model.h): sizes and FLOPs against hand counts, exact save/load,
  * refused files, inference against the training forward pass, bf16, two
- * threads, and every bad argument. */
+ * threads, and every bad argument. Its layers (sp_model_activations): the
+ * list and shapes, each layer against the training forward pass at that
+ * point, and every bad argument. */
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -1084,10 +1086,54 @@ START_TEST(bf16_stays_close_to_f32)
 }
 END_TEST
 
+static sp_model_layer layer_at(const sp_model *m, int32_t i)
+{
+    sp_model_layer l = SP_MODEL_LAYER_INIT;
+    ck_assert_msg(sp_model_layer_info(m, i, &l) == SP_OK, "%s", sp_last_error());
+    return l;
+}
+
+/* Every layer's activations of a batch, back to back. */
+typedef struct layer_outputs {
+    int32_t layers;
+    float *v[8];
+    size_t count[8];
+} layer_outputs;
+
+static int read_layers(sp_model *m, const float *planes, int n, layer_outputs *o)
+{
+    o->layers = sp_model_layer_count(m);
+    ck_assert_int_le(o->layers, 8);
+    int rc = SP_OK;
+    for (int32_t i = 0; i < o->layers && !rc; i++) {
+        sp_model_layer l = layer_at(m, i);
+        o->count[i] = (size_t)n * l.size;
+        if (!o->v[i])
+            o->v[i] = calloc(o->count[i], sizeof(float));
+        rc = sp_model_activations(m, l.name, planes, n, o->v[i], o->count[i]);
+    }
+    return rc;
+}
+
+static int layers_equal(const layer_outputs *a, const layer_outputs *b)
+{
+    for (int32_t i = 0; i < a->layers; i++)
+        if (memcmp(a->v[i], b->v[i], a->count[i] * sizeof(float)))
+            return 0;
+    return 1;
+}
+
+static void layers_free(layer_outputs *o)
+{
+    for (int i = 0; i < 8; i++)
+        free(o->v[i]);
+}
+
 typedef struct thread_job {
     sp_model *m;
     const float *planes;
     const outputs *want;
+    const layer_outputs *want_layers;
     sp_model_info info;
     int mismatches, failures;
 } thread_job;
@@ -1096,19 +1142,21 @@ static void *thread_main(void *arg)
 {
     thread_job *j = arg;
     outputs got;
+    layer_outputs got_layers = { 0 };
     outputs_alloc(&got, &j->info, j->want->n);
     for (int r = 0; r < 30; r++) {
-        if (run_public(j->m, j->planes, &got) != SP_OK)
+        if (run_public(j->m, j->planes, &got) != SP_OK || read_layers(j->m, j->planes, j->want->n, &got_layers))
             j->failures++;
-        else if (!outputs_equal(&got, j->want, &j->info))
+        else if (!outputs_equal(&got, j->want, &j->info) || !layers_equal(&got_layers, j->want_layers))
             j->mismatches++;
     }
     outputs_free(&got);
+    layers_free(&got_layers);
     return NULL;
 }
 
-/* Two threads calling inference at once on one model get exactly what one
- * thread gets, each with a batch of its own. */
+/* Two threads calling inference and reading every layer at once on one
+ * model get exactly what one thread gets, each with a batch of its own. */
 START_TEST(two_threads_get_what_one_gets)
 {
     sp_model_options o = small_options();
@@ -1118,13 +1166,16 @@ START_TEST(two_threads_get_what_one_gets)
     enum { N = 5 };
     float *planes[2] = { random_planes(&info, N, 12), random_planes(&info, N, 13) };
     outputs want[2];
+    layer_outputs want_layers[2] = { { 0 }, { 0 } };
     thread_job jobs[2];
     for (int t = 0; t < 2; t++) {
         outputs_alloc(&want[t], &info, N);
         ck_assert_int_eq(run_public(m, planes[t], &want[t]), SP_OK);
-        jobs[t] = (thread_job){ m, planes[t], &want[t], info, 0, 0 };
+        ck_assert_msg(read_layers(m, planes[t], N, &want_layers[t]) == SP_OK, "%s", sp_last_error());
+        jobs[t] = (thread_job){ m, planes[t], &want[t], &want_layers[t], info, 0, 0 };
     }
     ck_assert(!outputs_equal(&want[0], &want[1], &info));
+    ck_assert(!layers_equal(&want_layers[0], &want_layers[1]));
     pthread_t th[2];
     for (int t = 0; t < 2; t++)
         ck_assert_int_eq(pthread_create(&th[t], NULL, thread_main, &jobs[t]), 0);
@@ -1138,6 +1189,7 @@ START_TEST(two_threads_get_what_one_gets)
     for (int t = 0; t < 2; t++) {
         free(planes[t]);
         outputs_free(&want[t]);
+        layers_free(&want_layers[t]);
     }
     sp_model_free(m);
 }
@@ -1198,6 +1250,157 @@ START_TEST(bad_inference_arguments_are_refused)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* Layers (the activations an embedder reads) */
+
+/* The training network's tensor holding layer `name` after
+ * sp__model_net_initial (running statistics), found by the layer's place
+ * in the network rather than by the library's own layer list. */
+static const sp__tensor *training_layer(sp_model *m, const char *name)
+{
+    sp__model_heads *h = &m->net.step[0].heads;
+    int block;
+    if (strcmp(name, "repr") == 0)
+        return &m->net.step[0].norm.out;
+    if (strcmp(name, "policy.conv") == 0)
+        return &h->prelu.out;
+    if (strcmp(name, "value.hidden") == 0)
+        return &h->vrelu2.out;
+    ck_assert_msg(sscanf(name, "repr.block%d", &block) == 1, "unexpected layer %s", name);
+    ck_assert(block >= 1 && block <= m->net.repr.blocks);
+    return &m->net.repr.block[block - 1].relu2.out;
+}
+
+START_TEST(layers_are_listed_with_their_shapes)
+{
+    /* The default architecture: 9x9, 64 channels, 6 blocks, heads 2 / 1 / 64. */
+    sp_model *m = NULL;
+    ck_assert_int_eq(sp_model_create(&m, NULL, NULL), SP_OK);
+    ck_assert_int_eq(sp_model_layer_count(m), 9);
+    static const struct {
+        const char *name;
+        int32_t c, h, w;
+    } want[9] = { { "repr", 64, 9, 9 },        { "repr.block1", 64, 9, 9 }, { "repr.block2", 64, 9, 9 },
+                  { "repr.block3", 64, 9, 9 }, { "repr.block4", 64, 9, 9 }, { "repr.block5", 64, 9, 9 },
+                  { "repr.block6", 64, 9, 9 }, { "policy.conv", 2, 9, 9 },  { "value.hidden", 64, 1, 1 } };
+    for (int i = 0; i < 9; i++) {
+        sp_model_layer l = layer_at(m, i);
+        ck_assert_str_eq(l.name, want[i].name);
+        ck_assert_int_eq(l.channels, want[i].c);
+        ck_assert_int_eq(l.height, want[i].h);
+        ck_assert_int_eq(l.width, want[i].w);
+        ck_assert_uint_eq(l.size, (uint64_t)want[i].c * (uint64_t)want[i].h * (uint64_t)want[i].w);
+    }
+    ck_assert_uint_eq(layer_at(m, 0).size, (uint64_t)describe(m).state_size);
+    /* Bad arguments and versions. */
+    sp_model_layer l = SP_MODEL_LAYER_INIT;
+    ck_assert_int_eq(sp_model_layer_count(NULL), 0);
+    ck_assert_int_eq(sp_model_layer_info(NULL, 0, &l), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_layer_info(m, 0, NULL), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_layer_info(m, -1, &l), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_layer_info(m, 9, &l), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "index 9"), "%s", sp_last_error());
+    l.version = 0;
+    ck_assert_int_eq(sp_model_layer_info(m, 0, &l), SP_ERR_INVALID_ARG);
+    l.version = SP_MODEL_LAYER_VERSION + 1;
+    ck_assert_int_eq(sp_model_layer_info(m, 0, &l), SP_ERR_VERSION);
+    sp_model_free(m);
+    /* No residual blocks: the state and the two head layers. */
+    sp_model_options o = tiny_options();
+    o.repr_blocks = 0;
+    m = model_open(&o, 2);
+    ck_assert_int_eq(sp_model_layer_count(m), 3);
+    ck_assert_str_eq(layer_at(m, 1).name, "policy.conv");
+    ck_assert_uint_eq(layer_at(m, 1).size, 2 * 3 * 3);
+    ck_assert_str_eq(layer_at(m, 2).name, "value.hidden");
+    ck_assert_uint_eq(layer_at(m, 2).size, 4);
+    sp_model_free(m);
+}
+END_TEST
+
+/* Every layer of a small model with moved parameters against the
+ * training forward pass at that point; "repr" against sp_model_initial's
+ * state bit for bit. */
+START_TEST(activations_equal_the_training_forward_pass)
+{
+    enum { N = 5 };
+    fixture f;
+    fixture_open(&f, 21, N);
+    ck_assert_int_eq(sp_model_layer_count(f.m), 5);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            perturb(f.m, 22);
+        ck_assert_msg(sp_model_initial(f.m, f.planes, N, f.a.state, NULL, NULL) == SP_OK, "%s", sp_last_error());
+        run_training_path(f.m, f.planes, &f.b);
+        for (int32_t i = 0; i < sp_model_layer_count(f.m); i++) {
+            sp_model_layer l = layer_at(f.m, i);
+            size_t count = (size_t)N * l.size;
+            float *got = malloc(count * sizeof *got);
+            ck_assert_msg(sp_model_activations(f.m, l.name, f.planes, N, got, count) == SP_OK, "%s",
+                          sp_last_error());
+            const sp__tensor *t = training_layer(f.m, l.name);
+            ck_assert_uint_eq(sp__tensor_count(t), count);
+            float *want = tensor_host(t);
+            double d = max_rel(got, want, count);
+            fprintf(stderr, "model: layer %s vs training forward pass (round %d): max relative difference %.3g\n",
+                    l.name, round, d);
+            ck_assert_msg(d < 1e-5, "layer %s, round %d: relative difference %g", l.name, round, d);
+            if (i == 0)
+                ck_assert_msg(memcmp(got, f.a.state, count * sizeof *got) == 0, "repr is not the state");
+            free(want);
+            free(got);
+        }
+    }
+    /* NULL is "repr"; a capacity larger than needed is fine. */
+    size_t count = (size_t)N * (size_t)f.info.state_size;
+    float *got = calloc(count + 7, sizeof *got);
+    ck_assert_int_eq(sp_model_activations(f.m, NULL, f.planes, N, got, count + 7), SP_OK);
+    ck_assert(memcmp(got, f.a.state, count * sizeof *got) == 0);
+    fixture_close(&f);
+    free(got);
+}
+END_TEST
+
+START_TEST(bad_activation_arguments_are_refused)
+{
+    sp_model_options o = tiny_options();
+    sp_model *m = model_open(&o, 23);
+    sp_model_info info = describe(m);
+    float *planes = random_planes(&info, 2, 24), out[2 * 27];
+    size_t cap = 2 * 27;
+    ck_assert_int_eq(sp_model_activations(NULL, "repr", planes, 2, out, cap), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_activations(m, "repr", NULL, 2, out, cap), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_activations(m, "repr", planes, 2, NULL, cap), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "out is NULL"), "%s", sp_last_error());
+    ck_assert_int_eq(sp_model_activations(m, "repr", planes, 0, out, cap), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_activations(m, "repr", planes, 65537, out, cap), SP_ERR_INVALID_ARG);
+    static const char *unknown[] = { "", "Repr", "repr.block0", "repr.block2", "repr.block01", "policy",
+                                     "value.hidden ", "repr.block1x" };
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
+        ck_assert_int_eq(sp_model_activations(m, unknown[i], planes, 2, out, cap), SP_ERR_INVALID_ARG);
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "\"%s\"", unknown[i]);
+        ck_assert_msg(strstr(sp_last_error(), quoted), "%s", sp_last_error());
+    }
+    /* Too small by one float: the message says how many are needed. */
+    ck_assert_int_eq(sp_model_activations(m, "repr", planes, 2, out, cap - 1), SP_ERR_BUFFER_TOO_SMALL);
+    ck_assert_msg(strstr(sp_last_error(), "needs 54 floats"), "%s", sp_last_error());
+    ck_assert_int_eq(sp_model_activations(m, "value.hidden", planes, 2, out, 7), SP_ERR_BUFFER_TOO_SMALL);
+    ck_assert_msg(strstr(sp_last_error(), "needs 8 floats"), "%s", sp_last_error());
+    ck_assert_int_eq(sp_model_activations(m, "value.hidden", planes, 2, out, 8), SP_OK);
+    ck_assert_int_eq(sp_model_activations(m, "repr.block1", planes, 2, out, cap), SP_OK);
+    /* A trainer's hold refuses the reader as it refuses inference. */
+    ck_assert_int_eq(sp__model_hold(m, "test"), SP_OK);
+    ck_assert_int_eq(sp_model_activations(m, "repr", planes, 2, out, cap), SP_ERR_MISUSE);
+    ck_assert_msg(strstr(sp_last_error(), "sp_model_activations"), "%s", sp_last_error());
+    sp__model_unhold(m);
+    ck_assert_int_eq(sp_model_activations(m, "repr", planes, 2, out, cap), SP_OK);
+    ck_assert_uint_eq(m->in_use, 0);
+    free(planes);
+    sp_model_free(m);
+}
+END_TEST
+
 Suite *model_suite(void);
 Suite *model_suite(void)
 {
@@ -1225,6 +1428,12 @@ Suite *model_suite(void)
     tcase_add_test(tc, bf16_stays_close_to_f32);
     tcase_add_test(tc, two_threads_get_what_one_gets);
     tcase_add_test(tc, bad_inference_arguments_are_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("layers");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, layers_are_listed_with_their_shapes);
+    tcase_add_test(tc, activations_equal_the_training_forward_pass);
+    tcase_add_test(tc, bad_activation_arguments_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }

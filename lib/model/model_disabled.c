@@ -47,3 +47,13 @@ int sp_model_search_model(sp_model *m, const sp_model_search_options *opts, sp_s
 {
     return SP__DISABLED("nn");
 }
+
+int32_t sp_model_layer_count(const sp_model *m) { return 0; }
+
+int sp_model_layer_info(const sp_model *m, int32_t index, sp_model_layer *out) { return SP__DISABLED("nn"); }
+
+int sp_model_activations(sp_model *m, const char *layer, const float *planes, int32_t n, float *out,
+                         size_t capacity)
+{
+    return SP__DISABLED("nn");
+}

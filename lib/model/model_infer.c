@@ -8,23 +8,6 @@
 
 #include "model_internal.h"
 
-/* Everything one call writes: a copy of the model's sp__nn with its own
- * stream (oneDNN streams are not thread-safe; the engine is), the towers
- * and heads as further applications of the model's parameters (their own
- * folded weights, plans and weight caches), and the tensors between them.
- * The towers run the fused, folded inference path in the model's
- * precision; normalisation and heads run in f32 as in training. */
-struct sp__model_workspace {
-    sp__nn nn;
-    sp__tower repr, dyn;
-    sp__model_heads heads;
-    sp__minmax norm;
-    sp__concat concat;
-    sp__tensor planes, state, action, hidden;
-    float *actions;
-    size_t actions_capacity;
-};
-
 /* sp__tower_share and sp__model_heads_share give the copy the owner's
  * sp__nn; the copy's layers hold no oneDNN object yet, so pointing them at
  * the workspace's sp__nn makes every primitive and stream use its own. */
@@ -100,7 +83,7 @@ static int workspace_create(sp_model *m, sp__model_workspace **out)
 
 /* A workspace for one call: from the pool, or a new one. Refused while a
  * trainer or an evaluation holds the model (it writes the parameters). */
-static int workspace_take(sp_model *m, const char *fn, sp__model_workspace **out)
+int sp__model_workspace_take(sp_model *m, const char *fn, sp__model_workspace **out)
 {
     *out = NULL;
     pthread_mutex_lock(&m->lock);
@@ -123,7 +106,7 @@ static int workspace_take(sp_model *m, const char *fn, sp__model_workspace **out
     return SP_OK;
 }
 
-static void workspace_give_back(sp_model *m, sp__model_workspace *ws)
+void sp__model_workspace_give_back(sp_model *m, sp__model_workspace *ws)
 {
     pthread_mutex_lock(&m->lock);
     m->in_use--;
@@ -164,14 +147,25 @@ void sp__model_params_changed(sp_model *m)
 int sp__model_warm_up(sp_model *m)
 {
     sp__model_workspace *ws;
-    int rc = workspace_take(m, "sp_model_create", &ws);
+    int rc = sp__model_workspace_take(m, "sp_model_create", &ws);
     if (rc)
         return rc;
     int64_t size = m->arch.board_size;
     rc = sp__tower_warm_up(&ws->repr, 1, size, size);
     if (!rc)
         rc = sp__tower_warm_up(&ws->dyn, 1, size, size);
-    workspace_give_back(m, ws);
+    sp__model_workspace_give_back(m, ws);
+    return rc;
+}
+
+int sp__model_represent(sp_model *m, sp__model_workspace *ws, const float *planes, int32_t n, int64_t blocks)
+{
+    int64_t size = m->arch.board_size;
+    int rc = sp__tensor_ensure(&ws->planes, &ws->nn, n, m->arch.input_planes, size, size);
+    if (!rc)
+        rc = sp__tensor_write(&ws->planes, planes);
+    if (!rc)
+        rc = sp__tower_infer_blocks(&ws->repr, &ws->planes, blocks, &ws->hidden);
     return rc;
 }
 
@@ -190,29 +184,22 @@ static int finish(sp__model_workspace *ws, float *state, float *logits, float *v
     return rc;
 }
 
-#define MAX_BATCH 65536
-
 int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *state, float *logits, float *value)
 {
     if (!m || !planes)
         return sp__error(SP_ERR_INVALID_ARG, "sp_model_initial: %s is NULL", m ? "planes" : "model");
-    if (n < 1 || n > MAX_BATCH)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_model_initial: n = %d positions (1..%d)", (int)n, MAX_BATCH);
+    if (n < 1 || n > SP__MODEL_MAX_BATCH)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_initial: n = %d positions (1..%d)", (int)n, SP__MODEL_MAX_BATCH);
     sp__model_workspace *ws;
-    int rc = workspace_take(m, "sp_model_initial", &ws);
+    int rc = sp__model_workspace_take(m, "sp_model_initial", &ws);
     if (rc)
         return rc;
-    int64_t size = m->arch.board_size;
     int saved = sp__nn_threads_enter(&ws->nn);
-    rc = sp__tensor_ensure(&ws->planes, &ws->nn, n, m->arch.input_planes, size, size);
-    if (!rc)
-        rc = sp__tensor_write(&ws->planes, planes);
-    if (!rc)
-        rc = sp__tower_infer(&ws->repr, &ws->planes, &ws->hidden);
+    rc = sp__model_represent(m, ws, planes, n, m->arch.repr_blocks);
     if (!rc)
         rc = finish(ws, state, logits, value);
     sp__nn_threads_leave(&ws->nn, saved);
-    workspace_give_back(m, ws);
+    sp__model_workspace_give_back(m, ws);
     if (rc)
         return sp__error(rc, "sp_model_initial: %s", sp_last_error());
     return SP_OK;
@@ -224,15 +211,15 @@ int sp_model_recurrent(sp_model *m, const float *state, const int32_t *actions, 
     if (!m || !state || !actions)
         return sp__error(SP_ERR_INVALID_ARG, "sp_model_recurrent: %s is NULL",
                          !m ? "model" : !state ? "state" : "actions");
-    if (n < 1 || n > MAX_BATCH)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_model_recurrent: n = %d pairs (1..%d)", (int)n, MAX_BATCH);
+    if (n < 1 || n > SP__MODEL_MAX_BATCH)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_recurrent: n = %d pairs (1..%d)", (int)n, SP__MODEL_MAX_BATCH);
     int64_t size = m->arch.board_size, num_actions = size * size + 1;
     for (int32_t i = 0; i < n; i++)
         if (actions[i] < 0 || actions[i] >= num_actions)
             return sp__error(SP_ERR_INVALID_ARG, "sp_model_recurrent: actions[%d] = %d is not an action (0..%lld)",
                              (int)i, (int)actions[i], (long long)(num_actions - 1));
     sp__model_workspace *ws;
-    int rc = workspace_take(m, "sp_model_recurrent", &ws);
+    int rc = sp__model_workspace_take(m, "sp_model_recurrent", &ws);
     if (rc)
         return rc;
     if (ws->actions_capacity < (size_t)n) {
@@ -260,7 +247,7 @@ int sp_model_recurrent(sp_model *m, const float *state, const int32_t *actions, 
     if (!rc)
         rc = finish(ws, next_state, logits, value);
     sp__nn_threads_leave(&ws->nn, saved);
-    workspace_give_back(m, ws);
+    sp__model_workspace_give_back(m, ws);
     if (rc)
         return sp__error(rc, "sp_model_recurrent: %s", sp_last_error());
     return SP_OK;

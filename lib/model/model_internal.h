@@ -12,7 +12,22 @@
 #include "nn/spm.h"
 #include "semiparam/model.h"
 
-typedef struct sp__model_workspace sp__model_workspace;
+/* Everything one inference call writes: a copy of the model's sp__nn with
+ * its own stream (oneDNN streams are not thread-safe; the engine is), the
+ * towers and heads as further applications of the model's parameters (their
+ * own folded weights, plans and weight caches), and the tensors between
+ * them. The towers run the fused, folded inference path in the model's
+ * precision; normalisation and heads run in f32 as in training. */
+typedef struct sp__model_workspace {
+    sp__nn nn;
+    sp__tower repr, dyn;
+    sp__model_heads heads;
+    sp__minmax norm;
+    sp__concat concat;
+    sp__tensor planes, state, action, hidden;
+    float *actions;
+    size_t actions_capacity;
+} sp__model_workspace;
 
 struct sp_model {
     sp__nn *nn;
@@ -88,6 +103,20 @@ void sp__model_params_changed(sp_model *m);
  * at create rather than at the first call. */
 void sp__model_workspaces_free(sp_model *m);
 int sp__model_warm_up(sp_model *m);
+
+/* Most positions of one inference call (model.h: n in 1..65536). */
+#define SP__MODEL_MAX_BATCH 65536
+
+/* One call's workspace (model_infer.c): taken from the pool or made, and
+ * given back. Taking is refused with SP_ERR_MISUSE, naming fn, while a
+ * trainer or an evaluation holds the model. */
+int sp__model_workspace_take(sp_model *m, const char *fn, sp__model_workspace **out);
+void sp__model_workspace_give_back(sp_model *m, sp__model_workspace *ws);
+
+/* The observations through the representation tower's stem and first
+ * `blocks` blocks (repr_blocks: the whole tower) into ws->hidden, before
+ * the normalisation; call between sp__nn_threads_enter and _leave. */
+int sp__model_represent(sp_model *m, sp__model_workspace *ws, const float *planes, int32_t n, int64_t blocks);
 
 /* Free the payloads sp_model_search_model() made (their callbacks' state
  * pools and buffers): sp_model_free calls it, after every search is gone. */

@@ -53,6 +53,10 @@ int sp__tower_backward(sp__tower *t, const sp__tensor *dout, int need_dsrc);
  * f32 (n, channels, h, w) result. Folds the current parameters the first
  * time and whenever they changed since. */
 int sp__tower_infer(sp__tower *t, const sp__tensor *in, sp__tensor *out);
+/* The same stopped after the first `blocks` residual blocks (0: the stem's
+ * output), on the same plans: what sp__tower_forward leaves in
+ * block[blocks - 1].relu2.out with running statistics. */
+int sp__tower_infer_blocks(sp__tower *t, const sp__tensor *in, int64_t blocks, sp__tensor *out);
 /* Build (or find) the inference plan for a batch of n positions of h x w
  * and run it once on zeros, so that the first real call pays no set-up. */
 int sp__tower_warm_up(sp__tower *t, int64_t n, int64_t h, int64_t w);

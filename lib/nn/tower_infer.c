@@ -256,9 +256,20 @@ static int plan_find(sp__tower *t, const sp__tensor *in, sp__tower_plan **out)
 
 int sp__tower_infer(sp__tower *t, const sp__tensor *in, sp__tensor *out)
 {
+    return sp__tower_infer_blocks(t, in, t->blocks, out);
+}
+
+/* The plan is the whole tower's; the stem and every block's second
+ * convolution leave their output in buf[0], so stopping after block b's
+ * second convolution and reordering buf[0] out gives that block's output. */
+int sp__tower_infer_blocks(sp__tower *t, const sp__tensor *in, int64_t blocks, sp__tensor *out)
+{
     if (in->c != t->planes || in->h == 0 || in->type != dnnl_f32)
         return sp__error(SP_ERR_INVALID_ARG, "tower: input has %lld planes, the tower takes %lld", (long long)in->c,
                          (long long)t->planes);
+    if (blocks < 0 || blocks > t->blocks)
+        return sp__error(SP_ERR_INVALID_ARG, "tower: %lld blocks asked of a tower of %lld", (long long)blocks,
+                         (long long)t->blocks);
     int rc = SP_OK;
     if (!t->folded_valid || t->folded_stamp != params_stamp(t))
         rc = fold(t);
@@ -276,7 +287,8 @@ int sp__tower_infer(sp__tower *t, const sp__tensor *in, sp__tensor *out)
         src = p->in_cvt;
     }
     /* Block b: conv1 buf0 -> buf1 (ReLU), conv2 buf1 -> buf0 (+= skip, ReLU). */
-    for (int i = 0; i < p->nconv && !rc; i++) {
+    int nconv = 1 + 2 * (int)blocks;
+    for (int i = 0; i < nconv && !rc; i++) {
         const sp__linear *c;
         const sp__bnorm *b;
         conv_layers(t, i, &c, &b);
