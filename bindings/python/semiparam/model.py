@@ -6,6 +6,8 @@ trained inside the library), its `.spm` files and its inference.
     with Model.load("m.spm") as m, Game(9) as g:
         state, logits, value = m.initial(g.planes(m.options.history))
         state, logits, value = m.recurrent(state, [40])
+        [l.name for l in m.layers()]  # ["repr", "repr.block1", ..., "value.hidden"]
+        keys = m.activations(g.planes(m.options.history), layer="repr.block3")
 
 Arrays go in as float32 buffers (array.array('f'), numpy arrays) or
 sequences of numbers, and come out as flat array('f') unless an output
@@ -17,7 +19,8 @@ import array
 import collections
 import ctypes
 import enum
-from ctypes import POINTER, byref, c_char_p, c_float, c_int, c_int32, c_uint32, c_uint64, c_void_p
+from ctypes import (POINTER, byref, c_char, c_char_p, c_float, c_int, c_int32, c_size_t, c_uint32, c_uint64,
+                    c_void_p)
 
 from . import _lib
 from ._lib import function
@@ -28,6 +31,9 @@ from .nn import NnOptions
 
 MODEL_OPTIONS_VERSION = 1
 MODEL_INFO_VERSION = 1
+MODEL_LAYER_VERSION = 1
+#: SP_MODEL_LAYER_NAME_MAX: the longest layer name, with its NUL.
+LAYER_NAME_MAX = 32
 MAX_BATCH = 65536
 
 
@@ -52,6 +58,15 @@ class _ModelInfo(ctypes.Structure):
                 ("flops_recurrent", c_uint64), ("content_hash", c_uint64)]
 
 
+class _ModelLayer(ctypes.Structure):
+    _c_name_ = "sp_model_layer"
+    _fields_ = [("version", c_uint32), ("name", c_char * LAYER_NAME_MAX), ("channels", c_int32),
+                ("height", c_int32), ("width", c_int32), ("size", c_uint64)]
+
+
+#: One entry of Model.layers() (see sp_model_layer): size = channels x height x width floats per position.
+ModelLayer = collections.namedtuple("ModelLayer", ["name", "channels", "height", "width", "size"])
+
 #: What Model.describe() returns (see sp_model_info).
 ModelInfo = collections.namedtuple("ModelInfo", ["input_planes", "num_actions", "state_size", "parameters",
                                                  "flops_initial", "flops_recurrent", "content_hash"])
@@ -66,6 +81,10 @@ _get_options = function("sp_model_get_options", c_int, [c_void_p, POINTER(ModelO
 _describe = function("sp_model_describe", c_int, [c_void_p, POINTER(_ModelInfo)])
 _initial = function("sp_model_initial", c_int, [c_void_p, POINTER(c_float), c_int32, POINTER(c_float),
                                                  POINTER(c_float), POINTER(c_float)])
+_layer_count = function("sp_model_layer_count", c_int32, [c_void_p])
+_layer_info = function("sp_model_layer_info", c_int, [c_void_p, c_int32, POINTER(_ModelLayer)])
+_activations = function("sp_model_activations", c_int, [c_void_p, c_char_p, POINTER(c_float), c_int32,
+                                                         POINTER(c_float), c_size_t])
 _recurrent = function("sp_model_recurrent", c_int, [c_void_p, POINTER(c_float), POINTER(c_int32), c_int32,
                                                      POINTER(c_float), POINTER(c_float), POINTER(c_float)])
 
@@ -151,6 +170,13 @@ class Model(_lib.Handle):
         self._plane_floats = info.input_planes * (info.num_actions - 1)
         self._state_floats = info.state_size
         self._actions = info.num_actions
+        self._layers = []
+        for i in range(_layer_count(pointer)):
+            layer = _ModelLayer()
+            layer.version = MODEL_LAYER_VERSION
+            check(_layer_info(pointer, i, byref(layer)))
+            self._layers.append(ModelLayer(layer.name.decode("utf-8"), layer.channels, layer.height, layer.width,
+                                           layer.size))
 
     @classmethod
     def create(cls, options=None, nn=None, **fields):
@@ -221,6 +247,30 @@ class Model(_lib.Handle):
         value, value_c = _output(value, n, "value")
         check(_initial(self._p, src, n, state_c, logits_c, value_c))
         return state, logits, value
+
+    def layers(self):
+        """The layers activations() reads, as ModelLayer(name, channels,
+        height, width, size): "repr" first (the hidden state), then
+        "repr.block1".. (each representation block's output), "policy.conv"
+        and "value.hidden"."""
+        return list(self._layers)
+
+    def activations(self, planes, layer="repr", out=None):
+        """The activations of @layer (a name from layers()) for n
+        observations (@planes as in initial()), computed as initial()
+        computes them; "repr" equals initial()'s state. Returns n x
+        layer size floats (each position's in channel, row, column order) in a
+        flat array('f'), or in the float32 buffer @out (e.g. a numpy array of
+        shape (n, size)). An unknown name is an InvalidArgumentError naming it."""
+        name = _lib.text(layer, "layer")
+        n = _rows(planes, self._plane_floats, "planes")
+        src = _lib.in_buffer(planes, c_float, n * self._plane_floats, "planes")
+        size = next((entry.size for entry in self._layers if entry.name.encode("utf-8") == name), None)
+        if size is None:  # the library names the layer and lists the model's
+            check(_activations(self._p, name, src, n, (c_float * 1)(), 0))
+        out, out_c = _output(out, n * size, "out")
+        check(_activations(self._p, name, src, n, out_c, n * size))
+        return out
 
     def recurrent(self, state, actions, next_state=None, logits=None, value=None):
         """Recurrent inference of n (state, action) pairs: @state holds n x

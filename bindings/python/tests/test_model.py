@@ -1,6 +1,7 @@
 """semiparam.model: options, sizes counted by hand, exact save/load, refused
-files, inference shapes and ranges, rows independent of their batch, two
-threads at once, dependents closed first, and argument checks."""
+files, inference shapes and ranges, rows independent of their batch, the
+layers and their activations, two threads at once, dependents closed first,
+and argument checks."""
 import array
 import math
 import os
@@ -102,6 +103,45 @@ class TestModel(unittest.TestCase):
             self.assertIs(n2, out)
             self.assertLess(max(abs(a - b) for a, b in zip(out, nxt[100:])), 1e-5)
 
+    def test_layers_and_activations(self):
+        with Model() as m:  # the default architecture: 9x9, 64 channels, 6 blocks, heads 2 / 1 / 64
+            layers = m.layers()
+            self.assertEqual([(l.name, l.channels, l.height, l.width, l.size) for l in layers],
+                             [("repr", 64, 9, 9, 5184)] + [("repr.block%d" % i, 64, 9, 9, 5184) for i in range(1, 7)]
+                             + [("policy.conv", 2, 9, 9, 162), ("value.hidden", 64, 1, 1, 64)])
+        with Model(nn=cpu(6), **tiny(board_size=5, history=2, channels=4)) as m:
+            self.assertEqual([tuple(l) for l in m.layers()],
+                             [("repr", 4, 5, 5, 100), ("repr.block1", 4, 5, 5, 100), ("policy.conv", 2, 5, 5, 50),
+                              ("value.hidden", 4, 1, 1, 4)])
+            planes = game_planes(5, 2, ["C3", "B2"]) + game_planes(5, 2, ["B3"])
+            state, _, _ = m.initial(planes)
+            self.assertEqual(list(m.activations(planes)), list(state))  # "repr" is the state, exactly
+            for layer in m.layers():
+                got = m.activations(planes, layer=layer.name)
+                self.assertEqual(len(got), 2 * layer.size)
+                self.assertTrue(all(math.isfinite(x) for x in got))
+                if layer.name in ("policy.conv", "value.hidden"):  # after a ReLU
+                    self.assertTrue(all(x >= 0.0 for x in got))
+                out = array.array("f", bytes(4 * 2 * layer.size))
+                self.assertIs(m.activations(planes, layer.name, out=out), out)
+                self.assertEqual(list(out), list(got))
+            with self.assertRaises(sp.InvalidArgumentError) as cm:
+                m.activations(planes, layer="repr.block2")
+            self.assertIn('"repr.block2"', str(cm.exception))
+            with self.assertRaises(TypeError):
+                m.activations(planes, layer=3)
+            with self.assertRaises(ValueError):
+                m.activations(planes[:-1])  # not a whole row
+            with self.assertRaises(ValueError):
+                m.activations(planes, "value.hidden", out=array.array("f", bytes(4 * 7)))  # 8 needed
+            try:
+                import numpy
+            except ImportError:
+                return
+            keys = numpy.zeros((2, 50), numpy.float32)
+            m.activations(planes, "policy.conv", out=keys)
+            self.assertEqual(keys.ravel().tolist(), list(m.activations(planes, "policy.conv")))
+
     def test_bad_arguments(self):
         with Model(nn=cpu(), **tiny()) as m:
             planes = game_planes(3, 1, [])
@@ -162,12 +202,13 @@ class TestModel(unittest.TestCase):
     def test_two_threads_get_what_one_gets(self):
         with Model(nn=cpu(5), **tiny(board_size=5, history=2, channels=4)) as m:
             batches = [game_planes(5, 2, ["C3", "D4"]) * 3, game_planes(5, 2, ["B2"]) * 2]
-            want = [[list(a) for a in m.initial(b)] for b in batches]
+            want = [[list(a) for a in m.initial(b)] + [list(m.activations(b, "policy.conv"))] for b in batches]
             bad = []
 
             def work(i):
                 for _ in range(20):
-                    if [list(a) for a in m.initial(batches[i])] != want[i]:
+                    got = [list(a) for a in m.initial(batches[i])] + [list(m.activations(batches[i], "policy.conv"))]
+                    if got != want[i]:
                         bad.append(i)
 
             threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
