@@ -1081,6 +1081,12 @@ START_TEST(bf16_stays_close_to_f32)
     fprintf(stderr, "model: bf16 vs f32 max relative difference %.3g\n", d);
     ck_assert_msg(d < 0.1, "bf16 vs f32: %g", d);
     ck_assert_msg(d > 0.0, "bf16 looks like f32");
+    /* The layer reader runs bf16 towers as inference does: "repr" is its state. */
+    size_t count = 4 * (size_t)f.info.state_size;
+    float *repr = malloc(count * sizeof *repr);
+    ck_assert_int_eq(sp_model_activations(bf16, "repr", f.planes, 4, repr, count), SP_OK);
+    ck_assert(memcmp(repr, f.b.state, count * sizeof *repr) == 0);
+    free(repr);
     sp_model_free(bf16);
     fixture_close(&f);
 }
