@@ -1,6 +1,7 @@
 """Bindings of semiparam/retriever.h: the FAISS key index with position and
-game ids (half and game exclusion, online add, .spi files), PCA keys and the
-neighbour pre-computation file.
+game ids (half and game exclusion, online add, .spi files) and the neighbour
+pre-computation file. (The PCA and position planes are embed.h's, bound in
+semiparam.embed; Pca and position_planes are re-exported here.)
 
 Keys are float32 buffers of count x dim values (array.array('f'), numpy
 float32 arrays, or sequences of numbers); ids are ints. Searches return
@@ -14,6 +15,9 @@ from ctypes import POINTER, byref, c_char, c_char_p, c_double, c_float, c_int, c
 from . import _lib
 from ._lib import function
 from .core import check
+# The PCA moved to embed.h with the embedder; retriever.Pca and
+# retriever.position_planes stay importable from here for existing code.
+from .embed import Pca, position_planes  # noqa: F401
 
 RETRIEVER_OPTIONS_VERSION = 1
 RETRIEVER_QUERY_VERSION = 2
@@ -79,19 +83,6 @@ _load = function("sp_retriever_load", c_int, [POINTER(c_void_p), c_char_p, c_uin
 _precompute = function("sp_retriever_precompute", c_int, [c_void_p, POINTER(c_float), POINTER(c_uint64),
                                                           POINTER(c_uint32), c_uint64, c_uint32, c_uint32,
                                                           POINTER(RetrieverQuery), c_char_p])
-_pca_train = function("sp_pca_train", c_int, [POINTER(c_void_p), POINTER(c_float), c_uint64, c_uint32, c_uint32,
-                                              c_uint32])
-_pca_free = function("sp_pca_free", None, [c_void_p])
-_pca_apply = function("sp_pca_apply", c_int, [c_void_p, POINTER(c_float), c_uint64, c_uint32, POINTER(c_float)])
-_pca_dim_in = function("sp_pca_dim_in", c_uint32, [c_void_p])
-_pca_dim_out = function("sp_pca_dim_out", c_uint32, [c_void_p])
-_pca_id = function("sp_pca_id", c_uint64, [c_void_p])
-_pca_save = function("sp_pca_save", c_int, [c_void_p, c_char_p])
-_pca_load = function("sp_pca_load", c_int, [POINTER(c_void_p), c_char_p])
-_position_planes = function("sp_pca_position_planes", c_int, [c_void_p, POINTER(c_uint64), c_uint64, c_int,
-                                                               POINTER(c_float), c_size_t, POINTER(c_uint32)])
-_position_keys = function("sp_pca_position_keys", c_int, [c_void_p, c_void_p, POINTER(c_uint64), c_uint64, c_int,
-                                                           POINTER(c_float), POINTER(c_uint32)])
 _ids = function("sp_retriever_ids", c_int, [c_void_p, c_uint32, POINTER(c_uint64), POINTER(c_uint32), c_size_t,
                                             POINTER(c_size_t)])
 _nb_open = function("sp_neighbours_open", c_int, [POINTER(c_void_p), c_char_p])
@@ -288,84 +279,6 @@ class Retriever(_lib.Handle):
     @property
     def bytes_per_key(self):
         return _bytes_per_key(self._p)
-
-
-class Pca(_lib.Handle):
-    """sp_pca: a trained PCA projection (FAISS PCAMatrix) from raw features to keys."""
-
-    _free = _pca_free
-
-    def __init__(self, samples, dim_in, dim_out, threads=0):
-        """Train on @samples (count x @dim_in floats) to @dim_out dimensions."""
-        x, n = _rows(samples, _lib.uint32(dim_in, "dim_in"), "samples")
-        ptr = c_void_p()
-        check(_pca_train(byref(ptr), x, n, dim_in, _lib.uint32(dim_out, "dim_out"), _lib.uint32(threads, "threads")))
-        _lib.Handle.__init__(self, ptr.value)
-
-    @classmethod
-    def load(cls, path):
-        """Open a .spp file."""
-        ptr = c_void_p()
-        check(_pca_load(byref(ptr), _lib.path(path)))
-        p = cls.__new__(cls)
-        _lib.Handle.__init__(p, ptr.value)
-        return p
-
-    def apply(self, data, out=None):
-        """Project count x dim_in floats; returns array('f') of count x dim_out (or fills @out)."""
-        x, n = _rows(data, self.dim_in, "data")
-        if out is None:
-            out = array.array("f", bytes(4 * n * self.dim_out))
-        check(_pca_apply(self._p, x, n, self.dim_in, _lib.out_buffer(out, c_float, n * self.dim_out)))
-        return out
-
-    def save(self, path):
-        check(_pca_save(self._p, _lib.path(path)))
-
-    def position_keys(self, dataset, positions, history=8):
-        """Keys of dataset @positions: (array('f') of count x dim_out, array('I') of game ids)."""
-        n = len(positions)
-        keys = array.array("f", bytes(4 * n * self.dim_out))
-        games = array.array("I", bytes(4 * n))
-        with _borrow_dataset(dataset) as ds:
-            check(_position_keys(self._p, ds, _lib.in_buffer(positions, c_uint64, n, "positions"), n,
-                                 _lib.integer(history, "history"), _lib.out_buffer(keys, c_float, n * self.dim_out),
-                                 _lib.out_buffer(games, c_uint32, n, "games")))
-        return keys, games
-
-    @property
-    def dim_in(self):
-        return _pca_dim_in(self._p)
-
-    @property
-    def dim_out(self):
-        return _pca_dim_out(self._p)
-
-    @property
-    def id(self):
-        """Embedder id (a hash of the matrix), to give as embedder_id."""
-        return _pca_id(self._p)
-
-
-def _borrow_dataset(dataset):
-    from .dataset import Dataset
-    return _lib.borrow(dataset, Dataset, "dataset")
-
-
-def position_planes(dataset, positions, history=8):
-    """Raw observation planes of dataset @positions: (array('f') of count x
-    planes x size x size, array('I') of game ids)."""
-    from .go import plane_count
-    n = len(positions)
-    size = dataset.board_size
-    count = n * plane_count(history) * size * size
-    out = array.array("f", bytes(4 * count))
-    games = array.array("I", bytes(4 * n))
-    with _borrow_dataset(dataset) as ds:
-        check(_position_planes(ds, _lib.in_buffer(positions, c_uint64, n, "positions"), n,
-                               _lib.integer(history, "history"), _lib.out_buffer(out, c_float, count), count,
-                               _lib.out_buffer(games, c_uint32, n, "games")))
-    return out, games
 
 
 class Neighbours(_lib.Handle):
