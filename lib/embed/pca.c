@@ -11,8 +11,8 @@
 
 #include "core/core_internal.h"
 #include "core/file.h"
+#include "embed/embed_internal.h"
 #include "retrieval/retrieval_internal.h"
-#include "semiparam/embed.h"
 
 struct sp_pca {
     FaissIndex *index;
@@ -28,7 +28,7 @@ static const char SPP_MAGIC[8] = { 'S', 'P', 'P', 'C', 'A', 0, '\r', '\n' };
 #define SPP_ENDIAN 0x0A0B0C0Du
 #define SPP_HEADER 40u
 
-static uint64_t fnv1a64(const void *data, size_t n)
+uint64_t sp__embed_hash(const void *data, size_t n)
 {
     const unsigned char *p = data;
     uint64_t h = 0xcbf29ce484222325ull;
@@ -52,7 +52,7 @@ static int serialise(sp_pca *pca)
     }
     pca->bytes = buf;
     pca->size = size;
-    pca->id = fnv1a64(buf, size);
+    pca->id = sp__embed_hash(buf, size);
     return SP_OK;
 }
 
@@ -198,37 +198,105 @@ int sp_pca_load(sp_pca **out, const char *path)
         free(data);
         return sp__error(strstr(why, "byte order") ? SP_ERR_UNSUPPORTED : SP_ERR_FORMAT, "sp_pca_load: %s: %s", path, why);
     }
+    char who[320];
+    snprintf(who, sizeof who, "sp_pca_load: %s", path);
+    rc = sp__pca_from_bytes(out, data + SPP_HEADER, (size_t)size, v32[2], v32[3], who);
+    free(data);
+    return rc;
+}
+
+int sp__pca_from_bytes(sp_pca **out, const void *bytes, size_t size, uint32_t dim_in, uint32_t dim_out,
+                       const char *who)
+{
+    *out = NULL;
     sp_pca *pca = calloc(1, sizeof *pca);
-    FILE *fp = pca ? fmemopen(data + SPP_HEADER, (size_t)size, "rb") : NULL;
+    char *copy = pca ? malloc(size ? size : 1) : NULL;
+    /* FAISS reads our own copy, which the PCA keeps for saving and its id. */
+    FILE *fp = copy && size ? fmemopen(memcpy(copy, bytes, size), size, "rb") : NULL;
     if (!fp) {
+        free(copy);
         free(pca);
-        free(data);
-        return sp__error(SP_ERR_NOMEM, "sp_pca_load: out of memory");
+        if (copy && !size)
+            return sp__error(SP_ERR_FORMAT, "%s: the PCA is empty", who);
+        return sp__error(SP_ERR_NOMEM, "%s: out of memory", who);
     }
-    pca->dim_in = v32[2];
-    pca->dim_out = v32[3];
+    pca->dim_in = dim_in;
+    pca->dim_out = dim_out;
+    pca->bytes = copy;
+    pca->size = size;
+    int rc = SP_OK;
     if (faiss_read_index(fp, 0, &pca->index) != 0)
-        rc = sp__error(SP_ERR_FORMAT, "sp_pca_load: %s: FAISS cannot read it: %s", path,
+        rc = sp__error(SP_ERR_FORMAT, "%s: FAISS cannot read the PCA: %s", who,
                        faiss_get_last_error() ? faiss_get_last_error() : "unknown error");
+    else if ((uint64_t)ftello(fp) != size)
+        rc = sp__error(SP_ERR_FORMAT, "%s: the PCA does not fill its %zu bytes", who, size);
     fclose(fp);
-    if (rc == SP_OK && (uint32_t)faiss_Index_d(pca->index) != pca->dim_in)
-        rc = sp__error(SP_ERR_FORMAT, "sp_pca_load: %s: the PCA's dimension differs from the header", path);
+    if (rc == SP_OK && (uint32_t)faiss_Index_d(pca->index) != dim_in)
+        rc = sp__error(SP_ERR_FORMAT, "%s: the PCA reads %d values, the header says %u", who,
+                       (int)faiss_Index_d(pca->index), dim_in);
     if (rc == SP_OK)
         rc = check_shape(pca);
-    if (rc == SP_OK) {
-        pca->bytes = malloc(size ? size : 1);
-        if (!pca->bytes)
-            rc = sp__error(SP_ERR_NOMEM, "sp_pca_load: out of memory");
-    }
     if (rc != SP_OK) {
         sp_pca_free(pca);
-        free(data);
         return rc;
     }
-    memcpy(pca->bytes, data + SPP_HEADER, size);
-    pca->size = size;
-    pca->id = fnv1a64(pca->bytes, size);
-    free(data);
+    pca->id = sp__embed_hash(pca->bytes, size);
     *out = pca;
     return SP_OK;
+}
+
+void sp__pca_bytes(const sp_pca *pca, const void **out_bytes, size_t *out_size)
+{
+    *out_bytes = pca->bytes;
+    *out_size = pca->size;
+}
+
+/* Unit vectors projected per FAISS call: bounds the identity block to
+ * UNIT_CHUNK x dim_in floats (5 MB for a 5,184-value layer). */
+#define UNIT_CHUNK 256
+
+/* Through sp_pca_apply() only, so it works on the bridge and on upstream
+ * libfaiss_c alike: y0 = apply(0) = -A mean, and column j of A is
+ * apply(e_j) - y0. The rows of a PCAMatrix without whitening or rotation
+ * (the "PCA<d>" factory) are orthonormal, so mean = -A^T y0 (the mean's part
+ * in A's row space) gives A (x - mean) = A x + y0 = apply(x) for every x. */
+int sp_pca_components(const sp_pca *pca, float *mean, float *matrix)
+{
+    if (!pca)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_pca_components: pca is NULL");
+    if (!mean && !matrix)
+        return SP_OK;
+    const size_t din = pca->dim_in, dout = pca->dim_out;
+    float *units = calloc(UNIT_CHUNK * din, sizeof *units);
+    float *y = malloc(UNIT_CHUNK * dout * sizeof *y);
+    float *y0 = malloc(dout * sizeof *y0);
+    float *a = matrix ? matrix : malloc(dout * din * sizeof *a);
+    int rc = units && y && y0 && a ? SP_OK : sp__error(SP_ERR_NOMEM, "sp_pca_components: out of memory");
+    if (rc == SP_OK)
+        rc = sp_pca_apply(pca, units, 1, pca->dim_in, y0);
+    for (size_t first = 0; rc == SP_OK && first < din; first += UNIT_CHUNK) {
+        size_t n = din - first < UNIT_CHUNK ? din - first : UNIT_CHUNK;
+        for (size_t k = 0; k < n; k++)
+            units[k * din + first + k] = 1.0f;
+        rc = sp_pca_apply(pca, units, n, pca->dim_in, y);
+        for (size_t k = 0; k < n; k++) {
+            units[k * din + first + k] = 0.0f;
+            for (size_t i = 0; i < dout; i++)
+                a[i * din + first + k] = y[k * dout + i] - y0[i];
+        }
+    }
+    if (rc == SP_OK && mean) {
+        for (size_t j = 0; j < din; j++) {
+            double s = 0.0;
+            for (size_t i = 0; i < dout; i++)
+                s -= (double)a[i * din + j] * y0[i];
+            mean[j] = (float)s;
+        }
+    }
+    if (a != matrix)
+        free(a);
+    free(units);
+    free(y);
+    free(y0);
+    return rc;
 }

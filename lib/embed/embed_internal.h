@@ -1,0 +1,63 @@
+/* Internal state of the embedder shared by its fitting, embedding and file
+ * code, and the PCA's byte-level entry points the `.spe` file needs. */
+#ifndef SP_EMBED_INTERNAL_H
+#define SP_EMBED_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core_internal.h"
+#include "semiparam/embed.h"
+
+struct sp_embedder {
+    int32_t kind;               /* sp_embedder_kind */
+    uint32_t dim;               /* key dimension (the PCA's output) */
+    uint32_t input_dim;         /* floats per position the PCA reads (planes or the layer) */
+    int32_t board_size;
+    int32_t history;
+    char layer[SP_MODEL_LAYER_NAME_MAX]; /* zero-padded; "" for a raw embedder */
+    uint64_t model_hash;        /* 0 for a raw embedder */
+    uint64_t id;
+    double explained_variance;
+    sp_pca *pca;                /* NULL only while fitting: the driver then writes what the PCA reads */
+    sp_model *model;            /* learned: borrowed */
+    int32_t batch;              /* positions per network call */
+    uint32_t threads;           /* workers of sp_embedder_embed_positions(); 0: the OpenMP default */
+};
+
+/* Positions per network call of an embedder made without options (loaded,
+ * or from a PCA): SP_EMBEDDER_OPTIONS_INIT's. */
+#define SP__EMBED_DEFAULT_BATCH 256
+
+/* 64-bit FNV-1a of n bytes, never 0 (0 means "no embedder" to the retriever). */
+uint64_t sp__embed_hash(const void *data, size_t n);
+
+/* A PCA from the payload of a `.spp` (FAISS write_index bytes), which must
+ * project dim_in floats to dim_out; `who` names the caller in messages.
+ * SP_ERR_FORMAT if FAISS cannot read it, it is of other dimensions or it
+ * does not fill exactly `size` bytes. */
+int sp__pca_from_bytes(sp_pca **out, const void *bytes, size_t size, uint32_t dim_in, uint32_t dim_out,
+                       const char *who);
+
+/* The PCA's serialised FAISS index (borrowed). */
+void sp__pca_bytes(const sp_pca *pca, const void **out_bytes, size_t *out_size);
+
+/* Tie a learned embedder to `model`: board size and history from the model,
+ * the layer (NULL: "repr") resolved, its size as input_dim, model_hash set. */
+int sp__embedder_bind_model(sp_embedder *e, sp_model *model, const char *layer, const char *fn);
+
+/* The id a learned embedder's fields give (kind, model hash, layer, PCA id). */
+uint64_t sp__embedder_learned_id(const sp_embedder *e);
+
+/* Run `count` dataset positions through e on e->threads workers: keys
+ * (count x dim) when e has its PCA, else what the PCA reads (count x
+ * input_dim, for fitting). Progress under `task`; cancellable. */
+int sp__embedder_run(const sp_embedder *e, const sp_dataset *ds, const uint64_t *positions, uint64_t count,
+                     float *out, uint32_t *out_game_ids, const char *task);
+
+/* The `.spe` loader on bytes in memory (what sp_embedder_load() reads from
+ * its file, and what the fuzz target feeds); `name` names the source in messages. */
+int sp__embedder_load_bytes(sp_embedder **out, const void *data, size_t length, sp_model *model,
+                            const char *name);
+
+#endif
