@@ -1,5 +1,7 @@
-/* sp-index: retrieval indexes over the positions of a .spd dataset with PCA
- * keys of their raw planes: build, add, query, recall, precompute, info. */
+/* sp-index: retrieval indexes over the positions of a .spd dataset, keyed by
+ * an embedder (a PCA of raw planes or of a model layer's activations): fit
+ * an embedder, embed positions into a key file, build, add, query, recall,
+ * precompute, info. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,29 +11,43 @@
 #include "index/index_cluster.h"
 #include "index/index_quality.h"
 #include "index/index_util.h"
+#include "index/keys_file.h"
 #include "semiparam.h"
 
 static int usage(FILE *out)
 {
     fprintf(out,
-            "usage: sp-index <command> INDEX.spi [options]\n"
+            "usage: sp-index <command> FILE [options]\n"
             "\n"
-            "  build INDEX.spi --spd D.spd      index positions of a dataset (PCA keys of their planes)\n"
-            "      --pca P.spp                  use this PCA (else train one: --pca-dim 64, --pca-sample 100000,\n"
-            "                                   --history 8, saved to --pca-out, default INDEX.spi.spp)\n"
+            "EMB, the embedder that makes the keys, is --embedder E.spe (with --model M.spm when it is a\n"
+            "learned one; --precision f32|bf16 for the model) or --pca P.spp (a raw-plane PCA, as before).\n"
+            "\n"
+            "  embedder OUT.spe --spd D.spd     fit an embedder on a sample of the training positions and save it\n"
+            "      [--model M.spm [--layer L]]  learned: PCA of layer L's activations (default repr); else raw planes\n"
+            "      [--dim 64] [--sample 50000] [--history 8 (raw)] [--threads T] [--seed 1]\n"
+            "  embed KEYS.spk --spd D.spd EMB   keys of positions into a key file\n"
+            "      [--part all|train|test] [--fraction F --seed S] [--limit N]   (threads: OMP_NUM_THREADS)\n"
+            "  build INDEX.spi --keys K.spk     index the keys of a key file\n"
+            "  build INDEX.spi --spd D.spd [EMB]\n"
+            "                                   index positions of a dataset (without EMB: train a raw PCA,\n"
+            "                                   --pca-dim 64, --pca-sample 100000, --history 8, saved to --pca-out,\n"
+            "                                   default INDEX.spi.spp)\n"
             "      --part all|train|test        positions to index (default all; split with the default seed)\n"
             "      --limit N                    only the first N of them\n"
             "      --factory S                  FAISS factory string (default: IVF with 4 sqrt(n) lists, PQ d/4, Refine(SQ8))\n"
             "      --halves 1|2, --train-size N, --nprobe N (stored default), --threads T\n"
-            "  add INDEX.spi --spd D.spd --pca P.spp --first-game G [--games N] [--out NEW.spi]\n"
+            "  add INDEX.spi --spd D.spd EMB --first-game G [--games N] [--out NEW.spi]\n"
             "                                   add the positions of games G.. (online growth)\n"
-            "  query INDEX.spi --spd D.spd --pca P.spp --position P [--k 10] [--nprobe N] [--rerank R]\n"
-            "      [--exclude none|half|game]   nearest positions with game, move and squared distance\n"
-            "  recall INDEX.spi --spd D.spd --pca P.spp [--queries 1000] [--k 10] [--nprobe 1,4,16,64] [--rerank R]\n"
+            "  query INDEX.spi --spd D.spd EMB --position P [--k 10] [--nprobe N] [--rerank R]\n"
+            "      [--exclude none|half|game]   its nearest positions (a table), then the query and them as board\n"
+            "      [--boards N]                 diagrams (the first N; 0: none): game, move, squared distance,\n"
+            "                                   outcome for the side to move, next move (* on the board)\n"
+            "  recall INDEX.spi --spd D.spd EMB [--queries 1000] [--k 10] [--nprobe 1,4,16,64] [--rerank R]\n"
             "                                   recall@k against exact search over the same keys\n"
-            "  precompute INDEX.spi --spd D.spd --pca P.spp --out N.spn [--part train] [--k 10] [--nprobe N] [--limit N]\n"
+            "  precompute INDEX.spi --spd D.spd EMB --out N.spn [--part train] [--k 10] [--nprobe N] [--limit N]\n"
             "                                   neighbours of every position from the other half, for training\n"
             "  info INDEX.spi                   factory, keys per half, embedder id, bytes per key\n"
+            "  quality ...                      neighbour quality of an index (sp-index quality --help)\n"
             "query, recall and precompute take --max-codes N|all: codes scanned per query at most\n"
             "(default twice the codes of nprobe average lists; all: no budget)\n"
             "\n"
@@ -40,15 +56,18 @@ static int usage(FILE *out)
             "the files INDEX.<shard>.spi (one per rank that built it) and INDEX.manifest (a trailing .spi is\n"
             "dropped). A sharded save loads under mpirun with any number of ranks and answers the same;\n"
             "info reads its manifest without mpirun. precompute under mpirun: each rank keys a run of the\n"
-            "positions and rank 0 writes the .spn file one process writes (to BLAS rounding over Flat).\n");
+            "positions and rank 0 writes the .spn file one process writes (to BLAS rounding over Flat).\n"
+            "embedder and embed run in one process.\n");
     return out == stdout ? 0 : 2;
 }
 
 typedef struct args {
     const char *index, *spd, *pca, *pca_out, *factory, *out, *exclude, *part, *nprobe_list;
-    uint64_t limit, pca_sample, train_size, position, first_game, games, queries;
-    uint32_t pca_dim, halves, threads, nprobe, rerank, max_codes, k;
-    int history;
+    const char *embedder, *model, *layer, *keys;
+    uint64_t limit, pca_sample, train_size, position, first_game, games, queries, sample, seed;
+    uint32_t pca_dim, halves, threads, nprobe, rerank, max_codes, k, dim, boards;
+    int history, precision;
+    double fraction;
 } args;
 
 /* A whole decimal number up to max: strtoull alone takes "-1" and
@@ -96,6 +115,12 @@ static int parse(int argc, char **argv, args *a)
     a->exclude = "none";
     a->nprobe_list = "1,4,16,64";
     a->position = UINT64_MAX;
+    a->dim = 64;
+    a->boards = UINT32_MAX;
+    a->sample = 50000;
+    a->seed = 1;
+    a->fraction = 1.0;
+    a->precision = SP_PRECISION_F32;
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define STR(name, field) if (!strcmp(o, name) && v) { a->field = v; i++; continue; }
@@ -109,7 +134,9 @@ static int parse(int argc, char **argv, args *a)
         continue;                                                                                                \
     }
         STR("--spd", spd) STR("--pca", pca) STR("--pca-out", pca_out) STR("--factory", factory) STR("--out", out)
-        STR("--exclude", exclude) STR("--part", part)
+        STR("--exclude", exclude) STR("--part", part) STR("--embedder", embedder) STR("--model", model)
+        STR("--layer", layer) STR("--keys", keys)
+        NUM("--sample", sample) NUM("--seed", seed) NUM("--dim", dim) NUM("--boards", boards)
         NUM("--limit", limit) NUM("--pca-sample", pca_sample) NUM("--train-size", train_size)
         NUM("--position", position) NUM("--first-game", first_game) NUM("--games", games) NUM("--queries", queries)
         NUM("--pca-dim", pca_dim) NUM("--halves", halves) NUM("--threads", threads) NUM("--rerank", rerank)
@@ -119,6 +146,26 @@ static int parse(int argc, char **argv, args *a)
             if (strcmp(v, "all") && number(o, v, UINT32_MAX, &n_))
                 return -1;
             a->max_codes = (uint32_t)n_;
+            i++;
+            continue;
+        }
+        if (!strcmp(o, "--precision") && v) {
+            if (strcmp(v, "f32") && strcmp(v, "bf16")) {
+                fprintf(stderr, "sp-index: --precision takes f32 or bf16, not '%s'\n", v);
+                return -1;
+            }
+            a->precision = strcmp(v, "bf16") ? SP_PRECISION_F32 : SP_PRECISION_BF16;
+            i++;
+            continue;
+        }
+        if (!strcmp(o, "--fraction") && v) {
+            char *end;
+            errno = 0;
+            a->fraction = strtod(v, &end);
+            if (errno || end == v || *end || !(a->fraction > 0 && a->fraction <= 1)) {
+                fprintf(stderr, "sp-index: --fraction takes a number in (0, 1], not '%s'\n", v);
+                return -1;
+            }
             i++;
             continue;
         }
@@ -139,7 +186,9 @@ static int parse(int argc, char **argv, args *a)
         a->index = o;
     }
     if (!a->index) {
-        fprintf(stderr, "sp-index: no index file given\n");
+        fprintf(stderr, "sp-index: no %s file given\n", !strcmp(argv[1], "embedder") ? "embedder (.spe)"
+                                                     : !strcmp(argv[1], "embed")  ? "key (.spk)"
+                                                                                  : "index");
         return -1;
     }
     if (a->rerank > SP_RETRIEVER_MAX_RERANK) {
@@ -181,59 +230,66 @@ static int part_positions(const sp_dataset *ds, const char *part, uint64_t limit
 }
 
 typedef struct key_ctx {
-    const sp_pca *pca;
+    const sp_embedder *embedder;
     const sp_dataset *ds;
-    int history;
 } key_ctx;
 
 static int keys_of(void *ctx, const uint64_t *ids, uint64_t n, float *out)
 {
     key_ctx *c = ctx;
-    return sp_pca_position_keys(c->pca, c->ds, ids, n, c->history, out, NULL);
+    return sp_embedder_embed_positions(c->embedder, c->ds, ids, n, out, NULL);
 }
 
 /* Keys and game ids of positions, with a progress line. */
 static int make_keys(const key_ctx *c, const uint64_t *pos, uint64_t n, float **keys, uint32_t **games)
 {
-    *keys = malloc((n ? n : 1) * sp_pca_dim_out(c->pca) * sizeof **keys);
+    *keys = malloc((n ? n : 1) * sp_embedder_dim(c->embedder) * sizeof **keys);
     *games = malloc((n ? n : 1) * sizeof **games);
     if (!*keys || !*games)
         return SP_ERR_NOMEM;
-    return sp_pca_position_keys(c->pca, c->ds, pos, n, c->history, *keys, *games);
+    return n ? sp_embedder_embed_positions(c->embedder, c->ds, pos, n, *keys, *games) : SP_OK;
+}
+
+static index_embedder_args embedder_args(const args *a)
+{
+    index_embedder_args e = { a->embedder, a->model, a->pca, a->precision, a->threads };
+    return e;
 }
 
 /* Every command frees what it opened on every return, error paths included
  * (run under valgrind by tests/data/check-sp-index.sh). */
-static int open_inputs_here(const args *a, sp_dataset **ds, sp_pca **pca, key_ctx *c)
+static int open_inputs_here(const args *a, sp_dataset **ds, index_embedder *emb, key_ctx *c)
 {
     int rc;
     *ds = NULL;
-    *pca = NULL;
-    if (!a->spd || !a->pca) {
-        fprintf(stderr, "sp-index: --spd and --pca are needed\n");
+    emb->embedder = NULL;
+    emb->model = NULL;
+    if (!a->spd || (!a->pca && !a->embedder)) {
+        fprintf(stderr, "sp-index: --spd and an embedder (--embedder E.spe [--model M.spm], or --pca P.spp) "
+                        "are needed\n");
         return 2;
     }
     if ((rc = sp_dataset_load(ds, a->spd)) != SP_OK)
         return fail(a->spd, rc);
-    if ((rc = sp_pca_load(pca, a->pca)) != SP_OK) {
+    index_embedder_args ea = embedder_args(a);
+    if (index_embedder_open(&ea, sp_dataset_board_size(*ds), emb)) {
         sp_dataset_free(*ds);
         *ds = NULL;
-        return fail(a->pca, rc);
+        return 1;
     }
-    c->pca = *pca;
+    c->embedder = emb->embedder;
     c->ds = *ds;
-    c->history = index_pca_history(*pca, sp_dataset_board_size(*ds));
     return 0;
 }
 
 /* open_inputs_here on every rank; all of them stop when one fails. */
-static int open_inputs(const index_cluster *cl, const args *a, sp_dataset **ds, sp_pca **pca, key_ctx *c)
+static int open_inputs(const index_cluster *cl, const args *a, sp_dataset **ds, index_embedder *emb, key_ctx *c)
 {
-    int rc = open_inputs_here(a, ds, pca, c);
+    int rc = open_inputs_here(a, ds, emb, c);
     if (!index_cluster_any(cl, rc != 0))
         return 0;
     if (rc == 0) {
-        sp_pca_free(*pca);
+        index_embedder_close(emb);
         sp_dataset_free(*ds);
         fprintf(stderr, "sp-index: rank %d stops: another rank could not open the inputs\n", cl->rank);
     }
@@ -253,7 +309,7 @@ static int stopped(const index_cluster *cl, int failed)
 
 /* Under mpirun each rank keys its share of the positions: blocks of 4,096
  * in turn (block b to rank b mod R; the library routes each key to the rank
- * owning its game). 4,096 is the chunk sp_pca_position_keys() projects at
+ * owning its game). 4,096 is the chunk a raw embedder projects at
  * once, so every key is computed in the same chunk, bit for bit, as one
  * process computes it (the projection's rounding depends on the chunk). */
 #define SHARE_BLOCK 4096u
@@ -266,16 +322,16 @@ static uint64_t rank_share(const index_cluster *cl, uint64_t *pos, uint64_t n)
     return m;
 }
 
-/* The PCA of a build: --pca, or one rank 0 trains and saves and the other
- * ranks read back. */
-static int build_pca(const index_cluster *cl, const args *a, const sp_dataset *ds, sp_pca **pca)
+/* The embedder of a build: the one --embedder or --pca names, or a raw PCA
+ * that rank 0 trains and saves and the other ranks read back. */
+static int build_embedder(const index_cluster *cl, const args *a, const sp_dataset *ds, index_embedder *emb)
 {
-    int rc = SP_OK;
-    if (a->pca) {
-        if ((rc = sp_pca_load(pca, a->pca)) != SP_OK)
-            fail(a->pca, rc);
-        return stopped(cl, rc != SP_OK);
+    int rc = SP_OK, board = sp_dataset_board_size(ds);
+    if (a->pca || a->embedder) {
+        index_embedder_args ea = embedder_args(a);
+        return stopped(cl, index_embedder_open(&ea, board, emb) != 0);
     }
+    sp_pca *pca = NULL;
     char path[4096];
     snprintf(path, sizeof path, "%s", a->pca_out ? a->pca_out : a->index);
     if (!a->pca_out)
@@ -283,30 +339,104 @@ static int build_pca(const index_cluster *cl, const args *a, const sp_dataset *d
     if (cl->rank == 0) {
         double t0 = index_now();
         if ((rc = index_train_pca(ds, sp_dataset_position_count(ds), a->pca_sample, a->history, a->pca_dim,
-                                  a->threads, pca)) != SP_OK)
+                                  a->threads, &pca)) != SP_OK)
             fail("training the PCA", rc);
-        else if ((rc = sp_pca_save(*pca, path)) != SP_OK)
+        else if ((rc = sp_pca_save(pca, path)) != SP_OK)
             fail(path, rc);
         else
-            printf("pca              %s (%u -> %u, %.1f s)\n", path, sp_pca_dim_in(*pca), sp_pca_dim_out(*pca),
+            printf("pca              %s (%u -> %u, %.1f s)\n", path, sp_pca_dim_in(pca), sp_pca_dim_out(pca),
                    index_now() - t0);
     }
-    if (stopped(cl, rc != SP_OK))
+    if (stopped(cl, rc != SP_OK)) {
+        sp_pca_free(pca);
         return 1;
-    if (cl->rank != 0 && (rc = sp_pca_load(pca, path)) != SP_OK)
+    }
+    if (cl->rank != 0 && (rc = sp_pca_load(&pca, path)) != SP_OK)
         fail(path, rc);
+    else if ((rc = sp_embedder_from_pca(&emb->embedder, pca, board, a->history)) != SP_OK)
+        fail("embedder", rc);
+    sp_pca_free(pca);
     return stopped(cl, rc != SP_OK);
+}
+
+/* Under mpirun each rank keeps its share of a key file's keys, the blocks
+ * rank_share() gives it; returns the count kept. */
+static uint64_t keys_share(const index_cluster *cl, keys_file *k)
+{
+    uint64_t m = 0;
+    for (uint64_t i = 0; i < k->count; i++)
+        if ((i / SHARE_BLOCK) % (uint64_t)cl->size == (uint64_t)cl->rank) {
+            k->positions[m] = k->positions[i];
+            k->games[m] = k->games[i];
+            memmove(k->keys + m * k->dim, k->keys + i * k->dim, k->dim * sizeof *k->keys);
+            m++;
+        }
+    return m;
+}
+
+/* Index keys with the build options of `a`; saves to a->index. */
+static int index_keys(const index_cluster *cl, const args *a, const float *keys, const uint64_t *pos,
+                      const uint32_t *games, uint64_t n, uint32_t dim, uint64_t embedder_id)
+{
+    index_set r = { 0 };
+    sp_retriever_options o;
+    sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
+    o.factory = a->factory;
+    o.halves = a->halves;
+    o.embedder_id = embedder_id;
+    o.train_size = a->train_size;
+    o.threads = a->threads;
+    o.default_nprobe = a->nprobe;
+    double t = index_now();
+    int rc = index_set_build(cl, &r, keys, pos, games, n, dim, &o);
+    if (rc != SP_OK) {
+        fail("build", rc);
+    } else {
+        printf("index            %s, %llu keys in %.1f s", sp_retriever_factory(index_set_local(&r)),
+               (unsigned long long)index_set_count(&r), index_now() - t);
+        if (cl->size > 1)
+            printf(", %d shards", cl->size);
+        printf("\n");
+        if ((rc = index_set_save(&r, a->index)) != SP_OK)
+            fail(a->index, rc);
+    }
+    index_set_free(&r);
+    return rc == SP_OK ? 0 : 1;
+}
+
+/* build --keys: the key file brings the keys, their ids and the embedder id. */
+static int build_from_keys(const index_cluster *cl, const args *a)
+{
+    if (a->embedder || a->pca || a->model || a->spd) {
+        fprintf(stderr, "sp-index build: --keys brings the keys, positions and embedder id; "
+                        "--spd, --embedder, --model and --pca do not go with it\n");
+        return 2;
+    }
+    keys_file k;
+    char err[4400];
+    int failed = keys_file_read(&k, a->keys, err, sizeof err) != 0;
+    if (failed)
+        fprintf(stderr, "sp-index: %s\n", err);
+    if (stopped(cl, failed))
+        return 1;
+    printf("keys             %llu of %u floats from %s (embedder %016llx)\n", (unsigned long long)k.count, k.dim,
+           a->keys, (unsigned long long)k.embedder_id);
+    uint64_t n = cl->size > 1 ? keys_share(cl, &k) : k.count;
+    int status = index_keys(cl, a, k.keys, k.positions, k.games, n, k.dim, k.embedder_id);
+    keys_file_free(&k);
+    return status;
 }
 
 static int cmd_build(const index_cluster *cl, const args *a)
 {
+    if (a->keys)
+        return build_from_keys(cl, a);
     if (!a->spd) {
-        fprintf(stderr, "sp-index build: --spd is needed\n");
+        fprintf(stderr, "sp-index build: --spd (or --keys) is needed\n");
         return 2;
     }
     sp_dataset *ds = NULL;
-    sp_pca *pca = NULL;
-    index_set r = { 0 };
+    index_embedder emb = { 0 };
     uint64_t *pos = NULL, n = 0;
     float *keys = NULL;
     uint32_t *games = NULL;
@@ -315,10 +445,10 @@ static int cmd_build(const index_cluster *cl, const args *a)
         fail(a->spd, rc);
     else if ((rc = part_positions(ds, a->part, a->limit, &pos, &n)) != SP_OK)
         fail("positions", rc);
-    if (stopped(cl, rc != SP_OK) || build_pca(cl, a, ds, &pca))
+    if (stopped(cl, rc != SP_OK) || build_embedder(cl, a, ds, &emb))
         goto done;
     n = rank_share(cl, pos, n);
-    key_ctx c = { pca, ds, index_pca_history(pca, sp_dataset_board_size(ds)) };
+    key_ctx c = { emb.embedder, ds };
     double t1 = index_now();
     if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
         fail("keys", rc);
@@ -326,32 +456,9 @@ static int cmd_build(const index_cluster *cl, const args *a)
         goto done;
     printf("keys             %llu in %.1f s%s\n", (unsigned long long)n, index_now() - t1,
            cl->size > 1 ? " (rank 0's share)" : "");
-    sp_retriever_options o;
-    sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
-    o.factory = a->factory;
-    o.halves = a->halves;
-    o.embedder_id = sp_pca_id(pca);
-    o.train_size = a->train_size;
-    o.threads = a->threads;
-    o.default_nprobe = a->nprobe;
-    double t2 = index_now();
-    if ((rc = index_set_build(cl, &r, keys, pos, games, n, sp_pca_dim_out(pca), &o)) != SP_OK) {
-        fail("build", rc);
-        goto done;
-    }
-    printf("index            %s, %llu keys in %.1f s", sp_retriever_factory(index_set_local(&r)),
-           (unsigned long long)index_set_count(&r), index_now() - t2);
-    if (cl->size > 1)
-        printf(", %d shards", cl->size);
-    printf("\n");
-    if ((rc = index_set_save(&r, a->index)) != SP_OK) {
-        fail(a->index, rc);
-        goto done;
-    }
-    status = 0;
+    status = index_keys(cl, a, keys, pos, games, n, sp_embedder_dim(emb.embedder), sp_embedder_id(emb.embedder));
 done:
-    index_set_free(&r);
-    sp_pca_free(pca);
+    index_embedder_close(&emb);
     sp_dataset_free(ds);
     free(keys);
     free(games);
@@ -362,9 +469,9 @@ done:
 static int cmd_add(const index_cluster *cl, const args *a)
 {
     sp_dataset *ds;
-    sp_pca *pca;
+    index_embedder emb;
     key_ctx c;
-    int rc = open_inputs(cl, a, &ds, &pca, &c);
+    int rc = open_inputs(cl, a, &ds, &emb, &c);
     if (rc)
         return rc;
     index_set r = { 0 };
@@ -410,7 +517,7 @@ static int cmd_add(const index_cluster *cl, const args *a)
         fail("keys", rc);
     if (stopped(cl, rc != SP_OK))
         goto done;
-    if ((rc = index_set_add(&r, keys, pos, gids, n, sp_pca_dim_out(pca))) != SP_OK) {
+    if ((rc = index_set_add(&r, keys, pos, gids, n, sp_embedder_dim(emb.embedder))) != SP_OK) {
         fail("add", rc);
         goto done;
     }
@@ -425,12 +532,40 @@ static int cmd_add(const index_cluster *cl, const args *a)
     status = 0;
 done:
     index_set_free(&r);
-    sp_pca_free(pca);
+    index_embedder_close(&emb);
     sp_dataset_free(ds);
     free(keys);
     free(gids);
     free(pos);
     return status;
+}
+
+/* The query and its neighbours as board diagrams, side by side as the
+ * terminal's width ($COLUMNS, else 120) allows. */
+static int show_neighbours(const sp_dataset *ds, uint64_t query, const uint64_t *ids, const float *d, uint32_t n)
+{
+    index_diagram *dg = malloc((n + 1) * sizeof *dg);
+    if (!dg) {
+        fprintf(stderr, "sp-index query: out of memory\n");
+        return 1;
+    }
+    char title[64];
+    snprintf(title, sizeof title, "query");
+    int rc = index_diagram_make(ds, query, title, &dg[0]);
+    for (uint32_t j = 0; rc == SP_OK && j < n; j++) {
+        snprintf(title, sizeof title, "#%u  d %.4f", j + 1, d[j]);
+        rc = index_diagram_make(ds, ids[j], title, &dg[j + 1]);
+    }
+    if (rc != SP_OK) {
+        free(dg);
+        return fail("diagram", rc);
+    }
+    const char *env = getenv("COLUMNS");
+    int columns = env && atoi(env) >= 40 ? atoi(env) : 120;
+    printf("\n");
+    index_diagram_print(stdout, dg, n + 1, columns);
+    free(dg);
+    return 0;
 }
 
 static int cmd_query(const index_cluster *cl, const args *a)
@@ -440,13 +575,13 @@ static int cmd_query(const index_cluster *cl, const args *a)
         return 2;
     }
     sp_dataset *ds;
-    sp_pca *pca;
+    index_embedder emb;
     key_ctx c;
-    int rc = open_inputs(cl, a, &ds, &pca, &c);
+    int rc = open_inputs(cl, a, &ds, &emb, &c);
     if (rc)
         return rc;
     index_set r = { 0 };
-    uint32_t dim = sp_pca_dim_out(pca), game;
+    uint32_t dim = sp_embedder_dim(emb.embedder), game;
     float *key = malloc(dim * sizeof *key), *d = malloc(a->k * sizeof *d);
     uint64_t *ids = malloc(a->k * sizeof *ids);
     uint32_t *games = malloc(a->k * sizeof *games);
@@ -455,7 +590,7 @@ static int cmd_query(const index_cluster *cl, const args *a)
     if (!key || !d || !ids || !games) {
         fprintf(stderr, "sp-index query: out of memory\n");
         rc = SP_ERR_NOMEM;
-    } else if ((rc = sp_pca_position_keys(pca, ds, &a->position, 1, c.history, key, &game)) != SP_OK) {
+    } else if ((rc = sp_embedder_embed_positions(emb.embedder, ds, &a->position, 1, key, &game)) != SP_OK) {
         fail("key", rc);
     }
     if (stopped(cl, rc != SP_OK))
@@ -466,7 +601,7 @@ static int cmd_query(const index_cluster *cl, const args *a)
     }
     sp_retriever_query q;
     sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
-    q.embedder_id = sp_pca_id(pca);
+    q.embedder_id = sp_embedder_id(emb.embedder);
     q.nprobe = a->nprobe;
     q.rerank = a->rerank;
     q.max_codes = a->max_codes;
@@ -483,18 +618,166 @@ static int cmd_query(const index_cluster *cl, const args *a)
     printf("query position %llu (game %llu, move %u)\n", (unsigned long long)a->position, (unsigned long long)g64,
            move);
     printf("%4s %12s %10s %6s %12s\n", "rank", "position", "game", "move", "distance");
-    for (uint32_t j = 0; cl->rank == 0 && j < a->k && ids[j] != SP_RETRIEVER_NO_ID; j++) {
+    uint32_t found = 0;
+    for (uint32_t j = 0; cl->rank == 0 && j < a->k && ids[j] != SP_RETRIEVER_NO_ID; j++, found++) {
         sp_dataset_position_locate(ds, ids[j], &g64, &move);
         printf("%4u %12llu %10u %6u %12.4f\n", j + 1, (unsigned long long)ids[j], games[j], move, d[j]);
     }
-    status = 0;
+    if (found > a->boards)
+        found = a->boards;
+    status = cl->rank == 0 && a->boards ? show_neighbours(ds, a->position, ids, d, found) : 0;
 done:
     free(key);
     free(ids);
     free(d);
     free(games);
     index_set_free(&r);
-    sp_pca_free(pca);
+    index_embedder_close(&emb);
+    sp_dataset_free(ds);
+    return status;
+}
+
+/* embed and embedder write one file from one process. */
+static int one_process(const index_cluster *cl, const char *command)
+{
+    fprintf(stderr, "sp-index %s: runs in one process, not under mpirun -np %d\n", command, cl->size);
+    return 2;
+}
+
+/* Keep a seeded random share `fraction` of the n positions (in order). */
+static uint64_t sample_fraction(uint64_t *pos, uint64_t n, double fraction, uint64_t seed, int *rc)
+{
+    if (fraction >= 1)
+        return n;
+    sp_rng *rng = NULL;
+    if ((*rc = sp_rng_create(&rng, seed)) != SP_OK)
+        return 0;
+    uint64_t m = 0;
+    for (uint64_t i = 0; i < n; i++)
+        if (sp_rng_uniform(rng) < fraction)
+            pos[m++] = pos[i];
+    sp_rng_free(rng);
+    return m;
+}
+
+/* embed: keys of the chosen positions into a key file. */
+static int cmd_embed(const index_cluster *cl, const args *a)
+{
+    if (cl->size > 1)
+        return one_process(cl, "embed");
+    sp_dataset *ds;
+    index_embedder emb;
+    key_ctx c;
+    int rc = open_inputs(cl, a, &ds, &emb, &c);
+    if (rc)
+        return rc;
+    uint64_t *pos = NULL, n = 0;
+    float *keys = NULL;
+    uint32_t *games = NULL;
+    int status = 1;
+    if ((rc = part_positions(ds, a->part, 0, &pos, &n)) != SP_OK) {
+        fail("positions", rc);
+        goto done;
+    }
+    n = sample_fraction(pos, n, a->fraction, a->seed, &rc);
+    if (rc != SP_OK) {
+        fail("sampling", rc);
+        goto done;
+    }
+    if (a->limit && a->limit < n)
+        n = a->limit;
+    double t = index_now();
+    if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK) {
+        fail("keys", rc);
+        goto done;
+    }
+    double seconds = index_now() - t;
+    keys_file k = { sp_embedder_dim(emb.embedder), sp_dataset_board_size(ds), n, sp_embedder_id(emb.embedder),
+                    pos, games, keys };
+    char err[4400];
+    if (keys_file_write(&k, a->index, err, sizeof err) != 0) {
+        fprintf(stderr, "sp-index embed: %s\n", err);
+        goto done;
+    }
+    printf("keys             %llu of %u floats in %.1f s (%.0f/s) -> %s\n", (unsigned long long)n, k.dim, seconds,
+           seconds > 0 ? (double)n / seconds : 0.0, a->index);
+    printf("embedder id      %016llx\n", (unsigned long long)k.embedder_id);
+    status = 0;
+done:
+    free(pos);
+    free(keys);
+    free(games);
+    index_embedder_close(&emb);
+    sp_dataset_free(ds);
+    return status;
+}
+
+/* embedder: fit a raw or learned embedder on a dataset and save it. */
+static int cmd_embedder(const index_cluster *cl, const args *a)
+{
+    if (cl->size > 1)
+        return one_process(cl, "embedder");
+    if (!a->spd) {
+        fprintf(stderr, "sp-index embedder: --spd is needed\n");
+        return 2;
+    }
+    if (a->layer && !a->model) {
+        fprintf(stderr, "sp-index embedder: --layer names a layer of the model: give --model M.spm\n");
+        return 2;
+    }
+    if (a->pca || a->embedder || a->keys) {
+        fprintf(stderr, "sp-index embedder: fits a new embedder; --pca, --embedder and --keys do not go with it\n");
+        return 2;
+    }
+    sp_dataset *ds = NULL;
+    sp_model *model = NULL;
+    sp_embedder *e = NULL;
+    index_embedder_args ea = embedder_args(a);
+    int rc, status = 1;
+    if ((rc = sp_dataset_load(&ds, a->spd)) != SP_OK) {
+        fail(a->spd, rc);
+        goto done;
+    }
+    if (a->model && index_model_load(&ea, &model))
+        goto done;
+    sp_embedder_options o;
+    sp_embedder_options_init(&o, SP_EMBEDDER_OPTIONS_VERSION);
+    o.kind = model ? SP_EMBEDDER_LEARNED : SP_EMBEDDER_RAW;
+    o.layer = a->layer;
+    o.dim = a->dim;
+    o.history = a->history;
+    o.sample = a->sample;
+    o.threads = a->threads;
+    o.seed = a->seed;
+    double t = index_now();
+    if ((rc = sp_embedder_fit(&e, model, ds, &o)) != SP_OK) {
+        fail("fitting the embedder", rc);
+        goto done;
+    }
+    double seconds = index_now() - t;
+    if ((rc = sp_embedder_save(e, a->index)) != SP_OK) {
+        fail(a->index, rc);
+        goto done;
+    }
+    sp_embedder_info info = SP_EMBEDDER_INFO_INIT;
+    if ((rc = sp_embedder_describe(e, &info)) != SP_OK) {
+        fail("describe", rc);
+        goto done;
+    }
+    printf("embedder         %s\n", a->index);
+    if (info.kind == SP_EMBEDDER_LEARNED)
+        printf("kind             learned (layer %s of %s, model hash %016llx)\n", info.layer, a->model,
+               (unsigned long long)info.model_hash);
+    else
+        printf("kind             raw (planes of history %d)\n", info.history);
+    printf("dimension        %u (from %u floats)\n", info.dim, info.input_dim);
+    printf("id               %016llx\n", (unsigned long long)info.id);
+    printf("explained var    %.4f\n", info.explained_variance);
+    printf("seconds          %.1f\n", seconds);
+    status = 0;
+done:
+    sp_embedder_free(e);
+    sp_model_free(model);
     sp_dataset_free(ds);
     return status;
 }
@@ -524,9 +807,9 @@ static int held_positions(const index_set *s, uint64_t **pos, uint64_t *n)
 static int cmd_recall(const index_cluster *cl, const args *a)
 {
     sp_dataset *ds;
-    sp_pca *pca;
+    index_embedder emb;
     key_ctx c;
-    int rc = open_inputs(cl, a, &ds, &pca, &c);
+    int rc = open_inputs(cl, a, &ds, &emb, &c);
     if (rc)
         return rc;
     index_set r = { 0 }, exact = { 0 };
@@ -549,9 +832,9 @@ static int cmd_recall(const index_cluster *cl, const args *a)
     sp_retriever_options o;
     sp_retriever_options_init(&o, SP_RETRIEVER_OPTIONS_VERSION);
     o.factory = "Flat";
-    o.embedder_id = sp_pca_id(pca);
+    o.embedder_id = sp_embedder_id(emb.embedder);
     o.threads = a->threads;
-    uint32_t dim = sp_pca_dim_out(pca), k = a->k;
+    uint32_t dim = sp_embedder_dim(emb.embedder), k = a->k;
     if ((rc = index_set_build(cl, &exact, keys, pos, games, n, dim, &o)) != SP_OK) {
         fail("exact index", rc);
         goto done;
@@ -569,14 +852,14 @@ static int cmd_recall(const index_cluster *cl, const args *a)
     } else {
         for (uint64_t i = 0; i < nq; i++)
             qpos[i] = (i * 7919 + 13) % total;
-        if ((rc = sp_pca_position_keys(pca, ds, qpos, nq, c.history, queries, NULL)) != SP_OK)
+        if ((rc = sp_embedder_embed_positions(emb.embedder, ds, qpos, nq, queries, NULL)) != SP_OK)
             fail("query keys", rc);
     }
     if (stopped(cl, rc != SP_OK))
         goto done;
     sp_retriever_query q;
     sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
-    q.embedder_id = sp_pca_id(pca);
+    q.embedder_id = sp_embedder_id(emb.embedder);
     double t = index_now();
     if ((rc = index_set_search(&exact, queries, nq, dim, k, &q, ids, exact_d, NULL)) != SP_OK) {
         fail("exact search", rc);
@@ -617,7 +900,7 @@ done:
     free(ids);
     index_set_free(&exact);
     index_set_free(&r);
-    sp_pca_free(pca);
+    index_embedder_close(&emb);
     sp_dataset_free(ds);
     return status;
 }
@@ -644,9 +927,9 @@ static int cmd_precompute(const index_cluster *cl, const args *a)
         return 2;
     }
     sp_dataset *ds;
-    sp_pca *pca;
+    index_embedder emb;
     key_ctx c;
-    int rc = open_inputs(cl, a, &ds, &pca, &c);
+    int rc = open_inputs(cl, a, &ds, &emb, &c);
     if (rc)
         return rc;
     index_set r = { 0 };
@@ -669,13 +952,13 @@ static int cmd_precompute(const index_cluster *cl, const args *a)
         goto done;
     sp_retriever_query q;
     sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
-    q.embedder_id = sp_pca_id(pca);
+    q.embedder_id = sp_embedder_id(emb.embedder);
     q.nprobe = a->nprobe;
     q.rerank = a->rerank;
     q.max_codes = a->max_codes;
     q.threads = a->threads;
     double t = index_now();
-    if ((rc = index_set_precompute(&r, keys, pos, games, n, sp_pca_dim_out(pca), a->k, &q, a->out)) != SP_OK) {
+    if ((rc = index_set_precompute(&r, keys, pos, games, n, sp_embedder_dim(emb.embedder), a->k, &q, a->out)) != SP_OK) {
         fail("precompute", rc);
         goto done;
     }
@@ -687,7 +970,7 @@ done:
     free(keys);
     free(games);
     index_set_free(&r);
-    sp_pca_free(pca);
+    index_embedder_close(&emb);
     sp_dataset_free(ds);
     return status;
 }
@@ -767,7 +1050,7 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(const index_cluster *, const args *);
-    } commands[] = { { "build", cmd_build }, { "add", cmd_add }, { "query", cmd_query }, { "recall", cmd_recall },
+    } commands[] = { { "embedder", cmd_embedder }, { "embed", cmd_embed }, { "build", cmd_build }, { "add", cmd_add }, { "query", cmd_query }, { "recall", cmd_recall },
                      { "precompute", cmd_precompute }, { "info", cmd_info } };
     int status = -1;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0] && status < 0; i++)

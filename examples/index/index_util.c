@@ -90,3 +90,170 @@ double index_recall(const float *queries, uint64_t nq, uint32_t dim, uint32_t k,
     free(keys);
     return nq ? (double)hits / (double)(nq * k) : 0;
 }
+
+int index_model_load(const index_embedder_args *a, sp_model **out)
+{
+    sp_nn_options nn;
+    sp_nn_options_init(&nn, SP_NN_OPTIONS_VERSION);
+    nn.precision = a->precision;
+    nn.threads = (int)a->threads;
+    int rc = sp_model_load(out, a->model, &nn);
+    if (rc != SP_OK)
+        fprintf(stderr, "sp-index: %s: %s (%s)\n", a->model, sp_last_error(), sp_status_str(rc));
+    return rc != SP_OK;
+}
+
+int index_embedder_open(const index_embedder_args *a, int board_size, index_embedder *out)
+{
+    out->embedder = NULL;
+    out->model = NULL;
+    if (!!a->embedder == !!a->pca) {
+        fprintf(stderr, "sp-index: give the embedder as --embedder E.spe [--model M.spm] or as --pca P.spp, "
+                        "one of the two\n");
+        return 1;
+    }
+    if (a->pca && a->model) {
+        fprintf(stderr, "sp-index: --model goes with --embedder; --pca makes a raw embedder, which reads no model\n");
+        return 1;
+    }
+    int rc;
+    const char *what;
+    if (a->pca) {
+        sp_pca *pca = NULL;
+        what = a->pca;
+        if ((rc = sp_pca_load(&pca, a->pca)) == SP_OK)
+            rc = sp_embedder_from_pca(&out->embedder, pca, board_size, index_pca_history(pca, board_size));
+        sp_pca_free(pca);
+    } else {
+        if (a->model && index_model_load(a, &out->model))
+            return 1;
+        what = a->embedder;
+        rc = sp_embedder_load(&out->embedder, a->embedder, out->model);
+    }
+    if (rc != SP_OK) {
+        fprintf(stderr, "sp-index: %s: %s (%s)\n", what, sp_last_error(), sp_status_str(rc));
+        index_embedder_close(out);
+        return 1;
+    }
+    sp_embedder_info info = SP_EMBEDDER_INFO_INIT;
+    if (sp_embedder_describe(out->embedder, &info) == SP_OK && info.board_size != board_size) {
+        fprintf(stderr, "sp-index: %s embeds %dx%d positions, the dataset holds %dx%d\n", what, info.board_size,
+                info.board_size, board_size, board_size);
+        index_embedder_close(out);
+        return 1;
+    }
+    return 0;
+}
+
+void index_embedder_close(index_embedder *e)
+{
+    sp_embedder_free(e->embedder);
+    sp_model_free(e->model);
+    e->embedder = NULL;
+    e->model = NULL;
+}
+
+/* The outcome of game `info` for the player `color`. */
+static const char *outcome_for(const sp_dataset_game_info *info, int color)
+{
+    if (info->winner == SP_BLACK || info->winner == SP_WHITE)
+        return info->winner == color ? "win" : "loss";
+    return info->result_kind == SP_RESULT_DRAW ? "draw" : "no result";
+}
+
+/* The move played at `position` (index `move` of its game) as a point, SP_PASS, or
+ * -3 when the game ends there. */
+static int next_move(const sp_dataset *ds, uint64_t game, uint32_t move, int size, int *out)
+{
+    size_t count = 0;
+    int rc = sp_dataset_game_moves(ds, game, NULL, 0, &count);
+    if (rc != SP_OK && rc != SP_ERR_BUFFER_TOO_SMALL)
+        return rc;
+    *out = -3;
+    if (move >= count)
+        return SP_OK;
+    int32_t *actions = malloc(count * sizeof *actions);
+    if (!actions)
+        return SP_ERR_NOMEM;
+    if ((rc = sp_dataset_game_moves(ds, game, actions, count, &count)) == SP_OK)
+        rc = sp_action_to_move(size, actions[move], out);
+    free(actions);
+    return rc;
+}
+
+int index_diagram_make(const sp_dataset *ds, uint64_t position, const char *title, index_diagram *out)
+{
+    uint64_t game;
+    uint32_t move;
+    int size = sp_dataset_board_size(ds), next, rc;
+    sp_dataset_game_info info = { .version = SP_DATASET_GAME_INFO_VERSION };
+    sp_game *g = NULL;
+    uint8_t board[SP_GO_MAX_SIZE * SP_GO_MAX_SIZE];
+    if ((rc = sp_dataset_position_locate(ds, position, &game, &move)) != SP_OK ||
+        (rc = sp_dataset_game_info_get(ds, game, &info)) != SP_OK ||
+        (rc = next_move(ds, game, move, size, &next)) != SP_OK ||
+        (rc = sp_dataset_game_replay(ds, game, (int)move, &g)) != SP_OK ||
+        (rc = sp_game_board(g, board, sizeof board)) != SP_OK) {
+        sp_game_free(g);
+        return rc;
+    }
+    int to_play = sp_game_to_play(g);
+    sp_game_free(g);
+    char vertex[16] = "end";
+    if (next != -3)
+        sp_move_to_gtp(size, next, vertex, sizeof vertex);
+    memset(out, 0, sizeof *out);
+    int n = 0;
+    snprintf(out->text[n++], INDEX_DIAGRAM_WIDTH, "%s", title);
+    snprintf(out->text[n++], INDEX_DIAGRAM_WIDTH, "game %llu move %u", (unsigned long long)game, move);
+    snprintf(out->text[n++], INDEX_DIAGRAM_WIDTH, "%s to move: %s", to_play == SP_BLACK ? "black" : "white",
+             outcome_for(&info, to_play));
+    snprintf(out->text[n++], INDEX_DIAGRAM_WIDTH, "next %s", vertex);
+    /* GTP columns skip I; rows count up from the bottom. */
+    char *line = out->text[n++];
+    int at = snprintf(line, INDEX_DIAGRAM_WIDTH, "  ");
+    for (int c = 0; c < size; c++)
+        at += snprintf(line + at, (size_t)(INDEX_DIAGRAM_WIDTH - at), " %c", 'A' + c + (c >= 8));
+    for (int r = 0; r < size; r++) {
+        line = out->text[n++];
+        at = snprintf(line, INDEX_DIAGRAM_WIDTH, "%2d", size - r);
+        for (int c = 0; c < size; c++) {
+            int p = r * size + c;
+            char glyph = p == next ? '*' : board[p] == SP_BLACK ? 'X' : board[p] == SP_WHITE ? 'O' : '.';
+            at += snprintf(line + at, (size_t)(INDEX_DIAGRAM_WIDTH - at), " %c", glyph);
+        }
+    }
+    out->lines = n;
+    out->width = 3 + 2 * size;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(out->text[i]) > out->width)
+            out->width = (int)strlen(out->text[i]);
+    return SP_OK;
+}
+
+void index_diagram_print(FILE *out, const index_diagram *d, uint32_t n, int columns)
+{
+    const int gap = 4;
+    for (uint32_t first = 0; first < n;) {
+        /* As many as fit, at least one. */
+        uint32_t last = first + 1;
+        int width = d[first].width;
+        while (last < n && width + gap + d[last].width <= columns)
+            width += gap + d[last++].width;
+        int lines = 0;
+        for (uint32_t i = first; i < last; i++)
+            lines = d[i].lines > lines ? d[i].lines : lines;
+        for (int l = 0; l < lines; l++) {
+            int pad = 0;
+            for (uint32_t i = first; i < last; i++) {
+                const char *t = l < d[i].lines ? d[i].text[l] : "";
+                fprintf(out, "%*s%s", pad, "", t);
+                pad = d[i].width - (int)strlen(t) + gap;
+            }
+            fprintf(out, "\n");
+        }
+        if (last < n)
+            fprintf(out, "\n");
+        first = last;
+    }
+}

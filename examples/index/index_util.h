@@ -1,7 +1,10 @@
 /* Helpers shared by sp-index and `sp-bench retrieval`: PCA keys of dataset
- * positions, recall against exact search, a terminal progress line. */
+ * positions, the embedder a command names, recall against exact search, a
+ * terminal progress line, board diagrams of dataset positions. */
 #ifndef SP_INDEX_UTIL_H
 #define SP_INDEX_UTIL_H
+
+#include <stdio.h>
 
 #include "semiparam.h"
 
@@ -15,6 +18,32 @@ int index_train_pca(const sp_dataset *ds, uint64_t n_positions, uint64_t sample,
 /* History of the planes a PCA reads (its input is planes x size x size). */
 int index_pca_history(const sp_pca *pca, int board_size);
 
+/* The embedder of a command and the model it borrows (NULL for a raw one). */
+typedef struct index_embedder {
+    sp_embedder *embedder;
+    sp_model *model;
+} index_embedder;
+
+/* What names the embedder: --embedder E.spe [--model M.spm], or --pca P.spp
+ * (a raw embedder over its planes, the id of the indexes made before
+ * embedders); the model runs with `precision` (sp_precision) on `threads`
+ * OpenMP threads (0: default). */
+typedef struct index_embedder_args {
+    const char *embedder, *model, *pca;
+    int precision;
+    uint32_t threads;
+} index_embedder_args;
+
+/* Load a model with these settings; prints the reason and returns non-zero on failure. */
+int index_model_load(const index_embedder_args *a, sp_model **out);
+
+/* Open the embedder `a` names for positions of `board_size`. Returns 0, or 1
+ * with the reason printed on stderr (and `out` empty). */
+int index_embedder_open(const index_embedder_args *a, int board_size, index_embedder *out);
+
+/* Free the embedder, then its model; zeroes `e`. */
+void index_embedder_close(index_embedder *e);
+
 /* Recall@k counting ties: a returned id is a hit when its exact distance to
  * the query is at most the exact k-th nearest distance (exact_dist holds
  * the exact search's nq x k distances). Returns -1 when keys_of fails. */
@@ -23,6 +52,23 @@ double index_recall(const float *queries, uint64_t nq, uint32_t dim, uint32_t k,
 
 /* Progress callback printing "\r task done/total rate" on stderr when it is a terminal. */
 int index_progress(const char *task, uint64_t done, uint64_t total, void *payload);
+
+/* A board diagram of a dataset position with its caption (index_diagram_make). */
+#define INDEX_DIAGRAM_LINES 28
+#define INDEX_DIAGRAM_WIDTH 48
+typedef struct index_diagram {
+    int lines, width;
+    char text[INDEX_DIAGRAM_LINES][INDEX_DIAGRAM_WIDTH];
+} index_diagram;
+
+/* The board of `position` (X black, O white, . empty, * the next move
+ * played there) under `title`, with its game, move number, the side to move
+ * and the game's outcome for it (win, loss, draw, no result) and the next
+ * move in GTP notation ("end" after the last). Returns an SP status. */
+int index_diagram_make(const sp_dataset *ds, uint64_t position, const char *title, index_diagram *out);
+
+/* Print diagrams side by side, as many per row as fit in `columns` characters. */
+void index_diagram_print(FILE *out, const index_diagram *d, uint32_t n, int columns);
 
 /* Monotonic seconds. */
 double index_now(void);
