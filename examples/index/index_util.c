@@ -95,8 +95,11 @@ int index_model_load(const index_embedder_args *a, sp_model **out)
 {
     sp_nn_options nn;
     sp_nn_options_init(&nn, SP_NN_OPTIONS_VERSION);
+    /* With a thread count the embedder runs that many workers, each calling
+     * the model on one OpenMP thread: a team of `threads` per worker would
+     * oversubscribe the machine threads-fold. */
     nn.precision = a->precision;
-    nn.threads = (int)a->threads;
+    nn.threads = a->threads ? 1 : 0;
     int rc = sp_model_load(out, a->model, &nn);
     if (rc != SP_OK)
         fprintf(stderr, "sp-index: %s: %s (%s)\n", a->model, sp_last_error(), sp_status_str(rc));

@@ -26,8 +26,9 @@ typedef struct index_embedder {
 
 /* What names the embedder: --embedder E.spe [--model M.spm], or --pca P.spp
  * (a raw embedder over its planes, the id of the indexes made before
- * embedders); the model runs with `precision` (sp_precision) on `threads`
- * OpenMP threads (0: default). */
+ * embedders); the model runs with `precision` (sp_precision); `threads`, the
+ * embedder's worker threads (0: the OpenMP default), makes each model call
+ * run on one OpenMP thread. */
 typedef struct index_embedder_args {
     const char *embedder, *model, *pca;
     int precision;
