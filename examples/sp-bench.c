@@ -14,6 +14,8 @@ static const bench_command commands[] = {
       bench_model },
     { "data", "dataset import games/s and training batch positions/s per core", bench_data },
     { "retrieval", "IVF-PQ recall@10, queries/s, build time and memory on CGOS PCA keys vs exact search", bench_retrieval },
+    { "embed", "embedders' keys/s per core (learned f32/bf16 vs the model, raw); embedding and indexing N positions: "
+               "time, peak memory, recall@10 vs exact", bench_embed },
 };
 
 static int usage(FILE *out)

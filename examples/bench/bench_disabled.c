@@ -17,6 +17,18 @@ int bench_nn(int argc, char **argv) { return missing("nn", "nn"); }
 int bench_model(int argc, char **argv) { return missing("model", "nn"); }
 #endif
 
+#if defined(BENCH_WITHOUT_EMBED)
+/* A learned embedder is a model (nn) plus a PCA (retrieval's FAISS). */
+int bench_embed(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "sp-bench embed: libsemiparam was built without the nn or the retrieval module "
+                    "(meson setup -Dnn=enabled -Dretrieval=enabled)\n");
+    return 1;
+}
+#endif
+
 #if defined(BENCH_WITHOUT_RETRIEVAL)
 int bench_retrieval(int argc, char **argv) { return missing("retrieval", "retrieval"); }
 #endif
