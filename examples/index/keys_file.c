@@ -1,10 +1,14 @@
 /* Key files (.spk) of `sp-index embed`: writing through a temporary and
  * reading back with every check (see keys_file.h). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,6 +81,35 @@ static uint64_t payload_bytes(uint64_t count, uint32_t dim, uint64_t section[3])
 
 static int write_all(FILE *f, const void *data, size_t n) { return n == 0 || fwrite(data, 1, n, f) == n ? 0 : -1; }
 
+/* Temporaries PATH.tmp.PID.XXXXXX whose writer was killed before its
+ * rename: removed by the next write of PATH. A writer holds a lock on its
+ * temporary, so one of a live process (in another pid namespace, say) stays. */
+static void remove_stale(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    DIR *d = opendir(dir);
+    if (!d)
+        return; /* the write itself reports a directory it cannot use */
+    size_t n = strlen(base);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char *end;
+        if (strncmp(e->d_name, base, n) != 0 || strncmp(e->d_name + n, ".tmp.", 5) != 0)
+            continue;
+        long pid = strtol(e->d_name + n + 5, &end, 10);
+        if (pid <= 0 || *end != '.' || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlinkat(dirfd(d), e->d_name, 0);
+        if (fd >= 0)
+            close(fd);
+    }
+    closedir(d);
+}
+
 int keys_file_write(const keys_file *k, const char *path, char *err, size_t err_size)
 {
     uint64_t sec[3];
@@ -100,8 +133,11 @@ int keys_file_write(const keys_file *k, const char *path, char *err, size_t err_
     char *tmp = malloc(len);
     if (!tmp)
         return say(err, err_size, "%s: out of memory", path);
+    remove_stale(path);
     snprintf(tmp, len, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
     int fd = mkstemp(tmp);
+    if (fd >= 0)
+        flock(fd, LOCK_EX | LOCK_NB); /* held until close: tells remove_stale() this one is live */
     if (fd < 0) {
         say(err, err_size, "%s: cannot create a temporary beside it: %s", path, strerror(errno));
         free(tmp);

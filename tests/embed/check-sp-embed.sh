@@ -5,8 +5,9 @@
 # board diagrams (an indexed position is its own nearest neighbour at
 # distance 0 with --exclude none, and absent from --exclude game), queries
 # with another embedder refused; truncated, bit-flipped and foreign key files
-# refused with a message, and a write that fails (file size limit, as a full
-# disk) leaves neither the file nor a temporary. With SP_TRAIN (a build with
+# refused with a message, a write that fails (file size limit, as a full
+# disk) leaves neither the file nor a temporary, and the temporary of a writer
+# killed at its rename goes at the next write. With SP_TRAIN (a build with
 # the nn module): the learned path on a tiny model trained for a few steps,
 # and its embedder refused without its model or with another one.
 # Usage: check-sp-embed.sh SP_DATA SP_INDEX [SP_TRAIN]
@@ -147,6 +148,19 @@ rc=$?
 grep -q "big.spk: writing failed" "$tmp/err" || fail "embed past the file size limit: no message"
 [ ! -e "$tmp/big.spk" ] || fail "embed past the file size limit left a file"
 no_temporaries "embed past the file size limit"
+# A writer killed with SIGKILL at its rename (strace) leaves its temporary;
+# the next write of the same file removes it.
+if command -v strace >/dev/null 2>&1; then
+    strace -f -o /dev/null -e trace=rename,renameat,renameat2 -e inject=rename,renameat,renameat2:signal=KILL \
+        "$index" embed "$tmp/k.spk" --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --limit 50 >"$tmp/out" 2>"$tmp/err"
+    set -- "$tmp"/k.spk.tmp.*
+    [ -e "$1" ] || fail "embed killed at its rename left no temporary (did the kill land?)"
+    run embed "$tmp/k.spk" --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --limit 50
+    [ $rc = 0 ] || fail "embed after a killed one: exit $rc"
+    no_temporaries "embed after a killed one"
+else
+    echo "check-sp-embed: strace not installed, the killed-writer check skipped"
+fi
 
 # The learned path (needs sp-train, i.e. the nn module).
 if [ -z "$train" ]; then
