@@ -47,6 +47,7 @@ static int usage(FILE *out)
             "  precompute INDEX.spi --spd D.spd EMB --out N.spn [--part train] [--k 10] [--nprobe N] [--limit N]\n"
             "                                   neighbours of every position from the other half, for training\n"
             "  info INDEX.spi                   factory, keys per half, embedder id, bytes per key\n"
+            "  info KEYS.spk                    keys, dimension, board size, embedder id (the whole file checked)\n"
             "  quality ...                      neighbour quality of an index (sp-index quality --help)\n"
             "query, recall and precompute take --max-codes N|all: codes scanned per query at most\n"
             "(default twice the codes of nprobe average lists; all: no budget)\n"
@@ -1011,9 +1012,30 @@ static int sharded_info(const char *index)
     return 0;
 }
 
+/* info of a key file: its header, after the whole file checks out. */
+static int keys_info(const char *path)
+{
+    keys_file k;
+    char err[4400];
+    if (keys_file_read(&k, path, err, sizeof err) != 0) {
+        fprintf(stderr, "sp-index: %s\n", err);
+        return 1;
+    }
+    printf("key file         %s (version %u)\n", path, KEYS_FILE_VERSION);
+    printf("keys             %llu\n", (unsigned long long)k.count);
+    printf("dimension        %u\n", k.dim);
+    printf("board size       %d\n", k.board_size);
+    printf("embedder id      %016llx\n", (unsigned long long)k.embedder_id);
+    keys_file_free(&k);
+    return 0;
+}
+
 static int cmd_info(const index_cluster *cl, const args *a)
 {
     (void)cl;
+    size_t len = strlen(a->index);
+    if (len > 4 && !strcmp(a->index + len - 4, ".spk"))
+        return keys_info(a->index);
     if (index_cluster_is_sharded(a->index))
         return sharded_info(a->index);
     sp_retriever *r;

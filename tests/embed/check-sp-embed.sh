@@ -66,6 +66,11 @@ run embed "$tmp/all.spk" --spd "$tmp/d.spd" --embedder "$tmp/raw.spe"
 [ "$(value keys "$tmp/out")" = "$positions" ] || fail "embed: $(value keys "$tmp/out") keys, not $positions"
 [ "$(value 'embedder id' "$tmp/out")" = "$raw_id" ] || fail "embed: another embedder id than the embedder's"
 [ "$(wc -c <"$tmp/all.spk")" = $((64 + positions * (12 + 4 * 16))) ] || fail "embed: file size"
+run info "$tmp/all.spk"
+[ $rc = 0 ] || fail "info of the key file: exit $rc"
+[ "$(value keys "$tmp/out")" = "$positions" ] || fail "info of the key file: key count"
+[ "$(value dimension "$tmp/out")" = 16 ] || fail "info of the key file: dimension"
+[ "$(value 'embedder id' "$tmp/out")" = "$raw_id" ] || fail "info of the key file: embedder id"
 run embed "$tmp/f1.spk" --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --fraction 0.15 --seed 5
 [ $rc = 0 ] || fail "embed --fraction: exit $rc"
 n=$(value keys "$tmp/out")
