@@ -7,8 +7,9 @@
  * three ways in (planes, games, dataset positions) against each other, in
  * input order and on 1 and 2 threads; .spe round trips and refusals
  * (another model, no model, truncated and bit-flipped files, a failed save
- * leaving nothing); a retriever refusing another embedder's queries; every
- * bad argument; two threads embedding at once. Tiny models (board 5, 8
+ * leaving nothing); a retriever refusing another embedder's queries;
+ * cancelled fits and embeddings; a trainer holding the model; every bad
+ * argument; two threads embedding at once. Tiny models (board 5, 8
  * channels) and random games. */
 #include <check.h>
 #include <dirent.h>
@@ -25,6 +26,7 @@
 #include "semiparam/go.h"
 #include "semiparam/model.h"
 #include "semiparam/retriever.h"
+#include "semiparam/train.h"
 
 #define SIZE 5
 #define HISTORY 2
@@ -534,6 +536,46 @@ static int cancel_embed(const char *task, uint64_t done, uint64_t total, void *p
         ++*(int *)payload;
     return strcmp(task, "embed") == 0;
 }
+
+static int cancel_fit(const char *task, uint64_t done, uint64_t total, void *payload)
+{
+    (void)done;
+    (void)total;
+    (void)payload;
+    return strcmp(task, "embed-fit") == 0;
+}
+
+START_TEST(fitting_can_be_cancelled)
+{
+    open_bench(11, 12, 17);
+    sp_embedder_options o = options(SP_EMBEDDER_LEARNED, NULL, 4, 1);
+    sp_set_progress_callback(cancel_fit, NULL);
+    sp_embedder *e = (sp_embedder *)1;
+    int rc = sp_embedder_fit(&e, m, ds, &o);
+    sp_set_progress_callback(NULL, NULL);
+    ck_assert_int_eq(rc, SP_ERR_CANCELLED);
+    ck_assert_ptr_null(e);
+    close_bench();
+}
+END_TEST
+
+/* model.h: a trainer holding the model keeps inference away from it. */
+START_TEST(a_trainer_holding_the_model_refuses_embedding)
+{
+    open_bench(12, 12, 18);
+    sp_embedder *e = fit(m, ds, SP_EMBEDDER_LEARNED, NULL, 4, 1);
+    float keys[4];
+    ck_assert_int_eq(sp_embedder_embed_planes(e, planes, 1, keys), SP_OK);
+    sp_trainer *t = NULL;
+    ck_assert_msg(sp_trainer_create(&t, m, ds, NULL) == SP_OK, "%s", sp_last_error());
+    ck_assert_int_eq(sp_embedder_embed_planes(e, planes, 1, keys), SP_ERR_MISUSE);
+    ck_assert_int_eq(sp_embedder_embed_positions(e, ds, pos, 1, keys, NULL), SP_ERR_MISUSE);
+    sp_trainer_free(t);
+    ck_assert_int_eq(sp_embedder_embed_planes(e, planes, 1, keys), SP_OK);
+    sp_embedder_free(e);
+    close_bench();
+}
+END_TEST
 
 START_TEST(embedding_positions_can_be_cancelled)
 {
@@ -1049,6 +1091,8 @@ int main(void)
     tcase_add_test(tc, raw_keys_are_the_pca_of_the_planes);
     tcase_add_test(tc, planes_games_and_positions_agree);
     tcase_add_test(tc, embedding_positions_can_be_cancelled);
+    tcase_add_test(tc, fitting_can_be_cancelled);
+    tcase_add_test(tc, a_trainer_holding_the_model_refuses_embedding);
     tcase_add_test(tc, save_load_round_trip_is_identical);
     tcase_add_test(tc, corrupted_files_are_refused);
     tcase_add_test(tc, failed_save_leaves_no_file);
