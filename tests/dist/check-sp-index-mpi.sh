@@ -53,18 +53,18 @@ grep -q "2 shards" "$tmp/out" || fail "2 ranks build: no shard count"
 # keeps is arbitrary (a sharded one keeps the smallest ids). Position 0 (the
 # empty board) checks the distances alone.
 # shellcheck disable=SC2086
-run 0 "$tmp/q1" query "$tmp/one.spi" $inputs --position 0 --k 12
+run 0 "$tmp/q1" query "$tmp/one.spi" $inputs --position 0 --boards 0 --k 12
 # shellcheck disable=SC2086
-run 2 "$tmp/q2" query "$tmp/two.spi" $inputs --position 0 --k 12
+run 2 "$tmp/q2" query "$tmp/two.spi" $inputs --position 0 --boards 0 --k 12
 [ "$(awk '{print $NF}' "$tmp/q1")" = "$(awk '{print $NF}' "$tmp/q2")" ] ||
     fail "query of the empty board: 2 ranks find other distances than 1 process"
 for p in 123 777 1500 2900; do
     for ex in none game; do
         # shellcheck disable=SC2086
-        run 0 "$tmp/q1" query "$tmp/one.spi" $inputs --position $p --k 12 --exclude $ex
+        run 0 "$tmp/q1" query "$tmp/one.spi" $inputs --position $p --boards 0 --k 12 --exclude $ex
         [ $rc = 0 ] || fail "1 process query $p: exit $rc"
         # shellcheck disable=SC2086
-        run 2 "$tmp/q2" query "$tmp/two.spi" $inputs --position $p --k 12 --exclude $ex
+        run 2 "$tmp/q2" query "$tmp/two.spi" $inputs --position $p --boards 0 --k 12 --exclude $ex
         [ $rc = 0 ] || fail "2 ranks query $p: exit $rc"
         [ "$(wc -l <"$tmp/q1")" -gt 3 ] || fail "query $p: too few lines"
         cmp "$tmp/q1" "$tmp/q2" || fail "query $p --exclude $ex: 2 ranks answer differently from 1 process"
@@ -74,9 +74,9 @@ done
 # The 2-rank save loaded by 3 ranks and by 1 (under mpirun) answers the same.
 for ranks in 3 1; do
     # shellcheck disable=SC2086
-    run 0 "$tmp/q1" query "$tmp/one.spi" $inputs --position 1500 --k 12
+    run 0 "$tmp/q1" query "$tmp/one.spi" $inputs --position 1500 --boards 0 --k 12
     # shellcheck disable=SC2086
-    run $ranks "$tmp/q2" query "$tmp/two.spi" $inputs --position 1500 --k 12
+    run $ranks "$tmp/q2" query "$tmp/two.spi" $inputs --position 1500 --boards 0 --k 12
     [ $rc = 0 ] || fail "$ranks ranks query of a 2-rank save: exit $rc"
     cmp "$tmp/q1" "$tmp/q2" || fail "$ranks ranks query of a 2-rank save: other answers than 1 process"
 done
@@ -90,7 +90,7 @@ for ranks in 3 1; do
 done
 # Without mpirun a sharded save is not an index file: refused with a hint.
 # shellcheck disable=SC2086
-run 0 "$tmp/out" query "$tmp/two.spi" $inputs --position 1500
+run 0 "$tmp/out" query "$tmp/two.spi" $inputs --position 1500 --boards 0
 [ $rc != 0 ] && grep -q "sharded save" "$tmp/err" || fail "a sharded save queried without mpirun: no hint"
 
 # 19 queries: below 20 FAISS computes exact per-pair distances (above, BLAS
@@ -121,9 +121,9 @@ run 2 "$tmp/a2" add "$tmp/grow2.spi" $inputs --first-game 0 --games 3
 cmp "$tmp/out" "$tmp/a2" >/dev/null 2>&1 ||
     [ "$(sed 's/ in .*//' "$tmp/out")" = "$(sed 's/ in .*//' "$tmp/a2")" ] || fail "add: 2 ranks report other counts"
 # shellcheck disable=SC2086
-run 0 "$tmp/q1" query "$tmp/grow.spi" $inputs --position 5 --k 12
+run 0 "$tmp/q1" query "$tmp/grow.spi" $inputs --position 5 --boards 0 --k 12
 # shellcheck disable=SC2086
-run 2 "$tmp/q2" query "$tmp/grow2.spi" $inputs --position 5 --k 12
+run 2 "$tmp/q2" query "$tmp/grow2.spi" $inputs --position 5 --boards 0 --k 12
 [ $rc = 0 ] && cmp "$tmp/q1" "$tmp/q2" || fail "after add: 2 ranks answer differently from 1 process"
 
 run 0 "$tmp/out" info "$tmp/two.spi"
