@@ -528,37 +528,64 @@ START_TEST(planes_games_and_positions_agree)
 }
 END_TEST
 
-static int cancel_embed(const char *task, uint64_t done, uint64_t total, void *payload)
+/* A progress callback cancelling the task it names, counting its calls. */
+typedef struct cancel_at {
+    const char *task;
+    int calls;
+} cancel_at;
+
+static int cancel_task(const char *task, uint64_t done, uint64_t total, void *payload)
 {
     (void)done;
     (void)total;
-    if (strcmp(task, "embed") == 0)
-        ++*(int *)payload;
-    return strcmp(task, "embed") == 0;
+    cancel_at *c = payload;
+    if (strcmp(task, c->task) != 0)
+        return 0;
+    c->calls++;
+    return 1;
 }
 
-static int cancel_fit(const char *task, uint64_t done, uint64_t total, void *payload)
+/* rc_of() cancelled at its first report of @p task: SP_ERR_CANCELLED. */
+static void assert_cancelled(const char *task, int rc_of(void))
 {
-    (void)done;
-    (void)total;
-    (void)payload;
-    return strcmp(task, "embed-fit") == 0;
-}
-
-START_TEST(fitting_can_be_cancelled)
-{
-    open_bench(11, 12, 17);
-    sp_embedder_options o = options(SP_EMBEDDER_LEARNED, NULL, 4, 1);
-    sp_set_progress_callback(cancel_fit, NULL);
-    sp_embedder *e = (sp_embedder *)1;
-    int rc = sp_embedder_fit(&e, m, ds, &o);
+    cancel_at c = { task, 0 };
+    sp_set_progress_callback(cancel_task, &c);
+    int rc = rc_of();
     sp_set_progress_callback(NULL, NULL);
     ck_assert_int_eq(rc, SP_ERR_CANCELLED);
+    ck_assert_int_ge(c.calls, 1);
+}
+
+static int fit_learned(void)
+{
+    sp_embedder_options o = options(SP_EMBEDDER_LEARNED, NULL, 4, 1);
+    sp_embedder *e = (sp_embedder *)1;
+    int rc = sp_embedder_fit(&e, m, ds, &o);
     ck_assert_ptr_null(e);
+    return rc;
+}
+
+static const sp_embedder *cancelled_embedder;
+
+static int embed_all(void)
+{
+    float *keys = malloc(n * sp_embedder_dim(cancelled_embedder) * sizeof *keys);
+    int rc = sp_embedder_embed_positions(cancelled_embedder, ds, pos, n, keys, NULL);
+    free(keys);
+    return rc;
+}
+
+START_TEST(fitting_and_embedding_can_be_cancelled)
+{
+    open_bench(11, 12, 17);
+    assert_cancelled("embed-fit", fit_learned);
+    sp_embedder *e = fit(NULL, ds, SP_EMBEDDER_RAW, NULL, 4, 1);
+    cancelled_embedder = e;
+    assert_cancelled("embed", embed_all);
+    sp_embedder_free(e);
     close_bench();
 }
 END_TEST
-
 /* model.h: a trainer holding the model keeps inference away from it. */
 START_TEST(a_trainer_holding_the_model_refuses_embedding)
 {
@@ -577,22 +604,6 @@ START_TEST(a_trainer_holding_the_model_refuses_embedding)
 }
 END_TEST
 
-START_TEST(embedding_positions_can_be_cancelled)
-{
-    open_bench(0, 12, 9);
-    sp_embedder *e = fit(NULL, ds, SP_EMBEDDER_RAW, NULL, 4, 1);
-    float *keys = malloc(n * 4 * sizeof *keys);
-    int calls = 0;
-    sp_set_progress_callback(cancel_embed, &calls);
-    int rc = sp_embedder_embed_positions(e, ds, pos, n, keys, NULL);
-    sp_set_progress_callback(NULL, NULL);
-    ck_assert_int_eq(rc, SP_ERR_CANCELLED);
-    ck_assert_int_ge(calls, 1);
-    free(keys);
-    sp_embedder_free(e);
-    close_bench();
-}
-END_TEST
 
 /* ------------------------------------------------------------------------ */
 /* Files */
@@ -1090,8 +1101,7 @@ int main(void)
     tcase_add_test(tc, learned_pca_is_a_pca_of_the_activations);
     tcase_add_test(tc, raw_keys_are_the_pca_of_the_planes);
     tcase_add_test(tc, planes_games_and_positions_agree);
-    tcase_add_test(tc, embedding_positions_can_be_cancelled);
-    tcase_add_test(tc, fitting_can_be_cancelled);
+    tcase_add_test(tc, fitting_and_embedding_can_be_cancelled);
     tcase_add_test(tc, a_trainer_holding_the_model_refuses_embedding);
     tcase_add_test(tc, save_load_round_trip_is_identical);
     tcase_add_test(tc, corrupted_files_are_refused);
