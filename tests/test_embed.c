@@ -495,8 +495,11 @@ START_TEST(planes_games_and_positions_agree)
         ck_assert_int_eq(sp_embedder_embed_planes(e, planes, n, by_planes), SP_OK);
         ck_assert_int_eq(sp_embedder_embed_positions(e, ds, pos, n, by_positions, games), SP_OK);
         ck_assert_int_eq(sp_embedder_embed_games(e, (const sp_game *const *)replays, n, by_games), SP_OK);
-        ck_assert_msg(max_difference(by_planes, by_positions, count) < 1e-5, "%d thread(s): positions differ", t + 1);
-        ck_assert_msg(max_difference(by_planes, by_games, count) < 1e-5, "%d thread(s): games differ", t + 1);
+        /* Bit for bit: batches start at the same multiples of the batch
+         * size in the input whichever way the positions come in. */
+        ck_assert_msg(memcmp(by_planes, by_positions, count * sizeof(float)) == 0, "%d thread(s): positions differ",
+                      t + 1);
+        ck_assert_msg(memcmp(by_planes, by_games, count * sizeof(float)) == 0, "%d thread(s): games differ", t + 1);
         for (uint64_t i = 0; i < n; i += 9) {
             uint64_t game;
             ck_assert_int_eq(sp_dataset_position_locate(ds, pos[i], &game, NULL), SP_OK);
@@ -506,14 +509,8 @@ START_TEST(planes_games_and_positions_agree)
             ck_assert(max_difference(one, by_positions + i * DIM, DIM) < 1e-5);
         }
     }
-    /* e1 and e2 fitted on the same sample; where the PCA came out bit for bit
-     * the same (equal ids), the keys must be too, whatever the threads. */
-    if (sp_embedder_id(e1) == sp_embedder_id(e2)) {
-        float *again = malloc(count * sizeof *again);
-        ck_assert_int_eq(sp_embedder_embed_positions(e1, ds, pos, n, again, NULL), SP_OK);
-        ck_assert(max_difference(again, by_positions, count) < 1e-5);
-        free(again);
-    }
+    /* (e1 and e2 are not compared with each other: fitted on 1 and 2 threads,
+     * their PCAs differ in the last bits, and so do their ids.) */
     for (uint64_t i = 0; i < n; i++)
         sp_game_free(replays[i]);
     free(replays);
