@@ -67,9 +67,10 @@ SP_API uint32_t sp_pca_dim_in(const sp_pca *pca);
 SP_API uint32_t sp_pca_dim_out(const sp_pca *pca);
 
 /**
- * The projection's mean (dim_in floats) and matrix A (dim_out x dim_in
- * floats, row-major), so that sp_pca_apply() computes A (x - mean); either
- * pointer may be NULL to skip it.
+ * The projection's matrix A (dim_out x dim_in floats, row-major, orthonormal
+ * rows) and a centre m (dim_in floats) with sp_pca_apply(x) = A (x - m) for
+ * every x: m is the training mean's part in A's row space (the part A sees),
+ * not the whole mean. Either pointer may be NULL to skip it.
  * @return SP_OK, SP_ERR_INVALID_ARG or SP_ERR_INTERNAL.
  * @since 0.1
  */
