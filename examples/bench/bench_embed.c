@@ -145,6 +145,7 @@ static double phase_end(const phase *p, double *extra)
     double t = bench_now() - p->start, rss, peak;
     memory_mib(&rss, &peak);
     *extra = peak - (p->reset ? p->rss0 : p->peak0);
+    *extra = *extra > 0 ? *extra : 0; /* the reset's mark may sit a page below the RSS read after it */
     return t;
 }
 
@@ -477,6 +478,7 @@ static int embed_and_index(embed_bench *b, const embed_bench_options *o)
            "  %llu test queries, %.0f queries/s; %.1f bytes/key; keys in memory %.0f MiB; process peak %.0f MiB\n",
            factory, recall, (unsigned long long)b->nq, b->nq / qt, sp_retriever_bytes_per_key(b->index),
            (double)b->n * dim * 4 / 1048576.0, peak);
+    printf("  (a phase's peak counts the memory it touches first: the keys' array is the raw phase's)\n");
     if (raw_mib == 0 && learned_mib == 0)
         printf("  (peak memory per phase unavailable: /proc/self/clear_refs could not be written)\n");
     return 0;
