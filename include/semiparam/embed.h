@@ -236,7 +236,8 @@ typedef struct sp_embedder_info {
     char layer[SP_MODEL_LAYER_NAME_MAX]; /**< the model layer read; "" for a raw embedder */
     uint64_t model_hash;                 /**< content hash (sp_model_info) of its model; 0 for raw */
     uint64_t id;                         /**< sp_embedder_id() */
-    double explained_variance;           /**< share of the fitting sample's variance the d keys keep, in [0, 1] */
+    double explained_variance;           /**< share of the fitting sample's variance the d keys keep, in [0, 1];
+                                              0 when unknown (sp_embedder_from_pca()) */
 } sp_embedder_info;
 
 /** Version of sp_embedder_info this header describes. */
