@@ -329,9 +329,13 @@ static int keys_per_second(embed_bench *b, const embed_bench_options *o)
         }
     static const char *const name[4] = { "model initial inference f32 (reference)", "learned embedder f32",
                                           "learned embedder bf16", "raw-plane embedder" };
-    printf("\nkeys per second per core: batches of %d test positions' planes (sp_embedder_embed_planes) on one\n"
-           "thread, medians (ranges) of %u rounds of >= %.1f s:\n",
-           BATCH, o->runs, o->seconds);
+    /* The PCA's projection is a BLAS sgemm, on the BLAS's own threads: set
+     * OPENBLAS_NUM_THREADS=1 (or the BLAS's equivalent) for a per-core raw figure. */
+    const char *blas = getenv("OPENBLAS_NUM_THREADS");
+    printf("\nkeys per second per core: batches of %d test positions' planes (sp_embedder_embed_planes), the\n"
+           "network on one thread, the PCA's BLAS on OPENBLAS_NUM_THREADS=%s; medians (ranges) of %u rounds of\n"
+           ">= %.1f s:\n",
+           BATCH, blas ? blas : "(unset: its default)", o->runs, o->seconds);
     printf("  %-42s %12s  %s\n", "", "keys/s", "x model initial inference (range)");
     for (int w = 0; w < 4; w++) {
         if (w == 2 && !b->learned[1]) {
