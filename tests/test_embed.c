@@ -7,7 +7,9 @@
  * three ways in (planes, games, dataset positions) against each other, in
  * input order and on 1 and 2 threads; .spe round trips and refusals
  * (another model, no model, truncated and bit-flipped files, a failed save
- * leaving nothing); a retriever refusing another embedder's queries;
+ * leaving nothing; a learned file holding only A and m); the compact PCA
+ * against the FAISS one it copies and a naive projection, and its bytes'
+ * refusals; a retriever refusing another embedder's queries;
  * cancelled fits and embeddings; a trainer holding the model; every bad
  * argument; two threads embedding at once. Tiny models (board 5, 8
  * channels) and random games. */
@@ -21,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "core/file.h"
+#include "embed/embed_internal.h"
 #include "semiparam/dataset.h"
 #include "semiparam/embed.h"
 #include "semiparam/go.h"
@@ -645,6 +648,16 @@ START_TEST(save_load_round_trip_is_identical)
     ck_assert_int_eq(sp_embedder_load(&back, learned, m), SP_OK);
     same_info(e, back);
     same_keys(e, back);
+    /* The learned file holds A and m, not FAISS's input_dim^2 eigenvectors:
+     * the 128-byte header, the projection and the centre, 64 bytes to spare. */
+    uint64_t in = describe(e).input_dim;
+    struct stat st;
+    ck_assert_int_eq(stat(learned, &st), 0);
+    ck_assert_uint_le((uint64_t)st.st_size, 128 + (DIM * in + in) * 4 + 64);
+    ck_assert_uint_ge((uint64_t)st.st_size, 128 + (DIM * in + in) * 4);
+    ck_assert_int_eq(sp__pca_is_compact(sp_embedder_pca(e)), 1);
+    ck_assert_int_eq(sp__pca_is_compact(sp_embedder_pca(back)), 1);
+    ck_assert_uint_eq(sp_pca_id(sp_embedder_pca(e)), sp_pca_id(sp_embedder_pca(back)));
     sp_embedder_free(back);
     /* Another model, no model: refused, saying why. */
     back = (sp_embedder *)1;
@@ -659,6 +672,9 @@ START_TEST(save_load_round_trip_is_identical)
     ck_assert_int_eq(sp_embedder_load(&back, raw, NULL), SP_OK);
     same_info(r, back);
     same_keys(r, back);
+    /* A raw embedder keeps FAISS's form: its id is its .spp's. */
+    ck_assert_int_eq(sp__pca_is_compact(sp_embedder_pca(back)), 0);
+    ck_assert_uint_eq(sp_embedder_id(back), sp_pca_id(sp_embedder_pca(back)));
     sp_embedder_free(back);
     ck_assert_int_eq(sp_embedder_load(&back, raw, m), SP_ERR_MISUSE);
     ck_assert_ptr_nonnull(strstr(sp_last_error(), "model"));
@@ -685,9 +701,145 @@ static void write_bytes(const char *path, const char *data, size_t length)
     ck_assert_int_eq(fclose(f), 0);
 }
 
+/* ------------------------------------------------------------------------ */
+/* The compact PCA */
+
+/* A compact copy of a FAISS PCA: the same A and m, keys equal to a naive
+ * A (x - m) and to FAISS's to float rounding, an id of its own, no .spp;
+ * its bytes round trip bit for bit and every damage to them is refused. */
+START_TEST(compact_pca_is_the_projection_and_refuses_damaged_bytes)
+{
+    enum { ROWS = 120, IN = 37, OUT = 5 };
+    float *x = malloc(ROWS * IN * sizeof *x);
+    uint64_t state = 12345;
+    for (size_t i = 0; i < ROWS * IN; i++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        /* Far from zero-mean, and correlated across columns, as activations are. */
+        float u = 3.0f + (float)((state >> 40) % 1000) / 250.0f;
+        x[i] = i % IN ? u + (float)(i % IN) * 0.1f * x[i - i % IN] : u;
+    }
+    sp_pca *faiss = NULL, *compact = NULL, *back = NULL;
+    ck_assert_int_eq(sp_pca_train(&faiss, x, ROWS, IN, OUT, 1), SP_OK);
+    ck_assert_int_eq(sp__pca_compact(&compact, faiss, "test"), SP_OK);
+    ck_assert_int_eq(sp__pca_is_compact(faiss), 0);
+    ck_assert_int_eq(sp__pca_is_compact(compact), 1);
+    ck_assert_uint_eq(sp_pca_dim_in(compact), IN);
+    ck_assert_uint_eq(sp_pca_dim_out(compact), OUT);
+    ck_assert_uint_ne(sp_pca_id(compact), 0);
+    ck_assert_uint_ne(sp_pca_id(compact), sp_pca_id(faiss));
+    projection pf = projection_of(faiss), pc = projection_of(compact);
+    ck_assert_mem_eq(pf.a, pc.a, OUT * IN * sizeof *pf.a);
+    ck_assert_mem_eq(pf.mean, pc.mean, IN * sizeof *pf.mean);
+    float *keys = malloc(ROWS * OUT * sizeof *keys), *ref = malloc(ROWS * OUT * sizeof *ref);
+    ck_assert_int_eq(sp_pca_apply(compact, x, ROWS, IN, keys), SP_OK);
+    ck_assert_int_eq(sp_pca_apply(faiss, x, ROWS, IN, ref), SP_OK);
+    double *naive = naive_keys(&pc, x, ROWS);
+    ck_assert_double_lt(relative_error(keys, naive, ROWS * OUT), 1e-4);
+    ck_assert_double_lt(relative_error(ref, naive, ROWS * OUT), 1e-4);
+    /* One row at a time: the same keys as the batch, bit for bit. */
+    for (size_t r = 0; r < ROWS; r += 17) {
+        float one[OUT];
+        ck_assert_int_eq(sp_pca_apply(compact, x + r * IN, 1, IN, one), SP_OK);
+        ck_assert_mem_eq(one, keys + r * OUT, sizeof one);
+    }
+    /* No .spp form, and no file left. */
+    char path[128];
+    snprintf(path, sizeof path, "%s/compact.spp", tmpdir);
+    ck_assert_int_eq(sp_pca_save(compact, path), SP_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "compact"));
+    struct stat st;
+    ck_assert_int_ne(stat(path, &st), 0);
+    /* Nor a raw embedder (whose id is a .spp's). */
+    sp_embedder *raw = (sp_embedder *)1;
+    ck_assert_int_eq(sp_embedder_from_pca(&raw, compact, 1, 1), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_null(raw);
+
+    /* Bytes: tag, dims, A, m; a round trip gives the same bytes, id and keys. */
+    const void *bytes;
+    size_t size;
+    sp__pca_bytes(compact, &bytes, &size);
+    ck_assert_uint_eq(size, 16 + (OUT * IN + IN) * 4);
+    ck_assert_mem_eq((const char *)bytes + 16, pc.a, OUT * IN * 4);
+    ck_assert_mem_eq((const char *)bytes + 16 + OUT * IN * 4, pc.mean, IN * 4);
+    ck_assert_int_eq(sp__pca_from_bytes(&back, bytes, size, IN, OUT, "test"), SP_OK);
+    ck_assert_uint_eq(sp_pca_id(back), sp_pca_id(compact));
+    ck_assert_int_eq(sp_pca_apply(back, x, ROWS, IN, ref), SP_OK);
+    ck_assert_mem_eq(ref, keys, ROWS * OUT * sizeof *ref);
+    sp_pca_free(back);
+    char *copy = malloc(size + 1);
+    memcpy(copy, bytes, size);
+    copy[size] = 0;
+    back = (sp_pca *)1;
+    /* Every truncation, one byte more, other dimensions expected. */
+    for (size_t cut = 0; cut <= size + 1; cut += cut < 64 ? 1 : 13) {
+        if (cut == size)
+            continue;
+        ck_assert_msg(sp__pca_from_bytes(&back, copy, cut, IN, OUT, "test") == SP_ERR_FORMAT, "cut at %zu", cut);
+        ck_assert_ptr_null(back);
+    }
+    ck_assert_int_eq(sp__pca_from_bytes(&back, copy, size, IN + 1, OUT, "test"), SP_ERR_FORMAT);
+    ck_assert_int_eq(sp__pca_from_bytes(&back, copy, size, IN, OUT - 1, "test"), SP_ERR_FORMAT);
+    /* A flipped tag or dimension byte; a NaN or an infinity in A or in m. */
+    for (size_t at = 0; at < 16; at++) {
+        copy[at] ^= 0x10;
+        ck_assert_msg(sp__pca_from_bytes(&back, copy, size, IN, OUT, "test") == SP_ERR_FORMAT, "byte %zu", at);
+        ck_assert_ptr_null(back);
+        copy[at] ^= 0x10;
+    }
+    const float bad_values[] = { NAN, INFINITY, -INFINITY };
+    const size_t where[] = { 16, 16 + (OUT * IN - 1) * 4, 16 + OUT * IN * 4, size - 4 };
+    for (size_t v = 0; v < 3; v++)
+        for (size_t w = 0; w < 4; w++) {
+            float keep;
+            memcpy(&keep, copy + where[w], 4);
+            memcpy(copy + where[w], &bad_values[v], 4);
+            ck_assert_int_eq(sp__pca_from_bytes(&back, copy, size, IN, OUT, "test"), SP_ERR_FORMAT);
+            ck_assert_ptr_nonnull(strstr(sp_last_error(), "non-finite"));
+            ck_assert_ptr_null(back);
+            memcpy(copy + where[w], &keep, 4);
+        }
+    ck_assert_int_eq(sp__pca_from_bytes(&back, copy, size, IN, OUT, "test"), SP_OK);
+    sp_pca_free(back);
+    free(copy);
+    free(naive);
+    free(keys);
+    free(ref);
+    projection_free(&pf);
+    projection_free(&pc);
+    sp_pca_free(compact);
+    sp_pca_free(faiss);
+    free(x);
+}
+END_TEST
+
+/* A learned .spe whose compact PCA holds a NaN, with both CRCs made right
+ * again: the loader still refuses it (the CRCs only catch accidents). */
+static void nan_in_learned_file_is_refused(const char *path, sp_model *model)
+{
+    char *data;
+    size_t length;
+    ck_assert_int_eq(sp__file_read(path, &data, &length), SP_OK);
+    const float nan = NAN;
+    memcpy(data + 128 + 16 + 4 * 3, &nan, 4);
+    uint32_t crc = sp__crc32(0, data + 128, length - 128), zero = 0;
+    memcpy(data + 104, &crc, 4);
+    memcpy(data + 108, &zero, 4);
+    crc = sp__crc32(0, data, 128);
+    memcpy(data + 108, &crc, 4);
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s.nan", path);
+    write_bytes(bad, data, length);
+    sp_embedder *e = (sp_embedder *)1;
+    ck_assert_int_eq(sp_embedder_load(&e, bad, model), SP_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "non-finite"));
+    ck_assert_ptr_null(e);
+    remove(bad);
+    free(data);
+}
+
 /* Truncations and bit flips at every offset of the first 256 bytes (the
  * header and what follows) and at about 400 offsets spread over the rest
- * (a PCA section of FAISS's is most of the file): SP_ERR_FORMAT, nothing
+ * (the PCA section is most of the file): SP_ERR_FORMAT, nothing
  * returned. A flip in the file's version may say SP_ERR_VERSION instead. */
 static void corruptions_are_refused(const char *path, sp_model *model)
 {
@@ -740,6 +892,7 @@ START_TEST(corrupted_files_are_refused)
     snprintf(path, sizeof path, "%s/corrupt-learned.spe", tmpdir);
     ck_assert_int_eq(sp_embedder_save(learned, path), SP_OK);
     corruptions_are_refused(path, m);
+    nan_in_learned_file_is_refused(path, m);
     sp_embedder *raw = fit(NULL, ds, SP_EMBEDDER_RAW, NULL, 3, 1);
     snprintf(path, sizeof path, "%s/corrupt-raw.spe", tmpdir);
     ck_assert_int_eq(sp_embedder_save(raw, path), SP_OK);
@@ -1102,6 +1255,7 @@ int main(void)
     tcase_add_test(tc, a_trainer_holding_the_model_refuses_embedding);
     tcase_add_test(tc, save_load_round_trip_is_identical);
     tcase_add_test(tc, corrupted_files_are_refused);
+    tcase_add_test(tc, compact_pca_is_the_projection_and_refuses_damaged_bytes);
     tcase_add_test(tc, failed_save_leaves_no_file);
     tcase_add_test(tc, retriever_refuses_another_embedders_queries);
     tcase_add_test(tc, bad_arguments_are_refused);

@@ -78,12 +78,19 @@ SP_API int sp_pca_components(const sp_pca *pca, float *mean, float *matrix);
 
 /**
  * Id of this PCA: a 64-bit hash of its serialised matrix, never 0; 0 for
- * NULL. It is also the id of the raw-plane embedder made from it.
+ * NULL. It is also the id of the raw-plane embedder made from it. A learned
+ * embedder's PCA (sp_embedder_pca()) is in a compact form (A and m only)
+ * whose serialisation starts with a tag of its own, so its id is never a
+ * FAISS PCA's.
  * @since 0.1
  */
 SP_API uint64_t sp_pca_id(const sp_pca *pca);
 
-/** Save as a `.spp` file (magic, version, CRC; atomic). @since 0.1 */
+/**
+ * Save as a `.spp` file (magic, version, CRC; atomic). A learned embedder's
+ * compact PCA has no `.spp` form: SP_ERR_UNSUPPORTED (save its embedder).
+ * @since 0.1
+ */
 SP_API int sp_pca_save(const sp_pca *pca, const char *path);
 
 /**
@@ -194,7 +201,9 @@ SP_API int sp_embedder_fit(sp_embedder **out, sp_model *model, const sp_dataset 
  * Make a raw-plane embedder from an existing PCA (copied) whose input is
  * sp_go_plane_count(@p history) x @p board_size^2 planes: the embedder of
  * the `.spi` indexes built before embedders existed. Its id is sp_pca_id().
- * @return SP_OK, SP_ERR_INVALID_ARG (shapes differ), SP_ERR_NOMEM, SP_ERR_UNSUPPORTED.
+ * The PCA must be a FAISS one (sp_pca_train(), sp_pca_load()), not a
+ * learned embedder's compact PCA.
+ * @return SP_OK, SP_ERR_INVALID_ARG (shapes differ, a compact PCA), SP_ERR_NOMEM, SP_ERR_UNSUPPORTED.
  * @since 0.1
  */
 SP_API int sp_embedder_from_pca(sp_embedder **out, const sp_pca *pca, int32_t board_size, int32_t history);
@@ -289,7 +298,8 @@ SP_API int sp_embedder_embed_positions(const sp_embedder *e, const sp_dataset *d
 
 /**
  * Save as a `.spe` file (docs/file-formats.md): kind, shapes, layer, the
- * model's content hash and the PCA, with a CRC; written under a temporary name
+ * model's content hash and the PCA (a raw embedder's as FAISS serialises it;
+ * a learned one's compact: A and m, about 4 (d + 1) input_dim bytes), with a CRC; written under a temporary name
  * and renamed, so @p path never holds a partial file. The model is not in it.
  * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_IO, SP_ERR_NOMEM.
  * @since 0.1

@@ -32,15 +32,26 @@ struct sp_embedder {
 /* 64-bit FNV-1a of n bytes, never 0 (0 means "no embedder" to the retriever). */
 uint64_t sp__embed_hash(const void *data, size_t n);
 
-/* A PCA from the payload of a `.spp` (FAISS write_index bytes), which must
- * project dim_in floats to dim_out; `who` names the caller in messages.
- * SP_ERR_FORMAT if FAISS cannot read it, it is of other dimensions or it
- * does not fill exactly `size` bytes. */
+/* A PCA from its serialised bytes (sp__pca_bytes()), which must project
+ * dim_in floats to dim_out: the compact form when they start with its tag,
+ * else FAISS write_index bytes (a `.spp` payload); `who` names the caller in
+ * messages. SP_ERR_FORMAT if they cannot be read, are of other dimensions,
+ * do not fill exactly `size` bytes or (compact) hold a non-finite value. */
 int sp__pca_from_bytes(sp_pca **out, const void *bytes, size_t size, uint32_t dim_in, uint32_t dim_out,
                        const char *who);
 
-/* The PCA's serialised FAISS index (borrowed). */
+/* The PCA's serialised form (borrowed): its FAISS index, or the compact
+ * form's tag, dim_in, dim_out (u32), A (dim_out x dim_in f32) and m (dim_in
+ * f32) in host byte order. */
 void sp__pca_bytes(const sp_pca *pca, const void **out_bytes, size_t *out_size);
+
+/* A compact copy of any PCA: A and m from sp_pca_components(), applied as
+ * x A^T + b with b = -A m by sgemm; its id is the hash of its bytes (which
+ * start with a tag no FAISS payload has). It has no `.spp` form. */
+int sp__pca_compact(sp_pca **out, const sp_pca *pca, const char *who);
+
+/* 1 for the compact form, 0 for the FAISS one. */
+int sp__pca_is_compact(const sp_pca *pca);
 
 /* Tie a learned embedder to `model`: board size and history from the model,
  * the layer (NULL: "repr") resolved, its size as input_dim, model_hash set. */

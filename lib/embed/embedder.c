@@ -212,6 +212,15 @@ static int fit(sp_embedder *e, const sp_dataset *ds, const sp_embedder_options *
     free(positions);
     if (rc == SP_OK)
         rc = sp_pca_train(&e->pca, x, n, e->input_dim, o->dim, o->threads);
+    /* A learned embedder keeps the compact form (FAISS's also serialises the
+     * input_dim^2 eigenvectors: 100 MB for "repr"), swapped in before the
+     * variance and the id so the keys of a fit equal those after a reload. */
+    if (rc == SP_OK && e->kind == SP_EMBEDDER_LEARNED) {
+        sp_pca *compact;
+        rc = sp__pca_compact(&compact, e->pca, "sp_embedder_fit");
+        sp_pca_free(e->pca);
+        e->pca = rc == SP_OK ? compact : NULL;
+    }
     if (rc == SP_OK)
         rc = explained_variance(e, x, n);
     free(x);
@@ -269,6 +278,10 @@ int sp_embedder_from_pca(sp_embedder **out, const sp_pca *pca, int32_t board_siz
     *out = NULL;
     if (!pca)
         return sp__error(SP_ERR_INVALID_ARG, "sp_embedder_from_pca: pca is NULL");
+    /* A raw embedder's id is its .spp's PCA id, and a compact PCA has no .spp. */
+    if (sp__pca_is_compact(pca))
+        return sp__error(SP_ERR_INVALID_ARG, "sp_embedder_from_pca: the PCA is a learned embedder's compact one; "
+                         "a raw embedder takes a FAISS PCA (sp_pca_train, sp_pca_load)");
     int planes = sp_go_plane_count(history);
     if (planes <= 0 || board_size < 2 || board_size > SP_GO_MAX_SIZE)
         return sp__error(SP_ERR_INVALID_ARG, "sp_embedder_from_pca: board size %d or history %d out of range",

@@ -1,6 +1,7 @@
 /* The `.spe` embedder file: a 128-byte header (what the embedder is, the
- * model it was made from, its id, CRCs) and the PCA's FAISS bytes. The
- * loader checks every field and both CRCs before FAISS reads a byte. */
+ * model it was made from, its id, CRCs) and the PCA's bytes: FAISS's for a
+ * raw embedder, the compact form (A and m) for a learned one. The loader
+ * checks every field and both CRCs before FAISS reads a byte. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,12 @@ int sp__embedder_load_bytes(sp_embedder **out, const void *data, size_t length, 
     snprintf(who, sizeof who, "sp_embedder_load: %s", name);
     if ((rc = sp__pca_from_bytes(&e.pca, p + SPE_HEADER, (size_t)size, e.input_dim, e.dim, who)) != SP_OK)
         return rc;
+    /* The form goes with the kind: what sp_embedder_fit() and _from_pca() make. */
+    if (sp__pca_is_compact(e.pca) != (e.kind == SP_EMBEDDER_LEARNED)) {
+        sp_pca_free(e.pca);
+        return bad(name, e.kind == SP_EMBEDDER_LEARNED ? "a learned embedder's PCA is not in compact form"
+                                                       : "a raw embedder's PCA is not a FAISS one");
+    }
     uint64_t id = e.kind == SP_EMBEDDER_RAW ? sp_pca_id(e.pca) : sp__embedder_learned_id(&e);
     sp_embedder *copy = id == e.id ? malloc(sizeof *copy) : NULL;
     if (!copy) {

@@ -1,6 +1,12 @@
-/* PCA keys: a FAISS "PCA<d>,Flat" index used only to train the PCAMatrix and
- * to apply it (sa_encode of a flat index is the projected floats), which
- * also gives its serialisation for the `.spp` file. */
+/* PCA keys in two forms. The FAISS form: a "PCA<d>,Flat" index used to
+ * train the PCAMatrix and to apply it (sa_encode of a flat index is the
+ * projected floats), which also gives its serialisation for the `.spp` file.
+ * The compact form (a learned embedder's): only the projection A and its
+ * centre m, because FAISS also serialises the whole d_in x d_in eigenvector
+ * matrix (100 MB for a 5,184-value layer) which apply never reads. */
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +21,23 @@
 #include "retrieval/retrieval_internal.h"
 
 struct sp_pca {
-    FaissIndex *index;
+    FaissIndex *index; /* FAISS form; NULL in the compact form */
+    const float *matrix; /* compact: A, dim_out x dim_in row-major (inside bytes) */
+    const float *centre; /* compact: m, dim_in (inside bytes) */
+    float *bias;         /* compact: b = -A m, so apply(x) = A x + b */
     uint32_t dim_in;
     uint32_t dim_out;
     uint64_t id;
-    char *bytes;  /* serialised FAISS index, kept for save and the id */
+    char *bytes;  /* serialised form (FAISS index or compact), kept for save and the id */
     size_t size;
 };
+
+/* The compact form's bytes: this tag (which no FAISS index's fourcc starts
+ * with, and which the id hashes, so a compact id is never a FAISS
+ * payload's hash by construction), dim_in and dim_out as u32, then A and m
+ * as f32, all in host byte order (the .spe header has the byte-order mark). */
+static const char COMPACT_TAG[8] = { 'S', 'P', 'P', 'C', 'A', 'c', 'A', 'm' };
+#define COMPACT_HEAD 16u
 
 static const char SPP_MAGIC[8] = { 'S', 'P', 'P', 'C', 'A', 0, '\r', '\n' };
 #define SPP_VERSION 1u
@@ -109,8 +125,144 @@ void sp_pca_free(sp_pca *pca)
         return;
     if (pca->index)
         faiss_Index_free(pca->index);
+    free(pca->bias);
     free(pca->bytes);
     free(pca);
+}
+
+/* ---- The compact form ---- */
+
+/* Y = X A^T + b by one sgemm per chunk of rows (cblas counts in int); the
+ * rows start as b, so beta = 1 adds the product to it. */
+static int compact_apply(const sp_pca *pca, const float *in, uint64_t count, float *out)
+{
+    const size_t din = pca->dim_in, dout = pca->dim_out;
+    for (uint64_t done = 0; done < count;) {
+        uint64_t n = count - done < (uint64_t)INT_MAX ? count - done : (uint64_t)INT_MAX;
+        float *y = out + done * dout;
+        for (uint64_t r = 0; r < n; r++)
+            memcpy(y + r * dout, pca->bias, dout * sizeof *y);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)dout, (int)din, 1.0f, in + done * din,
+                    (int)din, pca->matrix, (int)din, 1.0f, y, (int)dout);
+        done += n;
+    }
+    return SP_OK;
+}
+
+static uint64_t compact_size(uint32_t dim_in, uint32_t dim_out)
+{
+    uint64_t floats = (uint64_t)dim_out * dim_in + dim_in;
+    return floats > (UINT64_MAX - COMPACT_HEAD) / sizeof(float) ? UINT64_MAX : COMPACT_HEAD + floats * sizeof(float);
+}
+
+/* Point A and m into the bytes, compute b = -A m once (in double, so the
+ * same bytes always give the same b) and the id. pca->bytes is set. */
+static int compact_init(sp_pca *pca, const char *who)
+{
+    const size_t din = pca->dim_in, dout = pca->dim_out;
+    pca->matrix = (const float *)(void *)(pca->bytes + COMPACT_HEAD);
+    pca->centre = pca->matrix + dout * din;
+    if (!(pca->bias = malloc(dout * sizeof *pca->bias)))
+        return sp__error(SP_ERR_NOMEM, "%s: out of memory", who);
+    for (size_t i = 0; i < dout; i++) {
+        double s = 0.0;
+        for (size_t j = 0; j < din; j++)
+            s += (double)pca->matrix[i * din + j] * pca->centre[j];
+        pca->bias[i] = (float)-s;
+    }
+    pca->id = sp__embed_hash(pca->bytes, pca->size);
+    return SP_OK;
+}
+
+/* The compact form from its bytes: tag, the expected dimensions, the exact
+ * size and finite values, or SP_ERR_FORMAT. */
+static int compact_from_bytes(sp_pca **out, const void *bytes, size_t size, uint32_t dim_in, uint32_t dim_out,
+                              const char *who)
+{
+    *out = NULL;
+    const unsigned char *p = bytes;
+    uint32_t dims[2] = { 0, 0 };
+    if (size >= COMPACT_HEAD)
+        memcpy(dims, p + 8, sizeof dims);
+    if (size < COMPACT_HEAD || memcmp(p, COMPACT_TAG, 8) != 0)
+        return sp__error(SP_ERR_FORMAT, "%s: not a compact PCA (bad tag or shorter than 16 bytes)", who);
+    if (dims[0] != dim_in || dims[1] != dim_out || dim_out == 0 || dim_out > dim_in)
+        return sp__error(SP_ERR_FORMAT, "%s: the compact PCA is %u -> %u, the header says %u -> %u", who, dims[0],
+                         dims[1], dim_in, dim_out);
+    if (compact_size(dim_in, dim_out) != size)
+        return sp__error(SP_ERR_FORMAT, "%s: the compact PCA has %zu bytes, its dimensions need %llu", who, size,
+                         (unsigned long long)compact_size(dim_in, dim_out));
+    sp_pca *pca = calloc(1, sizeof *pca);
+    char *copy = pca ? malloc(size) : NULL;
+    if (!copy) {
+        free(pca);
+        return sp__error(SP_ERR_NOMEM, "%s: out of memory", who);
+    }
+    pca->dim_in = dim_in;
+    pca->dim_out = dim_out;
+    pca->bytes = memcpy(copy, bytes, size);
+    pca->size = size;
+    const float *v = (const float *)(void *)(copy + COMPACT_HEAD);
+    for (size_t i = 0; i < (size - COMPACT_HEAD) / sizeof *v; i++)
+        if (!isfinite(v[i])) {
+            sp_pca_free(pca);
+            return sp__error(SP_ERR_FORMAT, "%s: the compact PCA holds a non-finite value (float %zu)", who, i);
+        }
+    int rc = compact_init(pca, who);
+    if (rc != SP_OK) {
+        sp_pca_free(pca);
+        return rc;
+    }
+    *out = pca;
+    return SP_OK;
+}
+
+int sp__pca_compact(sp_pca **out, const sp_pca *pca, const char *who)
+{
+    *out = NULL;
+    if (!pca->index)
+        return compact_from_bytes(out, pca->bytes, pca->size, pca->dim_in, pca->dim_out, who);
+    uint64_t size = compact_size(pca->dim_in, pca->dim_out);
+    sp_pca *c = calloc(1, sizeof *c);
+    char *bytes = c && size <= SIZE_MAX ? malloc((size_t)size) : NULL;
+    if (!bytes) {
+        free(c);
+        return sp__error(SP_ERR_NOMEM, "%s: out of memory for a compact PCA of %llu bytes", who,
+                         (unsigned long long)size);
+    }
+    c->dim_in = pca->dim_in;
+    c->dim_out = pca->dim_out;
+    c->bytes = bytes;
+    c->size = (size_t)size;
+    uint32_t dims[2] = { pca->dim_in, pca->dim_out };
+    memcpy(bytes, COMPACT_TAG, 8);
+    memcpy(bytes + 8, dims, sizeof dims);
+    float *matrix = (float *)(void *)(bytes + COMPACT_HEAD);
+    int rc = sp_pca_components(pca, matrix + (size_t)pca->dim_out * pca->dim_in, matrix);
+    for (size_t i = 0; rc == SP_OK && i < (c->size - COMPACT_HEAD) / sizeof *matrix; i++)
+        if (!isfinite(matrix[i]))
+            rc = sp__error(SP_ERR_INTERNAL, "%s: the PCA has a non-finite component", who);
+    if (rc == SP_OK)
+        rc = compact_init(c, who);
+    if (rc != SP_OK) {
+        sp_pca_free(c);
+        return rc;
+    }
+    *out = c;
+    return SP_OK;
+}
+
+int sp__pca_is_compact(const sp_pca *pca) { return !pca->index; }
+
+static int faiss_from_bytes(sp_pca **out, const void *bytes, size_t size, uint32_t dim_in, uint32_t dim_out,
+                            const char *who);
+
+int sp__pca_from_bytes(sp_pca **out, const void *bytes, size_t size, uint32_t dim_in, uint32_t dim_out,
+                       const char *who)
+{
+    if (size >= sizeof COMPACT_TAG && memcmp(bytes, COMPACT_TAG, sizeof COMPACT_TAG) == 0)
+        return compact_from_bytes(out, bytes, size, dim_in, dim_out, who);
+    return faiss_from_bytes(out, bytes, size, dim_in, dim_out, who);
 }
 
 int sp_pca_apply(const sp_pca *pca, const float *in, uint64_t count, uint32_t dim_in, float *out)
@@ -121,6 +273,8 @@ int sp_pca_apply(const sp_pca *pca, const float *in, uint64_t count, uint32_t di
         return sp__error(SP_ERR_INVALID_ARG, "sp_pca_apply: input has dimension %u, the PCA %u", dim_in, pca->dim_in);
     if (count == 0)
         return SP_OK;
+    if (!pca->index)
+        return compact_apply(pca, in, count, out);
     if (faiss_Index_sa_encode(pca->index, (idx_t)count, in, (uint8_t *)out) != 0)
         return sp__faiss_error("sp_pca_apply");
     return SP_OK;
@@ -134,6 +288,8 @@ int sp_pca_save(const sp_pca *pca, const char *path)
 {
     if (!pca || !path)
         return sp__error(SP_ERR_INVALID_ARG, "sp_pca_save: NULL argument");
+    if (!pca->index)
+        return sp__error(SP_ERR_UNSUPPORTED, "sp_pca_save: a compact PCA has no .spp form; save its embedder");
     unsigned char head[SPP_HEADER];
     memset(head, 0, sizeof head);
     memcpy(head, SPP_MAGIC, 8);
@@ -200,13 +356,13 @@ int sp_pca_load(sp_pca **out, const char *path)
     }
     char who[320];
     snprintf(who, sizeof who, "sp_pca_load: %s", path);
-    rc = sp__pca_from_bytes(out, data + SPP_HEADER, (size_t)size, v32[2], v32[3], who);
+    rc = faiss_from_bytes(out, data + SPP_HEADER, (size_t)size, v32[2], v32[3], who);
     free(data);
     return rc;
 }
 
-int sp__pca_from_bytes(sp_pca **out, const void *bytes, size_t size, uint32_t dim_in, uint32_t dim_out,
-                       const char *who)
+static int faiss_from_bytes(sp_pca **out, const void *bytes, size_t size, uint32_t dim_in, uint32_t dim_out,
+                            const char *who)
 {
     *out = NULL;
     sp_pca *pca = calloc(1, sizeof *pca);
@@ -266,6 +422,13 @@ int sp_pca_components(const sp_pca *pca, float *mean, float *matrix)
         return sp__error(SP_ERR_INVALID_ARG, "sp_pca_components: pca is NULL");
     if (!mean && !matrix)
         return SP_OK;
+    if (!pca->index) {
+        if (matrix)
+            memcpy(matrix, pca->matrix, (size_t)pca->dim_out * pca->dim_in * sizeof *matrix);
+        if (mean)
+            memcpy(mean, pca->centre, (size_t)pca->dim_in * sizeof *mean);
+        return SP_OK;
+    }
     const size_t din = pca->dim_in, dout = pca->dim_out;
     float *units = calloc(UNIT_CHUNK * din, sizeof *units);
     float *y = malloc(UNIT_CHUNK * dout * sizeof *y);
