@@ -12,8 +12,9 @@
  * sp__embedder_load_bytes, which skips the CRC in this build).
  *
  * Seed corpus (tests/fuzz/corpus/spe/): raw.spe, a raw embedder of 3x3
- * boards with history 1 (36 floats in, 3 keys), and learned.spe, the tiny
- * model's "repr" layer (27 floats in, 2 keys); both fitted with
+ * boards with history 1 (36 floats in, 3 keys, FAISS's PCA), and
+ * learned.spe, the tiny model's "repr" layer (27 floats in, 2 keys, the
+ * compact PCA: A and m, so mutations reach its checks); both fitted with
  * semiparam.embed.Embedder.fit (threads=1, default seed) on 20 random 3x3
  * games (sp.Rng(1), 3 + i % 5 moves each), learned.spe with the model below
  * built by semiparam.model.Model with the same fields and nn seed. */
