@@ -71,20 +71,9 @@ typedef struct args {
     double fraction;
 } args;
 
-/* A whole decimal number up to max: strtoull alone takes "-1" and
- * "4294967296" for a 32-bit field and truncates them silently. */
 static int number(const char *option, const char *text, uint64_t max, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end || text[0] == '-' || v > max) {
-        fprintf(stderr, "sp-index: %s takes a whole number from 0 to %llu, not '%s'\n", option,
-                (unsigned long long)max, text);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return index_number("sp-index", option, text, max, out);
 }
 
 /* Every value of a comma-separated nprobe list, checked. */

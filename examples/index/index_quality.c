@@ -38,16 +38,7 @@ static int usage(FILE *out)
 
 static int number(const char *option, const char *text, uint64_t max, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end || text[0] == '-' || v > max) {
-        fprintf(stderr, "sp-index quality: %s takes a whole number from 0 to %llu, not '%s'\n", option,
-                (unsigned long long)max, text);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return index_number("sp-index quality", option, text, max, out);
 }
 
 static int parse(int argc, char **argv, qargs *a)

@@ -1,4 +1,5 @@
 /* Shared helpers of sp-index and sp-bench retrieval (see index_util.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,4 +260,18 @@ void index_diagram_print(FILE *out, const index_diagram *d, uint32_t n, int colu
             fprintf(out, "\n");
         first = last;
     }
+}
+
+int index_number(const char *program, const char *option, const char *text, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || v > max) {
+        fprintf(stderr, "%s: %s takes a whole number from 0 to %llu, not '%s'\n", program, option,
+                (unsigned long long)max, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }

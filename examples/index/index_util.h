@@ -71,6 +71,11 @@ int index_diagram_make(const sp_dataset *ds, uint64_t position, const char *titl
 /* Print diagrams side by side, as many per row as fit in `columns` characters. */
 void index_diagram_print(FILE *out, const index_diagram *d, uint32_t n, int columns);
 
+/* A whole decimal number up to max into *out; 0, or -1 after saying on
+ * stderr, as "PROGRAM: OPTION takes ...", what was wrong: strtoull alone
+ * takes "-1" and "4294967296" for a 32-bit field and truncates them silently. */
+int index_number(const char *program, const char *option, const char *text, uint64_t max, uint64_t *out);
+
 /* Monotonic seconds. */
 double index_now(void);
 
