@@ -30,6 +30,7 @@ meson test -C build --print-errorlogs|meson test -C build --print-errorlogs --su
 --games 4 --jobs 2|--games 1 --jobs 1
 --simulations 200 --seed 1|--simulations 20 --seed 1
 play_gnugo.py --size 9 --simulations 200|play_gnugo.py --size 5 --simulations 20
+--dim 64 --sample 50000|--dim 64 --sample 1000
 SUBST
 while IFS='|' read -r pattern replacement; do
     grep -q -e "$pattern" "$tmp/steps.sh" ||
