@@ -63,17 +63,19 @@ void sp__model_heads_release(sp__model_heads *h)
     sp__add_release(&h->join);
 }
 
-int sp__model_heads_forward(sp__model_heads *h, const sp__tensor *state, int training)
+int sp__model_heads_policy_conv(sp__model_heads *h, const sp__tensor *state, int training)
 {
     int rc = sp__linear_forward(&h->pconv, state, training);
     if (!rc)
         rc = sp__bnorm_forward(&h->pbn, &h->pconv.out, training);
     if (!rc)
         rc = sp__act_forward(&h->prelu, &h->pbn.out);
-    if (!rc)
-        rc = sp__linear_forward(&h->pdense, &h->prelu.out, training);
-    if (!rc)
-        rc = sp__linear_forward(&h->vconv, state, training);
+    return rc;
+}
+
+int sp__model_heads_value_hidden(sp__model_heads *h, const sp__tensor *state, int training)
+{
+    int rc = sp__linear_forward(&h->vconv, state, training);
     if (!rc)
         rc = sp__bnorm_forward(&h->vbn, &h->vconv.out, training);
     if (!rc)
@@ -82,6 +84,16 @@ int sp__model_heads_forward(sp__model_heads *h, const sp__tensor *state, int tra
         rc = sp__linear_forward(&h->vdense1, &h->vrelu1.out, training);
     if (!rc)
         rc = sp__act_forward(&h->vrelu2, &h->vdense1.out);
+    return rc;
+}
+
+int sp__model_heads_forward(sp__model_heads *h, const sp__tensor *state, int training)
+{
+    int rc = sp__model_heads_policy_conv(h, state, training);
+    if (!rc)
+        rc = sp__linear_forward(&h->pdense, &h->prelu.out, training);
+    if (!rc)
+        rc = sp__model_heads_value_hidden(h, state, training);
     if (!rc)
         rc = sp__linear_forward(&h->vdense2, &h->vrelu2.out, training);
     if (!rc)

@@ -40,6 +40,11 @@ int sp__model_heads_setup(sp__model_heads *h, sp__params *ps, const sp__model_ar
 void sp__model_heads_share(sp__model_heads *h, const sp__model_heads *from);
 void sp__model_heads_release(sp__model_heads *h);
 int sp__model_heads_forward(sp__model_heads *h, const sp__tensor *state, int training);
+/* Its first stages alone, for the layers an embedder reads: the policy's
+ * 1x1 convolution, batch norm and ReLU (into prelu.out), and the value's up
+ * to its hidden layer's ReLU (into vrelu2.out). */
+int sp__model_heads_policy_conv(sp__model_heads *h, const sp__tensor *state, int training);
+int sp__model_heads_value_hidden(sp__model_heads *h, const sp__tensor *state, int training);
 int sp__model_heads_backward(sp__model_heads *h, const sp__tensor *dlogits, const sp__tensor *dvalue);
 
 #endif

@@ -91,34 +91,6 @@ int sp_model_layer_info(const sp_model *m, int32_t index, sp_model_layer *out)
     return sp__options_write(out, &d.info, &layer_type, "sp_model_layer_info");
 }
 
-/* The head layers run as sp__model_heads_forward runs them (inference
- * statistics), stopping at the layer asked for. */
-static int policy_conv(sp__model_heads *h, const sp__tensor *state, const sp__tensor **out)
-{
-    int rc = sp__linear_forward(&h->pconv, state, 0);
-    if (!rc)
-        rc = sp__bnorm_forward(&h->pbn, &h->pconv.out, 0);
-    if (!rc)
-        rc = sp__act_forward(&h->prelu, &h->pbn.out);
-    *out = &h->prelu.out;
-    return rc;
-}
-
-static int value_hidden(sp__model_heads *h, const sp__tensor *state, const sp__tensor **out)
-{
-    int rc = sp__linear_forward(&h->vconv, state, 0);
-    if (!rc)
-        rc = sp__bnorm_forward(&h->vbn, &h->vconv.out, 0);
-    if (!rc)
-        rc = sp__act_forward(&h->vrelu1, &h->vbn.out);
-    if (!rc)
-        rc = sp__linear_forward(&h->vdense1, &h->vrelu1.out, 0);
-    if (!rc)
-        rc = sp__act_forward(&h->vrelu2, &h->vdense1.out);
-    *out = &h->vrelu2.out;
-    return rc;
-}
-
 static int layer_run(sp_model *m, sp__model_workspace *ws, const layer_desc *d, const float *planes, int32_t n,
                      float *out)
 {
@@ -130,10 +102,14 @@ static int layer_run(sp_model *m, sp__model_workspace *ws, const layer_desc *d, 
         return sp__tensor_read(&ws->hidden, out);
     rc = sp__minmax_forward(&ws->norm, &ws->hidden);
     const sp__tensor *result = &ws->norm.out;
-    if (!rc && d->kind == LAYER_POLICY_CONV)
-        rc = policy_conv(&ws->heads, &ws->norm.out, &result);
-    else if (!rc && d->kind == LAYER_VALUE_HIDDEN)
-        rc = value_hidden(&ws->heads, &ws->norm.out, &result);
+    /* The head layers: the first stages of sp__model_heads_forward, with inference statistics. */
+    if (!rc && d->kind == LAYER_POLICY_CONV) {
+        rc = sp__model_heads_policy_conv(&ws->heads, &ws->norm.out, 0);
+        result = &ws->heads.prelu.out;
+    } else if (!rc && d->kind == LAYER_VALUE_HIDDEN) {
+        rc = sp__model_heads_value_hidden(&ws->heads, &ws->norm.out, 0);
+        result = &ws->heads.vrelu2.out;
+    }
     if (!rc)
         rc = sp__tensor_read(result, out);
     return rc;
