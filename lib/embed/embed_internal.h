@@ -50,6 +50,29 @@ void sp__pca_bytes(const sp_pca *pca, const void **out_bytes, size_t *out_size);
  * start with a tag no FAISS payload has). It has no `.spp` form. */
 int sp__pca_compact(sp_pca **out, const sp_pca *pca, const char *who);
 
+/* A compact PCA holding copies of A (dim_out x dim_in, row-major,
+ * orthonormal rows) and its centre m (dim_in): the constructor behind
+ * sp__pca_compact() and sp__pca_fit_compact(). SP_ERR_INTERNAL if a value
+ * is not finite, SP_ERR_NOMEM. */
+int sp__pca_compact_from(sp_pca **out, const float *matrix, const float *centre, uint32_t dim_in, uint32_t dim_out,
+                         const char *who);
+
+/* The top dim_out principal components of n samples of dim_in floats,
+ * fitted directly (covariance by dsyrk, the top eigenvectors by LAPACK's
+ * dsyevr, in double) instead of FAISS's PCAMatrix, which computes all dim_in
+ * eigenvectors: a compact PCA whose rows are in descending eigenvalue order,
+ * each signed so its largest-magnitude entry is positive, centred on the
+ * sample mean's part in their span. BLAS and LAPACK run on `threads` OpenMP
+ * threads (0: the caller's setting). SP_ERR_INVALID_ARG (NULL, n < 2,
+ * dim_out 0 or above dim_in, dim_in past LAPACK's int sizes), SP_ERR_NOMEM,
+ * SP_ERR_INTERNAL (LAPACK failed); `who` names the caller in messages. */
+int sp__pca_fit_compact(sp_pca **out, const float *x, uint64_t n, uint32_t dim_in, uint32_t dim_out,
+                        uint32_t threads, const char *who);
+
+/* The mean of n rows of dim floats, accumulated in double (activations
+ * are far from zero-mean; float sums of 50,000 rows would drift). */
+void sp__embed_mean(const float *x, uint64_t n, size_t dim, double *mean);
+
 /* 1 for the compact form, 0 for the FAISS one. */
 int sp__pca_is_compact(const sp_pca *pca);
 

@@ -128,12 +128,7 @@ static int draw_sample(const sp_dataset *ds, uint64_t wanted, uint64_t seed, uin
  * means (two passes in double: the inputs are far from zero-mean). */
 static double total_variance(const float *x, uint64_t n, size_t dim, double *mean)
 {
-    memset(mean, 0, dim * sizeof *mean);
-    for (uint64_t r = 0; r < n; r++)
-        for (size_t j = 0; j < dim; j++)
-            mean[j] += x[r * dim + j];
-    for (size_t j = 0; j < dim; j++)
-        mean[j] /= (double)n;
+    sp__embed_mean(x, n, dim, mean);
     double total = 0.0;
     for (uint64_t r = 0; r < n; r++)
         for (size_t j = 0; j < dim; j++) {
@@ -210,17 +205,14 @@ static int fit(sp_embedder *e, const sp_dataset *ds, const sp_embedder_options *
     if (rc == SP_OK)
         rc = sp__embedder_run(e, ds, positions, n, x, NULL, "embed-fit");
     free(positions);
-    if (rc == SP_OK)
-        rc = sp_pca_train(&e->pca, x, n, e->input_dim, o->dim, o->threads);
     /* A learned embedder keeps the compact form (FAISS's also serialises the
-     * input_dim^2 eigenvectors: 100 MB for "repr"), swapped in before the
-     * variance and the id so the keys of a fit equal those after a reload. */
-    if (rc == SP_OK && e->kind == SP_EMBEDDER_LEARNED) {
-        sp_pca *compact;
-        rc = sp__pca_compact(&compact, e->pca, "sp_embedder_fit");
-        sp_pca_free(e->pca);
-        e->pca = rc == SP_OK ? compact : NULL;
-    }
+     * input_dim^2 eigenvectors: 100 MB for "repr"), fitted directly: FAISS's
+     * PCAMatrix computes every eigenvector of the input_dim^2 covariance, hours
+     * for "repr". A raw one keeps FAISS's form: its id is its .spp's. */
+    if (rc == SP_OK && e->kind == SP_EMBEDDER_LEARNED)
+        rc = sp__pca_fit_compact(&e->pca, x, n, e->input_dim, o->dim, o->threads, "sp_embedder_fit");
+    else if (rc == SP_OK)
+        rc = sp_pca_train(&e->pca, x, n, e->input_dim, o->dim, o->threads);
     if (rc == SP_OK)
         rc = explained_variance(e, x, n);
     free(x);
