@@ -9,7 +9,10 @@
  * (another model, no model, truncated and bit-flipped files, a failed save
  * leaving nothing; a learned file holding only A and m); the compact PCA
  * against the FAISS one it copies and a naive projection, and its bytes'
- * refusals; a retriever refusing another embedder's queries;
+ * refusals; the direct fit of a learned embedder's PCA against FAISS's
+ * (components up to sign, centre, explained variance) and a naive
+ * covariance (eigenvector residuals, descending Rayleigh quotients,
+ * orthonormal rows); a retriever refusing another embedder's queries;
  * cancelled fits and embeddings; a trainer holding the model; every bad
  * argument; two threads embedding at once. Tiny models (board 5, 8
  * channels) and random games. */
@@ -413,6 +416,185 @@ START_TEST(learned_pca_is_a_pca_of_the_activations)
     free(train);
     sp_embedder_free(e);
     close_bench();
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* The direct fit (sp__pca_fit_compact), against FAISS and a naive covariance */
+
+#define FIT_N 400
+#define FIT_IN 40
+#define FIT_OUT 5
+
+/* FIT_N samples about a centre in [-1, 1]^FIT_IN, with standard deviations
+ * 10, 8, 6, 4, 3 along the first five vectors of a random orthonormal basis
+ * (Gram-Schmidt of Gaussian vectors) and 0.5 along the others: the top five
+ * components are well separated, in directions no axis gives away. */
+static float *correlated_sample(uint64_t seed)
+{
+    static const double sd[FIT_OUT] = { 10, 8, 6, 4, 3 };
+    sp_rng *rng;
+    ck_assert_int_eq(sp_rng_create(&rng, seed), SP_OK);
+    double *gauss = malloc((FIT_IN * FIT_IN + FIT_N * FIT_IN) * sizeof *gauss), *basis = gauss;
+    for (size_t i = 0; i < FIT_IN * FIT_IN + FIT_N * FIT_IN; i++) /* Box-Muller */
+        gauss[i] = sqrt(-2.0 * log(1.0 - sp_rng_uniform(rng))) * cos(2.0 * M_PI * sp_rng_uniform(rng));
+    for (size_t i = 0; i < FIT_IN; i++) {
+        for (size_t k = 0; k < i; k++) {
+            double dot = 0;
+            for (size_t j = 0; j < FIT_IN; j++)
+                dot += basis[i * FIT_IN + j] * basis[k * FIT_IN + j];
+            for (size_t j = 0; j < FIT_IN; j++)
+                basis[i * FIT_IN + j] -= dot * basis[k * FIT_IN + j];
+        }
+        double norm = 0;
+        for (size_t j = 0; j < FIT_IN; j++)
+            norm += basis[i * FIT_IN + j] * basis[i * FIT_IN + j];
+        for (size_t j = 0; j < FIT_IN; j++)
+            basis[i * FIT_IN + j] /= sqrt(norm);
+    }
+    double centre[FIT_IN];
+    for (size_t j = 0; j < FIT_IN; j++)
+        centre[j] = 2.0 * sp_rng_uniform(rng) - 1.0;
+    float *x = malloc(FIT_N * FIT_IN * sizeof *x);
+    for (size_t r = 0; r < FIT_N; r++) {
+        const double *z = gauss + FIT_IN * FIT_IN + r * FIT_IN;
+        for (size_t j = 0; j < FIT_IN; j++) {
+            double v = centre[j];
+            for (size_t k = 0; k < FIT_IN; k++)
+                v += (k < FIT_OUT ? sd[k] : 0.5) * z[k] * basis[k * FIT_IN + j];
+            x[r * FIT_IN + j] = (float)v;
+        }
+    }
+    free(gauss);
+    sp_rng_free(rng);
+    return x;
+}
+
+/* The sample's covariance (about its mean, over n), naively in double. */
+static void naive_covariance(const float *x, double *cov)
+{
+    double mean[FIT_IN] = { 0 };
+    for (size_t r = 0; r < FIT_N; r++)
+        for (size_t j = 0; j < FIT_IN; j++)
+            mean[j] += x[r * FIT_IN + j] / (double)FIT_N;
+    for (size_t i = 0; i < FIT_IN; i++)
+        for (size_t j = 0; j < FIT_IN; j++) {
+            double s = 0;
+            for (size_t r = 0; r < FIT_N; r++)
+                s += (x[r * FIT_IN + i] - mean[i]) * (x[r * FIT_IN + j] - mean[j]);
+            cov[i * FIT_IN + j] = s / (double)FIT_N;
+        }
+}
+
+/* Share of the sample's variance the PCA's outputs keep, naively in double. */
+static double naive_explained_variance(const sp_pca *pca, const float *x)
+{
+    double cov[FIT_IN * FIT_IN], total = 0, kept = 0;
+    naive_covariance(x, cov);
+    for (size_t j = 0; j < FIT_IN; j++)
+        total += cov[j * FIT_IN + j];
+    float *y = malloc(FIT_N * FIT_OUT * sizeof *y);
+    ck_assert_int_eq(sp_pca_apply(pca, x, FIT_N, FIT_IN, y), SP_OK);
+    for (size_t i = 0; i < FIT_OUT; i++) {
+        double mean = 0, var = 0;
+        for (size_t r = 0; r < FIT_N; r++)
+            mean += y[r * FIT_OUT + i] / (double)FIT_N;
+        for (size_t r = 0; r < FIT_N; r++)
+            var += (y[r * FIT_OUT + i] - mean) * (y[r * FIT_OUT + i] - mean) / (double)FIT_N;
+        kept += var;
+    }
+    free(y);
+    return kept / total;
+}
+
+/* The direct fit spans FAISS's subspace component by component (up to
+ * sign), keeps its centre and its explained variance; its rows are
+ * orthonormal eigenvectors of the naive covariance, in descending order of
+ * their Rayleigh quotients, each with its largest entry positive; two fits
+ * give the same bytes. */
+START_TEST(direct_fit_is_faiss_pca_and_the_naive_eigenvectors)
+{
+    float *x = correlated_sample(11);
+    sp_pca *fit = NULL, *again = NULL, *ref = NULL;
+    ck_assert_msg(sp__pca_fit_compact(&fit, x, FIT_N, FIT_IN, FIT_OUT, 1, "test") == SP_OK, "%s", sp_last_error());
+    ck_assert_int_eq(sp__pca_is_compact(fit), 1);
+    ck_assert_int_eq(sp_pca_train(&ref, x, FIT_N, FIT_IN, FIT_OUT, 1), SP_OK);
+    projection p = projection_of(fit), f = projection_of(ref);
+    ck_assert_uint_eq(p.in, FIT_IN);
+    ck_assert_uint_eq(p.out, FIT_OUT);
+    for (size_t i = 0; i < FIT_OUT; i++) {
+        double dot = 0;
+        for (size_t j = 0; j < FIT_IN; j++)
+            dot += (double)p.a[i * FIT_IN + j] * f.a[i * FIT_IN + j];
+        ck_assert_msg(fabs(dot) > 0.999, "component %zu: |<fit, FAISS>| = %g", i, fabs(dot));
+    }
+    /* Both centres are the mean's part in the (shared) row space. */
+    ck_assert_msg(max_difference(p.mean, f.mean, FIT_IN) < 1e-4, "centres differ by %g",
+                  max_difference(p.mean, f.mean, FIT_IN));
+    double ev = naive_explained_variance(fit, x), ev_ref = naive_explained_variance(ref, x);
+    ck_assert_msg(fabs(ev - ev_ref) < 1e-4, "explained variance %g, FAISS's %g", ev, ev_ref);
+    ck_assert_double_gt(ev, 0.9);
+
+    double cov[FIT_IN * FIT_IN], previous = INFINITY;
+    naive_covariance(x, cov);
+    for (size_t i = 0; i < FIT_OUT; i++) {
+        const float *a = p.a + i * FIT_IN;
+        double ca[FIT_IN], rayleigh = 0, residual = 0;
+        for (size_t j = 0; j < FIT_IN; j++) {
+            ca[j] = 0;
+            for (size_t k = 0; k < FIT_IN; k++)
+                ca[j] += cov[j * FIT_IN + k] * a[k];
+            rayleigh += a[j] * ca[j];
+        }
+        for (size_t j = 0; j < FIT_IN; j++)
+            residual += (ca[j] - rayleigh * a[j]) * (ca[j] - rayleigh * a[j]);
+        ck_assert_msg(sqrt(residual) < 1e-4 * rayleigh, "row %zu is no eigenvector: |C a - q a| = %g, q = %g", i,
+                      sqrt(residual), rayleigh);
+        ck_assert_msg(rayleigh < previous, "row %zu: Rayleigh quotient %g after %g", i, rayleigh, previous);
+        previous = rayleigh;
+        size_t top = 0;
+        for (size_t j = 1; j < FIT_IN; j++)
+            top = fabsf(a[j]) > fabsf(a[top]) ? j : top;
+        ck_assert_msg(a[top] > 0, "row %zu: its largest entry %g is negative", i, a[top]);
+        for (size_t k = 0; k <= i; k++) {
+            double dot = 0;
+            for (size_t j = 0; j < FIT_IN; j++)
+                dot += (double)a[j] * p.a[k * FIT_IN + j];
+            ck_assert_msg(fabs(dot - (k == i)) < 1e-5, "rows %zu and %zu: dot %g", i, k, dot);
+        }
+    }
+    ck_assert_int_eq(sp__pca_fit_compact(&again, x, FIT_N, FIT_IN, FIT_OUT, 1, "test"), SP_OK);
+    ck_assert_uint_eq(sp_pca_id(again), sp_pca_id(fit));
+    projection_free(&p);
+    projection_free(&f);
+    sp_pca_free(again);
+    sp_pca_free(ref);
+    sp_pca_free(fit);
+    free(x);
+}
+END_TEST
+
+START_TEST(direct_fit_refuses_bad_arguments)
+{
+    float x[4 * 3] = { 0 };
+    sp_pca *pca = (sp_pca *)(void *)x; /* set to NULL on failure */
+    ck_assert_int_eq(sp__pca_fit_compact(NULL, x, 4, 3, 2, 1, "test"), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp__pca_fit_compact(&pca, NULL, 4, 3, 2, 1, "test"), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_null(pca);
+    ck_assert_int_eq(sp__pca_fit_compact(&pca, x, 1, 3, 2, 1, "test"), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "test"));
+    ck_assert_int_eq(sp__pca_fit_compact(&pca, x, 4, 3, 0, 1, "test"), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp__pca_fit_compact(&pca, x, 4, 3, 4, 1, "test"), SP_ERR_INVALID_ARG);
+    /* Past LAPACK's int sizes: refused before a value is read. */
+    ck_assert_int_eq(sp__pca_fit_compact(&pca, x, 4, 0x7fffffffu, 2, 1, "test"), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_null(pca);
+    /* Identical samples: a zero covariance still gives orthonormal rows and finite values. */
+    ck_assert_msg(sp__pca_fit_compact(&pca, x, 4, 3, 2, 1, "test") == SP_OK, "%s", sp_last_error());
+    projection p = projection_of(pca);
+    for (size_t i = 0; i < 6; i++)
+        ck_assert(isfinite(p.a[i]));
+    projection_free(&p);
+    sp_pca_free(pca);
 }
 END_TEST
 
@@ -1249,6 +1431,8 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, learned_keys_are_the_layer_through_the_pca);
     tcase_add_test(tc, learned_pca_is_a_pca_of_the_activations);
+    tcase_add_test(tc, direct_fit_is_faiss_pca_and_the_naive_eigenvectors);
+    tcase_add_test(tc, direct_fit_refuses_bad_arguments);
     tcase_add_test(tc, raw_keys_are_the_pca_of_the_planes);
     tcase_add_test(tc, planes_games_and_positions_agree);
     tcase_add_test(tc, fitting_and_embedding_can_be_cancelled);
