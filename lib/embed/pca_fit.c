@@ -55,8 +55,8 @@ static void covariance(const float *x, uint64_t n, size_t din, const double *mea
 }
 
 /* The top dim_out eigenvectors of cov (destroyed) into z (column-major,
- * ascending eigenvalues, as LAPACK returns them). The row-major upper
- * triangle is the column-major lower one. */
+ * ascending eigenvalues, as LAPACK returns them); w has din doubles. The
+ * row-major upper triangle is the column-major lower one. */
 static int top_eigenvectors(double *cov, int din, int dout, double *w, double *z, const char *who)
 {
     const double zero = 0.0;
@@ -159,7 +159,7 @@ int sp__pca_fit_compact(sp_pca **out, const float *x, uint64_t n, uint32_t dim_i
     double *mean = malloc(din * sizeof *mean);
     double *chunk = malloc(CHUNK * din * sizeof *chunk);
     double *cov = malloc(din * din * sizeof *cov);
-    double *w = malloc(dout * sizeof *w);
+    double *w = malloc(din * sizeof *w); /* dsyevr's W is dim_in long: it also works there */
     double *z = malloc(din * dout * sizeof *z);
     float *a = malloc((dout * din + din) * sizeof *a);
     int rc = mean && chunk && cov && w && z && a
