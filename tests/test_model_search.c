@@ -5,7 +5,8 @@
  * modes, one and two threads); a wrapper round the callbacks that checks
  * every expanded action against its node's mask, every rules-mode mask
  * against the rules, and that every state is released; the ends of games
- * (rules mode; the root's pass in learned mode) against go.h's score; the
+ * (rules mode; the root's passes in learned mode, which are real games)
+ * against go.h's score and initial inference; the
  * learned dynamics against sp_model_recurrent called directly; bad
  * arguments. */
 #include <check.h>
@@ -145,10 +146,19 @@ static void wrap_rows(wrap *w, size_t n, void **states, const float *priors, con
             legal_by_rules(s->inner, legal);
             if (memcmp(legal, s->mask, ACTIONS))
                 atomic_fetch_add(&w->bad_masks, 1);
-        } else if (!root) {
-            for (int a = 0; a < ACTIONS; a++)
-                if (!s->mask[a])
-                    atomic_fetch_add(&w->bad_masks, 1); /* the learned model knows no rules below the root */
+        } else {
+            /* Learned mode: the root and the nodes reached from it by
+             * passes are real games with the rules' mask; below them the
+             * model knows no rules. */
+            const sp__learned_state *ls = s->inner;
+            uint8_t want[ACTIONS];
+            ck_assert(!root || ls->real);
+            if (ls->real)
+                legal_by_rules(ls->real, want);
+            else
+                memset(want, 1, sizeof want);
+            if (memcmp(want, s->mask, ACTIONS))
+                atomic_fetch_add(&w->bad_masks, 1);
         }
     }
 }
@@ -529,6 +539,99 @@ START_TEST(games_end_by_the_score)
 }
 END_TEST
 
+/* Learned mode: a pass from the root is played by the rules (the dynamics
+ * never learnt a pass mid-game): its child is the real position after the
+ * pass, evaluated as a root is (initial inference, softmax over the legal
+ * moves), a second pass ends the game with go.h's score, and any other
+ * action from it goes to the dynamics from its initial state. */
+START_TEST(learned_root_pass_child_is_real)
+{
+    sp_model *m = tiny_model();
+    sp_model_info info = SP_MODEL_INFO_INIT;
+    ck_assert_int_eq(sp_model_describe(m, &info), SP_OK);
+    const size_t S = (size_t)info.state_size;
+    const int planes_n = sp_go_plane_count(HISTORY) * AREA;
+    sp_search_model lm = search_model(m, SP_MODEL_SEARCH_LEARNED, 0);
+    sp_rng *rng;
+    ck_assert_int_eq(sp_rng_create(&rng, 21), SP_OK);
+    int checked = 0;
+    for (int pos = 0; pos < 16; pos++) {
+        sp_game *g = random_game(rng, 2 + 3 * pos, pos % 2 ? 7.0f : 0.5f);
+        if (sp_game_is_over(g) || (sp_game_move_count(g) > 0 && sp_game_last_move(g) == SP_PASS)) {
+            sp_game_free(g);
+            continue;
+        }
+        /* The reference: the game after a pass, through the model directly. */
+        sp_game *after = NULL, *end = NULL;
+        ck_assert_int_eq(sp_game_clone(&after, g), SP_OK);
+        ck_assert_int_eq(sp_game_play(after, SP_PASS), SP_OK);
+        ck_assert(!sp_game_is_over(after));
+        float planes[planes_n], state[S], logits[ACTIONS], value, score;
+        ck_assert_int_eq(sp_game_planes(after, HISTORY, planes, (size_t)planes_n), SP_OK);
+        ck_assert_int_eq(sp_model_initial(m, planes, 1, state, logits, &value), SP_OK);
+        uint8_t legal[ACTIONS];
+        legal_by_rules(after, legal);
+        double want[ACTIONS];
+        reference_softmax(logits, legal, want);
+        ck_assert_int_eq(sp_game_clone(&end, after), SP_OK);
+        ck_assert_int_eq(sp_game_play(end, SP_PASS), SP_OK);
+        ck_assert_int_eq(sp_game_score(end, &score), SP_OK);
+
+        void *input = g, *root = NULL, *child = NULL, *grand[2] = { NULL, NULL };
+        float priors[2 * ACTIONS], values[2], rewards[2];
+        uint8_t masks[2 * ACTIONS];
+        int32_t terminal[2] = { 0, 0 }, pass = AREA;
+        memset(masks, 1, sizeof masks);
+        ck_assert_int_eq(lm.initial(0, 1, &input, &root, priors, values, masks, terminal, lm.payload), SP_OK);
+        memset(masks, 1, sizeof masks);
+        ck_assert_int_eq(lm.recurrent(0, 1, &root, &pass, &child, rewards, priors, values, masks, terminal,
+                                      lm.payload), SP_OK);
+        const sp__learned_state *c = child;
+        ck_assert_ptr_nonnull(c->real);
+        ck_assert_uint_eq(sp_game_hash(c->real), sp_game_hash(after));
+        ck_assert_int_eq(terminal[0], 0);
+        ck_assert_float_eq_tol(values[0], value, 1e-5f);
+        ck_assert_int_eq(memcmp(c->hidden, state, S * sizeof(float)), 0);
+        for (int a = 0; a < ACTIONS; a++) {
+            ck_assert_int_eq(masks[a], legal[a]);
+            ck_assert_float_eq_tol(priors[a], want[a], 1e-5);
+        }
+
+        /* From the real pass child: a pass ends the game, a point goes to the dynamics. */
+        int32_t two[2] = { AREA, 0 };
+        while (!legal[two[1]])
+            two[1]++;
+        void *parents[2] = { child, child };
+        memset(masks, 1, sizeof masks);
+        ck_assert_int_eq(lm.recurrent(0, 2, parents, two, grand, rewards, priors, values, masks, terminal, lm.payload),
+                         SP_OK);
+        ck_assert_int_eq(terminal[0], 1);
+        ck_assert_float_eq(values[0], outcome_for(end, score));
+        float next_state[S], next_value;
+        ck_assert_int_eq(sp_model_recurrent(m, state, &two[1], 1, next_state, logits, &next_value), SP_OK);
+        const sp__learned_state *below = grand[1];
+        ck_assert_ptr_null(below->real);
+        ck_assert_int_eq(terminal[1], 0);
+        ck_assert_float_eq_tol(values[1], next_value, 1e-5f);
+        for (size_t k = 0; k < S; k++)
+            ck_assert_float_eq_tol(below->hidden[k], next_state[k], 1e-5f);
+        for (int a = 0; a < ACTIONS; a++)
+            ck_assert_int_eq(masks[ACTIONS + a], 1);
+        for (int k = 0; k < 2; k++)
+            lm.release(grand[k], lm.payload);
+        lm.release(child, lm.payload);
+        lm.release(root, lm.payload);
+        sp_game_free(end);
+        sp_game_free(after);
+        sp_game_free(g);
+        checked++;
+    }
+    ck_assert_int_ge(checked, 8);
+    sp_rng_free(rng);
+    sp_model_free(m);
+}
+END_TEST
+
 /* Learned mode below the root: one dynamics step of sp_model_recurrent
  * per row, cut into calls of max_batch rows, priors a softmax over every
  * action, no terminal, reward 0. */
@@ -608,6 +711,7 @@ Suite *model_search_suite(void)
     tcase_add_test(tc, root_priors_are_a_softmax_over_legal_moves);
     tcase_add_test(tc, search_never_chooses_an_illegal_move);
     tcase_add_test(tc, games_end_by_the_score);
+    tcase_add_test(tc, learned_root_pass_child_is_real);
     tcase_add_test(tc, learned_dynamics_follow_the_model);
     suite_add_tcase(s, tc);
     return s;

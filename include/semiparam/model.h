@@ -265,11 +265,13 @@ SP_API int sp_model_activations(sp_model *m, const char *layer, const float *pla
 /** How the search uses the model. @since 0.1 */
 typedef enum sp_model_search_mode {
     SP_MODEL_SEARCH_LEARNED = 0, /**< MuZero: real game at the root, learned dynamics below it (no
-                                      masks, no terminal states, but for the root's pass when the
-                                      root's last move was a pass: that child ends the game with
-                                      the real score, as in rules mode; a tree kept by
-                                      sp_search_advance() across a pass keeps its old pass child,
-                                      so reset it then) */
+                                      masks, no terminal states), but for passes from the root: the
+                                      nodes reached from the root by passes only are real games, as
+                                      in rules mode (initial inference, legal mask, and a second
+                                      pass ends the game with the real score), because the dynamics
+                                      learnt passes only at the end of games; a tree kept by
+                                      sp_search_advance() across a pass may hold a pass child built
+                                      by the dynamics, so reset it then */
     SP_MODEL_SEARCH_RULES = 1    /**< AlphaZero: real games in the tree, initial inference at every node,
                                       legal masks everywhere */
 } sp_model_search_mode;

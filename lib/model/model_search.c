@@ -25,10 +25,12 @@ int sp_model_search_options_init(sp_model_search_options *opts, uint32_t version
 
 static void free_state(const sp__model_search *p, void *state)
 {
-    if (p->opts.mode == SP_MODEL_SEARCH_RULES)
+    if (p->opts.mode == SP_MODEL_SEARCH_RULES) {
         sp_game_free(state);
-    else
+    } else {
+        sp_game_free(((sp__learned_state *)state)->real);
         free(state);
+    }
 }
 
 void *sp__model_search_take_state(sp__model_search *p)
@@ -42,7 +44,10 @@ void *sp__model_search_take_state(sp__model_search *p)
         return state;
     if (p->opts.mode == SP_MODEL_SEARCH_RULES)
         return calloc(1, sizeof(sp_game)); /* sp__game_copy_position gives it its buffers */
-    return malloc(sizeof(sp__learned_state) + p->state_floats * sizeof(float));
+    sp__learned_state *fresh = malloc(sizeof(sp__learned_state) + p->state_floats * sizeof(float));
+    if (fresh)
+        fresh->real = NULL;
+    return fresh;
 }
 
 void sp__model_search_release_state(void *state, void *payload)
@@ -50,6 +55,12 @@ void sp__model_search_release_state(void *state, void *payload)
     sp__model_search *p = payload;
     if (!state)
         return;
+    if (p->opts.mode == SP_MODEL_SEARCH_LEARNED) {
+        /* Kept states hold no game: the next node's own is set when needed. */
+        sp__learned_state *st = state;
+        sp_game_free(st->real);
+        st->real = NULL;
+    }
     const size_t bytes = p->opts.mode == SP_MODEL_SEARCH_RULES ? sizeof(sp_game) + (size_t)p->area * 64
                                                                 : sizeof(sp__learned_state) + p->state_floats * sizeof(float);
     const size_t keep = FREE_STATE_BYTES / bytes > 64 ? FREE_STATE_BYTES / bytes : 64;

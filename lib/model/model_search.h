@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "semiparam/go.h"
 #include "semiparam/model.h"
 
 /* Most rows a callback hands the network in one call when the options set
@@ -22,14 +23,16 @@ typedef struct sp__search_scratch {
     size_t int_capacity;
 } sp__search_scratch;
 
-/* A learned-mode state: the hidden state, and what the rules say of the
- * one move that ends a real game. The root is a real game: when its last
- * move was a pass, its pass child ends the game with the board's score,
- * which the search then knows for certain instead of asking the dynamics.
- * Every state below the root has pass_ends 0. */
+/* A learned-mode state: the hidden state, and for the root and the nodes
+ * reached from it by passes only, the real game. A pass is the one action
+ * the dynamics never learnt mid-game (experts pass when the game is over),
+ * and the tree cannot tell a pass that ends the game from one that gives a
+ * move away: so a pass from a real node is played by the rules, its
+ * position evaluated by initial inference with its legal mask, and a
+ * second pass ends the game with the board's score. Every other action
+ * leads to the dynamics, and below it `real` is NULL. */
 typedef struct sp__learned_state {
-    int32_t pass_ends;  /* a pass from here ends the game */
-    float end_value;    /* then the outcome for the player to move after it */
+    sp_game *real;      /* owned; NULL below the root but for passes */
     float hidden[];     /* state_floats */
 } sp__learned_state;
 

@@ -1,7 +1,7 @@
 /* The callbacks of the model as a searcher model. Learned mode (MuZero):
  * the root is a real game, read through its planes and legal moves; below
  * it the dynamics network plays on hidden states and knows no rules (but
- * for a pass that ends the real game at the root). Rules
+ * for passes from the root, model_search.h). Rules
  * mode (AlphaZero): every node is a real game, evaluated by initial
  * inference, with its legal moves and its real end. */
 #include <math.h>
@@ -54,29 +54,9 @@ static size_t rows_per_call(const sp__model_search *p, size_t n)
     return n < limit ? n : limit;
 }
 
-/* The learned root's pass rule (sp__learned_state): when a pass ends the
- * real game, the outcome after it, found by playing it on a copy. */
-static int set_pass_rule(const sp_game *g, sp__learned_state *st)
-{
-    st->pass_ends = 0;
-    st->end_value = 0.0f;
-    if (sp_game_is_over(g) || sp_game_move_count(g) == 0 || sp_game_last_move(g) != SP_PASS)
-        return SP_OK;
-    sp_game *after = NULL;
-    int rc = sp_game_clone(&after, g);
-    if (!rc)
-        rc = sp_game_play(after, SP_PASS);
-    if (!rc && sp_game_is_over(after)) {
-        rc = final_value(after, &st->end_value);
-        st->pass_ends = rc == SP_OK;
-    }
-    sp_game_free(after);
-    return rc;
-}
-
 /* Priors, values, masks and terminal flags of n real positions, the
  * unfinished ones in batched initial inference; with `roots` (learned
- * mode) each position's hidden state and pass rule go to roots[i]. */
+ * mode) each position's hidden state goes to roots[i]. */
 static int evaluate_games(sp__model_search *p, size_t n, const sp_game *const *games, sp__learned_state *const *roots,
                           float *priors, float *values, uint8_t *masks, int32_t *terminal)
 {
@@ -93,10 +73,6 @@ static int evaluate_games(sp__model_search *p, size_t n, const sp_game *const *g
         for (; i < n && k < chunk && !rc; i++) {
             const sp_game *g = games[i];
             uint8_t *mask = masks + i * A;
-            if (roots)
-                rc = set_pass_rule(g, roots[i]);
-            if (rc)
-                break;
             if (sp_game_is_over(g)) {
                 terminal[i] = 1;
                 memset(mask, 0, A);
@@ -150,6 +126,8 @@ int sp__model_search_initial(int worker, size_t n, void *const *inputs, void **o
             return sp__error(SP_ERR_NOMEM, "model search: out of memory for a state");
         if (rules && (rc = sp__game_copy_position(out_states[i], inputs[i])))
             return rc;
+        if (!rules && (rc = sp_game_clone(&((sp__learned_state *)out_states[i])->real, inputs[i])))
+            return rc;
     }
     return evaluate_games(p, n, (const sp_game *const *)(rules ? (void *const *)out_states : inputs),
                           rules ? NULL : (sp__learned_state *const *)out_states, out_priors, out_values, inout_masks,
@@ -180,8 +158,23 @@ static int rules_recurrent(sp__model_search *p, size_t n, void *const *states, c
                           out_terminal);
 }
 
+/* Learned mode: a pass from a real node (sp__learned_state) played by the
+ * rules on a copy of its game, which becomes the child's, and evaluated as
+ * a root is: initial inference and the legal mask, or the score when the
+ * pass ended the game. */
+static int learned_real_pass(sp__model_search *p, const sp__learned_state *parent, sp__learned_state *child,
+                             float *priors, float *value, uint8_t *mask, int32_t *terminal)
+{
+    int rc = sp_game_clone(&child->real, parent->real);
+    if (!rc)
+        rc = sp_game_play(child->real, SP_PASS);
+    if (!rc)
+        rc = evaluate_games(p, 1, (const sp_game *const *)&child->real, &child, priors, value, mask, terminal);
+    return rc;
+}
+
 /* Learned mode: one batched dynamics step per call of at most max_batch
- * rows, but for the root's pass when the rules say it ends the game. */
+ * rows, but for passes from real nodes (learned_real_pass). */
 static int learned_recurrent(sp__model_search *p, size_t n, void *const *states, const int32_t *actions,
                              void **out_states, float *out_priors, float *out_values, uint8_t *inout_masks,
                              int32_t *out_terminal)
@@ -203,17 +196,12 @@ static int learned_recurrent(sp__model_search *p, size_t n, void *const *states,
     int rc = SP_OK;
     for (size_t first = 0; first < n && !rc;) {
         size_t k = 0, i = first;
-        for (; i < n && k < chunk; i++) {
+        for (; i < n && k < chunk && !rc; i++) {
             const sp__learned_state *parent = states[i];
             sp__learned_state *child = out_states[i];
-            child->pass_ends = 0;
-            child->end_value = 0.0f;
-            if (parent->pass_ends && actions[i] == p->area) {
-                out_terminal[i] = 1;
-                out_values[i] = parent->end_value;
-                memset(inout_masks + i * A, 0, A);
-                memset(out_priors + i * A, 0, A * sizeof *out_priors);
-                memset(child->hidden, 0, S * sizeof(float));
+            if (parent->real && actions[i] == p->area) {
+                rc = learned_real_pass(p, parent, child, out_priors + i * A, out_values + i, inout_masks + i * A,
+                                       out_terminal + i);
                 continue;
             }
             memcpy(in + k * S, parent->hidden, S * sizeof(float));
@@ -221,7 +209,7 @@ static int learned_recurrent(sp__model_search *p, size_t n, void *const *states,
             rows[k++] = (int32_t)i;
         }
         first = i;
-        if (k)
+        if (k && !rc)
             rc = sp_model_recurrent(p->model, in, moves, (int32_t)k, next, logits, value);
         for (size_t j = 0; j < k && !rc; j++) {
             const size_t row = (size_t)rows[j];
