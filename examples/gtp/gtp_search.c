@@ -116,7 +116,14 @@ static int make_search(searcher *s, int size)
  * only grew (same set-up, same komi); otherwise start a new tree. */
 static void follow_game(searcher *s, const sp_game *game)
 {
-    int ok = s->root != NULL && sp_game_komi(s->root) == sp_game_komi(game);
+    /* Over a learned model every move starts a fresh tree, as MuZero's
+     * does: the kept subtree was built by the dynamics, and its root's pass
+     * child with it, which then never meets the rules (model.h,
+     * SP_MODEL_SEARCH_LEARNED). Kept, such pass children valued giving a
+     * move away like the end of a won game, and the engine passed in the
+     * middle of fights (issue 13's matches, docs/results.md). */
+    const int learned = s->opts.model && s->opts.model_mode == SP_MODEL_SEARCH_LEARNED;
+    int ok = !learned && s->root != NULL && sp_game_komi(s->root) == sp_game_komi(game);
     int n0 = ok ? sp_game_move_count(s->root) : 0, n = sp_game_move_count(game);
     ok = ok && n >= n0;
     for (int i = 0; ok && i < n0; i++) {
@@ -139,13 +146,6 @@ static void follow_game(searcher *s, const sp_game *game)
         sp_game_move_at(game, i, &color, &move);
         ok = sp_move_to_action(s->size, move, &action) == SP_OK && sp_search_advance(s->search, action) == SP_OK;
     }
-    /* Over a learned model, a kept pass child was built by the dynamics,
-     * which do not know that a second pass ends the game: after a pass the
-     * tree starts afresh, so that the root's pass child gets the rules'
-     * ending (model.h, SP_MODEL_SEARCH_LEARNED). */
-    if (ok && s->opts.model && s->opts.model_mode == SP_MODEL_SEARCH_LEARNED && n > 0 &&
-        sp_game_last_move(game) == SP_PASS)
-        ok = 0;
     if (!ok)
         sp_search_reset(s->search);
 }
