@@ -574,6 +574,8 @@ START_TEST(direct_fit_is_faiss_pca_and_the_naive_eigenvectors)
 }
 END_TEST
 
+/* Bad arguments are refused before anything is read; degenerate and full
+ * fits still give orthonormal, finite rows. */
 START_TEST(direct_fit_refuses_bad_arguments)
 {
     float x[4 * 3] = { 0 };
@@ -595,6 +597,21 @@ START_TEST(direct_fit_refuses_bad_arguments)
         ck_assert(isfinite(p.a[i]));
     projection_free(&p);
     sp_pca_free(pca);
+    /* Every component (LAPACK's all-eigenvalue path): an orthonormal basis. */
+    float *sample = correlated_sample(12);
+    ck_assert_msg(sp__pca_fit_compact(&pca, sample, FIT_N, FIT_IN, FIT_IN, 2, "test") == SP_OK, "%s",
+                  sp_last_error());
+    p = projection_of(pca);
+    for (size_t i = 0; i < FIT_IN; i++)
+        for (size_t k = 0; k < FIT_IN; k++) {
+            double dot = 0;
+            for (size_t j = 0; j < FIT_IN; j++)
+                dot += (double)p.a[i * FIT_IN + j] * p.a[k * FIT_IN + j];
+            ck_assert_msg(fabs(dot - (i == k)) < 1e-5, "rows %zu and %zu: dot %g", i, k, dot);
+        }
+    projection_free(&p);
+    sp_pca_free(pca);
+    free(sample);
 }
 END_TEST
 
