@@ -58,8 +58,8 @@ int sp__pca_compact_from(sp_pca **out, const float *matrix, const float *centre,
                          const char *who);
 
 /* The top dim_out principal components of n samples of dim_in floats,
- * fitted directly (covariance by dsyrk, the top eigenvectors by LAPACK's
- * dsyevr, in double) instead of FAISS's PCAMatrix, which computes all dim_in
+ * fitted directly (covariance by ssyrk, the top eigenvectors by LAPACK's
+ * ssyevr) instead of FAISS's PCAMatrix, which computes all dim_in
  * eigenvectors: a compact PCA whose rows are in descending eigenvalue order,
  * each signed so its largest-magnitude entry is positive, centred on the
  * sample mean's part in their span. BLAS and LAPACK run on `threads` OpenMP
