@@ -48,6 +48,8 @@ static int usage(FILE *out)
             "                                   neighbours of every position from the other half, for training\n"
             "  info INDEX.spi                   factory, keys per half, embedder id, bytes per key\n"
             "  info KEYS.spk                    keys, dimension, board size, embedder id (the whole file checked)\n"
+            "  info E.spe [--model M.spm]       an embedder's kind, layer, dimension, id and explained variance\n"
+            "                                   (a learned one loads only with its model)\n"
             "  quality ...                      neighbour quality of an index (sp-index quality --help)\n"
             "query, recall and precompute take --max-codes N|all: codes scanned per query at most\n"
             "(default twice the codes of nprobe average lists; all: no budget)\n"
@@ -702,6 +704,19 @@ done:
     return status;
 }
 
+static void print_embedder(const char *path, const char *model, const sp_embedder_info *info)
+{
+    printf("embedder         %s\n", path);
+    if (info->kind == SP_EMBEDDER_LEARNED)
+        printf("kind             learned (layer %s of %s, model hash %016llx)\n", info->layer, model,
+               (unsigned long long)info->model_hash);
+    else
+        printf("kind             raw (planes of history %d)\n", info->history);
+    printf("dimension        %u (from %u floats)\n", info->dim, info->input_dim);
+    printf("id               %016llx\n", (unsigned long long)info->id);
+    printf("explained var    %.4f\n", info->explained_variance);
+}
+
 /* embedder: fit a raw or learned embedder on a dataset and save it. */
 static int cmd_embedder(const index_cluster *cl, const args *a)
 {
@@ -754,15 +769,7 @@ static int cmd_embedder(const index_cluster *cl, const args *a)
         fail("describe", rc);
         goto done;
     }
-    printf("embedder         %s\n", a->index);
-    if (info.kind == SP_EMBEDDER_LEARNED)
-        printf("kind             learned (layer %s of %s, model hash %016llx)\n", info.layer, a->model,
-               (unsigned long long)info.model_hash);
-    else
-        printf("kind             raw (planes of history %d)\n", info.history);
-    printf("dimension        %u (from %u floats)\n", info.dim, info.input_dim);
-    printf("id               %016llx\n", (unsigned long long)info.id);
-    printf("explained var    %.4f\n", info.explained_variance);
+    print_embedder(a->index, a->model, &info);
     printf("seconds          %.1f\n", seconds);
     status = 0;
 done:
@@ -1019,12 +1026,38 @@ static int keys_info(const char *path)
     return 0;
 }
 
+/* info E.spe [--model M.spm]: what an embedder file holds; a learned one
+ * loads only with the model it was made from, which this checks too. */
+static int embedder_info(const args *a)
+{
+    index_embedder_args ea = embedder_args(a);
+    sp_model *model = NULL;
+    sp_embedder *e = NULL;
+    sp_embedder_info info = SP_EMBEDDER_INFO_INIT;
+    int status = 1, rc;
+    if (a->model && index_model_load(&ea, &model))
+        return 1;
+    if ((rc = sp_embedder_load(&e, a->index, model)) != SP_OK)
+        fail(a->index, rc);
+    else if ((rc = sp_embedder_describe(e, &info)) != SP_OK)
+        fail("describe", rc);
+    else {
+        print_embedder(a->index, a->model, &info);
+        status = 0;
+    }
+    sp_embedder_free(e);
+    sp_model_free(model);
+    return status;
+}
+
 static int cmd_info(const index_cluster *cl, const args *a)
 {
     (void)cl;
     size_t len = strlen(a->index);
     if (len > 4 && !strcmp(a->index + len - 4, ".spk"))
         return keys_info(a->index);
+    if (len > 4 && !strcmp(a->index + len - 4, ".spe"))
+        return embedder_info(a);
     if (index_cluster_is_sharded(a->index))
         return sharded_info(a->index);
     sp_retriever *r;

@@ -1,15 +1,18 @@
 #!/bin/sh
 # The shipped models (models/): each file's SHA-256 equals the one recorded in
-# models/SHA256SUMS, and each model loads (every .spm section CRC checked)
-# and plays a legal first move through sp-gtp --policy-only.
-# Usage: check-models.sh SOURCE_ROOT SP_GTP
+# models/SHA256SUMS, each model loads (every .spm section CRC checked) and
+# plays a legal first move through sp-gtp --policy-only, and, given SP_INDEX,
+# each embedder (.spe) loads with one of the shipped models (a learned
+# embedder loads only with the model whose content hash it names).
+# Usage: check-models.sh SOURCE_ROOT SP_GTP [SP_INDEX]
 set -eu
-root=$1 gtp=$2
+root=$1 gtp=$2 index=${3:-}
 cd "$root/models"
 [ -s SHA256SUMS ] || { echo "FAIL: models/SHA256SUMS is missing or empty"; exit 1; }
 sha256sum --check --strict SHA256SUMS
 # Every shipped file is listed.
-for f in *.spm; do
+for f in *.spm *.spe; do
+    [ -e "$f" ] || continue
     grep -q "  $f\$" SHA256SUMS || { echo "FAIL: models/$f is not in models/SHA256SUMS"; exit 1; }
 done
 for f in $(awk '/\.spm$/ { print $2 }' SHA256SUMS); do
@@ -17,4 +20,16 @@ for f in $(awk '/\.spm$/ { print $2 }' SHA256SUMS); do
     move=$(printf '%s\n' "$out" | sed -n 's/^= \([A-HJ-T][0-9]*\|pass\)$/\1/p' | head -1)
     [ -n "$move" ] || { echo "FAIL: $f: no move in: $out"; exit 1; }
     echo "ok: $f loads and plays $move"
+done
+[ -n "$index" ] || exit 0
+for f in $(awk '/\.spe$/ { print $2 }' SHA256SUMS); do
+    found=
+    for m in $(awk '/\.spm$/ { print $2 }' SHA256SUMS); do
+        if out=$("$index" info "$f" --model "$m" 2>/dev/null); then
+            found=$m
+            break
+        fi
+    done
+    [ -n "$found" ] || { echo "FAIL: $f loads with none of the shipped models"; exit 1; }
+    echo "ok: $f loads with $found: $(printf '%s\n' "$out" | sed -n 's/^id  *//p' | head -1)"
 done
