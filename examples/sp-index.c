@@ -43,7 +43,8 @@ static int usage(FILE *out)
             "      [--boards N]                 diagrams (the first N; 0: none): game, move, squared distance,\n"
             "                                   outcome for the side to move, next move (* on the board)\n"
             "  recall INDEX.spi --spd D.spd EMB [--queries 1000] [--k 10] [--nprobe 1,4,16,64] [--rerank R]\n"
-            "                                   recall@k against exact search over the same keys\n"
+            "      [--keys K.spk]               recall@k against exact search over the same keys (embedded again,\n"
+            "                                   or looked up in the key file the index was built from)\n"
             "  precompute INDEX.spi --spd D.spd EMB --out N.spn [--part train] [--k 10] [--nprobe N] [--limit N]\n"
             "                                   neighbours of every position from the other half, for training\n"
             "  info INDEX.spi                   factory, keys per half, embedder id, bytes per key\n"
@@ -224,22 +225,34 @@ static int part_positions(const sp_dataset *ds, const char *part, uint64_t limit
 typedef struct key_ctx {
     const sp_embedder *embedder;
     const sp_dataset *ds;
+    const keys_file *file; /* recall --keys: keys looked up here instead of embedded */
 } key_ctx;
+
+/* Keys (and game ids, when `games`) of positions: from the key file when
+ * there is one, else embedded (with a progress line). */
+static int lookup_or_embed(const key_ctx *c, const uint64_t *pos, uint64_t n, float *keys, uint32_t *games)
+{
+    if (!c->file)
+        return n ? sp_embedder_embed_positions(c->embedder, c->ds, pos, n, keys, games) : SP_OK;
+    char err[256];
+    if (keys_file_lookup(c->file, pos, n, keys, games, err, sizeof err) == 0)
+        return SP_OK;
+    fprintf(stderr, "sp-index: --keys: %s\n", err);
+    return SP_ERR_INVALID_ARG;
+}
 
 static int keys_of(void *ctx, const uint64_t *ids, uint64_t n, float *out)
 {
-    key_ctx *c = ctx;
-    return sp_embedder_embed_positions(c->embedder, c->ds, ids, n, out, NULL);
+    return lookup_or_embed(ctx, ids, n, out, NULL);
 }
 
-/* Keys and game ids of positions, with a progress line. */
 static int make_keys(const key_ctx *c, const uint64_t *pos, uint64_t n, float **keys, uint32_t **games)
 {
     *keys = malloc((n ? n : 1) * sp_embedder_dim(c->embedder) * sizeof **keys);
     *games = malloc((n ? n : 1) * sizeof **games);
     if (!*keys || !*games)
         return SP_ERR_NOMEM;
-    return n ? sp_embedder_embed_positions(c->embedder, c->ds, pos, n, *keys, *games) : SP_OK;
+    return lookup_or_embed(c, pos, n, *keys, *games);
 }
 
 static index_embedder_args embedder_args(const args *a)
@@ -271,6 +284,7 @@ static int open_inputs_here(const args *a, sp_dataset **ds, index_embedder *emb,
     }
     c->embedder = emb->embedder;
     c->ds = *ds;
+    c->file = NULL;
     return 0;
 }
 
@@ -440,7 +454,7 @@ static int cmd_build(const index_cluster *cl, const args *a)
     if (stopped(cl, rc != SP_OK) || build_embedder(cl, a, ds, &emb))
         goto done;
     n = rank_share(cl, pos, n);
-    key_ctx c = { emb.embedder, ds };
+    key_ctx c = { emb.embedder, ds, NULL };
     double t1 = index_now();
     if ((rc = make_keys(&c, pos, n, &keys, &games)) != SP_OK)
         fail("keys", rc);
@@ -801,6 +815,26 @@ static int held_positions(const index_set *s, uint64_t **pos, uint64_t *n)
     return rc;
 }
 
+/* recall --keys K.spk: the key file the index was built from, whose keys
+ * must be the embedder's (same id and dimension). Returns 0, or 1 with a
+ * message. */
+static int read_recall_keys(const char *path, const sp_embedder *e, keys_file *out)
+{
+    char err[4400];
+    if (keys_file_read(out, path, err, sizeof err) != 0) {
+        fprintf(stderr, "sp-index: %s\n", err);
+        return 1;
+    }
+    if (out->embedder_id != sp_embedder_id(e) || out->dim != sp_embedder_dim(e)) {
+        fprintf(stderr, "sp-index: %s holds keys of embedder %016llx (%u floats), the embedder given is %016llx (%u)\n",
+                path, (unsigned long long)out->embedder_id, out->dim, (unsigned long long)sp_embedder_id(e),
+                sp_embedder_dim(e));
+        keys_file_free(out);
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_recall(const index_cluster *cl, const args *a)
 {
     sp_dataset *ds;
@@ -813,11 +847,17 @@ static int cmd_recall(const index_cluster *cl, const args *a)
     uint64_t *pos = NULL, *qpos = NULL, *ids = NULL, n = 0;
     float *keys = NULL, *queries = NULL, *exact_d = NULL;
     uint32_t *games = NULL;
+    keys_file file = { 0 };
     int status = 1;
     if ((rc = index_set_load(cl, &r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
         fail(a->index, rc);
         goto done;
     }
+    if (a->keys && read_recall_keys(a->keys, emb.embedder, &file))
+        rc = SP_ERR_INVALID_ARG;
+    c.file = a->keys ? &file : NULL;
+    if (stopped(cl, rc != SP_OK))
+        goto done;
     /* The exact index: a flat one over the keys of every position held
      * (sharded alike: each rank keys its own shard's positions). */
     if ((rc = held_positions(&r, &pos, &n)) != SP_OK)
@@ -897,6 +937,7 @@ done:
     free(ids);
     index_set_free(&exact);
     index_set_free(&r);
+    keys_file_free(&file);
     index_embedder_close(&emb);
     sp_dataset_free(ds);
     return status;

@@ -275,3 +275,44 @@ int keys_file_read(keys_file *out, const char *path, char *err, size_t err_size)
         keys_file_free(out);
     return rc;
 }
+
+typedef struct key_slot {
+    uint64_t position;
+    uint64_t row;
+} key_slot;
+
+static int by_position(const void *a, const void *b)
+{
+    const key_slot *x = a, *y = b;
+    return x->position < y->position ? -1 : x->position > y->position;
+}
+
+int keys_file_lookup(const keys_file *k, const uint64_t *positions, uint64_t n, float *keys, uint32_t *games,
+                     char *err, size_t err_size)
+{
+    /* The file's rows sorted by position id, then a binary search per
+     * position: n log(count), however the two orders differ. */
+    key_slot *slots = malloc((k->count ? k->count : 1) * sizeof *slots);
+    if (!slots) {
+        say(err, err_size, "out of memory for %llu key slots", (unsigned long long)k->count);
+        return -1;
+    }
+    for (uint64_t i = 0; i < k->count; i++)
+        slots[i] = (key_slot){ k->positions[i], i };
+    qsort(slots, (size_t)k->count, sizeof *slots, by_position);
+    int rc = 0;
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        const key_slot want = { positions[i], 0 };
+        const key_slot *got = bsearch(&want, slots, (size_t)k->count, sizeof *slots, by_position);
+        if (!got) {
+            say(err, err_size, "the key file lacks position %llu", (unsigned long long)positions[i]);
+            rc = -1;
+            break;
+        }
+        memcpy(keys + i * k->dim, k->keys + got->row * k->dim, (size_t)k->dim * sizeof *keys);
+        if (games)
+            games[i] = k->games[got->row];
+    }
+    free(slots);
+    return rc;
+}

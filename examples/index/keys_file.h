@@ -36,4 +36,12 @@ int keys_file_read(keys_file *out, const char *path, char *err, size_t err_size)
 /* Free the arrays of a keys_file read by keys_file_read(); zeroes it. */
 void keys_file_free(keys_file *k);
 
+/* The keys of given positions, looked up by position id: `keys` (n x dim)
+ * and `games` (n; may be NULL) of positions[i] for every i. For sp-index
+ * recall, whose exact index must hold the very keys the index was built
+ * from. Returns 0, -1 with "out of memory" in `err`, or -1 naming the first
+ * position the file lacks. */
+int keys_file_lookup(const keys_file *k, const uint64_t *positions, uint64_t n, float *keys, uint32_t *games,
+                     char *err, size_t err_size);
+
 #endif

@@ -4,7 +4,8 @@
 # and a seeded 15% share), an index built from the key file, queries shown as
 # board diagrams (an indexed position is its own nearest neighbour at
 # distance 0 with --exclude none, and absent from --exclude game), queries
-# with another embedder refused; truncated, bit-flipped and foreign key files
+# with another embedder refused, recall with keys read from the key file as
+# with keys embedded again; truncated, bit-flipped and foreign key files
 # refused with a message, a write that fails (file size limit, as a full
 # disk) leaves neither the file nor a temporary, and the temporary of a writer
 # killed at its rename goes at the next write. With SP_TRAIN (a build with
@@ -126,6 +127,25 @@ run query "$tmp/p.spi" --spd "$tmp/d.spd" --pca "$tmp/p.spi.spp" --position $p -
 # Queries from another embedder are refused by the index.
 refused "embedder" "query of the raw index with another embedder" query "$tmp/i.spi" --spd "$tmp/d.spd" \
     --pca "$tmp/p.spi.spp" --position $p
+
+# recall with the keys looked up in the key file the index was built from
+# gives what re-embedding gives (the queries/s column aside); a key file of
+# another embedder, or one lacking an indexed position, is refused.
+recall_lines() { awk '$1 != "index" { print $1, $2, $3, $4 }' "$tmp/out"; }
+run recall "$tmp/i.spi" --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --queries 40 --k 5 --nprobe 1
+[ $rc = 0 ] || fail "recall: exit $rc"
+recall_lines >"$tmp/recall.embedded"
+[ "$(wc -l <"$tmp/recall.embedded")" = 2 ] || fail "recall: not an exact row and one nprobe row"
+run recall "$tmp/i.spi" --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --queries 40 --k 5 --nprobe 1 \
+    --keys "$tmp/all.spk"
+[ $rc = 0 ] || fail "recall --keys: exit $rc"
+recall_lines | cmp -s - "$tmp/recall.embedded" || fail "recall --keys: other figures than re-embedding"
+run embed "$tmp/o.spk" --spd "$tmp/d.spd" --pca "$tmp/p.spi.spp" --limit 50
+[ $rc = 0 ] || fail "embed --pca: exit $rc"
+refused "o.spk holds keys of embedder" "recall --keys of another embedder" recall "$tmp/i.spi" \
+    --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --queries 40 --keys "$tmp/o.spk"
+refused "lacks position" "recall --keys of a 15% share" recall "$tmp/i.spi" --spd "$tmp/d.spd" \
+    --embedder "$tmp/raw.spe" --queries 40 --keys "$tmp/f1.spk"
 
 # Damaged key files: refused, named, and no index written.
 size=$(wc -c <"$tmp/all.spk")
