@@ -117,7 +117,8 @@ START_TEST(import_counts_by_reason)
     ck_assert_int_eq(info.result_kind, SP_RESULT_RESIGN);
     ck_assert_int_eq(info.winner, SP_BLACK);
     ck_assert(info.black_rating == 2300 && info.white_rating == 2100);
-    ck_assert_uint_eq(info.flags, SP_GAME_WHITE_PROVISIONAL | SP_GAME_OWNERSHIP_ESTIMATED);
+    ck_assert_uint_eq(info.flags,
+                      SP_GAME_WHITE_PROVISIONAL | SP_GAME_OWNERSHIP_ESTIMATED | SP_GAME_OWNERSHIP_MONTE_CARLO);
     ck_assert_int_eq(sp_dataset_game_info_get(ds, 1, &info), SP_OK);
     ck_assert_int_eq(info.result_kind, SP_RESULT_SCORE);
     ck_assert(info.margin == 7.0f && info.winner == SP_WHITE && isnan(info.black_rating));
@@ -142,7 +143,7 @@ START_TEST(import_counts_by_reason)
     static const char japanese[] = "(;SZ[9]KM[6.5]RE[W+3.5];B[ee];W[dd];B[];W[])";
     ck_assert_int_eq(sp_dataset_import_memory(other, japanese, strlen(japanese), NULL, NULL, NULL), SP_OK);
     ck_assert_int_eq(sp_dataset_game_info_get(other, 0, &info), SP_OK);
-    ck_assert_uint_eq(info.flags, SP_GAME_OWNERSHIP_ESTIMATED);
+    ck_assert_uint_eq(info.flags, SP_GAME_OWNERSHIP_ESTIMATED | SP_GAME_OWNERSHIP_MONTE_CARLO);
     sp_dataset_free(other);
     /* Importing again adds nothing: every game is a duplicate now. */
     sp_import_report again = SP_IMPORT_REPORT_INIT;

@@ -3,6 +3,7 @@
  * parsed with the SGF reader, filtered, deduplicated and appended. */
 #include <dirent.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@
 
 static const sp_import_options import_defaults = SP_IMPORT_OPTIONS_INIT;
 static const sp__options_type import_options_type = { "sp_import_options", SP_IMPORT_OPTIONS_VERSION,
-                                                      sizeof(sp_import_options), &import_defaults, { 0 } };
+                                                      sizeof(sp_import_options), &import_defaults,
+                                                      { offsetof(sp_import_options, ownership_playouts) } };
 static const sp_import_report report_zero = SP_IMPORT_REPORT_INIT;
 static const sp__options_type import_report_type = { "sp_import_report", SP_IMPORT_REPORT_VERSION,
                                                      sizeof(sp_import_report), &report_zero, { 0 } };
@@ -149,9 +151,22 @@ static int record_of(sp_dataset *ds, const sp_game *g, sp__spd_game *rec, int32_
     return -1;
 }
 
-static int add_record(sp_dataset *ds, const sp_game *g, sp__spd_game *rec, const int32_t *moves,
-                      const uint8_t *ownership, const char *source)
+/* An estimated ownership becomes the Monte-Carlo one (0 playouts: it stays
+ * the last board's area). Only for a game about to be stored: the playouts
+ * cost far more than the rest of its import. Seeded by the game's key, so
+ * the estimate depends on the game alone, not on what was imported before. */
+static void estimate_ownership(const sp_game *g, sp__spd_game *rec, uint8_t *ownership, uint32_t playouts)
 {
+    if (!(rec->flags & SP_GAME_OWNERSHIP_ESTIMATED) || playouts == 0)
+        return;
+    sp__game_ownership_estimate(g, playouts, sp__mix64(rec->key ^ 0x6f776e6572736869ull), ownership);
+    rec->flags |= SP_GAME_OWNERSHIP_MONTE_CARLO;
+}
+
+static int add_record(sp_dataset *ds, const sp_game *g, sp__spd_game *rec, const int32_t *moves,
+                      uint8_t *ownership, uint32_t playouts, const char *source)
+{
+    estimate_ownership(g, rec, ownership, playouts);
     const char *texts[SP__SPD_TEXTS] = { sp_game_info(g, "PB"), sp_game_info(g, "PW"), sp_game_info(g, "DT"),
                                          source };
     return sp__ds_append(ds, rec, moves, ownership, texts);
@@ -216,7 +231,7 @@ static int import_tree(importer *im, const char *data, size_t length)
     }
     char source[300];
     snprintf(source, sizeof source, "%s#%llu", im->source, (unsigned long long)(im->ordinal - 1));
-    rc = add_record(ds, g, &rec, im->moves, ownership, source);
+    rc = add_record(ds, g, &rec, im->moves, ownership, im->o.ownership_playouts, source);
     sp_game_free(g);
     if (rc)
         return rc;
@@ -510,7 +525,7 @@ int sp_dataset_add_game(sp_dataset *ds, const sp_game *game, const char *source,
             rc = sp__error(SP_ERR_MISUSE, "sp_dataset_add_game: the same moves are game %lld", (long long)found);
     }
     if (!rc)
-        rc = add_record(ds, game, &rec, moves, ownership, source);
+        rc = add_record(ds, game, &rec, moves, ownership, import_defaults.ownership_playouts, source);
     free(moves);
     if (!rc && out_game)
         *out_game = ds->n_games - 1;

@@ -11,7 +11,9 @@
 #include "core/file.h"
 #include "data_internal.h"
 
-#define SPD_VERSION 1
+/* Version 2 (0.1) added the game flag SP_GAME_OWNERSHIP_MONTE_CARLO; a
+ * version 1 file is read as it is, and rewritten as version 2 when saved. */
+#define SPD_VERSION 2
 #define SPD_ENDIAN 0x01020304u
 #define SPD_HEADER 160
 #define SPD_SECTIONS 4
@@ -89,9 +91,11 @@ int sp_dataset_save(const sp_dataset *ds, const char *path)
 
 #define BAD(...) sp__error(SP_ERR_FORMAT, __VA_ARGS__)
 
-/* Every game record: contiguous moves, texts with their four NULs, enums in range. */
-static int check_games(const sp_dataset *ds, const uint8_t *text, size_t text_len)
+/* Every game record: contiguous moves, texts with their four NULs, enums and
+ * flags in range (a Monte-Carlo estimate is an estimate, and version 2's). */
+static int check_games(const sp_dataset *ds, const uint8_t *text, size_t text_len, uint32_t version)
 {
+    const unsigned max_flags = version >= 2 ? 15 : 7;
     uint64_t moves = 0, text_at = 0;
     for (uint64_t i = 0; i < ds->n_games; i++) {
         const sp__spd_game *g = sp__ds_game(ds, i);
@@ -106,7 +110,8 @@ static int check_games(const sp_dataset *ds, const uint8_t *text, size_t text_le
         if (nuls != SP__SPD_TEXTS || text[text_at + g->text_length - 1] != 0)
             return BAD("dataset game %llu: malformed texts", (unsigned long long)i);
         text_at += g->text_length;
-        if (g->result_kind >= SP_RESULT_KIND_COUNT || g->winner > SP_WHITE || g->flags > 7
+        if (g->result_kind >= SP_RESULT_KIND_COUNT || g->winner > SP_WHITE || g->flags > max_flags
+            || ((g->flags & SP_GAME_OWNERSHIP_MONTE_CARLO) && !(g->flags & SP_GAME_OWNERSHIP_ESTIMATED))
             || (g->first_color != SP_BLACK && g->first_color != SP_WHITE) || g->reserved != 0
             || !isfinite(g->komi) || fabsf(g->komi) > 1000)
             return BAD("dataset game %llu: a field is out of range", (unsigned long long)i);
@@ -200,7 +205,7 @@ static int parse(sp_dataset *ds, const uint8_t *d, size_t length)
         || ds->moves.base_len != ds->n_positions * (uint64_t)ds->move_width)
         return BAD("dataset: section sizes disagree with %llu games and %llu positions",
                    (unsigned long long)ds->n_games, (unsigned long long)ds->n_positions);
-    int rc = check_games(ds, ds->text.base, ds->text.base_len);
+    int rc = check_games(ds, ds->text.base, ds->text.base_len, version);
     return rc ? rc : check_contents(ds);
 }
 

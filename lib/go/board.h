@@ -158,4 +158,9 @@ void sp__board_pass(sp__board *b, int color);
  * (Black minus White, komi not included). */
 int sp__board_area(const sp__board *b, uint8_t *owner);
 
+/* Play `b` out at random to two passes (or max_moves), never filling the
+ * mover's own single-point eyes (playout.c); the area ownership into
+ * owner[size*size], the area score returned. b's hash goes stale. */
+int sp__board_playout(sp__board *b, sp_rng *rng, int max_moves, uint8_t *owner);
+
 #endif

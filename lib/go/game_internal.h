@@ -51,6 +51,13 @@ int sp__check_color(int color, const char *fn);
  * On failure dst holds no usable position: free it or copy into it again. */
 int sp__game_copy_position(sp_game *dst, const sp_game *src);
 
+/* Monte-Carlo ownership of g's current position (ownership_estimate.c):
+ * `playouts` random playouts from it, played on even after the game ended,
+ * each point to the colour holding it (stone or area) in more than half of
+ * them, else SP_EMPTY; a function of (position, playouts, seed) only.
+ * out has size*size bytes; playouts must be positive. */
+void sp__game_ownership_estimate(const sp_game *g, uint32_t playouts, uint64_t seed, uint8_t *out);
+
 void sp__info_free(sp_game *g);
 int sp__info_copy(sp_game *dst, const sp_game *src);
 

@@ -47,8 +47,7 @@ static inline int random_vertex(sp__board *b, uint64_t *rng, int color)
     return SP__NO_VERTEX;
 }
 
-/* Play `b` out to two passes (or max_moves); returns the area score. */
-static int playout(sp__board *b, struct sp_rng *rng, int max_moves, uint8_t *owner)
+int sp__board_playout(sp__board *b, sp_rng *rng, int max_moves, uint8_t *owner)
 {
     uint64_t state = sp__rng_next(rng);
     for (int n = 0; n < max_moves && b->passes < 2; n++) {
@@ -82,7 +81,7 @@ int sp_game_playout(const sp_game *game, sp_rng *rng, int max_moves, float *out_
     if (game->end != SP_END_NONE)
         max_moves = 0;
     uint8_t owner[SP_GO_MAX_SIZE * SP_GO_MAX_SIZE];
-    int score = playout(&b, rng, max_moves, out_ownership ? out_ownership : owner);
+    int score = sp__board_playout(&b, rng, max_moves, out_ownership ? out_ownership : owner);
     if (out_score)
         *out_score = (float)score - game->komi;
     return SP_OK;

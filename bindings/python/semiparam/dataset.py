@@ -21,11 +21,13 @@ SKIP_REASON_COUNT = 10
 NEIGHBOUR_PLANES = 17
 NEIGHBOUR_ACTIONS = 5
 IMPORT_DEFAULT_RESULTS = 0xFE
+IMPORT_DEFAULT_OWNERSHIP_PLAYOUTS = 64
 GAME_BLACK_PROVISIONAL = 1
 GAME_WHITE_PROVISIONAL = 2
 GAME_OWNERSHIP_ESTIMATED = 4
+GAME_OWNERSHIP_MONTE_CARLO = 8
 # Versions of the structs below as they mirror them (sp_X_VERSION of dataset.h).
-IMPORT_OPTIONS_VERSION = 1
+IMPORT_OPTIONS_VERSION = 2
 IMPORT_REPORT_VERSION = 1
 DATASET_GAME_INFO_VERSION = 1
 SPLIT_OPTIONS_VERSION = 1
@@ -82,7 +84,8 @@ class ImportOptions(ctypes.Structure):
     _c_name_ = "sp_import_options"
     _fields_ = [("version", c_uint32), ("min_rating", c_float), ("komi_min", c_float), ("komi_max", c_float),
                 ("result_kinds", c_uint32), ("dedup", c_int32), ("max_games", c_uint64),
-                ("progress", PROGRESS_FN), ("progress_payload", c_void_p)]
+                ("progress", PROGRESS_FN), ("progress_payload", c_void_p),
+                ("ownership_playouts", c_uint32)]  # version 2
 
 
 class ImportReport(ctypes.Structure):
@@ -201,7 +204,8 @@ def _options(cls, init, version, fields):
 
 def import_options(**fields):
     """ImportOptions with the defaults, then @fields (min_rating, komi_min,
-    komi_max, result_kinds, dedup, max_games)."""
+    komi_max, result_kinds, dedup, max_games, ownership_playouts: playouts of
+    the Monte-Carlo final ownership of uncounted games, 0 = last board's area)."""
     if "progress" in fields or "progress_payload" in fields:
         raise TypeError("pass progress= to Dataset.import_file()/import_text() instead")
     return _options(ImportOptions, _import_options_init, IMPORT_OPTIONS_VERSION, fields)

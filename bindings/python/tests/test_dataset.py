@@ -92,7 +92,9 @@ class TestDataset(unittest.TestCase):
                     self.assertEqual(early.move_count, 3)
                 self.assertEqual(ds.game_text(gid, dataset.GameText.BLACK), "black%d" % (gid + 1))
                 self.assertTrue(ds.game_text(gid, dataset.GameText.SOURCE).startswith("test"))
-                self.assertEqual(ds.game_ownership(gid), original.ownership())
+                # 60 random moves, not counted: the Monte-Carlo estimate (TestFinalOwnership checks it).
+                self.assertTrue(info.flags & dataset.GAME_OWNERSHIP_MONTE_CARLO)
+                self.assertEqual(len(ds.game_ownership(gid)), 81)
                 self.assertEqual(info.winner, B if original.score() > 0 else W)  # from RE
                 self.assertEqual(info.result_kind, ResultKind.SCORE)
         self.assertEqual(ds.position_locate(ds.game_info(2).first_position + 4), (2, 4))
@@ -238,6 +240,28 @@ class TestDataset(unittest.TestCase):
             Sampler(ds, unroll=-1)
         with self.assertRaises(TypeError):
             dataset.import_options(progress=print)
+
+
+class TestFinalOwnership(unittest.TestCase):
+    # Walls on columns e (Black) and f (White), a dead White stone at bb; White won by resignation.
+    WALLS = ("(;SZ[9]KM[7]RE[W+R]" + "".join(";B[e%s];W[f%s]" % (r, r) for r in "abcdefghi")
+             + ";B[he];W[bb])")
+
+    def test_monte_carlo_estimate_or_last_board(self):
+        for playouts, flags, dead in ((dataset.IMPORT_DEFAULT_OWNERSHIP_PLAYOUTS,
+                                       dataset.GAME_OWNERSHIP_ESTIMATED | dataset.GAME_OWNERSHIP_MONTE_CARLO, B),
+                                      (0, dataset.GAME_OWNERSHIP_ESTIMATED, W)):
+            with Dataset(9) as ds:
+                ds.import_text(self.WALLS, ownership_playouts=playouts)
+                self.assertEqual(ds.game_info(0).flags, flags)
+                self.assertEqual(ds.game_ownership(0)[1 * 9 + 1], dead)
+        # Without playouts, the last board's area, as sp_game_ownership() gives it.
+        with Dataset(9) as ds:
+            ds.import_text(collection(range(1, 4)), ownership_playouts=0)
+            for gid in range(3):
+                with random_game(gid + 1) as original:
+                    self.assertEqual(ds.game_ownership(gid), original.ownership())
+        self.assertEqual(dataset.import_options().ownership_playouts, dataset.IMPORT_DEFAULT_OWNERSHIP_PLAYOUTS)
 
 
 class TestImportFile(unittest.TestCase):
