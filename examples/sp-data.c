@@ -1,5 +1,6 @@
 /* sp-data: game records to .spd datasets and back out as figures:
- * import, info, split (and gen, games between two GTP engines). */
+ * import, info, split (and gen, games between two GTP engines;
+ * ownership-check, the final ownership estimate against counting). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "data_gen.h"
+#include "data_ownership.h"
 #include "semiparam.h"
 
 static double now(void)
@@ -30,6 +32,8 @@ static int usage(FILE *out)
             "      --results LIST        accepted result kinds, e.g. score,resign,time,draw (default: all with a winner or a draw)\n"
             "      --no-dedup            keep games that repeat a move sequence\n"
             "      --max-games N         stop after N game trees\n"
+            "      --ownership-playouts P  final ownership of games not counted: Monte-Carlo over P random\n"
+            "                            playouts from the last position (default 64); 0 = the last board's area\n"
             "      --append              add to OUT.spd when it exists\n"
             "      --size N              board size (default 9; with --append, must match OUT.spd's)\n"
             "  info FILE.spd             games, positions, results, ratings, move-number histogram\n"
@@ -37,7 +41,9 @@ static int usage(FILE *out)
             "      --seed S, --test-fraction F, --keep F\n"
             "      --out PREFIX          write PREFIX-train.spd, PREFIX-test.spd, PREFIX-half0.spd, PREFIX-half1.spd\n"
             "  gen [OUT.spd] --black CMD --white CMD   games between two GTP engines (see `sp-data gen --help`)\n"
-            "      --games N, --jobs J, --random-moves R, --sgf-dir DIR, --timeout S, --seed S\n");
+            "      --games N, --jobs J, --random-moves R, --sgf-dir DIR, --timeout S, --seed S\n"
+            "  ownership-check FILE.spd  Monte-Carlo final ownership against counting, on the counted games\n"
+            "      --games N             games checked (default 2000), --playouts P (default 64)\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -130,6 +136,7 @@ static int cmd_import(int argc, char **argv)
         }
         else if (!strcmp(a, "--no-dedup")) o.dedup = 0;
         else if (!strcmp(a, "--max-games") && v) { o.max_games = strtoull(v, NULL, 10); i++; }
+        else if (!strcmp(a, "--ownership-playouts") && v) { o.ownership_playouts = (uint32_t)strtoul(v, NULL, 10); i++; }
         else if (!strcmp(a, "--size") && v) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -332,6 +339,8 @@ int main(int argc, char **argv)
         return cmd_info(argc - 1, argv + 1);
     if (!strcmp(argv[1], "split"))
         return cmd_split(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "ownership-check"))
+        return data_ownership_check(argc - 1, argv + 1);
     if (!strcmp(argv[1], "gen"))
         return data_gen(argc - 1, argv + 1);
     fprintf(stderr, "sp-data: unknown command '%s'\n", argv[1]);

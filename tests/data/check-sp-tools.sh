@@ -26,6 +26,19 @@ set -- "$tmp"/sgf/*.sgf
 [ "$(value files "$tmp/out")" = 300 ] || fail "import: expected 300 files read"
 [ "$(value 'games read' "$tmp/out")" = 300 ] || fail "import: expected 300 games read"
 
+# Final ownership of the games not counted (issue 15): the Monte-Carlo estimate
+# is reproducible, --ownership-playouts 0 keeps the last board's area instead,
+# and ownership-check finds the estimate agreeing with counting on counted games.
+"$data" import "$tmp/again.spd" "$@" >"$tmp/out" 2>"$tmp/err" || fail "import again exited with $?"
+cmp -s "$tmp/d.spd" "$tmp/again.spd" || fail "two imports of the same games differ"
+"$data" import "$tmp/area.spd" "$@" --ownership-playouts 0 >"$tmp/out" 2>"$tmp/err" ||
+    fail "import --ownership-playouts 0 exited with $?"
+cmp -s "$tmp/d.spd" "$tmp/area.spd" && fail "import --ownership-playouts 0 wrote the Monte-Carlo estimate"
+"$data" ownership-check "$tmp/d.spd" --games 100 >"$tmp/out" 2>"$tmp/err" || fail "ownership-check exited with $?"
+agree=$(sed -n 's/^points agreeing *\([0-9.]*\).*/\1/p' "$tmp/out")
+awk -v a="$agree" 'BEGIN { exit !(a >= 0.95) }' || fail "ownership-check: agreement '$agree' below 0.95"
+[ "$(value 'counted games checked' "$tmp/out")" -gt 50 ] || fail "ownership-check: too few counted games"
+
 # --size against an existing file's board size.
 "$data" import "$tmp/d.spd" "$tmp/sgf/g1.sgf" --append --size 19 >"$tmp/out" 2>"$tmp/err"
 [ $? = 2 ] || fail "import --append --size 19 onto a 9x9 file was not refused"
