@@ -67,6 +67,11 @@ START_TEST(model_stubs_fail_and_clear_outputs)
     int32_t action = 0;
     check_unsupported(sp_model_initial(NULL, planes, 1, out, NULL, NULL), "sp_model_initial", opt);
     check_unsupported(sp_model_recurrent(NULL, planes, &action, 1, out, NULL, NULL), "sp_model_recurrent", opt);
+    check_unsupported(sp_model_initial_neighbours(NULL, planes, NULL, 1, out, NULL, NULL),
+                      "sp_model_initial_neighbours", opt);
+    check_unsupported(sp_model_set_embedder(NULL, 1), "sp_model_set_embedder", opt);
+    check_unsupported(sp_model_check_retrieval(NULL, 1, 1), "sp_model_check_retrieval", opt);
+    ck_assert_uint_eq(sp_model_embedder_id(NULL), 0);
     sp_search_model sm = SP_SEARCH_MODEL_INIT;
     check_unsupported(sp_model_search_model(NULL, &search_opts, &sm), "sp_model_search_model", opt);
     /* The layer reader: no layers, and both calls refused. */

@@ -18,37 +18,11 @@
 #include <unistd.h>
 
 #include "core/file.h"
-#include "model/model_internal.h"
+#include "model_fixtures.h"
 #include "nn/optim.h"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers */
-
-static sp__nn *make_nn(void)
-{
-    sp_nn_options o = SP_NN_OPTIONS_INIT;
-    o.backend = SP_BACKEND_CPU;
-    o.threads = 1;
-    o.precision = SP_PRECISION_F32;
-    sp__nn *nn = NULL;
-    ck_assert_msg(sp__nn_create(&nn, &o) == SP_OK, "%s", sp_last_error());
-    return nn;
-}
-
-static double uniform(struct sp_rng *rng)
-{
-    return (double)(sp__rng_next(rng) >> 11) / 9007199254740992.0;
-}
-
-static float *rand_floats(size_t n, uint64_t seed, float scale)
-{
-    struct sp_rng rng;
-    sp__rng_seed(&rng, seed);
-    float *v = malloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = (float)((uniform(&rng) * 2.0 - 1.0) * scale);
-    return v;
-}
 
 static float *tensor_host(const sp__tensor *t)
 {
@@ -66,17 +40,6 @@ static double rel_l2(const float *a, const double *b, size_t n)
         norm += b[i] * b[i];
     }
     return sqrt(diff) / fmax(sqrt(norm), 1e-12);
-}
-
-/* max |a - b| relative to max |b|. */
-static double max_rel(const float *a, const float *b, size_t n)
-{
-    double diff = 0.0, scale = 1e-12;
-    for (size_t i = 0; i < n; i++) {
-        diff = fmax(diff, fabs((double)a[i] - b[i]));
-        scale = fmax(scale, fabs((double)b[i]));
-    }
-    return diff / scale;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -260,7 +223,7 @@ static double tiny_loss(sp__model_net *m, tiny_batch *b, int mode, sp__model_los
 {
     sp__model_losses own;
     l = l ? l : &own;
-    ck_assert_msg(sp__model_net_unroll(m, b->planes, T_N, T_K, &b->targets, mode, l) == SP_OK, "%s",
+    ck_assert_msg(sp__model_net_unroll(m, b->planes, NULL, T_N, T_K, &b->targets, mode, l) == SP_OK, "%s",
                   sp_last_error());
     return l->total;
 }
@@ -394,7 +357,7 @@ START_TEST(inference_equals_unroll_in_inference_mode)
     double total = 0.0;
     for (int k = 0; k <= T_K; k++) {
         if (k == 0)
-            ck_assert_msg(sp__model_net_initial(&m, b.planes, T_N, state[0], logits, value) == SP_OK, "%s",
+            ck_assert_msg(sp__model_net_initial(&m, b.planes, NULL, T_N, state[0], logits, value) == SP_OK, "%s",
                           sp_last_error());
         else
             ck_assert_msg(sp__model_net_recurrent(&m, state[k - 1], b.action + (k - 1) * T_N, T_N, state[k], logits,
@@ -492,9 +455,9 @@ START_TEST(bad_architectures_and_arguments_are_refused)
     tiny_data(&b, 2);
     b.action[3] = T_ACTIONS;
     sp__model_losses l;
-    ck_assert_int_eq(sp__model_net_unroll(&m, b.planes, T_N, T_K, &b.targets, SP__MODEL_FORWARD, &l),
+    ck_assert_int_eq(sp__model_net_unroll(&m, b.planes, NULL, T_N, T_K, &b.targets, SP__MODEL_FORWARD, &l),
                      SP_ERR_INVALID_ARG);
-    ck_assert_int_eq(sp__model_net_unroll(&m, b.planes, T_N, T_K + 1, &b.targets, SP__MODEL_FORWARD, &l),
+    ck_assert_int_eq(sp__model_net_unroll(&m, b.planes, NULL, T_N, T_K + 1, &b.targets, SP__MODEL_FORWARD, &l),
                      SP_ERR_INVALID_ARG);
     tiny_stop(&m, nn);
 }
@@ -549,24 +512,6 @@ static sp_model *model_open(const sp_model_options *o, uint64_t seed)
     sp_model *m = NULL;
     ck_assert_msg(model_try(&m, o, SP_PRECISION_F32, seed) == SP_OK, "%s", sp_last_error());
     return m;
-}
-
-/* Every parameter moved, the running statistics away from 0 and 1 (the
- * variances kept positive), so that folding and files see values that
- * matter. Written through sp__param_write: versions move. */
-static void perturb(sp_model *m, uint64_t seed)
-{
-    for (size_t i = 0; i < m->net.ps.count; i++) {
-        sp__param *p = m->net.ps.items[i];
-        float *v = malloc(p->count * sizeof *v), *r = rand_floats(p->count, seed * 1000 + i, 0.5f);
-        ck_assert_int_eq(sp__param_read(p, v), SP_OK);
-        int var = strlen(p->name) > 4 && strcmp(p->name + strlen(p->name) - 4, ".var") == 0;
-        for (size_t j = 0; j < p->count; j++)
-            v[j] = var ? 0.5f + fabsf(r[j]) : v[j] + 0.3f * r[j];
-        ck_assert_int_eq(sp__param_write(p, v), SP_OK);
-        free(v);
-        free(r);
-    }
 }
 
 static sp_model_info describe(const sp_model *m)
@@ -642,7 +587,7 @@ static void run_training_path(sp_model *m, const float *planes, outputs *o)
     test_actions(actions, o->n, info.num_actions);
     for (int i = 0; i < o->n; i++)
         factions[i] = (float)actions[i];
-    ck_assert_msg(sp__model_net_initial(&m->net, planes, o->n, o->state, o->logits, o->value) == SP_OK, "%s",
+    ck_assert_msg(sp__model_net_initial(&m->net, planes, NULL, o->n, o->state, o->logits, o->value) == SP_OK, "%s",
                   sp_last_error());
     ck_assert_msg(sp__model_net_recurrent(&m->net, o->state, factions, o->n, o->next, o->logits1, o->value1) ==
                       SP_OK,
@@ -696,15 +641,6 @@ static void fixture_close(fixture *f)
     outputs_free(&f->a);
     outputs_free(&f->b);
     sp_model_free(f->m);
-}
-
-static const char *temp_path(const char *name)
-{
-    static char path[4][512];
-    static int turn;
-    turn = (turn + 1) % 4;
-    snprintf(path[turn], sizeof path[turn], "%s/sp_test_model_%d_%s", P_tmpdir, (int)getpid(), name);
-    return path[turn];
 }
 
 static void serialise(const sp_model *m, const sp__optim *opt, int with_trainer, unsigned char **file, size_t *size)
@@ -774,10 +710,14 @@ START_TEST(bad_options_are_refused_naming_the_field)
         { offsetof(sp_model_options, value_hidden), 0, SP_ERR_INVALID_ARG, "value_hidden" },
         { offsetof(sp_model_options, value_kind), 1, SP_ERR_INVALID_ARG, "value_kind" },
         { offsetof(sp_model_options, neighbours), -1, SP_ERR_INVALID_ARG, "neighbours" },
-        { offsetof(sp_model_options, neighbours), 4, SP_ERR_UNSUPPORTED, "issue 15" },
+        { offsetof(sp_model_options, neighbours), 65, SP_ERR_INVALID_ARG, "neighbours" },
+        { offsetof(sp_model_options, neighbour_channels), 0, SP_ERR_INVALID_ARG, "neighbour_channels" },
+        { offsetof(sp_model_options, neighbour_channels), 3, SP_ERR_INVALID_ARG, "neighbour_channels" },
+        { offsetof(sp_model_options, neighbour_blocks), -1, SP_ERR_INVALID_ARG, "neighbour_blocks" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         sp_model_options o = tiny_options();
+        o.neighbours = cases[i].offset > offsetof(sp_model_options, neighbours) ? 2 : 0; /* the fields it reads */
         memcpy((char *)&o + cases[i].offset, &cases[i].value, sizeof(int32_t));
         sp_model *m = (sp_model *)&o;
         ck_assert_int_eq(model_try(&m, &o, SP_PRECISION_F32, 1), cases[i].status);
@@ -972,20 +912,22 @@ START_TEST(another_architecture_is_refused)
 }
 END_TEST
 
-/* A "model" section with the given fields (valid CRCs: the writer's), and
- * the tiny model's parameters. */
-static void forged(const sp_model *params_of, uint32_t format, const int32_t *fields, unsigned char **file,
-                   size_t *size)
+/* A "model" section of `count` fields (valid CRCs: the writer's), in
+ * format 2 followed by an embedder id, and the parameters of params_of. */
+static void forged(const sp_model *params_of, uint32_t format, uint32_t count, const int32_t *fields,
+                   unsigned char **file, size_t *size)
 {
-    unsigned char rec[8 + 4 * SP__MODEL_FIELDS];
-    uint32_t words[2 + SP__MODEL_FIELDS] = { format, SP__MODEL_FIELDS };
-    for (int i = 0; i < SP__MODEL_FIELDS; i++)
+    unsigned char rec[16 + 4 * SP__MODEL_FIELDS];
+    uint32_t words[4 + SP__MODEL_FIELDS] = { format, count };
+    for (uint32_t i = 0; i < count; i++)
         words[2 + i] = (uint32_t)fields[i];
-    for (size_t i = 0; i < sizeof rec; i++)
+    words[2 + count] = 0x5eed;
+    size_t bytes = 8 + 4 * (size_t)count + (format == 2 ? 8 : 0);
+    for (size_t i = 0; i < bytes; i++)
         rec[i] = (unsigned char)(words[i / 4] >> (8 * (i % 4)));
     sp__spm_writer w;
     sp__spm_writer_init(&w);
-    ck_assert_int_eq(sp__spm_add(&w, "model", rec, sizeof rec, 0), SP_OK);
+    ck_assert_int_eq(sp__spm_add(&w, "model", rec, bytes, 0), SP_OK);
     ck_assert_int_eq(sp__params_save(&params_of->net.ps, NULL, &w), SP_OK);
     ck_assert_int_eq(sp__spm_serialise(&w, file, size), SP_OK);
     sp__spm_writer_release(&w);
@@ -1034,26 +976,35 @@ START_TEST(corrupt_and_foreign_files_are_refused)
     int32_t fields[SP__MODEL_FIELDS];
     for (int i = 0; i < SP__MODEL_FIELDS; i++)
         fields[i] = sp__model_field_get(&o, i);
-    forged(m, 1, fields, &file, &size);
+    forged(m, 1, SP__MODEL_FIELDS_BASE, fields, &file, &size);
     ck_assert_msg(sp__model_load_bytes(&got, file, size, NULL) == SP_OK, "%s", sp_last_error());
     sp_model_free(got);
     free(file);
-    forged(m, 2, fields, &file, &size);
+    forged(m, 3, SP__MODEL_FIELDS_BASE, fields, &file, &size);
     ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_VERSION);
     free(file);
+    /* Format 1 holds the 10 fields of a model without neighbours, format 2
+     * all 12 and an embedder id, and only for a model with neighbours. */
+    forged(m, 1, SP__MODEL_FIELDS, fields, &file, &size);
+    ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_FORMAT);
+    free(file);
+    forged(m, 2, SP__MODEL_FIELDS, fields, &file, &size);
+    ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_FORMAT);
+    ck_assert_msg(strstr(sp_last_error(), "neighbours = 0"), "%s", sp_last_error());
+    free(file);
     fields[2] = 5000; /* channels */
-    forged(m, 1, fields, &file, &size);
+    forged(m, 1, SP__MODEL_FIELDS_BASE, fields, &file, &size);
     ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_FORMAT);
     ck_assert_msg(strstr(sp_last_error(), "channels = 5000"), "%s", sp_last_error());
     free(file);
     fields[2] = 4; /* in range, but the parameters are those of 3 channels */
-    forged(m, 1, fields, &file, &size);
+    forged(m, 1, SP__MODEL_FIELDS_BASE, fields, &file, &size);
     ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_FORMAT);
     free(file);
     fields[2] = o.channels;
-    fields[9] = 2; /* neighbours: a retrieval model */
-    forged(m, 1, fields, &file, &size);
-    ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_UNSUPPORTED);
+    fields[9] = 2; /* neighbours: a retrieval model, but the parameters have no neighbour network */
+    forged(m, 2, SP__MODEL_FIELDS, fields, &file, &size);
+    ck_assert_int_eq(sp__model_load_bytes(&got, file, size, NULL), SP_ERR_FORMAT);
     ck_assert_ptr_null(got);
     free(file);
     sp_model_free(m);

@@ -930,7 +930,7 @@ START_TEST(micro_batches_average_slices)
         sp__model_targets tg = { tp, tv, ta, tm };
         sp__model_losses l;
         ck_assert_int_eq(sp__params_zero_grad(ps), SP_OK);
-        ck_assert_msg(sp__model_net_unroll(&twin->net, planes + (size_t)j * N * plane_floats, N, K, &tg,
+        ck_assert_msg(sp__model_net_unroll(&twin->net, planes + (size_t)j * N * plane_floats, NULL, N, K, &tg,
                                            SP__MODEL_TRAIN, &l) == SP_OK, "%s", sp_last_error());
         loss += l.total / M;
         size_t off = 0;

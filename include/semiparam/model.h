@@ -6,12 +6,23 @@
  *        every hidden state; inference, `.spm` files, and the model as a
  *        searcher model.
  *
+ * With N > 0 neighbours it is the paper's retrieval model (Eq. 2): the
+ * representation's output o_e and a neighbour network p shared by the N
+ * retrieved neighbours x_i make the hidden state
+ * s = [o_e, sum_i p(o_e, x_i) / sqrt(N)], and the dynamics and heads run
+ * on s as without neighbours. Every x_i = 0 gives the equal-capacity
+ * baseline (same parameters, same FLOPs).
+ *
  * Shapes, for a board of size S (points P = S*S, actions A = P + 1 with the
  * pass last, as in go.h) and C hidden channels:
  * - observation planes: n x sp_go_plane_count(history) x S x S floats (NCHW,
  *   what sp_game_planes() and the dataset sampler write);
+ * - neighbours (N > 0): n x N x ::SP_NEIGHBOUR_PLANES x S x S floats, neighbour
+ *   j of observation i at (i * N + j), each what sp_dataset_neighbour_planes()
+ *   writes (turned by the observation's board symmetry);
  * - hidden state: n x C x S x S floats, min-max normalised to [0, 1] per
- *   position after the representation and after every dynamics step;
+ *   position after the representation (the join, with neighbours) and after
+ *   every dynamics step;
  * - policy: n x A logits (not probabilities); value: n floats in [-1, 1]
  *   from the point of view of the player to move.
  *
@@ -55,13 +66,17 @@ typedef struct sp_model_options {
     int32_t value_channels;  /**< 1x1 convolution channels before the value's hidden layer, default 1 */
     int32_t value_hidden;    /**< units of the value's hidden layer, default 64 */
     int32_t value_kind;      /**< ::sp_value_kind, default ::SP_VALUE_TANH */
-    int32_t neighbours;      /**< retrieved neighbours N the model reads; 0 (the only value so far) */
+    int32_t neighbours;      /**< retrieved neighbours N the model reads, 0..64, default 0 (no retrieval) */
+    int32_t neighbour_channels; /**< N > 0: channels of the neighbours' share of the hidden state, the
+                                     neighbour network's output (1..channels-1, default 16); the
+                                     representation then makes channels - neighbour_channels. @since version 2 */
+    int32_t neighbour_blocks;   /**< N > 0: residual blocks of the neighbour network, default 1. @since version 2 */
 } sp_model_options;
 
 /** Version of sp_model_options this header describes. */
-#define SP_MODEL_OPTIONS_VERSION 1
+#define SP_MODEL_OPTIONS_VERSION 2
 /** Default options as an initialiser. */
-#define SP_MODEL_OPTIONS_INIT { SP_MODEL_OPTIONS_VERSION, 9, 8, 64, 6, 2, 2, 1, 64, SP_VALUE_TANH, 0 }
+#define SP_MODEL_OPTIONS_INIT { SP_MODEL_OPTIONS_VERSION, 9, 8, 64, 6, 2, 2, 1, 64, SP_VALUE_TANH, 0, 16, 1 }
 
 /**
  * Fill @p opts with the defaults of the fields that @p version has and set its
@@ -184,6 +199,51 @@ SP_API int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *
                             float *value);
 
 /**
+ * Initial inference of a retrieval model (N > 0) over observations and
+ * their neighbours: s = [o_e, sum_i p(o_e, x_i) / sqrt(N)], then the heads.
+ * sp_model_initial() on such a model is this call with every x_i = 0 (the
+ * baseline of equal capacity). On a model without neighbours @p neighbours
+ * must be NULL and the call is sp_model_initial().
+ * @param m           the model
+ * @param planes      n x input_planes x size x size floats
+ * @param neighbours  n x N x ::SP_NEIGHBOUR_PLANES x size x size floats (N from the
+ *                    model's options), or NULL for all zeros
+ * @param n           1..65536
+ * @param state       n x state_size floats, or NULL
+ * @param logits      n x num_actions floats, or NULL
+ * @param value       n floats, or NULL
+ * @return as sp_model_initial(); SP_ERR_INVALID_ARG also for neighbours given to a model without.
+ * Threads: as sp_model_initial().
+ * @since 0.1
+ */
+SP_API int sp_model_initial_neighbours(sp_model *m, const float *planes, const float *neighbours, int32_t n,
+                                       float *state, float *logits, float *value);
+
+/**
+ * Record the embedder whose neighbours a retrieval model reads (its id,
+ * sp_embedder_id() of embed.h); the `.spm` file keeps it, and
+ * sp_model_check_retrieval() refuses another. The trainer records the id
+ * of the neighbours it trains on.
+ * @return SP_OK; SP_ERR_INVALID_ARG (NULL, a model without neighbours, or id 0);
+ *         SP_ERR_MISUSE (a trainer holds the model).
+ * @since 0.1
+ */
+SP_API int sp_model_set_embedder(sp_model *m, uint64_t embedder_id);
+
+/** The embedder id recorded by sp_model_set_embedder() or the model file; 0 for none or NULL. @since 0.1 */
+SP_API uint64_t sp_model_embedder_id(const sp_model *m);
+
+/**
+ * Whether the model may run with neighbours from embedder @p embedder_id,
+ * @p neighbours at a time: the model's N and recorded embedder must be
+ * those (a model that records no embedder accepts any id).
+ * @return SP_OK; SP_ERR_INVALID_ARG (NULL, or a mismatch: the message names
+ *         both ids or both counts).
+ * @since 0.1
+ */
+SP_API int sp_model_check_retrieval(const sp_model *m, uint64_t embedder_id, int32_t neighbours);
+
+/**
  * Recurrent inference for @p n (state, action) pairs: g(s, a) then the heads.
  * Any of @p next_state, @p logits, @p value may be NULL to skip it.
  * @param m           the model
@@ -229,7 +289,9 @@ typedef struct sp_model_layer {
 #define SP_MODEL_LAYER_INIT { SP_MODEL_LAYER_VERSION, { 0 }, 0, 0, 0, 0 }
 
 /**
- * Number of layers sp_model_activations() can read; 0 for NULL.
+ * Number of layers sp_model_activations() can read; 0 for NULL and for a
+ * retrieval model (N > 0: its layers depend on its neighbours, and
+ * embedders are made from models without neighbours, paper §2.1.1).
  * Layer 0 is "repr", the default of a learned embedder.
  * @since 0.1
  */
@@ -307,7 +369,8 @@ SP_API int sp_model_search_options_init(sp_model_search_options *opts, uint32_t 
  * mask from the rules (eye-filling allowed, pass always legal). The
  * callbacks' states and payload belong to the model: it must outlive every
  * search created from @p out.
- * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_VERSION, SP_ERR_NOMEM.
+ * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_VERSION, SP_ERR_NOMEM;
+ *         SP_ERR_UNSUPPORTED for a retrieval model (N > 0): its root needs neighbours.
  * @since 0.1
  */
 SP_API int sp_model_search_model(sp_model *m, const sp_model_search_options *opts, sp_search_model *out);

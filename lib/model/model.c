@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "semiparam/dataset.h"
 
 static const sp_model_options model_defaults = SP_MODEL_OPTIONS_INIT;
 static const sp__options_type model_options_type = { "sp_model_options", SP_MODEL_OPTIONS_VERSION,
-                                                     sizeof(sp_model_options), &model_defaults, { 0 } };
+                                                     sizeof(sp_model_options), &model_defaults,
+                                                     { offsetof(sp_model_options, neighbour_channels) } };
 
 static const sp_model_info info_defaults = SP_MODEL_INFO_INIT;
 static const sp__options_type model_info_type = { "sp_model_info", SP_MODEL_INFO_VERSION, sizeof(sp_model_info),
@@ -21,7 +23,8 @@ const sp__model_field sp__model_fields[SP__MODEL_FIELDS] = {
     FIELD(board_size, 2, 19),     FIELD(history, 1, 16),        FIELD(channels, 1, 1024),
     FIELD(repr_blocks, 0, 64),    FIELD(dyn_blocks, 0, 64),     FIELD(policy_channels, 1, 256),
     FIELD(value_channels, 1, 256), FIELD(value_hidden, 1, 4096), FIELD(value_kind, SP_VALUE_TANH, SP_VALUE_TANH),
-    FIELD(neighbours, 0, 0),
+    FIELD(neighbours, 0, 64),
+    FIELD(neighbour_channels, 1, 1023), FIELD(neighbour_blocks, 0, 64),
 };
 #undef FIELD
 
@@ -35,19 +38,24 @@ int sp__model_options_read(sp_model_options *out, const sp_model_options *in, co
     return sp__options_read(out, in, &model_options_type, fn);
 }
 
+int sp__model_field_count(const sp_model_options *o)
+{
+    return o->neighbours > 0 ? SP__MODEL_FIELDS : SP__MODEL_FIELDS_BASE;
+}
+
 int sp__model_arch_from_options(const sp_model_options *o, sp__model_arch *out)
 {
-    for (int i = 0; i < SP__MODEL_FIELDS; i++) {
+    for (int i = 0; i < sp__model_field_count(o); i++) {
         const sp__model_field *f = &sp__model_fields[i];
         int32_t v = sp__model_field_get(o, i);
-        if (f->offset == offsetof(sp_model_options, neighbours) && v > 0)
-            return sp__error(SP_ERR_UNSUPPORTED,
-                             "model options: neighbours = %d: neighbours > 0 needs the retrieval model (issue 15)",
-                             (int)v);
         if (v < f->lo || v > f->hi)
             return sp__error(SP_ERR_INVALID_ARG, "model options: %s = %d is out of range (%d..%d)", f->name, (int)v,
                              (int)f->lo, (int)f->hi);
     }
+    if (o->neighbours > 0 && o->neighbour_channels >= o->channels)
+        return sp__error(SP_ERR_INVALID_ARG,
+                         "model options: neighbour_channels = %d leaves no channel of the %d for the representation",
+                         (int)o->neighbour_channels, (int)o->channels);
     if (sp_go_plane_count(o->history) < 1)
         return sp__error(SP_ERR_INVALID_ARG, "model options: history = %d has no feature planes in the go module",
                          (int)o->history);
@@ -59,7 +67,11 @@ int sp__model_arch_from_options(const sp_model_options *o, sp__model_arch *out)
                              .policy_channels = o->policy_channels,
                              .value_channels = o->value_channels,
                              .value_hidden = o->value_hidden,
-                             .value_kind = SP__VALUE_TANH };
+                             .value_kind = SP__VALUE_TANH,
+                             .neighbours = o->neighbours,
+                             .neighbour_planes = o->neighbours > 0 ? SP_NEIGHBOUR_PLANES : 0,
+                             .neighbour_channels = o->neighbours > 0 ? o->neighbour_channels : 0,
+                             .neighbour_blocks = o->neighbours > 0 ? o->neighbour_blocks : 0 };
     return sp__model_arch_check(out);
 }
 
@@ -185,9 +197,13 @@ static uint64_t hash_word(uint64_t h, uint64_t word) { return sp__mix64(h ^ word
  * statistics too: they change the outputs) in registration order. */
 static int content_hash(const sp_model *m, uint64_t *out)
 {
+    /* A model without neighbours hashes as before the neighbour fields
+     * existed, so the embedders made from it keep their ids. */
     uint64_t h = 0x736d6f64656c3031ull;
-    for (int i = 0; i < SP__MODEL_FIELDS; i++)
+    for (int i = 0; i < sp__model_field_count(&m->opts); i++)
         h = hash_word(h, (uint64_t)(uint32_t)sp__model_field_get(&m->opts, i));
+    if (m->opts.neighbours > 0)
+        h = hash_word(h, m->embedder_id);
     const sp__params *ps = &m->net.ps;
     size_t max = 1;
     for (size_t i = 0; i < ps->count; i++)
@@ -228,11 +244,49 @@ int sp_model_describe(const sp_model *m, sp_model_info *out)
     for (size_t i = 0; i < m->net.ps.count; i++)
         if (!(m->net.ps.items[i]->flags & SP__PARAM_BUFFER))
             info.parameters += m->net.ps.items[i]->count;
-    info.flops_initial = tower_flops(points, a->input_planes, a->channels, a->repr_blocks) + heads_flops(a);
+    int64_t repr = sp__model_repr_channels(a);
+    info.flops_initial = tower_flops(points, a->input_planes, repr, a->repr_blocks) + heads_flops(a);
+    if (a->neighbours > 0)
+        info.flops_initial += (uint64_t)a->neighbours *
+                              tower_flops(points, repr + a->neighbour_planes, a->neighbour_channels, a->neighbour_blocks);
     info.flops_recurrent =
         tower_flops(points, a->channels + SP__MODEL_ACTION_PLANES, a->channels, a->dyn_blocks) + heads_flops(a);
     rc = content_hash(m, &info.content_hash);
     if (rc)
         return rc;
     return sp__options_write(out, &info, &model_info_type, "sp_model_describe");
+}
+
+/* ------------------------------------------------------------------------ */
+/* The embedder a retrieval model reads */
+
+int sp_model_set_embedder(sp_model *m, uint64_t embedder_id)
+{
+    if (!m)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_set_embedder: model is NULL");
+    if (m->opts.neighbours == 0 || embedder_id == 0)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_set_embedder: %s",
+                         embedder_id ? "the model reads no neighbours (neighbours = 0)" : "embedder id 0");
+    int rc = sp__model_hold(m, "sp_model_set_embedder");
+    if (rc)
+        return rc;
+    m->embedder_id = embedder_id;
+    sp__model_unhold(m);
+    return SP_OK;
+}
+
+uint64_t sp_model_embedder_id(const sp_model *m) { return m ? m->embedder_id : 0; }
+
+int sp_model_check_retrieval(const sp_model *m, uint64_t embedder_id, int32_t neighbours)
+{
+    if (!m)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_check_retrieval: model is NULL");
+    if (neighbours != m->opts.neighbours)
+        return sp__error(SP_ERR_INVALID_ARG, "the model reads %d neighbours, asked to run with %d",
+                         (int)m->opts.neighbours, (int)neighbours);
+    if (m->embedder_id && embedder_id != m->embedder_id)
+        return sp__error(SP_ERR_INVALID_ARG,
+                         "the model was trained on neighbours of embedder %016llx, asked to run with embedder %016llx",
+                         (unsigned long long)m->embedder_id, (unsigned long long)embedder_id);
+    return SP_OK;
 }

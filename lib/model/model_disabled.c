@@ -57,3 +57,18 @@ int sp_model_activations(sp_model *m, const char *layer, const float *planes, in
 {
     return SP__DISABLED("nn");
 }
+
+int sp_model_initial_neighbours(sp_model *m, const float *planes, const float *neighbours, int32_t n, float *state,
+                                float *logits, float *value)
+{
+    return SP__DISABLED("nn");
+}
+
+int sp_model_set_embedder(sp_model *m, uint64_t embedder_id) { return SP__DISABLED("nn"); }
+
+uint64_t sp_model_embedder_id(const sp_model *m) { return 0; }
+
+int sp_model_check_retrieval(const sp_model *m, uint64_t embedder_id, int32_t neighbours)
+{
+    return SP__DISABLED("nn");
+}

@@ -17,7 +17,20 @@ typedef struct sp__model_arch {
     int64_t value_channels;    /* 1x1 conv before the value's hidden layer */
     int64_t value_hidden;
     int value_kind;
+    /* The retrieval encoder (paper Eq. 2; none when neighbours = 0): the
+     * state's last neighbour_channels channels are the neighbours' sum, the
+     * first channels - neighbour_channels the representation's o_e. */
+    int64_t neighbours;        /* N neighbours read per observation */
+    int64_t neighbour_planes;  /* planes of one neighbour x_i (SP_NEIGHBOUR_PLANES) */
+    int64_t neighbour_channels, neighbour_blocks;
 } sp__model_arch;
+
+/* Channels of the representation's output o_e: the state's channels less
+ * the neighbours' share. */
+static inline int64_t sp__model_repr_channels(const sp__model_arch *a)
+{
+    return a->channels - (a->neighbours > 0 ? a->neighbour_channels : 0);
+}
 
 /* 9x9, 18 planes, 64 channels, 6 + 6 blocks, heads 2 / 1 / 64. */
 void sp__model_arch_default(sp__model_arch *a);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_encode.h"
 #include "model_internal.h"
 
 /* sp__tower_share and sp__model_heads_share give the copy the owner's
@@ -34,6 +35,10 @@ static void workspace_free(sp__model_workspace *ws)
         return;
     sp__tower_release(&ws->repr);
     sp__tower_release(&ws->dyn);
+    sp__tower_release(&ws->nbr);
+    sp__tensor_release(&ws->nbr_in);
+    sp__tensor_release(&ws->nbr_out);
+    sp__tensor_release(&ws->enc);
     sp__model_heads_release(&ws->heads);
     sp__minmax_release(&ws->norm);
     sp__concat_release(&ws->concat);
@@ -65,6 +70,8 @@ static int workspace_create(sp_model *m, sp__model_workspace **out)
         rc = sp__tower_share(&ws->repr, &m->net.repr);
     if (!rc)
         rc = sp__tower_share(&ws->dyn, &m->net.step[1].dyn);
+    if (!rc && m->arch.neighbours > 0 && (rc = sp__tower_share(&ws->nbr, &m->net.nbr)) == SP_OK)
+        tower_bind(&ws->nbr, &ws->nn);
     if (!rc) {
         tower_bind(&ws->repr, &ws->nn);
         tower_bind(&ws->dyn, &ws->nn);
@@ -154,6 +161,8 @@ int sp__model_warm_up(sp_model *m)
     rc = sp__tower_warm_up(&ws->repr, 1, size, size);
     if (!rc)
         rc = sp__tower_warm_up(&ws->dyn, 1, size, size);
+    if (!rc && m->arch.neighbours > 0)
+        rc = sp__tower_warm_up(&ws->nbr, m->arch.neighbours, size, size);
     sp__model_workspace_give_back(m, ws);
     return rc;
 }
@@ -169,10 +178,29 @@ int sp__model_represent(sp_model *m, sp__model_workspace *ws, const float *plane
     return rc;
 }
 
-/* From the normalised hidden state to the caller's outputs. */
-static int finish(sp__model_workspace *ws, float *state, float *logits, float *value)
+/* The state before its normalisation: the representation's output, and
+ * with neighbours the join of Eq. 2 (model_encode.h), into *out. */
+static int encode(sp_model *m, sp__model_workspace *ws, const float *planes, const float *neighbours, int32_t n,
+                  const sp__tensor **out)
 {
-    int rc = sp__minmax_forward(&ws->norm, &ws->hidden);
+    int rc = sp__model_represent(m, ws, planes, n, m->arch.repr_blocks);
+    *out = &ws->hidden;
+    if (rc || m->arch.neighbours == 0)
+        return rc;
+    int64_t count = m->arch.neighbours;
+    rc = sp__encode_inputs(&ws->nn, &ws->hidden, neighbours, count, m->arch.neighbour_planes, &ws->nbr_in);
+    if (!rc)
+        rc = sp__tower_infer(&ws->nbr, &ws->nbr_in, &ws->nbr_out);
+    if (!rc)
+        rc = sp__encode_join(&ws->nn, &ws->hidden, &ws->nbr_out, count, &ws->enc);
+    *out = &ws->enc;
+    return rc;
+}
+
+/* From the hidden state before its normalisation to the caller's outputs. */
+static int finish(sp__model_workspace *ws, const sp__tensor *hidden, float *state, float *logits, float *value)
+{
+    int rc = sp__minmax_forward(&ws->norm, hidden);
     if (!rc && state)
         rc = sp__tensor_read(&ws->norm.out, state);
     if (!rc && (logits || value))
@@ -184,25 +212,40 @@ static int finish(sp__model_workspace *ws, float *state, float *logits, float *v
     return rc;
 }
 
-int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *state, float *logits, float *value)
+static int initial(sp_model *m, const float *planes, const float *neighbours, int32_t n, float *state,
+                   float *logits, float *value, const char *fn)
 {
     if (!m || !planes)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_model_initial: %s is NULL", m ? "planes" : "model");
+        return sp__error(SP_ERR_INVALID_ARG, "%s: %s is NULL", fn, m ? "planes" : "model");
     if (n < 1 || n > SP__MODEL_MAX_BATCH)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_model_initial: n = %d positions (1..%d)", (int)n, SP__MODEL_MAX_BATCH);
+        return sp__error(SP_ERR_INVALID_ARG, "%s: n = %d positions (1..%d)", fn, (int)n, SP__MODEL_MAX_BATCH);
+    if (neighbours && m->arch.neighbours == 0)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: neighbours given to a model that reads none", fn);
     sp__model_workspace *ws;
-    int rc = sp__model_workspace_take(m, "sp_model_initial", &ws);
+    int rc = sp__model_workspace_take(m, fn, &ws);
     if (rc)
         return rc;
     int saved = sp__nn_threads_enter(&ws->nn);
-    rc = sp__model_represent(m, ws, planes, n, m->arch.repr_blocks);
+    const sp__tensor *hidden;
+    rc = encode(m, ws, planes, neighbours, n, &hidden);
     if (!rc)
-        rc = finish(ws, state, logits, value);
+        rc = finish(ws, hidden, state, logits, value);
     sp__nn_threads_leave(&ws->nn, saved);
     sp__model_workspace_give_back(m, ws);
     if (rc)
-        return sp__error(rc, "sp_model_initial: %s", sp_last_error());
+        return sp__error(rc, "%s: %s", fn, sp_last_error());
     return SP_OK;
+}
+
+int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *state, float *logits, float *value)
+{
+    return initial(m, planes, NULL, n, state, logits, value, "sp_model_initial");
+}
+
+int sp_model_initial_neighbours(sp_model *m, const float *planes, const float *neighbours, int32_t n, float *state,
+                                float *logits, float *value)
+{
+    return initial(m, planes, neighbours, n, state, logits, value, "sp_model_initial_neighbours");
 }
 
 int sp_model_recurrent(sp_model *m, const float *state, const int32_t *actions, int32_t n, float *next_state,
@@ -245,7 +288,7 @@ int sp_model_recurrent(sp_model *m, const float *state, const int32_t *actions, 
     if (!rc)
         rc = sp__tower_infer(&ws->dyn, &ws->concat.out, &ws->hidden);
     if (!rc)
-        rc = finish(ws, next_state, logits, value);
+        rc = finish(ws, &ws->hidden, next_state, logits, value);
     sp__nn_threads_leave(&ws->nn, saved);
     sp__model_workspace_give_back(m, ws);
     if (rc)

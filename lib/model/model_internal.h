@@ -21,10 +21,12 @@
 typedef struct sp__model_workspace {
     sp__nn nn;
     sp__tower repr, dyn;
+    sp__tower nbr;            /* with neighbours: the neighbour network */
     sp__model_heads heads;
     sp__minmax norm;
     sp__concat concat;
     sp__tensor planes, state, action, hidden;
+    sp__tensor nbr_in, nbr_out, enc; /* with neighbours: the joins of model_encode.h */
     float *actions;
     size_t actions_capacity;
 } sp__model_workspace;
@@ -39,6 +41,7 @@ struct sp_model {
     size_t free_count, free_capacity;
     size_t in_use;            /* workspaces lent to running inference calls */
     int busy;                 /* a trainer or evaluation holds the model (sp__model_hold) */
+    uint64_t embedder_id;     /* N > 0: the embedder of the neighbours it reads; 0 for none */
 };
 
 /* Every int32 field of sp_model_options after `version`, in order: its name
@@ -50,8 +53,13 @@ typedef struct sp__model_field {
     int32_t lo, hi;
 } sp__model_field;
 
-#define SP__MODEL_FIELDS 10
+#define SP__MODEL_FIELDS 12
 extern const sp__model_field sp__model_fields[SP__MODEL_FIELDS];
+/* The fields every model has; the rest (the neighbour network's) count
+ * only with neighbours > 0, so a model without neighbours keeps the file
+ * and content hash it had before they existed. */
+#define SP__MODEL_FIELDS_BASE 10
+int sp__model_field_count(const sp_model_options *o);
 
 static inline int32_t sp__model_field_get(const sp_model_options *o, int i)
 {

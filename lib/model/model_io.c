@@ -8,9 +8,13 @@
 #include "model_internal.h"
 
 /* "model" section: u32 format, u32 field count, then each field of
- * sp__model_fields as a little-endian int32. A later format may append
- * fields; this library refuses it with SP_ERR_VERSION rather than guess. */
-#define MODEL_FORMAT 1
+ * sp__model_fields as a little-endian int32. Format 1: the 10 fields of a
+ * model without neighbours. Format 2 (neighbours > 0): all 12 fields, then
+ * the u64 id of the embedder whose neighbours it reads (0: none recorded).
+ * A model without neighbours is still written in format 1, so its file
+ * stays what it was. A later format is refused with SP_ERR_VERSION rather
+ * than guessed at. */
+#define MODEL_FORMAT 2
 #define MODEL_TAG "model"
 
 static void put32(unsigned char *p, uint32_t v)
@@ -26,21 +30,27 @@ static uint32_t get32(const unsigned char *p)
 
 int sp__model_save_sections(const sp_model *m, const sp__optim *opt, sp__spm_writer *w)
 {
-    size_t size = 8 + 4 * SP__MODEL_FIELDS;
+    int count = sp__model_field_count(&m->opts), retrieval = count > SP__MODEL_FIELDS_BASE;
+    size_t size = 8 + 4 * (size_t)count + (retrieval ? 8 : 0);
     unsigned char *rec = malloc(size);
     if (!rec)
         return sp__error(SP_ERR_NOMEM, "model file: out of memory");
-    put32(rec, MODEL_FORMAT);
-    put32(rec + 4, SP__MODEL_FIELDS);
-    for (int i = 0; i < SP__MODEL_FIELDS; i++)
+    put32(rec, retrieval ? 2 : 1);
+    put32(rec + 4, (uint32_t)count);
+    for (int i = 0; i < count; i++)
         put32(rec + 8 + 4 * i, (uint32_t)sp__model_field_get(&m->opts, i));
+    if (retrieval) {
+        put32(rec + 8 + 4 * (size_t)count, (uint32_t)m->embedder_id);
+        put32(rec + 12 + 4 * (size_t)count, (uint32_t)(m->embedder_id >> 32));
+    }
     int rc = sp__spm_add(w, MODEL_TAG, rec, size, 1);
     if (!rc)
         rc = sp__params_save(&m->net.ps, opt, w);
     return rc;
 }
 
-int sp__model_read_options(const sp__spm_reader *r, sp_model_options *out)
+/* The architecture and the recorded embedder id of a parsed file. */
+static int read_model_section(const sp__spm_reader *r, sp_model_options *out, uint64_t *embedder_id)
 {
     const sp__spm_section *s = sp__spm_find(r, MODEL_TAG);
     if (!s)
@@ -51,14 +61,23 @@ int sp__model_read_options(const sp__spm_reader *r, sp_model_options *out)
     if (format > MODEL_FORMAT)
         return sp__error(SP_ERR_VERSION, "model file: architecture format %u is newer than this library's (%d)",
                          (unsigned)format, MODEL_FORMAT);
-    if (format == 0 || count != SP__MODEL_FIELDS || s->size != 8 + 4 * (size_t)count)
+    uint32_t want = format == 1 ? SP__MODEL_FIELDS_BASE : SP__MODEL_FIELDS;
+    size_t bytes = 8 + 4 * (size_t)want + (format == 2 ? 8 : 0);
+    if (format == 0 || count != want || s->size != bytes)
         return sp__error(SP_ERR_FORMAT, "model file: the '" MODEL_TAG "' section (format %u, %u fields, %zu bytes) "
                          "is malformed", (unsigned)format, (unsigned)count, s->size);
     sp_model_options o;
     int rc = sp__model_options_read(&o, NULL, "model file");
-    for (int i = 0; i < SP__MODEL_FIELDS && !rc; i++) {
+    for (uint32_t i = 0; i < count && !rc; i++) {
         int32_t v = (int32_t)get32(s->data + 8 + 4 * i);
         memcpy((char *)&o + sp__model_fields[i].offset, &v, sizeof v);
+    }
+    *embedder_id = 0;
+    if (format == 2) {
+        const unsigned char *id = s->data + 8 + 4 * (size_t)count;
+        *embedder_id = (uint64_t)get32(id) | (uint64_t)get32(id + 4) << 32;
+        if (o.neighbours == 0)
+            return sp__error(SP_ERR_FORMAT, "model file: a format 2 '" MODEL_TAG "' section with neighbours = 0");
     }
     /* A field out of range is a damaged file, not a caller's mistake. */
     sp__model_arch arch;
@@ -71,23 +90,36 @@ int sp__model_read_options(const sp__spm_reader *r, sp_model_options *out)
     return SP_OK;
 }
 
+int sp__model_read_options(const sp__spm_reader *r, sp_model_options *out)
+{
+    uint64_t embedder_id;
+    return read_model_section(r, out, &embedder_id);
+}
+
 int sp__model_load_sections(sp_model *m, sp__optim *opt, const sp__spm_reader *r, int *has_optim)
 {
     if (has_optim)
         *has_optim = 0;
     sp_model_options file;
-    int rc = sp__model_read_options(r, &file);
+    uint64_t embedder_id;
+    int rc = read_model_section(r, &file, &embedder_id);
     if (rc)
         return rc;
-    for (int i = 0; i < SP__MODEL_FIELDS; i++) {
+    if (sp__model_field_count(&file) != sp__model_field_count(&m->opts))
+        return sp__error(SP_ERR_FORMAT, "model file has neighbours %d, this model %d", (int)file.neighbours,
+                         (int)m->opts.neighbours);
+    for (int i = 0; i < sp__model_field_count(&file); i++) {
         int32_t theirs = sp__model_field_get(&file, i), ours = sp__model_field_get(&m->opts, i);
         if (theirs != ours)
             return sp__error(SP_ERR_FORMAT, "model file has %s %d, this model %d", sp__model_fields[i].name,
                              (int)theirs, (int)ours);
     }
     rc = sp__params_load(&m->net.ps, opt, r, has_optim);
-    if (!rc)
+    if (!rc) {
+        /* The parameters were trained on that embedder's neighbours. */
+        m->embedder_id = embedder_id;
         sp__model_params_changed(m);
+    }
     return rc;
 }
 

@@ -23,7 +23,9 @@ typedef struct layer_desc {
     sp_model_layer info;
 } layer_desc;
 
-static int32_t layer_count(const sp__model_arch *a) { return 3 + (int32_t)a->repr_blocks; }
+/* A retrieval model has none: its layers depend on its neighbours, and
+ * embedders come from models without (paper §2.1.1). */
+static int32_t layer_count(const sp__model_arch *a) { return a->neighbours > 0 ? 0 : 3 + (int32_t)a->repr_blocks; }
 
 static void layer_set(layer_desc *d, int kind, int64_t channels, int64_t height, int64_t width)
 {
@@ -58,6 +60,11 @@ static void layer_describe(const sp__model_arch *a, int32_t index, layer_desc *d
 /* By name: the names are few (at most 67), so the list is searched. */
 static int layer_find(const sp__model_arch *a, const char *name, layer_desc *d)
 {
+    if (a->neighbours > 0)
+        return sp__error(SP_ERR_INVALID_ARG,
+                         "sp_model_activations: a retrieval model (%d neighbours) has no layers to read: embedders "
+                         "are made from models without neighbours",
+                         (int)a->neighbours);
     for (int32_t i = 0; i < layer_count(a); i++) {
         layer_describe(a, i, d);
         if (strcmp(d->info.name, name) == 0)

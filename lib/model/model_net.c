@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model_encode.h"
 #include "model_net.h"
 
 void sp__model_arch_default(sp__model_arch *a)
@@ -18,13 +19,19 @@ int sp__model_arch_check(const sp__model_arch *a)
         a->channels < 1 || a->channels > 4096 || a->repr_blocks < 0 || a->repr_blocks > 100 ||
         a->dyn_blocks < 0 || a->dyn_blocks > 100 || a->policy_channels < 1 || a->policy_channels > 256 ||
         a->value_channels < 1 || a->value_channels > 256 || a->value_hidden < 1 || a->value_hidden > 4096 ||
-        a->value_kind != SP__VALUE_TANH)
+        a->value_kind != SP__VALUE_TANH || a->neighbours < 0 || a->neighbours > 256 ||
+        (a->neighbours > 0 && (a->neighbour_planes < 1 || a->neighbour_planes > 1024 || a->neighbour_channels < 1 ||
+                               a->neighbour_channels >= a->channels || a->neighbour_blocks < 0 ||
+                               a->neighbour_blocks > 100)))
         return sp__error(SP_ERR_INVALID_ARG,
                          "model architecture: board %lld, %lld planes, %lld channels, %lld + %lld blocks, heads "
-                         "%lld / %lld / %lld, value kind %d is out of range",
+                         "%lld / %lld / %lld, value kind %d, %lld neighbours of %lld planes into %lld channels "
+                         "(%lld blocks) is out of range",
                          (long long)a->board_size, (long long)a->input_planes, (long long)a->channels,
                          (long long)a->repr_blocks, (long long)a->dyn_blocks, (long long)a->policy_channels,
-                         (long long)a->value_channels, (long long)a->value_hidden, a->value_kind);
+                         (long long)a->value_channels, (long long)a->value_hidden, a->value_kind,
+                         (long long)a->neighbours, (long long)a->neighbour_planes,
+                         (long long)a->neighbour_channels, (long long)a->neighbour_blocks);
     return SP_OK;
 }
 
@@ -116,7 +123,13 @@ int sp__model_net_setup(sp__model_net *m, sp__nn *nn, const sp__model_arch *arch
     m->dyn_grad_scale = 0.5f;
     m->unroll_capacity = -1;
     sp__params_setup(&m->ps, nn);
-    rc = sp__tower_setup(&m->repr, &m->ps, "repr", arch->input_planes, arch->channels, arch->repr_blocks);
+    rc = sp__tower_setup(&m->repr, &m->ps, "repr", arch->input_planes, sp__model_repr_channels(arch),
+                         arch->repr_blocks);
+    /* The neighbour network p(o_e, x_i) (Eq. 2): a tower over o_e and a
+     * neighbour's planes, one application for every neighbour. */
+    if (!rc && arch->neighbours > 0)
+        rc = sp__tower_setup(&m->nbr, &m->ps, "nbr", sp__model_repr_channels(arch) + arch->neighbour_planes,
+                             arch->neighbour_channels, arch->neighbour_blocks);
     if (!rc)
         rc = sp__model_net_reserve(m, max_unroll);
     if (!rc)
@@ -134,6 +147,11 @@ void sp__model_net_release(sp__model_net *m)
     free(m->step);
     m->step = NULL;
     sp__tower_release(&m->repr);
+    sp__tower_release(&m->nbr);
+    sp__tensor_release(&m->nbr_in);
+    sp__tensor_release(&m->enc);
+    sp__tensor_release(&m->doe);
+    sp__tensor_release(&m->de);
     sp__tensor_release(&m->planes);
     sp__tensor_release(&m->state_in);
     free(m->scratch);
@@ -217,16 +235,28 @@ static int dynamics_forward(sp__model_net *m, int64_t k, const sp__tensor *prev,
     return rc;
 }
 
-static int representation_forward(sp__model_net *m, const float *planes, int64_t n, int training)
+/* The representation, and with neighbours the encoder of Eq. 2: the
+ * state before its normalisation is [o_e, sum_i p(o_e, x_i) / sqrt(N)]. */
+static int representation_forward(sp__model_net *m, const float *planes, const float *neighbours, int64_t n,
+                                   int training)
 {
-    int64_t size = m->arch.board_size;
+    int64_t size = m->arch.board_size, count = m->arch.neighbours;
     int rc = sp__tensor_ensure(&m->planes, m->nn, n, m->arch.input_planes, size, size);
     if (!rc)
         rc = sp__tensor_write(&m->planes, planes);
     if (!rc)
         rc = sp__tower_forward(&m->repr, &m->planes, training);
+    const sp__tensor *state = m->repr.out;
+    if (!rc && count > 0) {
+        rc = sp__encode_inputs(m->nn, m->repr.out, neighbours, count, m->arch.neighbour_planes, &m->nbr_in);
+        if (!rc)
+            rc = sp__tower_forward(&m->nbr, &m->nbr_in, training);
+        if (!rc)
+            rc = sp__encode_join(m->nn, m->repr.out, m->nbr.out, count, &m->enc);
+        state = &m->enc;
+    }
     if (!rc)
-        rc = sp__minmax_forward(&m->step[0].norm, m->repr.out);
+        rc = sp__minmax_forward(&m->step[0].norm, state);
     if (!rc)
         rc = sp__model_heads_forward(&m->step[0].heads, &m->step[0].norm.out, training);
     return rc;
@@ -281,6 +311,23 @@ static int step_loss(sp__model_net *m, int64_t k, int64_t n, const sp__model_tar
     return SP_OK;
 }
 
+/* From the gradient of the state before its normalisation to the
+ * representation's and the neighbour network's parameters. */
+static int representation_backward(sp__model_net *m, const sp__tensor *dstate)
+{
+    int64_t count = m->arch.neighbours;
+    if (count == 0)
+        return sp__tower_backward(&m->repr, dstate, 0);
+    int rc = sp__encode_join_backward(m->nn, dstate, m->repr.out->c, count, &m->doe, &m->de);
+    if (!rc)
+        rc = sp__tower_backward(&m->nbr, &m->de, 1);
+    if (!rc)
+        rc = sp__encode_inputs_backward(m->nbr.dsrc, count, &m->doe);
+    if (!rc)
+        rc = sp__tower_backward(&m->repr, &m->doe, 0);
+    return rc;
+}
+
 static int unroll_backward(sp__model_net *m, int64_t k_max)
 {
     int rc = SP_OK;
@@ -297,7 +344,7 @@ static int unroll_backward(sp__model_net *m, int64_t k_max)
         if (rc)
             break;
         if (k == 0) {
-            rc = sp__tower_backward(&m->repr, &s->norm.dsrc, 0);
+            rc = representation_backward(m, &s->norm.dsrc);
             break;
         }
         rc = sp__tower_backward(&s->dyn, &s->norm.dsrc, 1);
@@ -310,7 +357,7 @@ static int unroll_backward(sp__model_net *m, int64_t k_max)
     return rc;
 }
 
-int sp__model_net_unroll(sp__model_net *m, const float *planes, int64_t n, int64_t k,
+int sp__model_net_unroll(sp__model_net *m, const float *planes, const float *neighbours, int64_t n, int64_t k,
                          const sp__model_targets *t, int mode, sp__model_losses *out)
 {
     int training = mode != SP__MODEL_INFER, backward = mode == SP__MODEL_TRAIN;
@@ -319,7 +366,7 @@ int sp__model_net_unroll(sp__model_net *m, const float *planes, int64_t n, int64
         return sp__error(SP_ERR_INVALID_ARG, "model unroll: %lld positions, %lld steps (at most %lld), or targets "
                          "missing", (long long)n, (long long)k, (long long)m->unroll_capacity);
     int saved = sp__nn_threads_enter(m->nn);
-    int rc = representation_forward(m, planes, n, training);
+    int rc = representation_forward(m, planes, neighbours, n, training);
     for (int64_t j = 1; j <= k && !rc; j++)
         rc = dynamics_forward(m, j, &m->step[j - 1].norm.out, t->action + (j - 1) * n, training);
     memset(out, 0, sizeof *out);
@@ -344,14 +391,14 @@ static int read_heads(const sp__model_heads *h, float *logits, float *value)
     return rc;
 }
 
-int sp__model_net_initial(sp__model_net *m, const float *planes, int64_t n, float *state, float *logits,
-                          float *value)
+int sp__model_net_initial(sp__model_net *m, const float *planes, const float *neighbours, int64_t n, float *state,
+                          float *logits, float *value)
 {
     if (n < 1 || !planes || !state || !logits || !value)
         return sp__error(SP_ERR_INVALID_ARG, "model initial inference: %lld positions or an output missing",
                          (long long)n);
     int saved = sp__nn_threads_enter(m->nn);
-    int rc = representation_forward(m, planes, n, 0);
+    int rc = representation_forward(m, planes, neighbours, n, 0);
     if (!rc)
         rc = sp__tensor_read(&m->step[0].norm.out, state);
     if (!rc)

@@ -58,6 +58,10 @@ typedef struct sp__model_net {
     /* Unroll: step 0 is the representation (its dyn and action unused);
      * steps 1..K own the shared dynamics applications. */
     sp__tower repr;
+    /* With neighbours (arch.neighbours > 0): the neighbour network, its
+     * input, the joined state and the joins' gradients (model_encode.h). */
+    sp__tower nbr;
+    sp__tensor nbr_in, enc, doe, de;
     sp__tensor planes, state_in;
     float *scratch;            /* masked policy targets of one step */
     size_t scratch_capacity;
@@ -94,18 +98,20 @@ typedef struct sp__model_targets {
  * backward pass (gradient checks); batch statistics and backward. */
 enum { SP__MODEL_INFER = 0, SP__MODEL_FORWARD = 1, SP__MODEL_TRAIN = 2 };
 
-/* Forward over planes (n, input_planes, size, size NCHW) and K dynamics
+/* Forward over planes (n, input_planes, size, size NCHW), with
+ * arch.neighbours > 0 the neighbours' planes (n, N, neighbour_planes,
+ * size, size; NULL: all zero, the equal-capacity baseline), and K dynamics
  * steps, the losses into *out; SP__MODEL_TRAIN then adds the gradients
  * into the parameters (not zeroed here). */
-int sp__model_net_unroll(sp__model_net *m, const float *planes, int64_t n, int64_t k,
+int sp__model_net_unroll(sp__model_net *m, const float *planes, const float *neighbours, int64_t n, int64_t k,
                          const sp__model_targets *t, int mode, sp__model_losses *out);
 
 /* Inference with running statistics. state is (n, C, size, size) NCHW,
  * logits (n, points + 1), value (n); action as in the targets. They run
  * on the unroll's step 0 and step 1 buffers: one thread at a time per
  * network, and an unroll's activations are gone after a call. */
-int sp__model_net_initial(sp__model_net *m, const float *planes, int64_t n, float *state, float *logits,
-                          float *value);
+int sp__model_net_initial(sp__model_net *m, const float *planes, const float *neighbours, int64_t n, float *state,
+                          float *logits, float *value);
 int sp__model_net_recurrent(sp__model_net *m, const float *state, const float *action, int64_t n,
                             float *next_state, float *logits, float *value);
 

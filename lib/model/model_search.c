@@ -224,6 +224,14 @@ int sp_model_search_model(sp_model *m, const sp_model_search_options *opts, sp_s
     if (o.max_batch < 0 || o.max_batch > SP__MODEL_SEARCH_MAX_ROWS)
         return sp__error(SP_ERR_INVALID_ARG, "sp_model_search_model: max_batch %d is outside 0..%d",
                          (int)o.max_batch, SP__MODEL_SEARCH_MAX_ROWS);
+    /* The search would evaluate every node with x_i = 0, the baseline: a
+     * retrieval model's root needs its neighbours, which the agent
+     * (issue 16) retrieves. */
+    if (m->opts.neighbours > 0)
+        return sp__error(SP_ERR_UNSUPPORTED,
+                         "sp_model_search_model: the model reads %d neighbours; searching a retrieval model needs "
+                         "its neighbours at the root (the agent's work), not yet here",
+                         (int)m->opts.neighbours);
     /* Engines ask again for every new search: equal options share one
      * payload, so the model holds at most one per mode and batch size. */
     o.version = SP_MODEL_SEARCH_OPTIONS_VERSION;

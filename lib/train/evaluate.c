@@ -158,7 +158,7 @@ static void score_step(evaluation *e, int k)
 static int run_batch(evaluation *e)
 {
     sp__model_net *net = &e->m->net;
-    int rc = sp__model_net_initial(net, e->planes, e->n, e->state, e->logits, e->value);
+    int rc = sp__model_net_initial(net, e->planes, NULL, e->n, e->state, e->logits, e->value);
     if (!rc)
         score_step(e, 0);
     for (int k = 1; k <= e->K && !rc; k++) {

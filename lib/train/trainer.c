@@ -284,7 +284,7 @@ static int run_slice(sp_trainer *t, int32_t j, sp__model_losses *losses)
     sp__model_net *net = &t->model->net;
     net->value_weight = (float)t->o.value_weight;
     sp__model_targets targets = { t->t_policy, t->t_value, t->t_action, t->t_mask };
-    return sp__model_net_unroll(net, t->planes, t->micro_rows, t->o.unroll, &targets, SP__MODEL_TRAIN, losses);
+    return sp__model_net_unroll(net, t->planes, NULL, t->micro_rows, t->o.unroll, &targets, SP__MODEL_TRAIN, losses);
 }
 
 /* The step's figures, in one vector of floats (what data-parallel replicas

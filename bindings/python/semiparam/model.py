@@ -29,7 +29,9 @@ from .core import check
 from .model_search import MODEL_SEARCH_OPTIONS_VERSION, ModelSearchMode, ModelSearchModel  # noqa: F401
 from .nn import NnOptions
 
-MODEL_OPTIONS_VERSION = 1
+MODEL_OPTIONS_VERSION = 2
+#: SP_NEIGHBOUR_PLANES: planes of one retrieved neighbour (dataset.h).
+NEIGHBOUR_PLANES = 17
 MODEL_INFO_VERSION = 1
 MODEL_LAYER_VERSION = 1
 #: SP_MODEL_LAYER_NAME_MAX: the longest layer name, with its NUL.
@@ -48,7 +50,7 @@ class ModelOptions(ctypes.Structure):
     _fields_ = [("version", c_uint32), ("board_size", c_int32), ("history", c_int32), ("channels", c_int32),
                 ("repr_blocks", c_int32), ("dyn_blocks", c_int32), ("policy_channels", c_int32),
                 ("value_channels", c_int32), ("value_hidden", c_int32), ("value_kind", c_int32),
-                ("neighbours", c_int32)]
+                ("neighbours", c_int32), ("neighbour_channels", c_int32), ("neighbour_blocks", c_int32)]
 
 
 class _ModelInfo(ctypes.Structure):
@@ -85,6 +87,12 @@ _layer_count = function("sp_model_layer_count", c_int32, [c_void_p])
 _layer_info = function("sp_model_layer_info", c_int, [c_void_p, c_int32, POINTER(_ModelLayer)])
 _activations = function("sp_model_activations", c_int, [c_void_p, c_char_p, POINTER(c_float), c_int32,
                                                          POINTER(c_float), c_size_t])
+_initial_neighbours = function("sp_model_initial_neighbours", c_int,
+                               [c_void_p, POINTER(c_float), POINTER(c_float), c_int32, POINTER(c_float),
+                                POINTER(c_float), POINTER(c_float)])
+_set_embedder = function("sp_model_set_embedder", c_int, [c_void_p, c_uint64])
+_embedder_id = function("sp_model_embedder_id", c_uint64, [c_void_p])
+_check_retrieval = function("sp_model_check_retrieval", c_int, [c_void_p, c_uint64, c_int32])
 _recurrent = function("sp_model_recurrent", c_int, [c_void_p, POINTER(c_float), POINTER(c_int32), c_int32,
                                                      POINTER(c_float), POINTER(c_float), POINTER(c_float)])
 
@@ -92,7 +100,9 @@ _recurrent = function("sp_model_recurrent", c_int, [c_void_p, POINTER(c_float), 
 def model_options(**fields):
     """ModelOptions with the library's defaults, then @fields (board_size,
     history, channels, repr_blocks, dyn_blocks, policy_channels,
-    value_channels, value_hidden, value_kind, neighbours)."""
+    value_channels, value_hidden, value_kind, neighbours, neighbour_channels,
+    neighbour_blocks). neighbours > 0 makes the retrieval model of the
+    paper's Eq. 2."""
     opts = _lib.new_options(ModelOptions)
     check(_options_init(byref(opts), MODEL_OPTIONS_VERSION))
     return _lib.fill_options(opts, fields)
@@ -247,6 +257,43 @@ class Model(_lib.Handle):
         value, value_c = _output(value, n, "value")
         check(_initial(self._p, src, n, state_c, logits_c, value_c))
         return state, logits, value
+
+    def initial_neighbours(self, planes, neighbours, state=None, logits=None, value=None):
+        """Initial inference of a retrieval model (options.neighbours = N > 0)
+        over n observations (@planes as in initial()) and their neighbours:
+        @neighbours holds n x N x NEIGHBOUR_PLANES x size x size floats
+        (Dataset.neighbour_planes() of each), or None for all zeros (the
+        baseline: initial() does the same). Returns what initial() does."""
+        n = _rows(planes, self._plane_floats, "planes")
+        src = _lib.in_buffer(planes, c_float, n * self._plane_floats, "planes")
+        nbr = None
+        if neighbours is not None:
+            per = max(self._options.neighbours, 1) * NEIGHBOUR_PLANES * (self._actions - 1)
+            if _element_count(neighbours, "neighbours") != n * per:
+                raise ValueError("neighbours holds %d floats, %d observations need %d" % (
+                    _element_count(neighbours, "neighbours"), n, n * per))
+            nbr = _lib.in_buffer(neighbours, c_float, n * per, "neighbours")
+        state, state_c = _output(state, n * self._state_floats, "state")
+        logits, logits_c = _output(logits, n * self._actions, "logits")
+        value, value_c = _output(value, n, "value")
+        check(_initial_neighbours(self._p, src, nbr, n, state_c, logits_c, value_c))
+        return state, logits, value
+
+    @property
+    def embedder_id(self):
+        """The id of the embedder whose neighbours a retrieval model reads
+        (recorded by set_embedder() or its file); 0 for none."""
+        return _embedder_id(self._p)
+
+    def set_embedder(self, embedder_id):
+        """Record the embedder (its id, Embedder.id) whose neighbours this
+        retrieval model reads; saved with the model."""
+        check(_set_embedder(self._p, embedder_id))
+
+    def check_retrieval(self, embedder_id, neighbours):
+        """InvalidArgumentError unless the model may run with @neighbours
+        neighbours from the embedder @embedder_id."""
+        check(_check_retrieval(self._p, embedder_id, neighbours))
 
     def layers(self):
         """The layers activations() reads, as ModelLayer(name, channels,

@@ -48,22 +48,58 @@ class TestModel(unittest.TestCase):
     def test_options(self):
         o = model.model_options()
         self.assertEqual((o.version, o.board_size, o.history, o.channels, o.repr_blocks, o.dyn_blocks,
-                          o.policy_channels, o.value_channels, o.value_hidden, o.value_kind, o.neighbours),
-                         (1, 9, 8, 64, 6, 2, 2, 1, 64, model.ValueKind.TANH, 0))
+                          o.policy_channels, o.value_channels, o.value_hidden, o.value_kind, o.neighbours,
+                          o.neighbour_channels, o.neighbour_blocks),
+                         (2, 9, 8, 64, 6, 2, 2, 1, 64, model.ValueKind.TANH, 0, 16, 1))
         with self.assertRaises(TypeError):
             model.model_options(boardsize=9)
         with self.assertRaises(sp.InvalidArgumentError) as cm:
             Model(**tiny(channels=0))
         self.assertIn("channels", str(cm.exception))
-        with self.assertRaises(sp.UnsupportedError) as cm:
-            Model(**tiny(neighbours=2))
-        self.assertIn("issue 15", str(cm.exception))
+        with self.assertRaises(sp.InvalidArgumentError) as cm:
+            Model(**tiny(neighbours=2, neighbour_channels=3))
+        self.assertIn("neighbour_channels", str(cm.exception))
         with self.assertRaises(sp.VersionError):
             Model(model.model_options(version=7))
         with self.assertRaises(TypeError):
             Model(model.model_options(), board_size=9)
         with self.assertRaises(TypeError):
             Model(nn=model.model_options())
+
+    def test_retrieval_model(self):
+        """N = 2 neighbours: zeros are the baseline, the order of the
+        neighbours does not matter, the embedder id is kept in the file and
+        another one is refused."""
+        with Model.create(nn=cpu(), **tiny(channels=4, neighbours=2, neighbour_channels=2)) as m:
+            planes = game_planes(3, 1, [0, 4])
+            per = model.NEIGHBOUR_PLANES * 9
+            x = array.array("f", [((i * 37) % 11) / 11.0 for i in range(2 * per)])
+            swapped = x[per:] + x[:per]
+            base = m.initial(planes)
+            self.assertEqual(list(m.initial_neighbours(planes, None)[1]), list(base[1]))
+            with_x = m.initial_neighbours(planes, x)
+            self.assertNotEqual(list(with_x[1]), list(base[1]))
+            for a, b in zip(m.initial_neighbours(planes, swapped)[1], with_x[1]):
+                self.assertAlmostEqual(a, b, places=5)
+            with self.assertRaises(ValueError):
+                m.initial_neighbours(planes, x[:per])
+            self.assertEqual(m.embedder_id, 0)
+            m.set_embedder(0x31456be34f5c7e3d)
+            m.check_retrieval(0x31456be34f5c7e3d, 2)
+            with self.assertRaises(sp.InvalidArgumentError):
+                m.check_retrieval(0x1234, 2)
+            with self.assertRaises(sp.InvalidArgumentError):
+                m.check_retrieval(0x31456be34f5c7e3d, 10)
+            m.save(self.path("r.spm"))
+            with Model.load(self.path("r.spm")) as again:
+                self.assertEqual(again.embedder_id, 0x31456be34f5c7e3d)
+                self.assertEqual(list(again.initial_neighbours(planes, x)[1]), list(with_x[1]))
+                self.assertEqual(again.layers(), [])
+        with Model.create(nn=cpu(), **tiny()) as plain:
+            with self.assertRaises(sp.InvalidArgumentError):
+                plain.set_embedder(1)
+            with self.assertRaises(sp.InvalidArgumentError):
+                plain.initial_neighbours(game_planes(3, 1, []), array.array("f", bytes(4 * 17 * 9)))
 
     def test_describe_counts_by_hand(self):
         with Model.create(nn=cpu(), **tiny()) as m:
