@@ -11,7 +11,8 @@
  *   for the fixed network.
  * Models whose architecture is larger than a few thousand parameters are
  * read but not built, so an input cannot ask for gigabytes. The seed
- * corpus has valid inputs of every kind (tiny-model.spm, tiny-model.bin). */
+ * corpus has valid inputs of every kind (tiny-model.spm, tiny-model.bin,
+ * and a retrieval model's format-2 record: tiny-retrieval.spm). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,8 @@ static void load_model(const sp__spm_reader *r)
     if (sp__model_read_options(r, &o) != SP_OK)
         return;
     if (o.board_size > 9 || o.channels > 8 || o.repr_blocks + o.dyn_blocks > 4 || o.policy_channels > 4 ||
-        o.value_channels > 4 || o.value_hidden > 32)
+        o.value_channels > 4 || o.value_hidden > 32 || o.neighbours > 4 ||
+        (o.neighbours > 0 && o.neighbour_blocks > 2))
         return;
     sp_nn_options cpu = SP_NN_OPTIONS_INIT;
     cpu.backend = SP_BACKEND_CPU;
