@@ -811,6 +811,77 @@ START_TEST(sampler_rating_filter)
 }
 END_TEST
 
+/* Sampler options version 3: draw only the positions given (sorted, repeats
+ * once), of those the part and the filters keep; an id past the dataset
+ * refused; a version 2 caller's struct still draws every position. */
+START_TEST(sampler_draws_only_the_positions_given)
+{
+    sp_dataset *ds = small_dataset();
+    uint64_t total = sp_dataset_position_count(ds);
+    ck_assert_uint_ge(total, 8);
+    sp_sampler_options o;
+    ck_assert_int_eq(sp_sampler_options_init(&o, SP_SAMPLER_OPTIONS_VERSION), SP_OK);
+    ck_assert_ptr_null(o.positions);
+    o.part = SP_PART_ALL;
+    o.unroll = 1;
+    /* Game 0's second position, the last position, and game 0's again. */
+    uint64_t ids[] = { total - 1, 1, 1 };
+    o.positions = ids;
+    o.position_count = 3;
+    sp_sampler *s;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &o), SP_OK);
+    ck_assert_uint_eq(sp_sampler_position_count(s), 2);
+    ids[0] = ids[1] = ids[2] = 0; /* copied at create: the caller's array may change */
+    batch_store b;
+    batch_alloc(&b, 32, 18, 1);
+    int seen[2] = { 0, 0 };
+    for (int round = 0; round < 3; round++) {
+        ck_assert_int_eq(sp_sampler_next(s, &b.b), SP_OK);
+        for (int i = 0; i < 32; i++) {
+            ck_assert_msg(b.b.positions[i] == 1 || b.b.positions[i] == total - 1, "drew %llu",
+                          (unsigned long long)b.b.positions[i]);
+            seen[b.b.positions[i] == 1]++;
+        }
+    }
+    ck_assert(seen[0] > 0 && seen[1] > 0);
+    sp_sampler_free(s);
+    /* With the rating filter only game 0's is left. */
+    ids[0] = total - 1;
+    ids[1] = ids[2] = 1;
+    o.min_rating = 2000;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &o), SP_OK);
+    ck_assert_uint_eq(sp_sampler_position_count(s), 1);
+    sp_sampler_free(s);
+    /* None left, and an id past the dataset: refused, naming them. */
+    o.position_count = 1;
+    ids[0] = total - 1;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "among the positions given"));
+    ids[0] = total;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sp_last_error(), "positions[0]"));
+    ck_assert_ptr_null(s);
+    /* Version 2 as its header declared it ends where positions begin: every position of the part. */
+    typedef struct sampler_options_v2 {
+        uint32_t version;
+        uint64_t seed;
+        int32_t part, history, unroll, symmetries, threads;
+        sp_split_options split;
+        float min_rating;
+    } sampler_options_v2;
+    ck_assert_uint_eq(sizeof(sampler_options_v2), offsetof(sp_sampler_options, positions));
+    sampler_options_v2 *old = malloc(sizeof *old);
+    ck_assert_int_eq(sp_sampler_options_init((sp_sampler_options *)old, 2), SP_OK);
+    old->part = SP_PART_ALL;
+    ck_assert_int_eq(sp_sampler_create(&s, ds, (const sp_sampler_options *)old), SP_OK);
+    ck_assert_uint_eq(sp_sampler_position_count(s), total);
+    sp_sampler_free(s);
+    free(old);
+    batch_free(&b);
+    sp_dataset_free(ds);
+}
+END_TEST
+
 /* A checkpoint restores a sampler's stream by its batch number alone. */
 START_TEST(sampler_batch_number_restores_the_stream)
 {
@@ -1096,6 +1167,7 @@ int main(void)
     tcase_add_test(tc, import_logs_through_the_callback);
     tcase_add_test(tc, batches_reproducible_and_symmetric);
     tcase_add_test(tc, sampler_rating_filter);
+    tcase_add_test(tc, sampler_draws_only_the_positions_given);
     tcase_add_test(tc, sampler_batch_number_restores_the_stream);
     tcase_add_test(tc, neighbour_planes);
     tcase_add_test(tc, cgos_slice_matches_index);

@@ -496,12 +496,18 @@ typedef struct sp_sampler_options {
     sp_split_options split;  /**< how parts are defined */
     float min_rating;        /**< draw only from games whose weaker player (BR/WR) is rated at least this,
                                   as sp_import_options::min_rating; 0 (default) = every game. @since version 2 */
+    const uint64_t *positions; /**< NULL (default): every position of the part the filters keep; else draw
+                                    only these position ids (any order, repeats counted once) of those, e.g.
+                                    the positions a `.spn` neighbour file holds; the sampler copies them.
+                                    @since version 3 */
+    uint64_t position_count; /**< entries at @c positions. @since version 3 */
 } sp_sampler_options;
 
 /** Version of sp_sampler_options this header describes. */
-#define SP_SAMPLER_OPTIONS_VERSION 2
+#define SP_SAMPLER_OPTIONS_VERSION 3
 /** Default sampler options as an initialiser. */
-#define SP_SAMPLER_OPTIONS_INIT { SP_SAMPLER_OPTIONS_VERSION, 1, SP_PART_TRAIN, 8, 5, 1, 1, SP_SPLIT_OPTIONS_INIT, 0.0f }
+#define SP_SAMPLER_OPTIONS_INIT                                                                              \
+    { SP_SAMPLER_OPTIONS_VERSION, 1, SP_PART_TRAIN, 8, 5, 1, 1, SP_SPLIT_OPTIONS_INIT, 0.0f, NULL, 0 }
 
 /**
  * Fill @p opts with the defaults of the fields that @p version has and set its
@@ -517,8 +523,8 @@ SP_API int sp_sampler_options_init(sp_sampler_options *opts, uint32_t version);
 /**
  * Create a sampler over @p ds, which it borrows (it must outlive the sampler
  * and not change meanwhile).
- * @return SP_OK; SP_ERR_INVALID_ARG (bad options, or the part holds no
- *         position); SP_ERR_VERSION; SP_ERR_NOMEM.
+ * @return SP_OK; SP_ERR_INVALID_ARG (bad options, a position id out of
+ *         range, or the part holds no position); SP_ERR_VERSION; SP_ERR_NOMEM.
  * @since 0.1
  */
 SP_API int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_options *opts);

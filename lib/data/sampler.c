@@ -18,6 +18,7 @@ struct sp_sampler {
     uint64_t *games;   /* games of the part with a kept position */
     uint64_t *cum;     /* kept positions in games[0..i] */
     uint64_t n_games, total;
+    uint64_t *listed;  /* with opts.positions: the positions drawn, sorted; NULL: every kept one */
     uint64_t batch_no;
     int planes;
     uint8_t **ring;    /* the last `history` boards of a replay, one ring per worker */
@@ -27,7 +28,8 @@ struct sp_sampler {
 static const sp_sampler_options sampler_defaults = SP_SAMPLER_OPTIONS_INIT;
 static const sp__options_type sampler_options_type = { "sp_sampler_options", SP_SAMPLER_OPTIONS_VERSION,
                                                        sizeof(sp_sampler_options), &sampler_defaults,
-                                                       { offsetof(sp_sampler_options, min_rating) } };
+                                                       { offsetof(sp_sampler_options, min_rating),
+                                                         offsetof(sp_sampler_options, positions) } };
 static const sp_batch batch_defaults = { SP_BATCH_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
 static const sp__options_type batch_type = { "sp_batch", SP_BATCH_VERSION, sizeof(sp_batch), &batch_defaults,
                                              { 0 } };
@@ -47,7 +49,47 @@ void sp_sampler_free(sp_sampler *s)
     free(s->sym_map);
     free(s->games);
     free(s->cum);
+    free(s->listed);
     free(s);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* opts.positions: sorted, without repeats, only those of the part the
+ * filters keep, into s->listed and s->total (the per-game arrays stay
+ * empty: pick() reads the list). */
+static int list_positions(sp_sampler *s)
+{
+    const sp_dataset *ds = s->ds;
+    uint64_t n = s->o.position_count;
+    s->listed = malloc((n ? n : 1) * sizeof *s->listed);
+    if (!s->listed)
+        return sp__error(SP_ERR_NOMEM, "out of memory creating a sampler");
+    for (uint64_t i = 0; i < n; i++) {
+        if (s->o.positions[i] >= ds->n_positions)
+            return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: positions[%llu] = %llu is not a position of "
+                             "the dataset (%llu)", (unsigned long long)i, (unsigned long long)s->o.positions[i],
+                             (unsigned long long)ds->n_positions);
+        s->listed[i] = s->o.positions[i];
+    }
+    qsort(s->listed, (size_t)n, sizeof *s->listed, by_id);
+    uint64_t kept = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t p = s->listed[i], game = sp__ds_game_of(ds, p);
+        const sp__spd_game *g = sp__ds_game(ds, game);
+        if ((kept && s->listed[kept - 1] == p) ||
+            !sp__split_in_part(sp__split_part(g->key, game, &s->o.split), s->o.part) ||
+            !sp__game_rated(g, s->o.min_rating) || !sp__split_kept(g->key, (uint32_t)(p - g->first_position), &s->o.split))
+            continue;
+        s->listed[kept++] = p;
+    }
+    s->total = kept;
+    s->o.positions = NULL; /* the caller's array is not kept */
+    return SP_OK;
 }
 
 uint64_t sp_sampler_position_count(const sp_sampler *s) { return s ? s->total : 0; }
@@ -96,7 +138,11 @@ int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_o
     for (int sym = 0; sym < SP_SYMMETRY_COUNT; sym++)
         for (int p = 0; p < ds->area; p++)
             s->sym_map[sym * ds->area + p] = sp_symmetry_point(sym, ds->size, p);
-    for (uint64_t i = 0; i < ds->n_games; i++) {
+    if (o.positions && (rc = list_positions(s)) != SP_OK) {
+        sp_sampler_free(s);
+        return rc;
+    }
+    for (uint64_t i = 0; i < ds->n_games && !s->listed; i++) {
         const sp__spd_game *g = sp__ds_game(ds, i);
         if (!sp__split_in_part(sp__split_part(g->key, i, &o.split), o.part) || !sp__game_rated(g, o.min_rating))
             continue;
@@ -111,8 +157,9 @@ int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_o
     }
     if (!s->total) {
         sp_sampler_free(s);
-        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: the part holds no position%s",
-                         o.min_rating > 0 ? " of a game rated at least min_rating" : "");
+        return sp__error(SP_ERR_INVALID_ARG, "sp_sampler_create: the part holds no position%s%s",
+                         o.min_rating > 0 ? " of a game rated at least min_rating" : "",
+                         o.positions ? " among the positions given" : "");
     }
     *out = s;
     return SP_OK;
@@ -121,6 +168,11 @@ int sp_sampler_create(sp_sampler **out, const sp_dataset *ds, const sp_sampler_o
 /* The game and move of the r-th kept position of the part. */
 static void pick(const sp_sampler *s, uint64_t r, uint64_t *game, uint32_t *move)
 {
+    if (s->listed) {
+        *game = sp__ds_game_of(s->ds, s->listed[r]);
+        *move = (uint32_t)(s->listed[r] - sp__ds_game(s->ds, *game)->first_position);
+        return;
+    }
     uint64_t lo = 0, hi = s->n_games - 1; /* first i with cum[i] > r */
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;

@@ -31,7 +31,7 @@ IMPORT_OPTIONS_VERSION = 2
 IMPORT_REPORT_VERSION = 1
 DATASET_GAME_INFO_VERSION = 1
 SPLIT_OPTIONS_VERSION = 1
-SAMPLER_OPTIONS_VERSION = 2
+SAMPLER_OPTIONS_VERSION = 3
 BATCH_VERSION = 1
 
 
@@ -127,7 +127,7 @@ class SamplerOptions(ctypes.Structure):
     _c_name_ = "sp_sampler_options"
     _fields_ = [("version", c_uint32), ("seed", c_uint64), ("part", c_int32), ("history", c_int32),
                 ("unroll", c_int32), ("symmetries", c_int32), ("threads", c_int32), ("split", SplitOptions),
-                ("min_rating", c_float)]
+                ("min_rating", c_float), ("positions", POINTER(c_uint64)), ("position_count", c_uint64)]
 
 
 class BatchStruct(ctypes.Structure):
@@ -484,13 +484,21 @@ class Sampler(_lib.Handle):
 
     _free = _sampler_free
 
-    def __init__(self, dataset, options=None, **fields):
+    def __init__(self, dataset, options=None, positions=None, **fields):
+        """@options (SamplerOptions) or keyword @fields; @positions, when
+        given, the position ids to draw from (of those the part and filters
+        keep), e.g. the rows of a neighbour file."""
         if options is None:
             options = sampler_options(**fields)
         elif not isinstance(options, SamplerOptions):
             raise TypeError("options must be SamplerOptions, not %s" % type(options).__name__)
         elif fields:
             raise TypeError("give either options or keyword fields, not both")
+        if positions is not None:
+            ids = (c_uint64 * len(positions))(*positions)  # the sampler copies them at create
+            options = SamplerOptions.from_buffer_copy(options)
+            options.positions = ctypes.cast(ids, POINTER(c_uint64))
+            options.position_count = len(positions)
         ptr = c_void_p()
         with _lib.borrow(dataset, Dataset, "dataset") as p:
             check(_sampler_create(byref(ptr), p, byref(options)))

@@ -187,6 +187,11 @@ class TestDataset(unittest.TestCase):
                 s.next(2, planes=bytearray(4 * 2 * 6 * 81))
         with Sampler(ds, seed=3, unroll=2, history=2, part=Part.ALL) as again:
             self.assertEqual(again.next(4), batch)  # reproducible
+        with Sampler(ds, positions=[7, 3, 7], part=Part.ALL) as only:
+            self.assertEqual(only.position_count, 2)
+            self.assertTrue(set(only.next(16).positions) <= {3, 7})
+        with self.assertRaises(sp.InvalidArgumentError):
+            Sampler(ds, positions=[ds.position_count], part=Part.ALL)
 
     @unittest.skipIf(numpy is None, "numpy is not installed")
     def test_sampler_into_numpy_arrays(self):
