@@ -178,6 +178,7 @@ START_TEST(retrieval_stubs_answer_as_for_null)
     ck_assert_uint_eq(sp_pca_id(NULL), 0);
     ck_assert_uint_eq(sp_neighbours_count(NULL), 0);
     ck_assert_uint_eq(sp_neighbours_k(NULL), 0);
+    ck_assert_uint_eq(sp_neighbours_embedder_id(NULL), 0);
 }
 END_TEST
 

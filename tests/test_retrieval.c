@@ -762,6 +762,8 @@ START_TEST(precomputed_neighbours_match_search)
     ck_assert_int_eq(sp_neighbours_open(&nb, path), SP_OK);
     ck_assert_uint_eq(sp_neighbours_count(nb), NP);
     ck_assert_uint_eq(sp_neighbours_k(nb), K);
+    ck_assert_uint_eq(sp_neighbours_embedder_id(nb), 9);
+    ck_assert_uint_eq(sp_neighbours_embedder_id(NULL), 0);
     for (uint64_t row = 0; row < NP; row += 97) {
         uint64_t pid, ids[K], ref[K];
         float d[K];

@@ -355,6 +355,9 @@ SP_API uint64_t sp_neighbours_count(const sp_neighbours *neighbours);
 /** Neighbours per row; 0 for NULL. @since 0.1 */
 SP_API uint32_t sp_neighbours_k(const sp_neighbours *neighbours);
 
+/** Id of the embedder whose keys found the neighbours (the retriever's); 0 for NULL. @since 0.1 */
+SP_API uint64_t sp_neighbours_embedder_id(const sp_neighbours *neighbours);
+
 /**
  * Row @p row: the query's position id and its k neighbour ids and squared
  * distances (copied into caller arrays of k entries; either may be NULL).

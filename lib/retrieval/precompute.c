@@ -19,6 +19,7 @@ struct sp_neighbours {
     char *data;
     uint64_t count;
     uint32_t k;
+    uint64_t embedder_id;
 };
 
 static size_t row_size(uint32_t k) { return 8 + 12 * (size_t)k; }
@@ -171,7 +172,7 @@ int sp_neighbours_open(sp_neighbours **out, const char *path)
     if (rc != SP_OK)
         return rc;
     const char *why = NULL;
-    uint64_t count = 0;
+    uint64_t count = 0, embedder_id = 0;
     uint32_t k = 0, v[2], body_crc, head_crc;
     if (length < SPN_HEADER || memcmp(data, SPN_MAGIC, 8) != 0) {
         why = "not a .spn neighbour file";
@@ -179,6 +180,7 @@ int sp_neighbours_open(sp_neighbours **out, const char *path)
         memcpy(v, data + 8, 8);
         memcpy(&count, data + 16, 8);
         memcpy(&k, data + 24, 4);
+        memcpy(&embedder_id, data + 32, 8);
         memcpy(&body_crc, data + 40, 4);
         memcpy(&head_crc, data + 44, 4);
         unsigned char head[SPN_HEADER];
@@ -206,6 +208,7 @@ int sp_neighbours_open(sp_neighbours **out, const char *path)
     nb->data = data;
     nb->count = count;
     nb->k = k;
+    nb->embedder_id = embedder_id;
     *out = nb;
     return SP_OK;
 }
@@ -220,6 +223,7 @@ void sp_neighbours_free(sp_neighbours *nb)
 
 uint64_t sp_neighbours_count(const sp_neighbours *nb) { return nb ? nb->count : 0; }
 uint32_t sp_neighbours_k(const sp_neighbours *nb) { return nb ? nb->k : 0; }
+uint64_t sp_neighbours_embedder_id(const sp_neighbours *nb) { return nb ? nb->embedder_id : 0; }
 
 int sp_neighbours_row(const sp_neighbours *nb, uint64_t row, uint64_t *out_position_id, uint64_t *out_ids,
                       float *out_distances)

@@ -109,6 +109,8 @@ uint64_t sp_neighbours_count(const sp_neighbours *neighbours) { return 0; }
 
 uint32_t sp_neighbours_k(const sp_neighbours *neighbours) { return 0; }
 
+uint64_t sp_neighbours_embedder_id(const sp_neighbours *neighbours) { return 0; }
+
 int sp_neighbours_row(const sp_neighbours *neighbours, uint64_t row, uint64_t *out_position_id, uint64_t *out_ids,
                       float *out_distances)
 {

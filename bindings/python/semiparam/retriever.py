@@ -89,6 +89,7 @@ _nb_open = function("sp_neighbours_open", c_int, [POINTER(c_void_p), c_char_p])
 _nb_free = function("sp_neighbours_free", None, [c_void_p])
 _nb_count = function("sp_neighbours_count", c_uint64, [c_void_p])
 _nb_k = function("sp_neighbours_k", c_uint32, [c_void_p])
+_nb_embedder_id = function("sp_neighbours_embedder_id", c_uint64, [c_void_p])
 _nb_row = function("sp_neighbours_row", c_int, [c_void_p, c_uint64, POINTER(c_uint64), POINTER(c_uint64),
                                                 POINTER(c_float)])
 
@@ -297,6 +298,11 @@ class Neighbours(_lib.Handle):
     @property
     def k(self):
         return _nb_k(self._p)
+
+    @property
+    def embedder_id(self):
+        """Id of the embedder whose keys found the neighbours."""
+        return _nb_embedder_id(self._p)
 
     def row(self, index):
         """(position id, list of k neighbour ids, list of k squared distances) of row @index."""

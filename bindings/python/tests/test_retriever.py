@@ -98,6 +98,7 @@ class TestRetriever(unittest.TestCase):
         r.precompute(self.keys[:50 * DIM], self.pos[:50], self.games[:50], 4, pre)
         with Neighbours(pre) as nb:
             self.assertEqual((len(nb), nb.k), (50, 4))
+            self.assertEqual(nb.embedder_id, r.embedder_id)
             pid, nids, nd = nb.row(3)
             self.assertEqual(pid, 103)
             for i in nids:
