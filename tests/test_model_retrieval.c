@@ -65,13 +65,9 @@ static double grad_loss(sp__model_net *m, grad_batch *b, int mode)
     return l.total;
 }
 
-/* Every trained parameter's analytic gradient (the plain one: dynamics
- * scale 1) against central differences of the loss, the neighbour
- * network's and the representation's (whose o_e reaches the loss both
- * directly and through every neighbour) included. */
-START_TEST(gradient_through_the_neighbour_path)
+/* 4 channels, 2 of them the neighbours', one block everywhere, for K = 2. */
+static void grad_net(sp__model_net *m, sp__nn *nn, uint64_t seed)
 {
-    sp__nn *nn = make_nn();
     sp__model_arch a;
     sp__model_arch_default(&a);
     a.board_size = G_SIZE;
@@ -86,13 +82,26 @@ START_TEST(gradient_through_the_neighbour_path)
     a.neighbour_planes = G_NB_PLANES;
     a.neighbour_channels = 2;
     a.neighbour_blocks = 1;
+    ck_assert_msg(sp__model_net_setup(m, nn, &a, G_K, seed) == SP_OK, "%s", sp_last_error());
+}
+
+/* Every trained parameter's analytic gradient (the plain one: dynamics
+ * scale 1) against central differences of the loss, the neighbour
+ * network's and the representation's (whose o_e reaches the loss both
+ * directly and through every neighbour) included; with the neighbour
+ * regulariser of weight reg, its target held fixed as training holds it. */
+static void check_gradient(float reg)
+{
+    sp__nn *nn = make_nn();
     sp__model_net m;
-    ck_assert_msg(sp__model_net_setup(&m, nn, &a, G_K, 11) == SP_OK, "%s", sp_last_error());
+    grad_net(&m, nn, 11);
     m.dyn_grad_scale = 1.0f;
+    m.reg_weight = reg;
     static grad_batch b;
     grad_data(&b, 12);
     sp__params_zero_grad(&m.ps);
     grad_loss(&m, &b, SP__MODEL_TRAIN);
+    m.reg_frozen = 1; /* the differences see the target the gradient saw */
     /* The neighbour network adds kinks (ReLU over N items, batch norm over
      * them): at h = 3e-4 differences cross some (errors to 4e-2), at 3e-5
      * f32 round-off dominates (3e-2); 1e-4 sits between, worst about 1.2e-2.
@@ -134,9 +143,60 @@ START_TEST(gradient_through_the_neighbour_path)
         free(v);
         free(g);
     }
-    fprintf(stderr, "model_retrieval: gradient of %zu parameters (%zu of the neighbour network), worst relative "
-            "error %.3g (%s)\n", checked, nbr, worst, worst_name);
+    fprintf(stderr, "model_retrieval: gradient (regulariser weight %g) of %zu parameters (%zu of the neighbour "
+            "network), worst relative error %.3g (%s)\n", (double)reg, checked, nbr, worst, worst_name);
     ck_assert(nbr >= 6); /* stem conv and BN, one block's two convs and BNs */
+    sp__model_net_release(&m);
+    sp__nn_free(nn);
+}
+
+START_TEST(gradient_through_the_neighbour_path)
+{
+    check_gradient(0.0f);
+}
+END_TEST
+
+START_TEST(gradient_with_the_neighbour_regulariser)
+{
+    check_gradient(5.0f);
+}
+END_TEST
+
+/* The regulariser's reported value: the mean squared distance between the
+ * unroll's initial state (batch statistics, neighbours given) and the
+ * state inference computes with every x_i = 0, recomputed here; the total
+ * loss grows by weight x that; with weight 0 it is not computed. */
+START_TEST(regulariser_is_the_distance_to_the_zero_neighbour_state)
+{
+    sp__nn *nn = make_nn();
+    sp__model_net m;
+    grad_net(&m, nn, 13);
+    static grad_batch b;
+    grad_data(&b, 14);
+    sp__model_losses plain, reg;
+    ck_assert_int_eq(sp__model_net_unroll(&m, b.planes, b.neighbours, G_N, G_K, &b.targets, SP__MODEL_FORWARD, &plain),
+                     SP_OK);
+    ck_assert(plain.regulariser == 0.0);
+    /* The target: inference's state without neighbours, with the running
+     * statistics the next unroll starts from (a forward pass moves them). */
+    size_t count = (size_t)G_N * 4 * G_POINTS;
+    float *s = malloc(count * sizeof *s), *zero = malloc(count * sizeof *zero);
+    float logits[G_N * G_ACTIONS], value[G_N];
+    ck_assert_int_eq(sp__model_net_initial(&m, b.planes, NULL, G_N, zero, logits, value), SP_OK);
+    m.reg_weight = 0.25f;
+    ck_assert_int_eq(sp__model_net_unroll(&m, b.planes, b.neighbours, G_N, G_K, &b.targets, SP__MODEL_FORWARD, &reg),
+                     SP_OK);
+    ck_assert_int_eq(sp__tensor_read(&m.step[0].norm.out, s), SP_OK);
+    double sum = 0.0;
+    for (size_t i = 0; i < count; i++)
+        sum += ((double)s[i] - zero[i]) * ((double)s[i] - zero[i]);
+    ck_assert_msg(sum > 0, "the neighbours do not move the state");
+    ck_assert_msg(fabs(reg.regulariser - sum / (double)count) < 1e-6 * fmax(sum / (double)count, 1e-9),
+                  "regulariser %.9g, recomputed %.9g", reg.regulariser, sum / (double)count);
+    ck_assert_msg(fabs(reg.total - plain.total - 0.25 * reg.regulariser) < 1e-5, "total %g, without %g", reg.total,
+                  plain.total);
+    free(s);
+    free(zero);
     sp__model_net_release(&m);
     sp__nn_free(nn);
 }
@@ -517,6 +577,8 @@ Suite *model_retrieval_suite(void)
     TCase *tc = tcase_create("network");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, gradient_through_the_neighbour_path);
+    tcase_add_test(tc, gradient_with_the_neighbour_regulariser);
+    tcase_add_test(tc, regulariser_is_the_distance_to_the_zero_neighbour_state);
     suite_add_tcase(s, tc);
     tc = tcase_create("handle");
     tcase_set_timeout(tc, 120);

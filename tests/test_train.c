@@ -911,8 +911,8 @@ START_TEST(micro_batches_average_slices)
         grads += ps->items[i]->grad ? ps->items[i]->count : 0;
         stats += ps->items[i]->flags & SP__PARAM_BUFFER ? ps->items[i]->count : 0;
     }
-    /* The figures: gradients, statistics, 1 + 2 (K + 1) losses, 1 status. */
-    ck_assert_uint_eq(hooked_count, grads + stats + 1 + 2 * (K + 1) + 1);
+    /* The figures: gradients, statistics, 1 + 2 (K + 1) losses and the regulariser, 1 status. */
+    ck_assert_uint_eq(hooked_count, grads + stats + 1 + 2 * (K + 1) + 1 + 1);
     ck_assert(hooked[hooked_count - 1] == 0.0f);
     size_t n_start;
     float *start = model_values(twin, &n_start), *sum_grad = calloc(total, sizeof *sum_grad);

@@ -13,6 +13,7 @@
 
 #include "semiparam.h"
 #include "train/neighbour_batch.h"
+#include "train/train_internal.h"
 
 #define DIM 8
 #define K 4
@@ -25,6 +26,8 @@ static char spn_path[512];
 static uint64_t *train_pos; /* the file's query positions, in its row order */
 static size_t train_count;
 static uint64_t test_position; /* a position of a test game: in no row */
+static char spn_id_path[512];  /* the same rows found by a retriever of embedder EMBEDDER */
+#define EMBEDDER 0xe5e5e5e5e5e5e5e5ull
 
 /* The set-up runs before the tests, where libcheck's assertions cannot report. */
 #define REQUIRE(x)                                                                                         \
@@ -132,6 +135,14 @@ static void setup(void)
     REQUIRE(sp_retriever_build(&r, keys, train_pos, games, train_count, DIM, &ro) == SP_OK);
     snprintf(spn_path, sizeof spn_path, "%s/train.spn", tmpdir);
     REQUIRE(sp_retriever_precompute(r, keys, train_pos, games, train_count, DIM, K, NULL, spn_path) == SP_OK);
+    sp_retriever_free(r);
+    ro.embedder_id = EMBEDDER;
+    REQUIRE(sp_retriever_build(&r, keys, train_pos, games, train_count, DIM, &ro) == SP_OK);
+    sp_retriever_query q;
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
+    q.embedder_id = EMBEDDER;
+    snprintf(spn_id_path, sizeof spn_id_path, "%s/train-id.spn", tmpdir);
+    REQUIRE(sp_retriever_precompute(r, keys, train_pos, games, train_count, DIM, K, &q, spn_id_path) == SP_OK);
     sp_retriever_free(r);
     sp_rng_free(rng);
     free(keys);
@@ -680,6 +691,317 @@ START_TEST(generator_state_decides_the_output)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------------ */
+/* The trainer and the evaluation of a retrieval model (train.h) */
+
+enum { T_NB = 2 };
+
+/* A tiny retrieval model: 4 channels, 2 of them the neighbours'. */
+static sp_model *retrieval_model(int neighbours, uint64_t seed)
+{
+    sp_model_options o;
+    sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION);
+    o.history = 1;
+    o.channels = 4;
+    o.repr_blocks = 1;
+    o.dyn_blocks = 1;
+    o.policy_channels = 1;
+    o.value_channels = 1;
+    o.value_hidden = 4;
+    o.neighbours = neighbours;
+    o.neighbour_channels = 2;
+    o.neighbour_blocks = 1;
+    sp_nn_options nn;
+    sp_nn_options_init(&nn, SP_NN_OPTIONS_VERSION);
+    nn.backend = SP_BACKEND_CPU;
+    nn.threads = 1;
+    nn.seed = seed;
+    sp_model *m = NULL;
+    ck_assert_msg(sp_model_create(&m, &o, &nn) == SP_OK, "%s", sp_last_error());
+    return m;
+}
+
+static sp_trainer_options trainer_opts(const sp_neighbours *f)
+{
+    sp_trainer_options o;
+    sp_trainer_options_init(&o, SP_TRAINER_OPTIONS_VERSION);
+    o.batch_size = 8;
+    o.unroll = 2;
+    o.test_fraction = 0.1f; /* the split the file was made with */
+    o.learning_rate = 0.02;
+    o.neighbours = f;
+    return o;
+}
+
+static sp_trainer *trainer_open(sp_model *m, const sp_trainer_options *o)
+{
+    sp_trainer *t = NULL;
+    ck_assert_msg(sp_trainer_create(&t, m, ds, o) == SP_OK, "%s", sp_last_error());
+    return t;
+}
+
+static float *param_values(const sp_model *m, const char *name, size_t *count)
+{
+    for (size_t i = 0; i < m->net.ps.count; i++)
+        if (strcmp(m->net.ps.items[i]->name, name) == 0) {
+            *count = m->net.ps.items[i]->count;
+            float *v = malloc(*count * sizeof *v);
+            ck_assert_int_eq(sp__param_read(m->net.ps.items[i], v), SP_OK);
+            return v;
+        }
+    ck_abort_msg("no parameter %s", name);
+    return NULL;
+}
+
+static float *all_values(const sp_model *m, size_t *count)
+{
+    *count = sp__params_total(&m->net.ps);
+    float *v = malloc(*count * sizeof *v), *at = v;
+    for (size_t i = 0; i < m->net.ps.count; i++) {
+        ck_assert_int_eq(sp__param_read(m->net.ps.items[i], at), SP_OK);
+        at += m->net.ps.items[i]->count;
+    }
+    return v;
+}
+
+/* The trainer draws the file's positions only, feeds their neighbours (the
+ * loss moves with them), records the file's embedder id in the model, and
+ * the model saved after training keeps it. */
+START_TEST(trainer_draws_the_files_positions)
+{
+    sp_neighbours *f = open_file(spn_id_path);
+    sp_model *m = retrieval_model(T_NB, 5);
+    sp_trainer_options o = trainer_opts(f);
+    sp_trainer *t = trainer_open(m, &o);
+    ck_assert_uint_eq(sp_model_embedder_id(m), EMBEDDER);
+    ck_assert_uint_eq(sp_sampler_position_count(t->sampler), train_count);
+    sp_train_stats st = SP_TRAIN_STATS_INIT;
+    for (int step = 0; step < 4; step++) {
+        ck_assert_msg(sp_trainer_run(t, 1, &st) == SP_OK, "%s", sp_last_error());
+        ck_assert(isfinite(st.loss));
+        for (int i = 0; i < o.batch_size; i++) {
+            uint64_t row;
+            ck_assert_msg(sp__neighbour_batch_row(t->nb, t->positions[i], &row) == SP_OK, "drew %llu",
+                          (unsigned long long)t->positions[i]);
+        }
+    }
+    sp_trainer_free(t);
+    const char *path = tmp_path("trained.spm");
+    ck_assert_int_eq(sp_model_save(m, path), SP_OK);
+    sp_model *back = NULL;
+    ck_assert_int_eq(sp_model_load(&back, path, NULL), SP_OK);
+    ck_assert_uint_eq(sp_model_embedder_id(back), EMBEDDER);
+    ck_assert_int_eq(sp_model_check_retrieval(back, EMBEDDER, T_NB), SP_OK);
+    sp_model_free(back);
+    sp_model_free(m);
+    sp_neighbours_free(f);
+}
+END_TEST
+
+/* Six steps in one run, and three, a checkpoint, a new model and trainer,
+ * a resume and three more, end on the same bits, with dropout,
+ * randomisation and the regulariser on; a resume with another dropout rate
+ * is refused. */
+START_TEST(trainer_resume_with_neighbours_is_exact)
+{
+    sp_neighbours *f = open_file(spn_id_path);
+    sp_trainer_options o = trainer_opts(f);
+    o.neighbour_dropout = 0.3f;
+    o.neighbour_randomise = 0.3f;
+    o.neighbour_regularisation = 0.5f;
+    sp_model *a = retrieval_model(T_NB, 7), *b = retrieval_model(T_NB, 7);
+    sp_trainer *ta = trainer_open(a, &o), *tb = trainer_open(b, &o);
+    sp_train_stats st = SP_TRAIN_STATS_INIT;
+    ck_assert_int_eq(sp_trainer_run(ta, 6, &st), SP_OK);
+    ck_assert_msg(st.regularisation > 0, "the regulariser is not reported");
+    ck_assert_int_eq(sp_trainer_run(tb, 3, NULL), SP_OK);
+    const char *path = tmp_path("resume.spm");
+    ck_assert_int_eq(sp_trainer_save(tb, path), SP_OK);
+    sp_trainer_free(tb);
+    sp_model_free(b);
+    b = retrieval_model(T_NB, 99);
+    tb = trainer_open(b, &o);
+    ck_assert_msg(sp_trainer_resume(tb, path) == SP_OK, "%s", sp_last_error());
+    ck_assert_int_eq(sp_trainer_run(tb, 3, NULL), SP_OK);
+    size_t na, nb;
+    float *va = all_values(a, &na), *vb = all_values(b, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_msg(!memcmp(va, vb, na * sizeof *va), "a resumed run ends elsewhere");
+    sp_trainer_free(tb);
+    o.neighbour_dropout = 0.2f;
+    tb = trainer_open(b, &o);
+    ck_assert_int_eq(sp_trainer_resume(tb, path), SP_ERR_FORMAT);
+    ck_assert_msg(strstr(sp_last_error(), "neighbour_dropout"), "%s", sp_last_error());
+    free(va);
+    free(vb);
+    sp_trainer_free(tb);
+    sp_trainer_free(ta);
+    sp_model_free(a);
+    sp_model_free(b);
+    sp_neighbours_free(f);
+}
+END_TEST
+
+/* With every x_i = 0 (and no weight decay) the neighbour network's stem
+ * weights on the neighbour planes get no gradient and stay as they were;
+ * with the file's neighbours they move. */
+START_TEST(zero_neighbours_leave_their_weights_alone)
+{
+    sp_neighbours *f = open_file(spn_path);
+    for (int zero = 0; zero <= 1; zero++) {
+        sp_model *m = retrieval_model(T_NB, 11);
+        size_t n;
+        float *before = param_values(m, "nbr.stem.conv.weight", &n);
+        sp_trainer_options o = trainer_opts(f);
+        o.weight_decay = 0;
+        o.zero_neighbours = zero;
+        sp_trainer *t = trainer_open(m, &o);
+        ck_assert_int_eq(sp_trainer_run(t, 4, NULL), SP_OK);
+        sp_trainer_free(t);
+        float *after = param_values(m, "nbr.stem.conv.weight", &n);
+        /* Weights (out, in, 3, 3): inputs 0..1 read o_e, 2..18 the neighbour planes. */
+        const size_t in = 2 + SP_NEIGHBOUR_PLANES;
+        int moved = 0;
+        for (size_t w = 0; w < n; w++)
+            if ((w / 9) % in >= 2)
+                moved += before[w] != after[w];
+        if (zero)
+            ck_assert_msg(moved == 0, "%d weights on zero planes moved", moved);
+        else
+            ck_assert_msg(moved > 0, "no weight on the neighbour planes moved");
+        free(before);
+        free(after);
+        sp_model_free(m);
+    }
+    sp_neighbours_free(f);
+}
+END_TEST
+
+START_TEST(trainer_refuses_what_does_not_fit)
+{
+    sp_neighbours *f = open_file(spn_id_path);
+    sp_model *m = retrieval_model(T_NB, 13), *plain = retrieval_model(0, 13);
+    sp_trainer *t = NULL;
+    sp_trainer_options o = trainer_opts(NULL);
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "options.neighbours"), "%s", sp_last_error());
+    o = trainer_opts(f);
+    ck_assert_int_eq(sp_trainer_create(&t, plain, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "reads no neighbours"), "%s", sp_last_error());
+    o = trainer_opts(NULL);
+    o.zero_neighbours = 1;
+    ck_assert_int_eq(sp_trainer_create(&t, plain, ds, &o), SP_ERR_INVALID_ARG);
+    o = trainer_opts(f);
+    o.neighbour_dropout = 1.5f;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "neighbour_dropout"), "%s", sp_last_error());
+    o.neighbour_dropout = 0;
+    o.neighbour_randomise = -0.1f;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_ERR_INVALID_ARG);
+    o.neighbour_randomise = 0;
+    o.neighbour_regularisation = NAN;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_ERR_INVALID_ARG);
+    o.neighbour_regularisation = 0;
+    o.zero_neighbours = 2;
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_ERR_INVALID_ARG);
+    /* A model trained on another embedder's neighbours. */
+    o.zero_neighbours = 0;
+    ck_assert_int_eq(sp_model_set_embedder(m, 0x1234), SP_OK);
+    ck_assert_int_eq(sp_trainer_create(&t, m, ds, &o), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "0000000000001234"), "%s", sp_last_error());
+    ck_assert_ptr_null(t);
+    /* More neighbours than the file has. */
+    sp_model *wide = retrieval_model(K + 1, 13);
+    ck_assert_int_eq(sp_trainer_create(&t, wide, ds, &o), SP_ERR_INVALID_ARG);
+    sp_model_free(wide);
+    sp_model_free(plain);
+    sp_model_free(m);
+    sp_neighbours_free(f);
+}
+END_TEST
+
+/* Step 0's top-1 and value MSE of sp_model_evaluate over the file's
+ * positions of the training part, against the public inference with each
+ * position's planes and its first N neighbours' planes, recomputed here. */
+START_TEST(evaluation_with_neighbours_matches_inference)
+{
+    sp_neighbours *f = open_file(spn_path);
+    sp_model *m = retrieval_model(T_NB, 17);
+    sp_trainer_options to = trainer_opts(f);
+    sp_trainer *t = trainer_open(m, &to);
+    ck_assert_int_eq(sp_trainer_run(t, 5, NULL), SP_OK);
+    sp_trainer_free(t);
+    sp_eval_options eo;
+    sp_eval_options_init(&eo, SP_EVAL_OPTIONS_VERSION);
+    eo.unroll = 0;
+    eo.part = SP_PART_TRAIN;
+    eo.test_fraction = 0.1f;
+    eo.batch_size = 64;
+    eo.neighbours = f;
+    sp_eval_report r = SP_EVAL_REPORT_INIT;
+    ck_assert_msg(sp_model_evaluate(m, ds, &eo, &r) == SP_OK, "%s", sp_last_error());
+    ck_assert_uint_eq(r.positions, train_count);
+    /* The naive pass, in the file's row order (the order does not matter). */
+    const int planes = sp_go_plane_count(1);
+    float *obs = malloc((size_t)planes * AREA * sizeof *obs);
+    float *x = malloc(T_NB * PLANES * sizeof *x), logits[AREA + 1], value;
+    uint64_t hits = 0;
+    double se = 0;
+    for (size_t i = 0; i < train_count; i++) {
+        uint64_t position = train_pos[i], game, ids[K];
+        uint32_t move;
+        ck_assert_int_eq(sp_dataset_position_locate(ds, position, &game, &move), SP_OK);
+        sp_game *g;
+        ck_assert_int_eq(sp_dataset_game_replay(ds, game, (int)move, &g), SP_OK);
+        ck_assert_int_eq(sp_game_planes(g, 1, obs, (size_t)planes * AREA), SP_OK);
+        int mover = sp_game_to_play(g);
+        sp_game_free(g);
+        naive_row(f, position, ids);
+        for (int j = 0; j < T_NB; j++)
+            naive_planes(ids[j], 0, x + (size_t)j * PLANES);
+        ck_assert_int_eq(sp_model_initial_neighbours(m, obs, x, 1, NULL, logits, &value), SP_OK);
+        int32_t moves[1024];
+        size_t count;
+        ck_assert_int_eq(sp_dataset_game_moves(ds, game, moves, 1024, &count), SP_OK);
+        int best = 0;
+        for (int a = 1; a <= AREA; a++)
+            best = logits[a] > logits[best] ? a : best;
+        hits += best == moves[move];
+        sp_dataset_game_info info = { .version = SP_DATASET_GAME_INFO_VERSION };
+        ck_assert_int_eq(sp_dataset_game_info_get(ds, game, &info), SP_OK);
+        double z = info.winner == SP_EMPTY ? 0 : info.winner == mover ? 1 : -1;
+        se += (value - z) * (value - z);
+    }
+    double top1 = (double)hits / (double)train_count, mse = se / (double)train_count;
+    /* Training's layer-by-layer pass and inference's folded one may round a
+     * near tie the other way: a few positions of thousands. */
+    ck_assert_msg(fabs(r.top1[0] - top1) <= 3.0 / (double)train_count, "top-1 %.6f, recomputed %.6f", r.top1[0],
+                  top1);
+    ck_assert_msg(fabs(r.value_mse[0] - mse) <= 1e-5 * fmax(mse, 1e-3), "value MSE %.8f, recomputed %.8f",
+                  r.value_mse[0], mse);
+    /* Zeroed and random neighbours change what the model predicts. */
+    eo.neighbour_mode = SP_EVAL_ZEROED;
+    sp_eval_report zeroed = SP_EVAL_REPORT_INIT, random = SP_EVAL_REPORT_INIT;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &eo, &zeroed), SP_OK);
+    eo.neighbour_mode = SP_EVAL_RANDOM;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &eo, &random), SP_OK);
+    ck_assert(zeroed.value_mse[0] != r.value_mse[0] && random.value_mse[0] != r.value_mse[0]);
+    ck_assert_uint_eq(zeroed.positions, train_count);
+    /* Refused: a mode out of range, a model without neighbours given a file. */
+    eo.neighbour_mode = 3;
+    ck_assert_int_eq(sp_model_evaluate(m, ds, &eo, &zeroed), SP_ERR_INVALID_ARG);
+    sp_model *plain = retrieval_model(0, 17);
+    eo.neighbour_mode = SP_EVAL_RETRIEVED;
+    ck_assert_int_eq(sp_model_evaluate(plain, ds, &eo, &zeroed), SP_ERR_INVALID_ARG);
+    sp_model_free(plain);
+    free(obs);
+    free(x);
+    sp_model_free(m);
+    sp_neighbours_free(f);
+}
+END_TEST
+
 int main(void)
 {
     setup();
@@ -692,6 +1014,14 @@ int main(void)
     tcase_add_test(tc, dropout_and_zero_neighbours);
     tcase_add_test(tc, randomisation_avoids_the_own_game);
     tcase_add_test(tc, generator_state_decides_the_output);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("trainer");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, trainer_draws_the_files_positions);
+    tcase_add_test(tc, trainer_resume_with_neighbours_is_exact);
+    tcase_add_test(tc, zero_neighbours_leave_their_weights_alone);
+    tcase_add_test(tc, trainer_refuses_what_does_not_fit);
+    tcase_add_test(tc, evaluation_with_neighbours_matches_inference);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

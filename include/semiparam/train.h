@@ -20,6 +20,7 @@
 #include "semiparam/core.h"
 #include "semiparam/dataset.h"
 #include "semiparam/model.h"
+#include "semiparam/retriever.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -76,14 +77,29 @@ typedef struct sp_trainer_options {
                                   positions (a multiple: batch_size % M == 0), each normalised by its own
                                   batch statistics, and averages their gradients and losses; memory for
                                   batch_size / M positions. A checkpoint may resume with another M (a warning) */
+    /* The retrieval model (Algorithm 1, paper §2.1.1 and §2.3). @since version 2 */
+    const sp_neighbours *neighbours; /**< a model with N > 0 neighbours needs it: the pre-computed neighbours of
+                                          the training positions (a `.spn` file from the other half of the
+                                          training games; borrowed, must outlive the trainer). The trainer draws
+                                          only the positions it holds (of those the split and rating filter
+                                          keep), reads each one's first N turned by the position's symmetry, and
+                                          records the file's embedder id in the model. Refused for N = 0 */
+    float neighbour_dropout;       /**< §2.3: each neighbour slot zeroed with this probability, default 0 */
+    float neighbour_randomise;     /**< §2.3: each slot (not dropped) takes the same slot of another position's
+                                        neighbours, never of the same game, with this probability, default 0 */
+    float neighbour_regularisation; /**< §2.3: weight of the mean squared distance from the initial state to the
+                                         state with every x_i = 0 (the model's running statistics; held fixed,
+                                         no gradient into it), default 0 */
+    int32_t zero_neighbours;       /**< 1: every x_i = 0: the equal-capacity baseline, drawing the same positions;
+                                        default 0 */
 } sp_trainer_options;
 
 /** Version of sp_trainer_options this header describes. */
-#define SP_TRAINER_OPTIONS_VERSION 1
+#define SP_TRAINER_OPTIONS_VERSION 2
 /** Default options as an initialiser. */
 #define SP_TRAINER_OPTIONS_INIT                                                                       \
     { SP_TRAINER_OPTIONS_VERSION, 256, 5, 1, SP_OPTIMIZER_SGD, SP_SCHEDULE_COSINE, 0.05, 0.9, 0.9, 0.999, \
-      1e-4, 1.0, 0.0, 0, 10000, 1000, 0.1, 0.0, 0.0f, 0.05f, 1, 1, 1, NULL, NULL, 1 }
+      1e-4, 1.0, 0.0, 0, 10000, 1000, 0.1, 0.0, 0.0f, 0.05f, 1, 1, 1, NULL, NULL, 1, NULL, 0.0f, 0.0f, 0.0f, 0 }
 
 /**
  * Fill @p opts with the defaults of the fields that @p version has and set its version.
@@ -129,12 +145,14 @@ typedef struct sp_train_stats {
     double learning_rate;    /**< of the last step */
     double grad_norm;        /**< global gradient norm before clipping */
     uint64_t positions;      /**< positions trained on so far (steps x batch size) */
+    double regularisation;   /**< the neighbour regulariser's mean squared distance (unweighted; 0 when off).
+                                  @since version 2 */
 } sp_train_stats;
 
 /** Version of sp_train_stats this header describes. */
-#define SP_TRAIN_STATS_VERSION 1
+#define SP_TRAIN_STATS_VERSION 2
 /** An sp_train_stats ready to be filled. */
-#define SP_TRAIN_STATS_INIT { SP_TRAIN_STATS_VERSION, 0, 0, 0.0, { 0 }, { 0 }, 0.0, 0.0, 0 }
+#define SP_TRAIN_STATS_INIT { SP_TRAIN_STATS_VERSION, 0, 0, 0.0, { 0 }, { 0 }, 0.0, 0.0, 0, 0.0 }
 
 /**
  * Run @p steps optimizer steps (>= 1); @p stats (may be NULL) gets the last
@@ -198,12 +216,27 @@ typedef struct sp_eval_options {
     uint64_t seed;           /**< of the sample, default 1 */
     sp_progress_fn progress; /**< task "evaluate"; NULL = the process-wide callback */
     void *progress_payload;  /**< passed to @c progress */
+    const sp_neighbours *neighbours; /**< a retrieval model (N > 0): the neighbours of the positions to evaluate
+                                          (a `.spn` file); only the positions it holds are evaluated (of those of
+                                          the part and filter), each with its first N. NULL: every x_i = 0.
+                                          Refused for N = 0. @since version 2 */
+    int32_t neighbour_mode;  /**< ::sp_eval_neighbours: what the model reads, default ::SP_EVAL_RETRIEVED.
+                                  @since version 2 */
 } sp_eval_options;
 
+/** What a retrieval model reads in an evaluation (paper §3.3 and its random-neighbour ablation). @since 0.1 */
+typedef enum sp_eval_neighbours {
+    SP_EVAL_RETRIEVED = 0, /**< each position's own neighbours from the file */
+    SP_EVAL_ZEROED = 1,    /**< every x_i = 0 (the positions are still the file's) */
+    SP_EVAL_RANDOM = 2     /**< each slot the same slot of another position's neighbours, drawn at random,
+                                never of the same game */
+} sp_eval_neighbours;
+
 /** Version of sp_eval_options this header describes. */
-#define SP_EVAL_OPTIONS_VERSION 1
+#define SP_EVAL_OPTIONS_VERSION 2
 /** Default options as an initialiser. */
-#define SP_EVAL_OPTIONS_INIT { SP_EVAL_OPTIONS_VERSION, 5, SP_PART_TEST, 256, 0.0f, 0.05f, 1, 0, 1, NULL, NULL }
+#define SP_EVAL_OPTIONS_INIT                                                                       \
+    { SP_EVAL_OPTIONS_VERSION, 5, SP_PART_TEST, 256, 0.0f, 0.05f, 1, 0, 1, NULL, NULL, NULL, SP_EVAL_RETRIEVED }
 
 /**
  * Fill @p opts with the defaults of the fields that @p version has and set its version.

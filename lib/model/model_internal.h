@@ -94,8 +94,10 @@ void sp__model_unhold(sp_model *m);
 int sp__model_save_sections(const sp_model *m, const sp__optim *opt, sp__spm_writer *w);
 int sp__model_load_sections(sp_model *m, sp__optim *opt, const sp__spm_reader *r, int *has_optim);
 
-/* The architecture recorded in a parsed file (for sp_model_load). */
+/* The architecture recorded in a parsed file (for sp_model_load), and the
+ * embedder id it records (0: none). */
 int sp__model_read_options(const sp__spm_reader *r, sp_model_options *out);
+int sp__model_read_embedder(const sp__spm_reader *r, uint64_t *out);
 
 /* sp_model_load from a file's bytes, or from its parsed sections (the
  * fuzz target's entry points). */

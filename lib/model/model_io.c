@@ -96,6 +96,12 @@ int sp__model_read_options(const sp__spm_reader *r, sp_model_options *out)
     return read_model_section(r, out, &embedder_id);
 }
 
+int sp__model_read_embedder(const sp__spm_reader *r, uint64_t *out)
+{
+    sp_model_options o;
+    return read_model_section(r, &o, out);
+}
+
 int sp__model_load_sections(sp_model *m, sp__optim *opt, const sp__spm_reader *r, int *has_optim)
 {
     if (has_optim)

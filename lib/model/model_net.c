@@ -152,6 +152,10 @@ void sp__model_net_release(sp__model_net *m)
     sp__tensor_release(&m->enc);
     sp__tensor_release(&m->doe);
     sp__tensor_release(&m->de);
+    sp__tensor_release(&m->dreg);
+    sp__tensor_release(&m->dreg_sum);
+    free(m->reg_target);
+    m->reg_target = NULL;
     sp__tensor_release(&m->planes);
     sp__tensor_release(&m->state_in);
     free(m->scratch);
@@ -311,6 +315,75 @@ static int step_loss(sp__model_net *m, int64_t k, int64_t n, const sp__model_tar
     return SP_OK;
 }
 
+/* The neighbour regulariser (§2.3): its target, the normalised initial
+ * state with every x_i = 0 under running statistics, computed before the
+ * batch's own forward pass (which then overwrites the activations). */
+static int regulariser_target(sp__model_net *m, const float *planes, int64_t n)
+{
+    size_t count = (size_t)n * (size_t)(m->arch.channels * m->arch.board_size * m->arch.board_size);
+    if (m->reg_frozen && m->reg_target && m->reg_capacity == count)
+        return SP_OK;
+    if (m->reg_capacity != count) {
+        float *p = realloc(m->reg_target, count * sizeof *p);
+        if (!p)
+            return sp__error(SP_ERR_NOMEM, "model: out of memory");
+        m->reg_target = p;
+        m->reg_capacity = count;
+    }
+    int rc = representation_forward(m, planes, NULL, n, 0);
+    return rc ? rc : sp__tensor_read(&m->step[0].norm.out, m->reg_target);
+}
+
+/* The regulariser's mean over the batch of the mean squared distance to
+ * its target; with a gradient, 2 w (s - target) / (n D) into m->dreg. */
+static int regulariser_loss(sp__model_net *m, int gradient, double *out)
+{
+    const sp__tensor *s = &m->step[0].norm.out;
+    size_t count = sp__tensor_count(s), per = count / (size_t)s->n;
+    int rc = gradient ? sp__tensor_ensure(&m->dreg, m->nn, s->n, s->c, s->h, s->w) : SP_OK;
+    float *state = malloc(count * sizeof *state), *grad = gradient ? malloc(count * sizeof *grad) : NULL;
+    if (!rc && (!state || (gradient && !grad)))
+        rc = sp__error(SP_ERR_NOMEM, "model: out of memory");
+    if (!rc)
+        rc = sp__tensor_read(s, state);
+    double sum = 0.0, scale = 2.0 * m->reg_weight / (double)count;
+    for (size_t i = 0; i < count && !rc; i++) {
+        double d = (double)state[i] - m->reg_target[i];
+        sum += d * d;
+        if (grad)
+            grad[i] = (float)(scale * d);
+    }
+    /* Both host arrays are NCHW: the state's and the gradient's order. */
+    if (!rc && grad)
+        rc = sp__tensor_write(&m->dreg, grad);
+    *out = rc ? 0.0 : sum / (double)s->n / (double)per;
+    free(state);
+    free(grad);
+    return rc;
+}
+
+/* dst = a + b, elementwise over mapped buffers of the same shape. */
+static int add_into(sp__nn *nn, sp__tensor *dst, const sp__tensor *a, const sp__tensor *b)
+{
+    int rc = sp__tensor_ensure(dst, nn, a->n, a->c, a->h, a->w);
+    void *pa, *pb, *pd;
+    if (rc || (rc = sp__nn_map(a->mem, &pa)))
+        return rc;
+    if ((rc = sp__nn_map(b->mem, &pb))) {
+        sp__nn_unmap(a->mem, pa);
+        return rc;
+    }
+    if (!(rc = sp__nn_map(dst->mem, &pd))) {
+        size_t count = sp__tensor_count(a);
+        for (size_t i = 0; i < count; i++)
+            ((float *)pd)[i] = ((const float *)pa)[i] + ((const float *)pb)[i];
+        sp__nn_unmap(dst->mem, pd);
+    }
+    sp__nn_unmap(b->mem, pb);
+    sp__nn_unmap(a->mem, pa);
+    return rc;
+}
+
 /* From the gradient of the state before its normalisation to the
  * representation's and the neighbour network's parameters. */
 static int representation_backward(sp__model_net *m, const sp__tensor *dstate)
@@ -328,6 +401,8 @@ static int representation_backward(sp__model_net *m, const sp__tensor *dstate)
     return rc;
 }
 
+static int regularised(const sp__model_net *m) { return m->arch.neighbours > 0 && m->reg_weight > 0; }
+
 static int unroll_backward(sp__model_net *m, int64_t k_max)
 {
     int rc = SP_OK;
@@ -338,6 +413,10 @@ static int unroll_backward(sp__model_net *m, int64_t k_max)
         if (!rc && k < k_max) {
             rc = sp__add_forward(&s->dstate, dstate, &m->step[k + 1].dnext);
             dstate = &s->dstate.out;
+        }
+        if (!rc && k == 0 && regularised(m)) {
+            rc = add_into(m->nn, &m->dreg_sum, dstate, &m->dreg);
+            dstate = &m->dreg_sum;
         }
         if (!rc)
             rc = sp__minmax_backward(&s->norm, dstate);
@@ -366,7 +445,9 @@ int sp__model_net_unroll(sp__model_net *m, const float *planes, const float *nei
         return sp__error(SP_ERR_INVALID_ARG, "model unroll: %lld positions, %lld steps (at most %lld), or targets "
                          "missing", (long long)n, (long long)k, (long long)m->unroll_capacity);
     int saved = sp__nn_threads_enter(m->nn);
-    int rc = representation_forward(m, planes, neighbours, n, training);
+    int rc = training && regularised(m) ? regulariser_target(m, planes, n) : SP_OK;
+    if (!rc)
+        rc = representation_forward(m, planes, neighbours, n, training);
     for (int64_t j = 1; j <= k && !rc; j++)
         rc = dynamics_forward(m, j, &m->step[j - 1].norm.out, t->action + (j - 1) * n, training);
     memset(out, 0, sizeof *out);
@@ -375,6 +456,10 @@ int sp__model_net_unroll(sp__model_net *m, const float *planes, const float *nei
         double w = j == 0 ? 1.0 : 1.0 / (double)k;
         rc = step_loss(m, j, n, t, w, backward, &out->policy[j], &out->value[j]);
         out->total += w * (out->policy[j] + m->value_weight * out->value[j]);
+    }
+    if (!rc && training && regularised(m)) {
+        rc = regulariser_loss(m, backward, &out->regulariser);
+        out->total += m->reg_weight * out->regulariser;
     }
     m->unrolled = rc ? 0 : k;
     if (!rc && backward)

@@ -55,6 +55,16 @@ typedef struct sp__model_net {
     sp__params ps;
     float value_weight;        /* weight of the value MSE in the loss */
     float dyn_grad_scale;      /* MuZero: 0.5; 1 gives the plain gradient */
+    /* Neighbour regularisation (paper §2.3), with neighbours only: the
+     * weight of the mean squared distance between the initial state and
+     * the state with every x_i = 0 (running statistics, held fixed: no
+     * gradient flows into it). reg_target holds that state for the batch;
+     * reg_frozen keeps it across unrolls (gradient checks). */
+    float reg_weight;
+    float *reg_target;
+    size_t reg_capacity;
+    int reg_frozen;
+    sp__tensor dreg, dreg_sum; /* the regulariser's state gradient; step 0's with it added */
     /* Unroll: step 0 is the representation (its dyn and action unused);
      * steps 1..K own the shared dynamics applications. */
     sp__tower repr;
@@ -71,8 +81,9 @@ typedef struct sp__model_net {
 
 /* Per-step losses of the last train_step / loss call. */
 typedef struct sp__model_losses {
-    double total;              /* as optimised: step 0 + (1/K) * steps 1..K */
+    double total;              /* as optimised: step 0 + (1/K) * steps 1..K + the regulariser */
     double policy[64], value[64];
+    double regulariser;        /* the neighbour regulariser's mean squared distance (unweighted) */
 } sp__model_losses;
 
 #define SP__MODEL_MAX_UNROLL 63

@@ -2,6 +2,7 @@
  * part of a dataset (every position or a seeded uniform sample), and the two
  * floors scored by the same code on the same positions. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,8 @@
 
 static const sp_eval_options eval_defaults = SP_EVAL_OPTIONS_INIT;
 static const sp__options_type eval_options_type = { "sp_eval_options", SP_EVAL_OPTIONS_VERSION,
-                                                    sizeof(sp_eval_options), &eval_defaults, { 0 } };
+                                                    sizeof(sp_eval_options), &eval_defaults,
+                                                    { offsetof(sp_eval_options, neighbours) } };
 static const sp_eval_report report_defaults = SP_EVAL_REPORT_INIT;
 static const sp__options_type report_type = { "sp_eval_report", SP_EVAL_REPORT_VERSION, sizeof(sp_eval_report),
                                               &report_defaults, { 0 } };
@@ -46,6 +48,14 @@ typedef struct evaluation {
     uint32_t *t;
     float *planes, *state, *next, *logits, *value, *action;
     uint8_t *ring;
+    /* A retrieval model's (o.neighbours): the file indexed, the positions
+     * it holds of the part (sorted), one batch's position ids and planes,
+     * and the rows of the evaluation before this batch (the random mode's
+     * dice). */
+    sp__neighbour_batch *nb;
+    uint64_t *listed, listed_count;
+    uint64_t *position, rows_done;
+    float *nbr;
 } evaluation;
 
 static int check_options(const sp_eval_options *o)
@@ -61,6 +71,8 @@ static int check_options(const sp_eval_options *o)
         bad = "min_rating (finite, >= 0)";
     else if (!isfinite(o->test_fraction) || o->test_fraction < 0 || o->test_fraction >= 1)
         bad = "test_fraction ([0, 1))";
+    else if (o->neighbour_mode < SP_EVAL_RETRIEVED || o->neighbour_mode > SP_EVAL_RANDOM)
+        bad = "neighbour_mode (an sp_eval_neighbours)";
     if (bad)
         return sp__error(SP_ERR_INVALID_ARG, "sp_model_evaluate: option %s is out of range", bad);
     return SP_OK;
@@ -158,7 +170,15 @@ static void score_step(evaluation *e, int k)
 static int run_batch(evaluation *e)
 {
     sp__model_net *net = &e->m->net;
-    int rc = sp__model_net_initial(net, e->planes, NULL, e->n, e->state, e->logits, e->value);
+    int rc = SP_OK;
+    if (e->nb) {
+        sp__neighbour_rng rng = sp__train_neighbour_rng(e->o.seed, 0);
+        rc = sp__neighbour_batch_fill(e->nb, &rng, e->position, NULL, e->n, (int64_t)e->rows_done, e->nbr,
+                                      (size_t)e->n * sp__neighbour_batch_sample_floats(e->nb));
+        e->rows_done += (uint64_t)e->n;
+    }
+    if (!rc)
+        rc = sp__model_net_initial(net, e->planes, e->nb ? e->nbr : NULL, e->n, e->state, e->logits, e->value);
     if (!rc)
         score_step(e, 0);
     for (int k = 1; k <= e->K && !rc; k++) {
@@ -195,7 +215,12 @@ static int allocate(evaluation *e)
     e->value = malloc(n * sizeof *e->value);
     e->action = malloc(n * sizeof *e->action);
     e->ring = malloc((size_t)e->history * (size_t)e->area);
-    if (!e->game || !e->t || !e->planes || !e->state || !e->next || !e->logits || !e->value || !e->action || !e->ring)
+    if (e->nb) {
+        e->position = malloc(n * sizeof *e->position);
+        e->nbr = malloc(n * sp__neighbour_batch_sample_floats(e->nb) * sizeof *e->nbr);
+    }
+    if (!e->game || !e->t || !e->planes || !e->state || !e->next || !e->logits || !e->value || !e->action || !e->ring ||
+        (e->nb && (!e->position || !e->nbr)))
         return sp__error(SP_ERR_NOMEM, "sp_model_evaluate: out of memory for batches of %d positions",
                          e->o.batch_size);
     return SP_OK;
@@ -212,6 +237,10 @@ static void release(evaluation *e)
     free(e->value);
     free(e->action);
     free(e->ring);
+    free(e->position);
+    free(e->nbr);
+    free(e->listed);
+    sp__neighbour_batch_free(e->nb);
 }
 
 static int progress(const evaluation *e, uint64_t done, uint64_t total)
@@ -221,8 +250,25 @@ static int progress(const evaluation *e, uint64_t done, uint64_t total)
     return stop ? sp__error(SP_ERR_CANCELLED, "sp_model_evaluate: cancelled by the progress callback") : SP_OK;
 }
 
-/* Every position of the part in order, or a uniform sample without
- * replacement (selection sampling: still in order, one pass). */
+/* Position t of game i into the batch; a full batch runs. */
+static int take(evaluation *e, uint64_t i, uint32_t t, uint64_t taken, uint64_t want)
+{
+    int rc = sp__ds_position_planes(e->ds, i, t, e->history, NULL, e->ring, e->planes + (size_t)e->n * e->plane_floats);
+    if (e->nb)
+        e->position[e->n] = sp__ds_game(e->ds, i)->first_position + t;
+    e->game[e->n] = i;
+    e->t[e->n++] = t;
+    if (!rc && e->n == e->o.batch_size) {
+        rc = run_batch(e);
+        if (!rc)
+            rc = progress(e, taken, want);
+    }
+    return rc;
+}
+
+/* Every position of the part in order (with a neighbour file, every one it
+ * holds), or a uniform sample without replacement (selection sampling:
+ * still in order, one pass). */
 static int evaluate_positions(evaluation *e, uint64_t total, uint64_t *evaluated)
 {
     uint64_t want = e->o.max_positions && e->o.max_positions < total ? e->o.max_positions : total;
@@ -230,7 +276,16 @@ static int evaluate_positions(evaluation *e, uint64_t total, uint64_t *evaluated
     struct sp_rng rng;
     sp__rng_seed(&rng, sp__mix64(e->o.seed ^ 0x6576616cull));
     int rc = SP_OK;
-    for (uint64_t i = 0; i < e->ds->n_games && !rc && taken < want; i++) {
+    if (e->listed) {
+        for (uint64_t j = 0; j < e->listed_count && !rc && taken < want; j++, seen++) {
+            uint64_t left = total - seen;
+            if (want < total && (uint64_t)(((unsigned __int128)sp__rng_next(&rng) * left) >> 64) >= want - taken)
+                continue;
+            uint64_t game = sp__ds_game_of(e->ds, e->listed[j]);
+            rc = take(e, game, (uint32_t)(e->listed[j] - sp__ds_game(e->ds, game)->first_position), ++taken, want);
+        }
+    }
+    for (uint64_t i = 0; i < e->ds->n_games && !e->listed && !rc && taken < want; i++) {
         if (!game_counts(e, i, e->o.part))
             continue;
         const sp__spd_game *g = sp__ds_game(e->ds, i);
@@ -238,16 +293,7 @@ static int evaluate_positions(evaluation *e, uint64_t total, uint64_t *evaluated
             uint64_t left = total - seen;
             if (want < total && (uint64_t)(((unsigned __int128)sp__rng_next(&rng) * left) >> 64) >= want - taken)
                 continue;
-            rc = sp__ds_position_planes(e->ds, i, t, e->history, NULL, e->ring,
-                                        e->planes + (size_t)e->n * e->plane_floats);
-            e->game[e->n] = i;
-            e->t[e->n++] = t;
-            taken++;
-            if (!rc && e->n == e->o.batch_size) {
-                rc = run_batch(e);
-                if (!rc)
-                    rc = progress(e, taken, want);
-            }
+            rc = take(e, i, t, ++taken, want);
         }
     }
     if (!rc && e->n) {
@@ -278,16 +324,65 @@ static void fill_report(const evaluation *e, uint64_t positions, sp_eval_report 
     }
 }
 
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A retrieval model's evaluation: the file indexed (what the model reads
+ * chosen by the mode) and its positions of the part, sorted, each once. */
+static int neighbour_setup(evaluation *e)
+{
+    const sp_eval_options *o = &e->o;
+    int32_t count = e->m->opts.neighbours;
+    if (count == 0 && o->neighbours)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_evaluate: the model reads no neighbours; options.neighbours "
+                         "is for a model with neighbours > 0");
+    if (!o->neighbours)
+        return SP_OK;
+    uint64_t id = sp_neighbours_embedder_id(o->neighbours);
+    if (e->m->embedder_id && id != e->m->embedder_id)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_evaluate: the model was trained on neighbours of embedder "
+                         "%016llx, the neighbour file's are of embedder %016llx",
+                         (unsigned long long)e->m->embedder_id, (unsigned long long)id);
+    sp__neighbour_options no = SP__NEIGHBOUR_OPTIONS_INIT;
+    no.neighbours = count;
+    no.zero_neighbours = o->neighbour_mode == SP_EVAL_ZEROED;
+    no.randomise = o->neighbour_mode == SP_EVAL_RANDOM ? 1.0f : 0.0f;
+    int rc = sp__neighbour_batch_create(&e->nb, e->ds, o->neighbours, &no);
+    if (!rc)
+        rc = sp__train_spn_positions(o->neighbours, &e->listed, &e->listed_count, "sp_model_evaluate");
+    if (rc)
+        return sp__error(rc, "sp_model_evaluate: %s", sp_last_error());
+    qsort(e->listed, (size_t)e->listed_count, sizeof *e->listed, by_id);
+    uint64_t kept = 0;
+    for (uint64_t j = 0; j < e->listed_count; j++) {
+        uint64_t game = sp__ds_game_of(e->ds, e->listed[j]);
+        if ((kept && e->listed[kept - 1] == e->listed[j]) || !game_counts(e, game, o->part))
+            continue;
+        e->listed[kept++] = e->listed[j];
+    }
+    e->listed_count = kept;
+    return SP_OK;
+}
+
 static int evaluate(evaluation *e, sp_eval_report *out)
 {
     uint64_t total = 0, positions = 0;
-    for (uint64_t i = 0; i < e->ds->n_games; i++)
+    int rc = neighbour_setup(e);
+    if (rc)
+        return rc;
+    for (uint64_t i = 0; i < e->ds->n_games && !e->listed; i++)
         if (game_counts(e, i, e->o.part))
             total += sp__ds_game(e->ds, i)->moves;
+    if (e->listed)
+        total = e->listed_count;
     if (!total)
-        return sp__error(SP_ERR_INVALID_ARG, "sp_model_evaluate: the part holds no position%s",
-                         e->o.min_rating > 0 ? " of a game rated at least min_rating" : "");
-    int rc = allocate(e);
+        return sp__error(SP_ERR_INVALID_ARG, "sp_model_evaluate: the part holds no position%s%s",
+                         e->o.min_rating > 0 ? " of a game rated at least min_rating" : "",
+                         e->listed ? " among the neighbour file's" : "");
+    rc = allocate(e);
     if (!rc)
         rc = build_floors(e);
     if (!rc)

@@ -4,6 +4,7 @@
 #define SP_TRAIN_INTERNAL_H
 
 #include "model/model_internal.h"
+#include "neighbour_batch.h"
 #include "semiparam/train.h"
 #include "train_dist.h"
 
@@ -21,6 +22,12 @@ struct sp_trainer {
     uint8_t *mask;
     /* ... and as the network reads it (step-major, sp__model_targets). */
     float *t_policy, *t_value, *t_action, *t_mask;
+    /* A retrieval model's neighbours (o.neighbours): the file indexed, and
+     * one slice's positions, symmetries and neighbour planes. */
+    sp__neighbour_batch *nb;
+    uint64_t *positions;
+    int32_t *symmetry;
+    float *nbr;
     /* The rows of every global batch this trainer draws: rows
      * [first_row, first_row + rows) (replica `replica` of `replicas`; one
      * replica: the whole batch), as micro_batches slices of micro_rows. */
@@ -44,6 +51,13 @@ int sp__trainer_holds(const sp_model *m);
  * those of its history (what the sampler and the evaluation write). fn
  * names the caller in the message. */
 int sp__train_check_data(const sp_model *m, const sp_dataset *ds, const char *fn);
+
+/* The positions of a `.spn` file's rows, each once (malloc'd, *out_count of
+ * them), for a sampler or an evaluation restricted to them. */
+int sp__train_spn_positions(const sp_neighbours *file, uint64_t **out, uint64_t *out_count, const char *fn);
+
+/* The neighbours' generator of a run seeded by `seed`, at batch `batch`. */
+sp__neighbour_rng sp__train_neighbour_rng(uint64_t seed, uint64_t batch);
 
 /* The learning rate of optimizer step `step` (0-based): the linear warm-up
  * over warmup_steps, then the schedule. */

@@ -12,10 +12,11 @@
 
 static const sp_trainer_options trainer_defaults = SP_TRAINER_OPTIONS_INIT;
 static const sp__options_type trainer_options_type = { "sp_trainer_options", SP_TRAINER_OPTIONS_VERSION,
-                                                       sizeof(sp_trainer_options), &trainer_defaults, { 0 } };
+                                                       sizeof(sp_trainer_options), &trainer_defaults,
+                                                       { offsetof(sp_trainer_options, neighbours) } };
 static const sp_train_stats stats_defaults = SP_TRAIN_STATS_INIT;
 static const sp__options_type stats_type = { "sp_train_stats", SP_TRAIN_STATS_VERSION, sizeof(sp_train_stats),
-                                             &stats_defaults, { 0 } };
+                                             &stats_defaults, { offsetof(sp_train_stats, regularisation) } };
 
 /* The live trainers, for sp__trainer_holds. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -95,6 +96,14 @@ static int check_options(const sp_trainer_options *o)
         bad = "threads (1..256)";
     else if (o->micro_batches < 1 || o->micro_batches > o->batch_size || o->batch_size % o->micro_batches)
         bad = "micro_batches (1..batch_size, dividing batch_size)";
+    else if (!finite_at_least(o->neighbour_dropout, 0) || o->neighbour_dropout > 1)
+        bad = "neighbour_dropout ([0, 1])";
+    else if (!finite_at_least(o->neighbour_randomise, 0) || o->neighbour_randomise > 1)
+        bad = "neighbour_randomise ([0, 1])";
+    else if (!finite_at_least(o->neighbour_regularisation, 0))
+        bad = "neighbour_regularisation (finite, >= 0)";
+    else if (o->zero_neighbours != 0 && o->zero_neighbours != 1)
+        bad = "zero_neighbours (0 or 1)";
     if (bad)
         return sp__error(SP_ERR_INVALID_ARG, "sp_trainer_create: option %s is out of range", bad);
     return SP_OK;
@@ -156,6 +165,10 @@ void sp_trainer_free(sp_trainer *t)
     free(t->t_value);
     free(t->t_action);
     free(t->t_mask);
+    sp__neighbour_batch_free(t->nb);
+    free(t->positions);
+    free(t->symmetry);
+    free(t->nbr);
     free(t->reduce_buf);
     free(t->stats_start);
     free(t);
@@ -175,10 +188,76 @@ static int allocate_batch(sp_trainer *t)
     t->t_value = malloc(n * steps * sizeof *t->t_value);
     t->t_action = malloc((n * (steps - 1) + 1) * sizeof *t->t_action);
     t->t_mask = malloc(n * steps * sizeof *t->t_mask);
+    if (t->nb) {
+        t->positions = malloc(n * sizeof *t->positions);
+        t->symmetry = malloc(n * sizeof *t->symmetry);
+        t->nbr = malloc(n * sp__neighbour_batch_sample_floats(t->nb) * sizeof *t->nbr);
+    }
     if (!t->planes || !t->policy || !t->value || !t->action || !t->mask || !t->t_policy || !t->t_value ||
-        !t->t_action || !t->t_mask)
+        !t->t_action || !t->t_mask || (t->nb && (!t->positions || !t->symmetry || !t->nbr)))
         return sp__error(SP_ERR_NOMEM, "sp_trainer_create: out of memory for batches of %d positions",
                          t->o.batch_size);
+    return SP_OK;
+}
+
+int sp__train_spn_positions(const sp_neighbours *file, uint64_t **out, uint64_t *out_count, const char *fn)
+{
+    uint64_t count = sp_neighbours_count(file);
+    *out = malloc((count ? count : 1) * sizeof **out);
+    if (!*out)
+        return sp__error(SP_ERR_NOMEM, "%s: out of memory for %llu positions", fn, (unsigned long long)count);
+    for (uint64_t r = 0; r < count; r++) {
+        int rc = sp_neighbours_row(file, r, &(*out)[r], NULL, NULL);
+        if (rc) {
+            free(*out);
+            *out = NULL;
+            return rc;
+        }
+    }
+    *out_count = count;
+    return SP_OK;
+}
+
+sp__neighbour_rng sp__train_neighbour_rng(uint64_t seed, uint64_t batch)
+{
+    sp__neighbour_rng rng;
+    sp__neighbour_rng_seed(&rng, sp__mix64(seed ^ 0x6e65696768626f72ull));
+    rng.batch = batch;
+    return rng;
+}
+
+/* A retrieval model's options: the file needed and indexed, its embedder
+ * the model's (recorded now); a model without neighbours takes none. */
+static int neighbour_setup(sp_trainer *t, sp_model *model, const sp_dataset *ds)
+{
+    const sp_trainer_options *o = &t->o;
+    int32_t count = model->opts.neighbours;
+    if (count == 0) {
+        if (o->neighbours || o->neighbour_dropout > 0 || o->neighbour_randomise > 0 ||
+            o->neighbour_regularisation > 0 || o->zero_neighbours)
+            return sp__error(SP_ERR_INVALID_ARG, "sp_trainer_create: the model reads no neighbours; the neighbour "
+                             "options are for a model with neighbours > 0");
+        return SP_OK;
+    }
+    if (!o->neighbours)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_trainer_create: the model reads %d neighbours: give the training "
+                         "positions' pre-computed neighbours (options.neighbours, a .spn file)", (int)count);
+    uint64_t id = sp_neighbours_embedder_id(o->neighbours);
+    if (model->embedder_id && id != model->embedder_id)
+        return sp__error(SP_ERR_INVALID_ARG, "sp_trainer_create: the model was trained on neighbours of embedder "
+                         "%016llx, the neighbour file's are of embedder %016llx",
+                         (unsigned long long)model->embedder_id, (unsigned long long)id);
+    sp__neighbour_options no = SP__NEIGHBOUR_OPTIONS_INIT;
+    no.neighbours = count;
+    no.dropout = o->neighbour_dropout;
+    no.randomise = o->neighbour_randomise;
+    no.zero_neighbours = o->zero_neighbours;
+    no.threads = o->threads;
+    int rc = sp__neighbour_batch_create(&t->nb, ds, o->neighbours, &no);
+    if (rc)
+        return sp__error(rc, "sp_trainer_create: %s", sp_last_error());
+    model->embedder_id = id;
+    model->net.reg_weight = o->neighbour_regularisation;
     return SP_OK;
 }
 
@@ -218,6 +297,11 @@ int sp_trainer_create(sp_trainer **out, sp_model *model, const sp_dataset *ds, c
     t->micro_rows = o.batch_size / o.micro_batches;
     optim_config(&o, &t->optim.config);
     rc = sp__optim_check(&t->optim.config);
+    if (!rc)
+        rc = neighbour_setup(t, model, ds);
+    uint64_t *listed = NULL, listed_count = 0;
+    if (!rc && t->nb)
+        rc = sp__train_spn_positions(o.neighbours, &listed, &listed_count, "sp_trainer_create");
     sp_sampler_options so;
     sp_sampler_options_init(&so, SP_SAMPLER_OPTIONS_VERSION);
     so.seed = o.seed;
@@ -229,8 +313,11 @@ int sp_trainer_create(sp_trainer **out, sp_model *model, const sp_dataset *ds, c
     so.split.seed = o.split_seed;
     so.split.test_fraction = o.test_fraction;
     so.min_rating = o.min_rating;
+    so.positions = listed;
+    so.position_count = listed_count;
     if (!rc)
         rc = sp_sampler_create(&t->sampler, ds, &so);
+    free(listed);
     if (rc)
         rc = sp__error(rc, "sp_trainer_create: %s", sp_last_error());
     if (!rc)
@@ -275,22 +362,31 @@ static void to_targets(sp_trainer *t)
  * rows). */
 static int run_slice(sp_trainer *t, int32_t j, sp__model_losses *losses)
 {
-    sp_batch b = { SP_BATCH_VERSION, t->micro_rows, t->planes, t->action, t->policy, t->value, t->mask, NULL,
-                   NULL };
-    int rc = sp__sampler_draw_rows(t->sampler, &b, (int64_t)t->first_row + (int64_t)j * t->micro_rows);
+    sp_batch b = { SP_BATCH_VERSION, t->micro_rows, t->planes, t->action, t->policy, t->value, t->mask,
+                   t->positions, t->symmetry };
+    int64_t first = (int64_t)t->first_row + (int64_t)j * t->micro_rows;
+    int rc = sp__sampler_draw_rows(t->sampler, &b, first);
+    /* The neighbours' dice follow the sampler's batch number, which a
+     * checkpoint restores: a resumed run draws the same. */
+    if (!rc && t->nb) {
+        sp__neighbour_rng rng = sp__train_neighbour_rng(t->o.seed, sp__sampler_batch_no(t->sampler));
+        rc = sp__neighbour_batch_fill(t->nb, &rng, t->positions, t->symmetry, t->micro_rows, first, t->nbr,
+                                      (size_t)t->micro_rows * sp__neighbour_batch_sample_floats(t->nb));
+    }
     if (rc)
         return rc;
     to_targets(t);
     sp__model_net *net = &t->model->net;
     net->value_weight = (float)t->o.value_weight;
     sp__model_targets targets = { t->t_policy, t->t_value, t->t_action, t->t_mask };
-    return sp__model_net_unroll(net, t->planes, NULL, t->micro_rows, t->o.unroll, &targets, SP__MODEL_TRAIN, losses);
+    return sp__model_net_unroll(net, t->planes, t->nb ? t->nbr : NULL, t->micro_rows, t->o.unroll, &targets,
+                                SP__MODEL_TRAIN, losses);
 }
 
 /* The step's figures, in one vector of floats (what data-parallel replicas
  * sum in one exchange): the gradients of the trained parameters, the
  * running statistics (buffers), the loss figures (total, policy[0..K],
- * value[0..K]), then one status per replica. */
+ * value[0..K], the neighbour regulariser), then one status per replica. */
 enum { FIG_GRADS, FIG_STATS };
 enum { FIG_READ, FIG_ADD, FIG_WRITE };
 
@@ -307,7 +403,7 @@ static size_t part_floats(const sp__params *ps, int part)
     return n;
 }
 
-static size_t loss_floats(const sp_trainer *t) { return 1 + 2 * ((size_t)t->o.unroll + 1); }
+static size_t loss_floats(const sp_trainer *t) { return 2 + 2 * ((size_t)t->o.unroll + 1); }
 
 /* v (a part's floats) read from, added to, or written into the parameters:
  * gradients for FIG_GRADS, values for FIG_STATS. */
@@ -393,6 +489,8 @@ static int sliced_pass(sp_trainer *t, sp__model_losses *out)
             for (int i = k ? 1 : 0; i < 3; i++)
                 fig[at[i]] = j ? fig[at[i]] + v[i] : v[i];
         }
+        if (!rc)
+            fig[3 + 2 * K] = j ? fig[3 + 2 * K] + (float)l.regulariser : (float)l.regulariser;
     }
     memset(status, 0, (size_t)t->replicas * sizeof *status);
     status[t->replica] = (float)rc;
@@ -423,6 +521,7 @@ static int sliced_pass(sp_trainer *t, sp__model_losses *out)
         out->policy[k] = fig[1 + k];
         out->value[k] = fig[2 + K + k];
     }
+    out->regulariser = fig[3 + 2 * K];
     return rc;
 }
 
@@ -469,6 +568,7 @@ static int train_step(sp_trainer *t)
     }
     s->learning_rate = lr;
     s->grad_norm = grad_norm;
+    s->regularisation = losses.regulariser;
     s->positions = (uint64_t)t->optim.step * (uint64_t)t->o.batch_size;
     return SP_OK;
 }

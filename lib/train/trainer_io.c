@@ -43,6 +43,10 @@ static const field fields[] = {
      * written before it and reads as micro_batches 1. It holds the slices
      * each batch was normalised in: micro-batches x data-parallel replicas. */
     FIELD(micro_batches, F_I32, 0),
+    /* Appended (still format 1; a shorter record reads as the defaults):
+     * the retrieval model's neighbour options. */
+    FIELD(neighbour_dropout, F_F32, 1), FIELD(neighbour_randomise, F_F32, 1),
+    FIELD(neighbour_regularisation, F_F32, 0), FIELD(zero_neighbours, F_I32, 1),
 };
 #undef FIELD
 #define FIELD_COUNT (sizeof fields / sizeof fields[0])
@@ -205,6 +209,13 @@ static int resume_from(sp_trainer *t, const void *data, size_t size)
     /* The model's sections check the architecture and every parameter
      * before they write one. The file's optimizer settings are not taken:
      * the trainer's options decide them (the kind was compared above). */
+    /* The checkpoint's model read the neighbours of one embedder: so must the resumed run. */
+    uint64_t embedder_id = 0;
+    if (!rc && t->nb && (rc = sp__model_read_embedder(&r, &embedder_id)) == SP_OK &&
+        embedder_id != sp_neighbours_embedder_id(t->o.neighbours))
+        rc = sp__error(SP_ERR_FORMAT, "written with neighbours of embedder %016llx, this trainer's are of %016llx",
+                       (unsigned long long)embedder_id,
+                       (unsigned long long)sp_neighbours_embedder_id(t->o.neighbours));
     sp__optim loaded = t->optim;
     int has_optim = 0;
     if (!rc)

@@ -24,9 +24,9 @@ from .dataset import Dataset
 
 MAX_UNROLL = 15
 # Versions of the structs below as they mirror them (SP_X_VERSION of train.h).
-TRAINER_OPTIONS_VERSION = 1
-TRAIN_STATS_VERSION = 1
-EVAL_OPTIONS_VERSION = 1
+TRAINER_OPTIONS_VERSION = 2
+TRAIN_STATS_VERSION = 2
+EVAL_OPTIONS_VERSION = 2
 EVAL_REPORT_VERSION = 1
 
 
@@ -34,6 +34,13 @@ class Optimizer(enum.IntEnum):
     """sp_optimizer."""
     SGD = 0    #: SGD with momentum; weight decay as an L2 term
     ADAMW = 1  #: AdamW: decoupled weight decay
+
+
+class EvalNeighbours(enum.IntEnum):
+    """sp_eval_neighbours: what a retrieval model reads in evaluate()."""
+    RETRIEVED = 0  #: each position's own neighbours from the file
+    ZEROED = 1  #: every x_i = 0
+    RANDOM = 2  #: each slot another position's (never of the same game)
 
 
 class Schedule(enum.IntEnum):
@@ -57,7 +64,9 @@ class TrainerOptions(ctypes.Structure):
                 ("total_steps", c_int64), ("step_size", c_int64), ("gamma", c_double), ("min_lr", c_double),
                 ("min_rating", c_float), ("test_fraction", c_float), ("split_seed", c_uint64), ("seed", c_uint64),
                 ("threads", c_int32), ("progress", PROGRESS_FN), ("progress_payload", c_void_p),
-                ("micro_batches", c_int32)]
+                ("micro_batches", c_int32), ("neighbours", c_void_p), ("neighbour_dropout", c_float),
+                ("neighbour_randomise", c_float), ("neighbour_regularisation", c_float),
+                ("zero_neighbours", c_int32)]
 
 
 class TrainStatsStruct(ctypes.Structure):
@@ -65,7 +74,7 @@ class TrainStatsStruct(ctypes.Structure):
     _c_name_ = "sp_train_stats"
     _fields_ = [("version", c_uint32), ("unroll", c_int32), ("step", c_int64), ("loss", c_double),
                 ("policy_loss", _Steps), ("value_loss", _Steps), ("learning_rate", c_double),
-                ("grad_norm", c_double), ("positions", c_uint64)]
+                ("grad_norm", c_double), ("positions", c_uint64), ("regularisation", c_double)]
 
 
 class EvalOptions(ctypes.Structure):
@@ -74,7 +83,7 @@ class EvalOptions(ctypes.Structure):
     _fields_ = [("version", c_uint32), ("unroll", c_int32), ("part", c_int32), ("batch_size", c_int32),
                 ("min_rating", c_float), ("test_fraction", c_float), ("split_seed", c_uint64),
                 ("max_positions", c_uint64), ("seed", c_uint64), ("progress", PROGRESS_FN),
-                ("progress_payload", c_void_p)]
+                ("progress_payload", c_void_p), ("neighbours", c_void_p), ("neighbour_mode", c_int32)]
 
 
 class EvalReportStruct(ctypes.Structure):
@@ -87,7 +96,7 @@ class EvalReportStruct(ctypes.Structure):
 
 #: The figures of a training step; the per-step lists run over k = 0..unroll.
 TrainStats = collections.namedtuple("TrainStats", "step unroll loss policy_loss value_loss learning_rate grad_norm "
-                                                  "positions")
+                                                  "positions regularisation")
 #: Test metrics per unroll step k = 0..unroll (lists), the floors, and the positions counted.
 EvalReport = collections.namedtuple("EvalReport", "unroll positions count top1 policy_ce value_mse floor_top1 "
                                                   "floor_value_mse floor_value")
@@ -114,7 +123,9 @@ def trainer_options(**fields):
     """TrainerOptions with the library's defaults, then @fields (batch_size,
     unroll, optimizer, schedule, learning_rate, ..., min_rating, seed,
     micro_batches: the batch run as that many slices, each with its own
-    batch statistics, gradients averaged)."""
+    batch statistics, gradients averaged; for a retrieval model
+    neighbour_dropout, neighbour_randomise, neighbour_regularisation,
+    zero_neighbours, and the neighbour file as Trainer(neighbours=...))."""
     _no_progress(fields, "Trainer()")
     opts = _lib.new_options(TrainerOptions)
     check(_trainer_options_init(byref(opts), TRAINER_OPTIONS_VERSION))
@@ -123,7 +134,8 @@ def trainer_options(**fields):
 
 def eval_options(**fields):
     """EvalOptions with the library's defaults, then @fields (unroll, part,
-    batch_size, min_rating, test_fraction, split_seed, max_positions, seed)."""
+    batch_size, min_rating, test_fraction, split_seed, max_positions, seed,
+    neighbour_mode; the neighbour file as evaluate(neighbours=...))."""
     _no_progress(fields, "evaluate()")
     opts = _lib.new_options(EvalOptions)
     check(_eval_options_init(byref(opts), EVAL_OPTIONS_VERSION))
@@ -157,7 +169,7 @@ def _steps(values, unroll):
 def _train_stats(stats):
     return TrainStats(stats.step, stats.unroll, stats.loss, _steps(stats.policy_loss, stats.unroll),
                       _steps(stats.value_loss, stats.unroll), stats.learning_rate, stats.grad_norm,
-                      stats.positions)
+                      stats.positions, stats.regularisation)
 
 
 class Trainer(_lib.Handle):
@@ -165,17 +177,22 @@ class Trainer(_lib.Handle):
     dataset (the sampler, the optimizer state, the step). It borrows both,
     which must stay open while it lives; one thread at a time.
     @progress(task, done, total), called after each step of run(), cancels
-    the run by returning true (the steps done stay done)."""
+    the run by returning true (the steps done stay done). A retrieval model
+    (neighbours > 0) trains on the positions of @neighbours (an open
+    semiparam.retriever.Neighbours, which must stay open while the trainer
+    lives) with their pre-computed neighbours."""
 
     _free = _trainer_free
 
-    def __init__(self, model, dataset, options=None, progress=None, **fields):
+    def __init__(self, model, dataset, options=None, progress=None, neighbours=None, **fields):
         options = _options_arg(options, TrainerOptions, trainer_options, fields)
         self._errors = []
+        self.neighbours = neighbours
         # The C trainer calls this thunk during run(): it lives as long as the trainer.
         thunk = progress_thunk(progress, self._errors) if progress is not None else None
         options = TrainerOptions.from_buffer_copy(options)
         options.progress = thunk if thunk is not None else PROGRESS_FN()
+        options.neighbours = _neighbours_arg(neighbours)
         ptr = c_void_p()
         with _lib.borrow(model, _model_class(), "model") as mp, _lib.borrow(dataset, Dataset, "dataset") as dp:
             check(_trainer_create(byref(ptr), mp, dp, byref(options)))
@@ -232,11 +249,26 @@ class Trainer(_lib.Handle):
                                                             ", closed" if self.closed else "")
 
 
-def evaluate(model, dataset, options=None, progress=None, **fields):
+def _neighbours_arg(neighbours):
+    """The C pointer of an open Neighbours, or None."""
+    if neighbours is None:
+        return None
+    from .retriever import Neighbours
+    if not isinstance(neighbours, Neighbours):
+        raise TypeError("neighbours must be a semiparam.retriever.Neighbours, not %s" % type(neighbours).__name__)
+    if neighbours.closed:
+        raise ValueError("the Neighbours file is closed")
+    return neighbours._p
+
+
+def evaluate(model, dataset, options=None, progress=None, neighbours=None, **fields):
     """Test metrics of @model on a part of @dataset (default: the test split,
     unroll 5, every position; max_positions= for a seeded sample) as an
-    EvalReport. @progress(task, done, total) may cancel by returning true."""
+    EvalReport. @progress(task, done, total) may cancel by returning true.
+    A retrieval model reads the neighbours of an open Neighbours file
+    @neighbours (only its positions are evaluated), or zeros without one."""
     options = EvalOptions.from_buffer_copy(_options_arg(options, EvalOptions, eval_options, fields))
+    options.neighbours = _neighbours_arg(neighbours)
     errors = []
     thunk = progress_thunk(progress, errors) if progress is not None else None
     options.progress = thunk if thunk is not None else PROGRESS_FN()

@@ -1,6 +1,7 @@
 """semiparam.train: a tiny model trained for a few steps (loss, stats), a
 checkpoint resumed to the same weights as an uninterrupted run, refusals,
 progress and cancelling, the evaluation's report, and argument checks."""
+import array
 import math
 import os
 import tempfile
@@ -162,6 +163,38 @@ class TestTrain(unittest.TestCase):
             with self.assertRaises(sp.CancelledError):
                 evaluate(m, self.ds, batch_size=4, progress=lambda *a: calls.append(a) or True)
             self.assertEqual(calls[0][0], "evaluate")
+
+    def test_retrieval_model(self):
+        """A retrieval model (N = 2) trained on the positions of a .spn file
+        with their neighbours, the file's embedder recorded; evaluated with
+        retrieved, zeroed and random neighbours."""
+        from semiparam import retriever
+        import random
+        train_positions = self.ds.positions(Part.TRAIN, split=sp.dataset.split_options(test_fraction=0.25))
+        games = [self.ds.position_locate(p)[0] for p in train_positions]
+        rnd = random.Random(3)
+        keys = array.array("f", [rnd.random() for _ in range(4 * len(train_positions))])
+        spn = self.path("n.spn")
+        with retriever.Retriever.build(keys, train_positions, games, 4, factory="Flat", halves=2,
+                                       embedder_id=77) as r:
+            r.precompute(keys, train_positions, games, 3, spn, query=retriever.retriever_query(embedder_id=77))
+        with retriever.Neighbours(spn) as nb, \
+                Model(nn=nn.nn_options(backend=nn.Backend.CPU, threads=1, seed=2), neighbours=2,
+                      neighbour_channels=2, **TINY) as m:
+            with Trainer(m, self.ds, neighbours=nb, neighbour_dropout=0.2, neighbour_regularisation=0.5,
+                         **SMALL) as t:
+                stats = t.run(2)
+                self.assertTrue(math.isfinite(stats.loss))
+                self.assertGreater(stats.regularisation, 0)
+            self.assertEqual(m.embedder_id, 77)
+            got = [evaluate(m, self.ds, unroll=1, part=Part.TRAIN, test_fraction=0.25, neighbours=nb,
+                            neighbour_mode=mode) for mode in train.EvalNeighbours]
+            self.assertEqual(got[0].positions, len(train_positions))
+            self.assertNotEqual(got[0].value_mse, got[1].value_mse)
+            with self.assertRaises(sp.InvalidArgumentError):
+                Trainer(m, self.ds, **SMALL)  # a retrieval model needs the file
+            with self.assertRaises(TypeError):
+                Trainer(m, self.ds, neighbours="n.spn", **SMALL)
 
     def test_bad_arguments(self):
         with tiny_model() as m:
