@@ -42,8 +42,19 @@ static int same_board(const sp_dataset *ds, const char *dataset, const sp_model 
     return 0;
 }
 
-/* The test part as the trainer splits it, a fixed sample of it. */
-static int evaluate(sp_model *m, const sp_dataset *ds, const train_args *a, train_progress *p, sp_eval_report *out)
+/* A retrieval model's .spn file, or NULL when none is named. */
+static int open_neighbours(const char *path, sp_neighbours **out)
+{
+    *out = NULL;
+    int rc = path ? sp_neighbours_open(out, path) : SP_OK;
+    return rc ? fail(path, rc) : 0;
+}
+
+/* The test part as the trainer splits it, a fixed sample of it; a
+ * retrieval model reads the neighbours of @p nb (only its positions are
+ * evaluated) as @p mode says, or zeros without a file. */
+static int evaluate(sp_model *m, const sp_dataset *ds, const train_args *a, const sp_neighbours *nb, int mode,
+                    train_progress *p, sp_eval_report *out)
 {
     sp_eval_options eo;
     sp_eval_options_init(&eo, SP_EVAL_OPTIONS_VERSION);
@@ -56,6 +67,8 @@ static int evaluate(sp_model *m, const sp_dataset *ds, const train_args *a, trai
     eo.seed = a->trainer.seed;
     eo.progress = train_progress_evaluate;
     eo.progress_payload = p;
+    eo.neighbours = nb;
+    eo.neighbour_mode = mode;
     *out = (sp_eval_report)SP_EVAL_REPORT_INIT;
     int rc = sp_model_evaluate(m, ds, &eo, out);
     train_progress_clear(p);
@@ -67,9 +80,14 @@ static int cmd_evaluate(const train_args *a)
 {
     sp_dataset *ds = NULL;
     sp_model *m = NULL;
+    sp_neighbours *nb = NULL;
     int rc = sp_dataset_load(&ds, a->dataset), status;
     if (rc)
         return fail(a->dataset, rc);
+    if ((status = open_neighbours(a->neighbour_file, &nb)) != 0) {
+        sp_dataset_free(ds);
+        return status;
+    }
     if ((rc = sp_model_load(&m, a->evaluate, &a->nn)) != SP_OK) {
         status = fail(a->evaluate, rc);
     } else if (!(status = same_board(ds, a->dataset, m, a->evaluate))) {
@@ -77,15 +95,23 @@ static int cmd_evaluate(const train_args *a)
         printf("test part of %s: test fraction %g, split seed %llu, weaker player rated >= %g, %s\n", a->dataset,
                a->trainer.test_fraction, (unsigned long long)a->trainer.split_seed, a->trainer.min_rating,
                a->eval_positions ? "a sample" : "every position");
+        if (nb)
+            printf("neighbours: %s, %llu positions x %u, embedder %016llx, %s\n", a->neighbour_file,
+                   (unsigned long long)sp_neighbours_count(nb), sp_neighbours_k(nb),
+                   (unsigned long long)sp_neighbours_embedder_id(nb),
+                   a->neighbour_mode == SP_EVAL_ZEROED   ? "zeroed"
+                   : a->neighbour_mode == SP_EVAL_RANDOM ? "random (another position's)"
+                                                         : "retrieved");
         train_progress p;
         train_progress_start(&p, 0, 0, 0);
         sp_eval_report r;
-        if ((rc = evaluate(m, ds, a, &p, &r)) != SP_OK)
+        if ((rc = evaluate(m, ds, a, nb, a->neighbour_mode, &p, &r)) != SP_OK)
             status = fail("evaluate", rc);
         else
             train_report_print(stdout, &r);
     }
     sp_model_free(m);
+    sp_neighbours_free(nb);
     sp_dataset_free(ds);
     return status;
 }
@@ -96,6 +122,7 @@ typedef struct run {
     char checkpoint[4096];
     sp_dataset *ds;
     sp_model *model;
+    sp_neighbours *train_nb, *test_nb; /* a retrieval model's: training and test positions' neighbours */
     train_cluster *cl;          /* the trainer, on this rank */
     train_log *log;
     train_progress progress;
@@ -156,7 +183,7 @@ static int log_test(run *r)
     if (r->eval_failed)
         return 0;
     sp_eval_report report;
-    int rc = evaluate(r->model, r->ds, r->a, &r->progress, &report);
+    int rc = evaluate(r->model, r->ds, r->a, r->test_nb, SP_EVAL_RETRIEVED, &r->progress, &report);
     if (rc == SP_ERR_CANCELLED && train_signal_received())
         return 0;
     if (rc) {
@@ -242,7 +269,9 @@ static int open_model(run *r)
 /* The trainer, and with --resume its state from the checkpoint. */
 static int open_trainer(run *r)
 {
-    int rc = train_cluster_create(r->cl, r->model, r->ds, &r->a->trainer);
+    sp_trainer_options o = r->a->trainer;
+    o.neighbours = r->train_nb;
+    int rc = train_cluster_create(r->cl, r->model, r->ds, &o);
     if (rc)
         return fail("creating the trainer", rc);
     if (r->a->resume && (rc = train_cluster_resume(r->cl, r->checkpoint)) != SP_OK)
@@ -282,6 +311,9 @@ static int open_local(run *r, const train_args *a)
     int rc = sp_dataset_load(&r->ds, a->dataset);
     if (rc)
         return fail(a->dataset, rc);
+    if ((rc = open_neighbours(a->neighbour_file, &r->train_nb)) != 0 ||
+        (rc = open_neighbours(a->test_neighbour_file, &r->test_nb)) != 0)
+        return rc;
     return open_model(r);
 }
 
@@ -316,6 +348,8 @@ static void close_run(run *r)
     train_log_close(r->log);
     train_cluster_free_trainer(r->cl);
     sp_model_free(r->model);
+    sp_neighbours_free(r->train_nb);
+    sp_neighbours_free(r->test_nb);
     sp_dataset_free(r->ds);
 }
 
@@ -368,7 +402,7 @@ static int finish(run *r, const char *why)
         return fail("saving the model", rc);
     printf("model written to %s (checkpoint %s)\n", a->out, r->checkpoint);
     sp_eval_report report;
-    if ((rc = evaluate(r->model, r->ds, a, &r->progress, &report)) != SP_OK) {
+    if ((rc = evaluate(r->model, r->ds, a, r->test_nb, SP_EVAL_RETRIEVED, &r->progress, &report)) != SP_OK) {
         /* The model is written: the run did its job even without its metrics. */
         fprintf(stderr, "sp-train: warning: no test metrics: %s (%s)\n", sp_last_error(), sp_status_str(rc));
         return 0;

@@ -11,7 +11,7 @@
 
 enum kind { K_STR, K_FLAG, K_INT, K_I32, K_I64, K_U64, K_F32, K_F64, K_CHOICE };
 enum mode { TRAIN = 1, EVAL = 2, BOTH = 3 };
-enum group { G_RUN, G_EVAL, G_ARCH, G_OPT, G_DATA, G_NN };
+enum group { G_RUN, G_EVAL, G_ARCH, G_OPT, G_DATA, G_RETRIEVAL, G_NN };
 
 typedef struct option {
     const char *name, *value, *help;
@@ -53,6 +53,9 @@ static const option options[] = {
     { "--policy-channels", "N", "policy head's 1x1 channels (default 2)", K_I32, TRAIN, G_ARCH, AT(model.policy_channels), 1, 4096, NULL },
     { "--value-channels", "N", "value head's 1x1 channels (default 1)", K_I32, TRAIN, G_ARCH, AT(model.value_channels), 1, 4096, NULL },
     { "--value-hidden", "N", "value head's hidden units (default 64)", K_I32, TRAIN, G_ARCH, AT(model.value_hidden), 1, 65536, NULL },
+    { "--neighbours", "N", "retrieved neighbours the model reads (default 0: no retrieval; N > 0 needs --neighbour-file)", K_I32, TRAIN, G_ARCH, AT(model.neighbours), 0, 64, NULL },
+    { "--neighbour-channels", "C", "with --neighbours: the hidden state's channels for the neighbours' sum (default 16)", K_I32, TRAIN, G_ARCH, AT(model.neighbour_channels), 1, 4096, NULL },
+    { "--neighbour-blocks", "N", "with --neighbours: residual blocks of the neighbour network (default 1)", K_I32, TRAIN, G_ARCH, AT(model.neighbour_blocks), 0, 256, NULL },
 
     { "--batch", "N", "positions per step (default 256)", K_I32, TRAIN, G_OPT, AT(trainer.batch_size), 1, I32MAX, NULL },
     { "--micro-batches", "M", "run each batch as M slices of N/M positions (N a multiple of M), each with its own batch statistics, gradients averaged: memory for N/M (default 1)", K_I32, TRAIN, G_OPT, AT(trainer.micro_batches), 1, 65536, NULL },
@@ -79,6 +82,13 @@ static const option options[] = {
     { "--split-seed", "S", "which games are held out (default 1, as sp-data split)", K_U64, BOTH, G_DATA, AT(trainer.split_seed), 0, U64MAX, NULL },
     { "--sampler-threads", "N", "threads drawing the batches (default 1)", K_I32, TRAIN, G_DATA, AT(trainer.threads), 1, 1024, NULL },
 
+    { "--neighbour-file", "N.spn", "the training positions' neighbours (sp-index precompute): training draws only its positions; with --evaluate, the evaluated positions' neighbours", K_STR, BOTH, G_RETRIEVAL, AT(neighbour_file), 0, 0, NULL },
+    { "--test-neighbour-file", "T.spn", "the test positions' neighbours for the test metrics (without it they read zeros)", K_STR, TRAIN, G_RETRIEVAL, AT(test_neighbour_file), 0, 0, NULL },
+    { "--neighbour-dropout", "P", "each neighbour zeroed with probability P (paper 2.3; default 0)", K_F32, TRAIN, G_RETRIEVAL, AT(trainer.neighbour_dropout), 0, 1, NULL },
+    { "--neighbour-randomise", "P", "each neighbour replaced by another position's with probability P (default 0)", K_F32, TRAIN, G_RETRIEVAL, AT(trainer.neighbour_randomise), 0, 1, NULL },
+    { "--neighbour-regularisation", "W", "weight of the distance to the state without neighbours (default 0)", K_F32, TRAIN, G_RETRIEVAL, AT(trainer.neighbour_regularisation), 0, 1e6, NULL },
+    { "--zero-neighbours", NULL, "every neighbour zero: the equal-capacity baseline on the same positions", K_FLAG, TRAIN, G_RETRIEVAL, AT(trainer.zero_neighbours), 0, 0, NULL },
+    { "--neighbour-mode", "retrieved|zeroed|random", "with --evaluate: what the model reads (default retrieved)", K_CHOICE, EVAL, G_RETRIEVAL, AT(neighbour_mode), 0, 0, "retrieved|zeroed|random" },
     { "--threads", "N", "the network's OpenMP threads (default 0 = OpenMP's default)", K_INT, BOTH, G_NN, AT(nn.threads), 0, 1024, NULL },
     { "--backend", "auto|cpu|gpu", "default auto", K_CHOICE, BOTH, G_NN, AT(nn.backend), 0, 0, "auto|cpu|gpu" },
     { "--precision", "f32|bf16", "inference arithmetic, for evaluations (default f32)", K_CHOICE, BOTH, G_NN, AT(nn.precision), 0, 0, "f32|bf16" },
@@ -90,7 +100,7 @@ _Static_assert(N_OPTIONS <= sizeof ((train_args *)0)->given, "train_args.given h
 
 static const char *const group_title[] = {
     [G_RUN] = "run", [G_EVAL] = "evaluation (with --evaluate: also --unroll, --seed, the data and network options)", [G_ARCH] = "architecture (a new model only; --resume reads it from the checkpoint)",
-    [G_OPT] = "optimisation", [G_DATA] = "data", [G_NN] = "network",
+    [G_OPT] = "optimisation", [G_DATA] = "data", [G_RETRIEVAL] = "retrieval (a model with --neighbours N > 0)", [G_NN] = "network",
 };
 
 void train_args_usage(FILE *out)
@@ -226,6 +236,11 @@ static int consistent(train_args *a)
     }
     if (!a->out) {
         fprintf(stderr, "sp-train: no --out given (where the trained model goes)\n");
+        return -1;
+    }
+    if (a->model.neighbours > 0 && !a->neighbour_file && !a->resume) {
+        fprintf(stderr, "sp-train: --neighbours %d needs --neighbour-file N.spn (the training positions' neighbours, "
+                        "sp-index precompute)\n", (int)a->model.neighbours);
         return -1;
     }
     if (!a->steps && !a->minutes) {

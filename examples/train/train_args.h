@@ -9,6 +9,8 @@
 
 typedef struct train_args {
     const char *dataset, *out, *checkpoint, *log, *evaluate;
+    const char *neighbour_file, *test_neighbour_file; /* a retrieval model's .spn files */
+    int neighbour_mode;         /* --evaluate: an sp_eval_neighbours */
     int resume;
     sp_model_options model;     /* board_size comes from the dataset, not the command line */
     sp_trainer_options trainer; /* min_rating, unroll and the split serve --evaluate too */
@@ -21,7 +23,7 @@ typedef struct train_args {
     int eval_batch;
     /* Whether an option was on the command line (for defaults that follow another
      * option, and for architecture options a checkpoint must agree with). */
-    unsigned char given[64];
+    unsigned char given[96];
 } train_args;
 
 /* Parse argv. Returns 0, 1 when --help was asked (usage printed to stdout),

@@ -14,11 +14,19 @@
 #   evaluate  --evaluate prints one line per unroll step k = 0..K, and the
 #             same figures as the training run's final evaluation; the log's
 #             test rows hold them too, and tools/plot-training draws the log
-# Usage: check-sp-train.sh PART SP_TRAIN SP_DATA
+#   retrieval a retrieval model (--neighbours 2) trained on the positions of
+#             a .spn file that sp-index precomputed (raw keys), with test
+#             metrics over a test .spn; --evaluate with retrieved, zeroed and
+#             random neighbours gives three different sets of figures, and the
+#             same figures as the run's final evaluation; a retrieval model
+#             without its file, a plain model given one, and a resume with
+#             other neighbour options are refused
+# Usage: check-sp-train.sh PART SP_TRAIN SP_DATA [SP_INDEX]
 set -u
 part=$1
 train=$2
 data=$3
+index=${4:-}
 games=${SP_DATA_DIR:-../shared/data}/go9/cgos9x9_2015.sgf.xz
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -261,8 +269,49 @@ part_evaluate() {
     expect 1 "no-such.spm" "--evaluate of a missing model"
 }
 
+part_retrieval() {
+    [ -n "$index" ] || fail "the retrieval part needs SP_INDEX"
+    # Raw keys (PCA of history-1 planes to 8), an index of two halves for the
+    # training positions and one of one half for the test positions.
+    x() { "$index" "$@" >"$tmp/out" 2>"$tmp/err" || fail "sp-index $1 exited with $?"; }
+    x embedder "$tmp/r.spe" --spd "$tmp/d.spd" --dim 8 --sample 1000 --history 1 --seed 1
+    x build "$tmp/r2.spi" --spd "$tmp/d.spd" --embedder "$tmp/r.spe" --part train --halves 2 --factory Flat
+    x precompute "$tmp/r2.spi" --spd "$tmp/d.spd" --embedder "$tmp/r.spe" --part train --k 3 --out "$tmp/train.spn"
+    x build "$tmp/r1.spi" --spd "$tmp/d.spd" --embedder "$tmp/r.spe" --part train --halves 1 --factory Flat
+    x precompute "$tmp/r1.spi" --spd "$tmp/d.spd" --embedder "$tmp/r.spe" --part test --k 3 --out "$tmp/test.spn"
+    # sp-index's parts use the default split (test fraction 0.05).
+    nb="--neighbours 2 --neighbour-channels 2 --test-fraction 0.05 --eval-positions 0"
+    # shellcheck disable=SC2086
+    run $nb --steps 4 --out "$tmp/n.spm" --neighbour-file "$tmp/train.spn" --test-neighbour-file "$tmp/test.spn" \
+        --neighbour-dropout 0.1 --neighbour-randomise 0.1 --neighbour-regularisation 0.5
+    [ $rc = 0 ] || fail "a retrieval run: exit $rc"
+    grep '^top-1 k=' "$tmp/out" >"$tmp/final" || fail "the retrieval run printed no final metrics"
+    for mode in retrieved zeroed random; do
+        "$train" --evaluate "$tmp/n.spm" --dataset "$tmp/d.spd" --unroll 2 --test-fraction 0.05 --threads 1 \
+            --neighbour-file "$tmp/test.spn" --neighbour-mode $mode >"$tmp/out" 2>"$tmp/err" ||
+            fail "--evaluate --neighbour-mode $mode exited with $?"
+        grep '^top-1 k=' "$tmp/out" | sed 's/  (.*//' >"$tmp/mse.$mode"
+        grep -q "neighbours: .*test.spn.*$mode" "$tmp/out" || fail "--evaluate does not say which neighbours"
+        [ "$mode" != retrieved ] || grep '^top-1 k=' "$tmp/out" | cmp -s - "$tmp/final" ||
+            fail "--evaluate with the test file and the run's final evaluation differ"
+    done
+    ! cmp -s "$tmp/mse.retrieved" "$tmp/mse.zeroed" && ! cmp -s "$tmp/mse.retrieved" "$tmp/mse.random" ||
+        fail "zeroed or random neighbours gave the retrieved neighbours' figures"
+    # Refusals.
+    # shellcheck disable=SC2086
+    run $nb --steps 2 --out "$tmp/x.spm"
+    expect 2 "needs --neighbour-file" "a retrieval model without its file"
+    run --steps 2 --out "$tmp/y.spm" --neighbour-file "$tmp/train.spn"
+    expect 1 "reads no neighbours" "a plain model given a neighbour file"
+    # shellcheck disable=SC2086
+    run $nb --steps 6 --out "$tmp/n.spm" --neighbour-file "$tmp/train.spn" --resume --neighbour-dropout 0.1 \
+        --neighbour-randomise 0.1 --zero-neighbours
+    expect 1 "zero_neighbours" "a resume with other neighbour options"
+    [ ! -e "$tmp/x.spm" ] && [ ! -e "$tmp/y.spm" ] || fail "a refused run wrote a model"
+}
+
 case "$part" in
-resume | signal | refusals | evaluate) "part_$part" ;;
+resume | signal | refusals | evaluate | retrieval) "part_$part" ;;
 *) fail "unknown part '$part'" ;;
 esac
 echo "check-sp-train $part: ok"
