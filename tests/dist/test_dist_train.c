@@ -226,7 +226,8 @@ static void test_step_bytes(const sp_dataset *ds, int size)
     sp_trainer_options o = options(1);
     sp_dist_trainer *d = NULL;
     CHECK(sp_dist_trainer_create(&d, MPI_COMM_WORLD, m, ds, &o) == SP_OK, "create");
-    uint64_t bytes = sp_dist_trainer_step_bytes(d), figures = 1 + 2 * (UNROLL + 1) + (uint64_t)size;
+    /* The loss figures: the total, policy and value per unroll step, the neighbour regulariser. */
+    uint64_t bytes = sp_dist_trainer_step_bytes(d), figures = 2 + 2 * (UNROLL + 1) + (uint64_t)size;
     CHECK(bytes % 4 == 0 && bytes / 4 > info.parameters + figures, "step bytes %llu", (unsigned long long)bytes);
     /* What is left are the running statistics: a mean and a variance per
      * normalised channel, fewer than the trained parameters. */
