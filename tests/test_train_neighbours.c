@@ -921,6 +921,27 @@ START_TEST(trainer_refuses_what_does_not_fit)
 }
 END_TEST
 
+/* Each row's query position and ids, ordered by position (for lookups). */
+typedef struct row_copy {
+    uint64_t position, ids[K];
+} row_copy;
+
+static int by_position(const void *a, const void *b)
+{
+    const row_copy *x = a, *y = b;
+    return x->position < y->position ? -1 : x->position > y->position;
+}
+
+static row_copy *sorted_rows(const sp_neighbours *f)
+{
+    uint64_t n = sp_neighbours_count(f);
+    row_copy *rows = malloc(n * sizeof *rows);
+    for (uint64_t r = 0; r < n; r++)
+        ck_assert_int_eq(sp_neighbours_row(f, r, &rows[r].position, rows[r].ids, NULL), SP_OK);
+    qsort(rows, n, sizeof *rows, by_position);
+    return rows;
+}
+
 /* Step 0's top-1 and value MSE of sp_model_evaluate over the file's
  * positions of the training part, against the public inference with each
  * position's planes and its first N neighbours' planes, recomputed here. */
@@ -942,14 +963,15 @@ START_TEST(evaluation_with_neighbours_matches_inference)
     sp_eval_report r = SP_EVAL_REPORT_INIT;
     ck_assert_msg(sp_model_evaluate(m, ds, &eo, &r) == SP_OK, "%s", sp_last_error());
     ck_assert_uint_eq(r.positions, train_count);
-    /* The naive pass, in the file's row order (the order does not matter). */
+    /* The naive pass, in position order (the order does not matter). */
     const int planes = sp_go_plane_count(1);
     float *obs = malloc((size_t)planes * AREA * sizeof *obs);
     float *x = malloc(T_NB * PLANES * sizeof *x), logits[AREA + 1], value;
     uint64_t hits = 0;
     double se = 0;
+    row_copy *rows = sorted_rows(f);
     for (size_t i = 0; i < train_count; i++) {
-        uint64_t position = train_pos[i], game, ids[K];
+        uint64_t position = rows[i].position, game, *ids = rows[i].ids;
         uint32_t move;
         ck_assert_int_eq(sp_dataset_position_locate(ds, position, &game, &move), SP_OK);
         sp_game *g;
@@ -957,7 +979,6 @@ START_TEST(evaluation_with_neighbours_matches_inference)
         ck_assert_int_eq(sp_game_planes(g, 1, obs, (size_t)planes * AREA), SP_OK);
         int mover = sp_game_to_play(g);
         sp_game_free(g);
-        naive_row(f, position, ids);
         for (int j = 0; j < T_NB; j++)
             naive_planes(ids[j], 0, x + (size_t)j * PLANES);
         ck_assert_int_eq(sp_model_initial_neighbours(m, obs, x, 1, NULL, logits, &value), SP_OK);
@@ -997,6 +1018,7 @@ START_TEST(evaluation_with_neighbours_matches_inference)
     sp_model_free(plain);
     free(obs);
     free(x);
+    free(rows);
     sp_model_free(m);
     sp_neighbours_free(f);
 }
