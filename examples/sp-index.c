@@ -47,8 +47,12 @@ static int usage(FILE *out)
             "                                   or looked up in the key file the index was built from)\n"
             "  precompute INDEX.spi --spd D.spd EMB --out N.spn [--part train] [--k 10] [--nprobe N] [--limit N]\n"
             "                                   neighbours of every position from the other half, for training\n"
+            "  precompute INDEX.spi --keys K.spk --out N.spn [EMB] [--k 10] [--nprobe N]\n"
+            "                                   the same for the positions of a key file, with its keys and game\n"
+            "                                   ids (no embedding; its embedder must be the index's, and EMB's)\n"
             "  info INDEX.spi                   factory, keys per half, embedder id, bytes per key\n"
             "  info KEYS.spk                    keys, dimension, board size, embedder id (the whole file checked)\n"
+            "  info N.spn                       rows, neighbours per row, embedder id, empty neighbour slots\n"
             "  info E.spe [--model M.spm]       an embedder's kind, layer, dimension, id and explained variance\n"
             "                                   (a learned one loads only with its model)\n"
             "  quality ...                      neighbour quality of an index (sp-index quality --help)\n"
@@ -815,6 +819,17 @@ static int held_positions(const index_set *s, uint64_t **pos, uint64_t *n)
     return rc;
 }
 
+/* Whether a key file's keys are of the embedder `what` names (id and
+ * dimension); if not, says so naming both and returns 1. */
+static int keys_not_of(const keys_file *k, const char *path, const char *what, uint64_t id, uint32_t dim)
+{
+    if (k->embedder_id == id && k->dim == dim)
+        return 0;
+    fprintf(stderr, "sp-index: %s holds keys of embedder %016llx (%u floats), %s is %016llx (%u)\n", path,
+            (unsigned long long)k->embedder_id, k->dim, what, (unsigned long long)id, dim);
+    return 1;
+}
+
 /* recall --keys K.spk: the key file the index was built from, whose keys
  * must be the embedder's (same id and dimension). Returns 0, or 1 with a
  * message. */
@@ -825,10 +840,7 @@ static int read_recall_keys(const char *path, const sp_embedder *e, keys_file *o
         fprintf(stderr, "sp-index: %s\n", err);
         return 1;
     }
-    if (out->embedder_id != sp_embedder_id(e) || out->dim != sp_embedder_dim(e)) {
-        fprintf(stderr, "sp-index: %s holds keys of embedder %016llx (%u floats), the embedder given is %016llx (%u)\n",
-                path, (unsigned long long)out->embedder_id, out->dim, (unsigned long long)sp_embedder_id(e),
-                sp_embedder_dim(e));
+    if (keys_not_of(out, path, "the embedder given", sp_embedder_id(e), sp_embedder_dim(e))) {
         keys_file_free(out);
         return 1;
     }
@@ -948,14 +960,107 @@ done:
  * ranks' shares in rank order are the list itself, the order of the .spn
  * rows, and every key is computed in one process's chunk. Moves the share
  * to the front of pos and returns its length. */
-static uint64_t rank_run(const index_cluster *cl, uint64_t *pos, uint64_t n)
+static void run_bounds(const index_cluster *cl, uint64_t n, uint64_t *lo, uint64_t *hi)
 {
     uint64_t blocks = (n + SHARE_BLOCK - 1) / SHARE_BLOCK, r = (uint64_t)cl->rank, size = (uint64_t)cl->size;
-    uint64_t lo = blocks * r / size * SHARE_BLOCK, hi = blocks * (r + 1) / size * SHARE_BLOCK;
-    lo = lo < n ? lo : n;
-    hi = hi < n ? hi : n;
+    *lo = blocks * r / size * SHARE_BLOCK;
+    *hi = blocks * (r + 1) / size * SHARE_BLOCK;
+    *lo = *lo < n ? *lo : n;
+    *hi = *hi < n ? *hi : n;
+}
+
+static uint64_t rank_run(const index_cluster *cl, uint64_t *pos, uint64_t n)
+{
+    uint64_t lo, hi;
+    run_bounds(cl, n, &lo, &hi);
     memmove(pos, pos + lo, (hi - lo) * sizeof *pos);
     return hi - lo;
+}
+
+/* precompute's search and .spn file, with the query settings of `a`: `n`
+ * positions here, `total` over every rank. Returns 0, or 1 with a message. */
+static int write_neighbours(const args *a, const index_set *r, const float *keys, const uint64_t *pos,
+                            const uint32_t *games, uint64_t n, uint64_t total, uint32_t dim, uint64_t embedder_id)
+{
+    sp_retriever_query q;
+    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
+    q.embedder_id = embedder_id;
+    q.nprobe = a->nprobe;
+    q.rerank = a->rerank;
+    q.max_codes = a->max_codes;
+    q.threads = a->threads;
+    double t = index_now();
+    int rc = index_set_precompute(r, keys, pos, games, n, dim, a->k, &q, a->out);
+    if (rc != SP_OK)
+        return fail("precompute", rc);
+    printf("neighbours       %llu positions x %u in %.1f s -> %s\n", (unsigned long long)total, a->k,
+           index_now() - t, a->out);
+    return 0;
+}
+
+/* Under mpirun, a key file's share of a rank: the run rank_run() gives,
+ * moved to the front of its arrays; returns its length. */
+static uint64_t keys_run(const index_cluster *cl, keys_file *k)
+{
+    uint64_t lo, hi;
+    run_bounds(cl, k->count, &lo, &hi);
+    memmove(k->positions, k->positions + lo, (hi - lo) * sizeof *k->positions);
+    memmove(k->games, k->games + lo, (hi - lo) * sizeof *k->games);
+    memmove(k->keys, k->keys + lo * k->dim, (hi - lo) * k->dim * sizeof *k->keys);
+    return hi - lo;
+}
+
+/* precompute --keys K.spk: the queries are the key file's positions, keys
+ * and game ids, as embedded once by `sp-index embed`; its keys must be of
+ * the index's embedder, and of EMB's when one is given (which then needs no
+ * dataset). Returns 0, or 1 with a message. */
+static int read_precompute_keys(const args *a, const index_set *r, keys_file *k)
+{
+    char err[4400], what[4200];
+    if (keys_file_read(k, a->keys, err, sizeof err) != 0) {
+        fprintf(stderr, "sp-index: %s\n", err);
+        return 1;
+    }
+    const sp_retriever *local = index_set_local(r); /* NULL on a rank holding no shard */
+    snprintf(what, sizeof what, "the embedder of the index %s", a->index);
+    int bad = local && keys_not_of(k, a->keys, what, sp_retriever_embedder_id(local), sp_retriever_dim(local));
+    if (!bad && (a->embedder || a->pca)) {
+        index_embedder emb = { 0 };
+        index_embedder_args ea = embedder_args(a);
+        bad = index_embedder_open(&ea, k->board_size, &emb) != 0 ||
+              keys_not_of(k, a->keys, "the embedder given", sp_embedder_id(emb.embedder), sp_embedder_dim(emb.embedder));
+        index_embedder_close(&emb);
+    }
+    if (bad)
+        keys_file_free(k);
+    return bad;
+}
+
+/* precompute --keys: the neighbours of a key file's positions. */
+static int precompute_from_keys(const index_cluster *cl, const args *a)
+{
+    if (a->spd || a->limit || strcmp(a->part, "all")) {
+        fprintf(stderr, "sp-index precompute: --keys brings the positions, their keys and game ids; "
+                        "--spd, --part and --limit do not go with it\n");
+        return 2;
+    }
+    index_set r = { 0 };
+    keys_file k = { 0 };
+    int rc, status = 1;
+    if ((rc = index_set_load(cl, &r, a->index, SP_RETRIEVER_LOAD_MMAP, NULL)) != SP_OK) {
+        fail(a->index, rc);
+        goto done;
+    }
+    if (stopped(cl, read_precompute_keys(a, &r, &k) != 0))
+        goto done;
+    printf("keys             %llu of %u floats from %s (embedder %016llx)\n", (unsigned long long)k.count, k.dim,
+           a->keys, (unsigned long long)k.embedder_id);
+    uint64_t total = k.count, n = cl->size > 1 ? keys_run(cl, &k) : k.count;
+    status = write_neighbours(a, &r, k.keys, k.positions, k.games, n, total, k.dim, k.embedder_id);
+done:
+    keys_file_free(&k);
+    index_set_free(&r);
+    return status;
 }
 
 static int cmd_precompute(const index_cluster *cl, const args *a)
@@ -964,6 +1069,8 @@ static int cmd_precompute(const index_cluster *cl, const args *a)
         fprintf(stderr, "sp-index precompute: --out is needed\n");
         return 2;
     }
+    if (a->keys)
+        return precompute_from_keys(cl, a);
     sp_dataset *ds;
     index_embedder emb;
     key_ctx c;
@@ -988,21 +1095,8 @@ static int cmd_precompute(const index_cluster *cl, const args *a)
     }
     if (stopped(cl, rc != SP_OK))
         goto done;
-    sp_retriever_query q;
-    sp_retriever_query_init(&q, SP_RETRIEVER_QUERY_VERSION);
-    q.embedder_id = sp_embedder_id(emb.embedder);
-    q.nprobe = a->nprobe;
-    q.rerank = a->rerank;
-    q.max_codes = a->max_codes;
-    q.threads = a->threads;
-    double t = index_now();
-    if ((rc = index_set_precompute(&r, keys, pos, games, n, sp_embedder_dim(emb.embedder), a->k, &q, a->out)) != SP_OK) {
-        fail("precompute", rc);
-        goto done;
-    }
-    printf("neighbours       %llu positions x %u in %.1f s -> %s\n", (unsigned long long)total, a->k,
-           index_now() - t, a->out);
-    status = 0;
+    status = write_neighbours(a, &r, keys, pos, games, n, total, sp_embedder_dim(emb.embedder),
+                              sp_embedder_id(emb.embedder));
 done:
     free(pos);
     free(keys);
@@ -1067,6 +1161,38 @@ static int keys_info(const char *path)
     return 0;
 }
 
+/* info of a neighbour file (.spn): its header, after the whole file checks
+ * out, and the neighbour slots left empty (fewer keys than k found). */
+static int neighbours_info(const char *path)
+{
+    sp_neighbours *nb;
+    int rc = sp_neighbours_open(&nb, path);
+    if (rc != SP_OK)
+        return fail(path, rc);
+    uint64_t rows = sp_neighbours_count(nb), empty = 0;
+    uint32_t k = sp_neighbours_k(nb);
+    uint64_t *ids = malloc((k ? k : 1) * sizeof *ids);
+    if (!ids) {
+        fprintf(stderr, "sp-index info: out of memory\n");
+        sp_neighbours_free(nb);
+        return 1;
+    }
+    for (uint64_t row = 0; row < rows && rc == SP_OK; row++)
+        if ((rc = sp_neighbours_row(nb, row, NULL, ids, NULL)) == SP_OK)
+            for (uint32_t i = 0; i < k; i++)
+                empty += ids[i] == UINT64_MAX;
+    if (rc == SP_OK) {
+        printf("neighbour file   %s\n", path);
+        printf("rows             %llu\n", (unsigned long long)rows);
+        printf("neighbours       %u per row\n", k);
+        printf("embedder id      %016llx\n", (unsigned long long)sp_neighbours_embedder_id(nb));
+        printf("empty slots      %llu\n", (unsigned long long)empty);
+    }
+    free(ids);
+    sp_neighbours_free(nb);
+    return rc == SP_OK ? 0 : fail(path, rc);
+}
+
 /* info E.spe [--model M.spm]: what an embedder file holds; a learned one
  * loads only with the model it was made from, which this checks too. */
 static int embedder_info(const args *a)
@@ -1099,6 +1225,8 @@ static int cmd_info(const index_cluster *cl, const args *a)
         return keys_info(a->index);
     if (len > 4 && !strcmp(a->index + len - 4, ".spe"))
         return embedder_info(a);
+    if (len > 4 && !strcmp(a->index + len - 4, ".spn"))
+        return neighbours_info(a->index);
     if (index_cluster_is_sharded(a->index))
         return sharded_info(a->index);
     sp_retriever *r;

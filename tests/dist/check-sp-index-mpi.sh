@@ -11,7 +11,8 @@
 #   - the 2-rank save answers the same under 3 ranks and 1 (resharding);
 #   - info reads the sharded save's manifest without mpirun;
 #   - precompute under mpirun writes one process's .spn (Flat below 20
-#     queries, IVF1,Flat over every training position, with 2, 3 and 1 ranks);
+#     queries, IVF1,Flat over every training position, with 2, 3 and 1 ranks),
+#     as with --keys of a key file of those positions (1 process, 2 ranks);
 #     a failure on rank 0 fails every rank.
 # Usage: check-sp-index-mpi.sh SP_INDEX SP_DATA
 set -u
@@ -164,6 +165,20 @@ for ranks in 2 3 1; do
     [ $rc = 0 ] || fail "$ranks ranks IVF1,Flat precompute: exit $rc"
     cmp "$tmp/i1.spn" "$tmp/i2.spn" || fail "precompute over IVF1,Flat: $ranks ranks write another file than 1 process"
     rm -f "$tmp/i2.spn"
+done
+# precompute --keys: the rows of a key file of every training position
+# (embedded once, in one process's chunks) split into the same runs: the
+# same file in one process (0 ranks: no mpirun) and on 2 ranks.
+# shellcheck disable=SC2086
+run 0 "$tmp/out" embed "$tmp/train.spk" $inputs --part train
+[ $rc = 0 ] || fail "embed of the training positions: exit $rc"
+for ranks in 0 2; do
+    # One process reads the one-process index, 2 ranks the 2-rank save.
+    [ $ranks = 0 ] && i="$tmp/ivf.spi" || i="$tmp/ivf2.spi"
+    run $ranks "$tmp/out" precompute "$i" --keys "$tmp/train.spk" --out "$tmp/k.spn"
+    [ $rc = 0 ] || fail "$ranks ranks precompute --keys: exit $rc"
+    cmp "$tmp/i1.spn" "$tmp/k.spn" || fail "precompute --keys over IVF1,Flat: $ranks ranks write another file than embedding"
+    rm -f "$tmp/k.spn"
 done
 # A failure on one rank (rank 0 cannot write the file) fails every rank,
 # and leaves no file.

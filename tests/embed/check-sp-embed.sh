@@ -5,7 +5,8 @@
 # board diagrams (an indexed position is its own nearest neighbour at
 # distance 0 with --exclude none, and absent from --exclude game), queries
 # with another embedder refused, recall with keys read from the key file as
-# with keys embedded again; truncated, bit-flipped and foreign key files
+# with keys embedded again, precompute with a key file's keys as with keys
+# embedded again; truncated, bit-flipped and foreign key files
 # refused with a message, a write that fails (file size limit, as a full
 # disk) leaves neither the file nor a temporary, and the temporary of a writer
 # killed at its rename goes at the next write. With SP_TRAIN (a build with
@@ -146,6 +147,69 @@ refused "o.spk holds keys of embedder" "recall --keys of another embedder" recal
     --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --queries 40 --keys "$tmp/o.spk"
 refused "lacks position" "recall --keys of a 15% share" recall "$tmp/i.spi" --spd "$tmp/d.spd" \
     --embedder "$tmp/raw.spe" --queries 40 --keys "$tmp/f1.spk"
+
+# precompute --keys: the neighbours of a key file's positions with the key
+# file's keys and game ids. Over the positions the embedder path takes too
+# (the first 600 of the training part), the very file it writes; over a
+# seeded 15% share of the training part, the rows of the embedder path over
+# the whole training part at the same positions (keys embedded in other
+# chunks differ in their last bits: a neighbour id may differ only where
+# both rows hold a neighbour at the same distance); a key file of another
+# embedder than the index's or EMB's refused, naming both.
+run embed "$tmp/t600.spk" --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --part train --limit 600
+[ $rc = 0 ] || fail "embed --part train --limit 600: exit $rc"
+run precompute "$tmp/i.spi" --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --out "$tmp/e600.spn" --k 4 --limit 600
+[ $rc = 0 ] || fail "precompute --limit 600: exit $rc"
+run precompute "$tmp/i.spi" --keys "$tmp/t600.spk" --out "$tmp/k600.spn" --k 4
+[ $rc = 0 ] || fail "precompute --keys: exit $rc"
+cmp -s "$tmp/e600.spn" "$tmp/k600.spn" || fail "precompute --keys: another file than the embedder's over the same positions"
+run precompute "$tmp/i.spi" --keys "$tmp/t600.spk" --out "$tmp/k600e.spn" --k 4 --embedder "$tmp/raw.spe"
+[ $rc = 0 ] || fail "precompute --keys with its embedder: exit $rc"
+cmp -s "$tmp/e600.spn" "$tmp/k600e.spn" || fail "precompute --keys with its embedder: another file"
+run info "$tmp/k600.spn"
+[ $rc = 0 ] || fail "info of the neighbour file: exit $rc"
+[ "$(value rows "$tmp/out")" = 600 ] || fail "info of the neighbour file: not 600 rows"
+[ "$(value neighbours "$tmp/out")" = 4 ] || fail "info of the neighbour file: not 4 neighbours per row"
+[ "$(value 'embedder id' "$tmp/out")" = "$raw_id" ] || fail "info of the neighbour file: embedder id"
+[ "$(value 'empty slots' "$tmp/out")" = 0 ] || fail "info of the neighbour file: empty slots"
+run embed "$tmp/f4.spk" --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --part train --fraction 0.15 --seed 5
+[ $rc = 0 ] || fail "embed --part train --fraction 0.15: exit $rc"
+n=$(value keys "$tmp/out")
+run precompute "$tmp/i.spi" --keys "$tmp/f4.spk" --out "$tmp/k15.spn" --k 4
+[ $rc = 0 ] || fail "precompute --keys of a 15% share: exit $rc"
+run precompute "$tmp/i.spi" --spd "$tmp/d.spd" --embedder "$tmp/raw.spe" --out "$tmp/train.spn" --k 4
+[ $rc = 0 ] || fail "precompute of the training part: exit $rc"
+# A row of k = 4 is 56 bytes: its query id, 4 neighbour ids and 4 squared
+# distances, read as 7 u64 and as 14 f32 (the last 4 the distances).
+spn_rows() { od -An -v -tu8 -w56 -j64 "$1" >"$tmp/ids"; od -An -v -tf4 -w56 -j64 "$1" >"$tmp/dist"; paste "$tmp/ids" "$tmp/dist"; }
+spn_rows "$tmp/k15.spn" >"$tmp/k15.rows"
+spn_rows "$tmp/train.spn" >"$tmp/train.rows"
+od -An -v -tu8 -w8 -j64 -N $((8 * n)) "$tmp/f4.spk" | tr -d ' ' >"$tmp/f4.positions"
+awk '{ print $1 }' "$tmp/k15.rows" | cmp -s - "$tmp/f4.positions" ||
+    fail "precompute --keys: the rows are not the key file's positions in its order"
+awk 'function off(a, b) { d = a - b; if (d < 0) d = -d; return d > 1e-4 + 1e-4 * (a < 0 ? -a : a) }
+     NR == FNR { row[$1] = $0; next }
+     {
+         if (!($1 in row)) { print "position " $1 " not in the embedder path file"; bad = 1; next }
+         split(row[$1], e)
+         for (j = 2; j <= 5; j++) {
+             if (off($(j + 16), e[j + 16])) { print "position " $1 " slot " j - 1 ": distance " $(j + 16) ", not " e[j + 16]; bad = 1 }
+             else if ($j != e[j]) ties++
+         }
+     }
+     END { printf "%d neighbour ids differ at equal distances\n", ties; exit bad }' "$tmp/train.rows" "$tmp/k15.rows" \
+    >"$tmp/out" 2>"$tmp/err" || fail "precompute --keys of a 15% share: rows other than the embedder path's"
+refused "o.spk holds keys of embedder [0-9a-f]* (16 floats), the embedder of the index .*i.spi is $raw_id (16)" \
+    "precompute --keys of another embedder than the index's" precompute "$tmp/i.spi" --keys "$tmp/o.spk" \
+    --out "$tmp/x.spn"
+refused "all.spk holds keys of embedder $raw_id (16 floats), the embedder given is" \
+    "precompute --keys of another embedder than EMB's" precompute "$tmp/i.spi" --keys "$tmp/all.spk" \
+    --pca "$tmp/p.spi.spp" --out "$tmp/x.spn"
+refused "do not go with it" "precompute --keys with --spd" precompute "$tmp/i.spi" --keys "$tmp/all.spk" \
+    --spd "$tmp/d.spd" --out "$tmp/x.spn"
+refused "do not go with it" "precompute --keys with --limit" precompute "$tmp/i.spi" --keys "$tmp/all.spk" \
+    --limit 5 --out "$tmp/x.spn"
+[ ! -e "$tmp/x.spn" ] || fail "a refused precompute wrote a file"
 
 # Damaged key files: refused, named, and no index written.
 size=$(wc -c <"$tmp/all.spk")
