@@ -92,6 +92,14 @@ double index_recall(const float *queries, uint64_t nq, uint32_t dim, uint32_t k,
     return nq ? (double)hits / (double)(nq * k) : 0;
 }
 
+static const char *program = "sp-index", *model_option = "--model";
+
+void index_embedder_names(const char *program_name, const char *model_option_name)
+{
+    program = program_name;
+    model_option = model_option_name;
+}
+
 int index_model_load(const index_embedder_args *a, sp_model **out)
 {
     sp_nn_options nn;
@@ -103,7 +111,7 @@ int index_model_load(const index_embedder_args *a, sp_model **out)
     nn.threads = a->threads ? 1 : 0;
     int rc = sp_model_load(out, a->model, &nn);
     if (rc != SP_OK)
-        fprintf(stderr, "sp-index: %s: %s (%s)\n", a->model, sp_last_error(), sp_status_str(rc));
+        fprintf(stderr, "%s: %s: %s (%s)\n", program, a->model, sp_last_error(), sp_status_str(rc));
     return rc != SP_OK;
 }
 
@@ -112,12 +120,13 @@ int index_embedder_open(const index_embedder_args *a, int board_size, index_embe
     out->embedder = NULL;
     out->model = NULL;
     if (!!a->embedder == !!a->pca) {
-        fprintf(stderr, "sp-index: give the embedder as --embedder E.spe [--model M.spm] or as --pca P.spp, "
-                        "one of the two\n");
+        fprintf(stderr, "%s: give the embedder as --embedder E.spe [%s M.spm] or as --pca P.spp, one of the two\n",
+                program, model_option);
         return 1;
     }
     if (a->pca && a->model) {
-        fprintf(stderr, "sp-index: --model goes with --embedder; --pca makes a raw embedder, which reads no model\n");
+        fprintf(stderr, "%s: %s goes with --embedder; --pca makes a raw embedder, which reads no model\n", program,
+                model_option);
         return 1;
     }
     int rc;
@@ -135,14 +144,14 @@ int index_embedder_open(const index_embedder_args *a, int board_size, index_embe
         rc = sp_embedder_load(&out->embedder, a->embedder, out->model);
     }
     if (rc != SP_OK) {
-        fprintf(stderr, "sp-index: %s: %s (%s)\n", what, sp_last_error(), sp_status_str(rc));
+        fprintf(stderr, "%s: %s: %s (%s)\n", program, what, sp_last_error(), sp_status_str(rc));
         index_embedder_close(out);
         return 1;
     }
     sp_embedder_info info = SP_EMBEDDER_INFO_INIT;
     if (sp_embedder_describe(out->embedder, &info) == SP_OK && info.board_size != board_size) {
-        fprintf(stderr, "sp-index: %s embeds %dx%d positions, the dataset holds %dx%d\n", what, info.board_size,
-                info.board_size, board_size, board_size);
+        fprintf(stderr, "%s: %s embeds %dx%d positions, the dataset holds %dx%d\n", program, what,
+                info.board_size, info.board_size, board_size, board_size);
         index_embedder_close(out);
         return 1;
     }

@@ -35,6 +35,11 @@ typedef struct index_embedder_args {
     uint32_t threads;
 } index_embedder_args;
 
+/* The program and its option for an embedder's model that the messages of
+ * index_model_load() and index_embedder_open() name: "sp-index" and
+ * "--model" unless set (sp-eval reads the model itself with --model). */
+void index_embedder_names(const char *program, const char *model_option);
+
 /* Load a model with these settings; prints the reason and returns non-zero on failure. */
 int index_model_load(const index_embedder_args *a, sp_model **out);
 

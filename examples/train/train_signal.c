@@ -9,10 +9,11 @@
 #include "train_signal.h"
 
 static volatile sig_atomic_t received;
+static const char *note = "\nsp-train: stopping after this step to save a checkpoint (again to stop at once)\n";
+static size_t note_length;
 
 static void on_signal(int sig)
 {
-    static const char note[] = "\nsp-train: stopping after this step to save a checkpoint (again to stop at once)\n";
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
@@ -27,12 +28,19 @@ static void on_signal(int sig)
     sigaction(SIGTERM, &dfl, NULL);
     received = sig;
     /* write() is async-signal-safe; its result does not matter here. */
-    if (write(STDERR_FILENO, note, sizeof note - 1) < 0)
+    if (write(STDERR_FILENO, note, note_length) < 0)
         return;
 }
 
 void train_signal_install(void)
 {
+    train_signal_install_note(note);
+}
+
+void train_signal_install_note(const char *text)
+{
+    note = text;
+    note_length = strlen(text);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

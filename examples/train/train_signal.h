@@ -5,6 +5,10 @@
 
 void train_signal_install(void);
 
+/* The same for another program (sp-eval): the first signal prints @p note
+ * (a string that lives as long as the process) instead of sp-train's. */
+void train_signal_install_note(const char *note);
+
 /* The first signal received, or 0. */
 int train_signal_received(void);
 
