@@ -11,9 +11,9 @@
 #   - a model without neighbours: sp-train --evaluate's figures
 #   - --csv: a header once, a row per (mode, k), Wilson intervals around top-1
 #   - --distances: N rows per position, ranks 1..N, distances non-decreasing
-#   - refusals: an embedder of another id, an index of fewer keys than N, a
-#     missing and a corrupt model, another board size, retrieval options for
-#     a model without neighbours
+#   - refusals: an embedder of another id, an index of fewer keys than N, an
+#     index of another dataset, a missing and a corrupt model, another board
+#     size, retrieval options for a model without neighbours
 #   - no temporary .spn left in TMPDIR, also after a failure
 #   - with gnuplot, tools/plot-retrieval writes a PNG of each kind
 # Usage: check-sp-eval.sh SP_EVAL SP_TRAIN SP_DATA SP_INDEX
@@ -96,18 +96,19 @@ done
 run --model "$tmp/p.spm" $common --csv "$tmp/s.csv" --label 1
 [ $rc = 0 ] || fail "sp-eval of a model without neighbours: exit $rc"
 awk -F, -v n="$tmp/n.spm" -v p="$tmp/p.spm" -v i="$tmp/r1.spi" '
-    NR == 1 { if ($0 != "model,neighbours,index,label,mode,k,positions,top1,top1_low,top1_high,policy_ce,value_mse,floor_top1,floor_value_mse") bad = "header"; next }
-    $1 == "model" { bad = "a second header" }
-    NF != 14 { bad = "a row of " NF " fields" }
-    $1 == n && ($2 != 2 || $3 != i) { bad = "the retrieval rows name another N or index" }
-    $1 == p && ($2 != 0 || $3 != "" || $5 != "none") { bad = "the plain model rows" }
-    $4 != 1 { bad = "a label" }
-    $9 > $8 || $10 < $8 || $9 < 0 || $10 > 1 { bad = "a Wilson interval not around top-1" }
+    function flag(why) { if (!bad) bad = why }
+    NR == 1 { if ($0 != "model,neighbours,index,label,mode,k,positions,top1,top1_low,top1_high,policy_ce,value_mse,floor_top1,floor_value_mse") flag("header"); next }
+    $1 == "model" { flag("a second header"); next }
+    NF != 14 { flag("a row of " NF " fields") }
+    $1 == n && ($2 != 2 || $3 != i) { flag("the retrieval rows name another N or index") }
+    $1 == p && ($2 != 0 || $3 != "" || $5 != "none") { flag("the plain model rows") }
+    $4 != 1 { flag("a label") }
+    $9 > $8 || $10 < $8 || $9 < 0 || $10 > 1 { flag("a Wilson interval not around top-1") }
     { rows[$5 "," $6]++ }
     END {
         for (m = 0; m < 4; m++) for (k = 0; k < 3; k++) {
             mode = m == 0 ? "retrieved" : m == 1 ? "zeroed" : m == 2 ? "random" : "none"
-            if (rows[mode "," k] != 1) bad = "rows of " mode " k=" k ": " rows[mode "," k] + 0
+            if (rows[mode "," k] != 1) flag("rows of " mode " k=" k ": " rows[mode "," k] + 0)
         }
         if (bad) { print bad; exit 1 }
     }' "$tmp/s.csv" >"$tmp/err" || fail "--csv: $(cat "$tmp/err")"
@@ -150,6 +151,12 @@ expect 1 "other.spe (id [0-9a-f]*) did not make the keys of .*r1.spi (embedder [
 x "$index" build "$tmp/tiny.spi" --spd "$tmp/d.spd" --embedder "$tmp/r.spe" --part train --limit 1 --factory Flat
 run --model "$tmp/n.spm" $common --index "$tmp/tiny.spi" --embedder "$tmp/r.spe"
 expect 1 "reads 2 neighbours, but .*tiny.spi can give at most 1" "an index of fewer keys than N"
+# An index of another dataset (the games that ended by resignation): its
+# ids would name other positions of d.spd.
+x "$data" import "$tmp/o.spd" "$games" --max-games 40 --results resign
+x "$index" build "$tmp/o.spi" --spd "$tmp/o.spd" --embedder "$tmp/r.spe" --halves 1 --factory Flat
+run --model "$tmp/n.spm" $common --index "$tmp/o.spi" --embedder "$tmp/r.spe"
+expect 1 "o.spi holds position [0-9]* .*: an index of another dataset" "an index of another dataset"
 run --model "$tmp/no-such.spm" $common
 expect 1 "no-such.spm" "a missing model"
 head -c 300 "$tmp/n.spm" >"$tmp/cut.spm"
