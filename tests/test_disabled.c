@@ -70,6 +70,7 @@ START_TEST(model_stubs_fail_and_clear_outputs)
     check_unsupported(sp_model_initial_neighbours(NULL, planes, NULL, 1, out, NULL, NULL),
                       "sp_model_initial_neighbours", opt);
     check_unsupported(sp_model_set_embedder(NULL, 1), "sp_model_set_embedder", opt);
+    check_unsupported(sp_model_initial_ids(NULL, planes, NULL, NULL, 1, out, NULL, NULL), "sp_model_initial_ids", opt);
     check_unsupported(sp_model_check_retrieval(NULL, 1, 1), "sp_model_check_retrieval", opt);
     ck_assert_uint_eq(sp_model_embedder_id(NULL), 0);
     sp_search_model sm = SP_SEARCH_MODEL_INIT;

@@ -1024,6 +1024,53 @@ START_TEST(evaluation_with_neighbours_matches_inference)
 }
 END_TEST
 
+/* Inference from neighbour ids into the dataset: the same bits as the
+ * planes sp_dataset_neighbour_planes writes for them, "no such key" as
+ * zeros; an id past the dataset, a model without neighbours and another
+ * board size refused. */
+START_TEST(inference_from_ids_equals_inference_from_planes)
+{
+    sp_neighbours *f = open_file(spn_path);
+    sp_model *m = retrieval_model(T_NB, 19);
+    enum { OBS = 3 };
+    const size_t obs_floats = (size_t)sp_go_plane_count(1) * AREA;
+    float *obs = calloc(OBS * obs_floats, sizeof *obs), *x = calloc(OBS * T_NB * PLANES, sizeof *x);
+    uint64_t ids[OBS * T_NB], row_ids[K];
+    for (int i = 0; i < OBS; i++) {
+        ck_assert_int_eq(sp_neighbours_row(f, (uint64_t)i * 7, NULL, row_ids, NULL), SP_OK);
+        for (int j = 0; j < T_NB; j++)
+            ids[i * T_NB + j] = row_ids[j];
+        obs[i * obs_floats + (size_t)i * 5] = 1.0f; /* a stone, so the observations differ */
+    }
+    ids[2 * T_NB + 1] = SP_RETRIEVER_NO_ID;
+    for (int s = 0; s < OBS * T_NB; s++)
+        naive_planes(ids[s], 0, x + (size_t)s * PLANES);
+    float a_logits[OBS * (AREA + 1)], b_logits[OBS * (AREA + 1)], a_value[OBS], b_value[OBS];
+    ck_assert_msg(sp_model_initial_ids(m, obs, ds, ids, OBS, NULL, a_logits, a_value) == SP_OK, "%s",
+                  sp_last_error());
+    ck_assert_int_eq(sp_model_initial_neighbours(m, obs, x, OBS, NULL, b_logits, b_value), SP_OK);
+    ck_assert_mem_eq(a_logits, b_logits, sizeof a_logits);
+    ck_assert_mem_eq(a_value, b_value, sizeof a_value);
+    ids[3] = sp_dataset_position_count(ds);
+    ck_assert_int_eq(sp_model_initial_ids(m, obs, ds, ids, OBS, NULL, a_logits, a_value), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "ids[3] (observation 1, neighbour 1)"), "%s", sp_last_error());
+    ck_assert_int_eq(sp_model_initial_ids(m, obs, NULL, ids, OBS, NULL, a_logits, a_value), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_model_initial_ids(m, obs, ds, ids, 0, NULL, a_logits, a_value), SP_ERR_INVALID_ARG);
+    sp_model *plain = retrieval_model(0, 19);
+    ck_assert_int_eq(sp_model_initial_ids(plain, obs, ds, ids, OBS, NULL, a_logits, a_value), SP_ERR_INVALID_ARG);
+    sp_model_free(plain);
+    sp_dataset *small;
+    ck_assert_int_eq(sp_dataset_create(&small, 7), SP_OK);
+    ck_assert_int_eq(sp_model_initial_ids(m, obs, small, ids, OBS, NULL, a_logits, a_value), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "7x7"), "%s", sp_last_error());
+    sp_dataset_free(small);
+    free(obs);
+    free(x);
+    sp_model_free(m);
+    sp_neighbours_free(f);
+}
+END_TEST
+
 int main(void)
 {
     setup();
@@ -1044,6 +1091,7 @@ int main(void)
     tcase_add_test(tc, zero_neighbours_leave_their_weights_alone);
     tcase_add_test(tc, trainer_refuses_what_does_not_fit);
     tcase_add_test(tc, evaluation_with_neighbours_matches_inference);
+    tcase_add_test(tc, inference_from_ids_equals_inference_from_planes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

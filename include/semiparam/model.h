@@ -36,6 +36,7 @@
 #define SEMIPARAM_MODEL_H
 
 #include "semiparam/core.h"
+#include "semiparam/dataset.h"
 #include "semiparam/go.h"
 #include "semiparam/nn.h"
 #include "semiparam/search.h"
@@ -218,6 +219,23 @@ SP_API int sp_model_initial(sp_model *m, const float *planes, int32_t n, float *
  */
 SP_API int sp_model_initial_neighbours(sp_model *m, const float *planes, const float *neighbours, int32_t n,
                                        float *state, float *logits, float *value);
+
+/**
+ * sp_model_initial_neighbours() with each neighbour given by its position id
+ * in @p ds: its planes are sp_dataset_neighbour_planes() (no symmetry), and
+ * UINT64_MAX (a retriever's "no such key") gives zero planes.
+ * @param m       a retrieval model (N > 0)
+ * @param planes  n x input_planes x size x size floats
+ * @param ds      the dataset the ids are of (its board size the model's)
+ * @param ids     n x N position ids, neighbour j of observation i at (i * N + j)
+ * @param n       1..65536
+ * @return as sp_model_initial_neighbours(); SP_ERR_INVALID_ARG also for a model without
+ *         neighbours, another board size, or an id past the dataset (its row and slot named).
+ * Threads: as sp_model_initial(); the dataset is only read.
+ * @since 0.1
+ */
+SP_API int sp_model_initial_ids(sp_model *m, const float *planes, const sp_dataset *ds, const uint64_t *ids,
+                                int32_t n, float *state, float *logits, float *value);
 
 /**
  * Record the embedder whose neighbours a retrieval model reads (its id,

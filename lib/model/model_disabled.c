@@ -64,6 +64,12 @@ int sp_model_initial_neighbours(sp_model *m, const float *planes, const float *n
     return SP__DISABLED("nn");
 }
 
+int sp_model_initial_ids(sp_model *m, const float *planes, const sp_dataset *ds, const uint64_t *ids, int32_t n,
+                         float *state, float *logits, float *value)
+{
+    return SP__DISABLED("nn");
+}
+
 int sp_model_set_embedder(sp_model *m, uint64_t embedder_id) { return SP__DISABLED("nn"); }
 
 uint64_t sp_model_embedder_id(const sp_model *m) { return 0; }

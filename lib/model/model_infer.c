@@ -248,6 +248,43 @@ int sp_model_initial_neighbours(sp_model *m, const float *planes, const float *n
     return initial(m, planes, neighbours, n, state, logits, value, "sp_model_initial_neighbours");
 }
 
+int sp_model_initial_ids(sp_model *m, const float *planes, const sp_dataset *ds, const uint64_t *ids, int32_t n,
+                         float *state, float *logits, float *value)
+{
+    static const char fn[] = "sp_model_initial_ids";
+    if (!m || !planes || !ds || !ids)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: %s is NULL", fn,
+                         !m ? "model" : !planes ? "planes" : !ds ? "dataset" : "ids");
+    if (m->arch.neighbours == 0)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: the model reads no neighbours", fn);
+    if (n < 1 || n > SP__MODEL_MAX_BATCH)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: n = %d positions (1..%d)", fn, (int)n, SP__MODEL_MAX_BATCH);
+    if (sp_dataset_board_size(ds) != m->opts.board_size)
+        return sp__error(SP_ERR_INVALID_ARG, "%s: the dataset's board is %dx%d, the model's %dx%d", fn,
+                         sp_dataset_board_size(ds), sp_dataset_board_size(ds), (int)m->opts.board_size,
+                         (int)m->opts.board_size);
+    size_t count = (size_t)n * (size_t)m->arch.neighbours, each = (size_t)m->arch.neighbour_planes *
+                                                                   (size_t)(m->arch.board_size * m->arch.board_size);
+    uint64_t positions = sp_dataset_position_count(ds);
+    for (size_t i = 0; i < count; i++)
+        if (ids[i] != UINT64_MAX && ids[i] >= positions)
+            return sp__error(SP_ERR_INVALID_ARG, "%s: ids[%zu] (observation %zu, neighbour %zu) = %llu is past the "
+                             "dataset's %llu positions", fn, i, i / (size_t)m->arch.neighbours,
+                             i % (size_t)m->arch.neighbours, (unsigned long long)ids[i],
+                             (unsigned long long)positions);
+    float *x = calloc(count * each, sizeof *x);
+    if (!x)
+        return sp__error(SP_ERR_NOMEM, "%s: out of memory for %zu neighbours' planes", fn, count);
+    int rc = SP_OK;
+    for (size_t i = 0; i < count && !rc; i++)
+        if (ids[i] != UINT64_MAX)
+            rc = sp_dataset_neighbour_planes(ds, ids[i], 0, x + i * each, each);
+    if (!rc)
+        rc = initial(m, planes, x, n, state, logits, value, fn);
+    free(x);
+    return rc;
+}
+
 int sp_model_recurrent(sp_model *m, const float *state, const int32_t *actions, int32_t n, float *next_state,
                        float *logits, float *value)
 {

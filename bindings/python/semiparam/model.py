@@ -90,6 +90,8 @@ _activations = function("sp_model_activations", c_int, [c_void_p, c_char_p, POIN
 _initial_neighbours = function("sp_model_initial_neighbours", c_int,
                                [c_void_p, POINTER(c_float), POINTER(c_float), c_int32, POINTER(c_float),
                                 POINTER(c_float), POINTER(c_float)])
+_initial_ids = function("sp_model_initial_ids", c_int, [c_void_p, POINTER(c_float), c_void_p, POINTER(c_uint64),
+                                                       c_int32, POINTER(c_float), POINTER(c_float), POINTER(c_float)])
 _set_embedder = function("sp_model_set_embedder", c_int, [c_void_p, c_uint64])
 _embedder_id = function("sp_model_embedder_id", c_uint64, [c_void_p])
 _check_retrieval = function("sp_model_check_retrieval", c_int, [c_void_p, c_uint64, c_int32])
@@ -277,6 +279,24 @@ class Model(_lib.Handle):
         logits, logits_c = _output(logits, n * self._actions, "logits")
         value, value_c = _output(value, n, "value")
         check(_initial_neighbours(self._p, src, nbr, n, state_c, logits_c, value_c))
+        return state, logits, value
+
+    def initial_ids(self, planes, dataset, ids, state=None, logits=None, value=None):
+        """initial_neighbours() with each neighbour given by its position id
+        in @dataset (a semiparam.dataset.Dataset): @ids holds n x N ids, and
+        2**64 - 1 (no such key) reads as zeros."""
+        from .dataset import Dataset
+        n = _rows(planes, self._plane_floats, "planes")
+        src = _lib.in_buffer(planes, c_float, n * self._plane_floats, "planes")
+        count = n * max(self._options.neighbours, 1)
+        if _element_count(ids, "ids") != count:
+            raise ValueError("ids holds %d ids, %d observations need %d" % (_element_count(ids, "ids"), n, count))
+        id_buf = _lib.in_buffer(ids, c_uint64, count, "ids")
+        state, state_c = _output(state, n * self._state_floats, "state")
+        logits, logits_c = _output(logits, n * self._actions, "logits")
+        value, value_c = _output(value, n, "value")
+        with _lib.borrow(dataset, Dataset, "dataset") as dp:
+            check(_initial_ids(self._p, src, dp, id_buf, n, state_c, logits_c, value_c))
         return state, logits, value
 
     @property

@@ -11,6 +11,7 @@ import unittest
 
 import semiparam as sp
 from semiparam import model, nn
+from semiparam.dataset import Dataset
 from semiparam.go import Game
 from semiparam.model import Model
 
@@ -83,6 +84,18 @@ class TestModel(unittest.TestCase):
                 self.assertAlmostEqual(a, b, places=5)
             with self.assertRaises(ValueError):
                 m.initial_neighbours(planes, x[:per])
+            with Dataset(3) as ds:
+                with Game(3) as g:
+                    for move in (0, 4, 8):
+                        g.play(move)
+                    ds.add_game(g)
+                planes_of = array.array("f", [0.0] * per)
+                ds.neighbour_planes(1, 0, planes_of)
+                by_ids = m.initial_ids(planes, ds, [1, 2**64 - 1])
+                by_planes = m.initial_neighbours(planes, planes_of + array.array("f", [0.0] * per))
+                self.assertEqual(list(by_ids[1]), list(by_planes[1]))
+                with self.assertRaises(sp.InvalidArgumentError):
+                    m.initial_ids(planes, ds, [1, 99])
             self.assertEqual(m.embedder_id, 0)
             m.set_embedder(0x31456be34f5c7e3d)
             m.check_retrieval(0x31456be34f5c7e3d, 2)
