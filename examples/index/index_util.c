@@ -92,11 +92,11 @@ double index_recall(const float *queries, uint64_t nq, uint32_t dim, uint32_t k,
     return nq ? (double)hits / (double)(nq * k) : 0;
 }
 
-static const char *program = "sp-index", *model_option = "--model";
+static const char *embedder_program = "sp-index", *model_option = "--model";
 
 void index_embedder_names(const char *program_name, const char *model_option_name)
 {
-    program = program_name;
+    embedder_program = program_name;
     model_option = model_option_name;
 }
 
@@ -111,7 +111,7 @@ int index_model_load(const index_embedder_args *a, sp_model **out)
     nn.threads = a->threads ? 1 : 0;
     int rc = sp_model_load(out, a->model, &nn);
     if (rc != SP_OK)
-        fprintf(stderr, "%s: %s: %s (%s)\n", program, a->model, sp_last_error(), sp_status_str(rc));
+        fprintf(stderr, "%s: %s: %s (%s)\n", embedder_program, a->model, sp_last_error(), sp_status_str(rc));
     return rc != SP_OK;
 }
 
@@ -121,11 +121,11 @@ int index_embedder_open(const index_embedder_args *a, int board_size, index_embe
     out->model = NULL;
     if (!!a->embedder == !!a->pca) {
         fprintf(stderr, "%s: give the embedder as --embedder E.spe [%s M.spm] or as --pca P.spp, one of the two\n",
-                program, model_option);
+                embedder_program, model_option);
         return 1;
     }
     if (a->pca && a->model) {
-        fprintf(stderr, "%s: %s goes with --embedder; --pca makes a raw embedder, which reads no model\n", program,
+        fprintf(stderr, "%s: %s goes with --embedder; --pca makes a raw embedder, which reads no model\n", embedder_program,
                 model_option);
         return 1;
     }
@@ -144,13 +144,13 @@ int index_embedder_open(const index_embedder_args *a, int board_size, index_embe
         rc = sp_embedder_load(&out->embedder, a->embedder, out->model);
     }
     if (rc != SP_OK) {
-        fprintf(stderr, "%s: %s: %s (%s)\n", program, what, sp_last_error(), sp_status_str(rc));
+        fprintf(stderr, "%s: %s: %s (%s)\n", embedder_program, what, sp_last_error(), sp_status_str(rc));
         index_embedder_close(out);
         return 1;
     }
     sp_embedder_info info = SP_EMBEDDER_INFO_INIT;
     if (sp_embedder_describe(out->embedder, &info) == SP_OK && info.board_size != board_size) {
-        fprintf(stderr, "%s: %s embeds %dx%d positions, the dataset holds %dx%d\n", program, what,
+        fprintf(stderr, "%s: %s embeds %dx%d positions, the dataset holds %dx%d\n", embedder_program, what,
                 info.board_size, info.board_size, board_size, board_size);
         index_embedder_close(out);
         return 1;
