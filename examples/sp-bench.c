@@ -10,8 +10,8 @@ static const bench_command commands[] = {
     { "search", "MCTS simulations/s: tree overhead with a zero-cost model, and with random playouts, 1-2 threads",
       bench_search },
     { "nn", "oneDNN sgemm peak vs the residual tower: throughput, training step, latency, bf16", bench_nn },
-    { "model", "the learned model vs sgemm: training (K = 5), inference f32/bf16; search over it, time outside the net",
-      bench_model },
+    { "model", "the learned model vs sgemm: training (K = 5), inference f32/bf16; search over it, time outside the net;"
+               " the retrieval model (N = 10) as ratios to it", bench_model },
     { "data", "dataset import games/s and training batch positions/s per core", bench_data },
     { "retrieval", "IVF-PQ recall@10, queries/s, build time and memory on CGOS PCA keys vs exact search", bench_retrieval },
     { "embed", "embedders' keys/s per core (learned f32/bf16 vs the model, raw); embedding and indexing N positions: "

@@ -2,8 +2,9 @@
  * sgemm measured in the same rounds: training positions/s with K-step
  * unrolls and its FLOP rate, initial and recurrent inference at batch 1 (the
  * latency) and 8, 32, 256 (the throughput) in f32 and bf16; and the search
- * over the model (bench_model_search.c). Only the public API is used, as an
- * application would. */
+ * over the model (bench_model_search.c); the retrieval model's training and
+ * initial inference as ratios to these (bench_model_retrieval.c). Only the
+ * public API is used, as an application would. */
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ typedef struct model_bench_options {
     int32_t batch, unroll;
     int32_t simulations, searches;
     int fpu;
+    int32_t neighbours; /* N of the retrieval model's rows, 0 for none */
 } model_bench_options;
 
 static int model_usage(FILE *out)
@@ -37,6 +39,7 @@ static int model_usage(FILE *out)
             "usage: sp-bench model [--runs N] [--seconds S] [--threads T] [--model M.spm | --channels C\n"
             "                      --repr-blocks B --dyn-blocks B] [--dataset D.spd | --input SGF --games N]\n"
             "                      [--batch B] [--unroll K] [--simulations N] [--searches N] [--fpu parent|zero]\n"
+            "                      [--neighbours N]\n"
             "  --runs N         rounds; each times the sgemm then every figure; medians over rounds (default 3;\n"
             "                   --rounds is the same)\n"
             "  --seconds S      minimum length of each timed figure (default 0.5; a training step may be longer)\n"
@@ -53,7 +56,10 @@ static int model_usage(FILE *out)
             "  --unroll K       training unroll steps (default 5)\n"
             "  --simulations N  simulations per search (default 200)\n"
             "  --searches N     searches per timed row and round (default 5)\n"
-            "  --fpu KIND       value of unvisited actions: parent (default, as sp-gtp) or zero (MuZero)\n");
+            "  --fpu KIND       value of unvisited actions: parent (default, as sp-gtp) or zero (MuZero)\n"
+            "  --neighbours N   rows of the retrieval model reading N neighbours (default 10; 0: none), as ratios\n"
+            "                   to the model without: training on a .spn pre-computed from the dataset and with\n"
+            "                   every neighbour zero, initial inference over random neighbour planes\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -96,6 +102,7 @@ static int parse(model_bench_options *o, int argc, char **argv)
         { "--unroll", &o->unroll, 0, SP_TRAIN_MAX_UNROLL },
         { "--simulations", &o->simulations, 1, 1000000 },
         { "--searches", &o->searches, 1, 1000000 },
+        { "--neighbours", &o->neighbours, 0, 64 },
     };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -139,19 +146,16 @@ static int parse(model_bench_options *o, int argc, char **argv)
     return 0;
 }
 
-/* A model of the bench's architecture (or the file's) on `threads` OpenMP
- * threads in `precision`. SP_ERR_UNSUPPORTED is returned, not reported:
- * bf16 on a CPU without it is a row of the table, not a failure. */
-static int open_model(sp_model **out, const model_bench_options *o, int threads, int precision)
+int bench_model_open(sp_model **out, const char *path, const sp_model_options *arch, int threads, int precision)
 {
     sp_nn_options nn;
     sp_nn_options_init(&nn, SP_NN_OPTIONS_VERSION);
     nn.backend = SP_BACKEND_CPU;
     nn.threads = threads;
     nn.precision = precision;
-    int rc = o->model ? sp_model_load(out, o->model, &nn) : sp_model_create(out, &o->arch, &nn);
+    int rc = path ? sp_model_load(out, path, &nn) : sp_model_create(out, arch, &nn);
     if (rc && rc != SP_ERR_UNSUPPORTED)
-        fail(o->model ? o->model : "creating the model");
+        fail(path ? path : "creating the model");
     return rc;
 }
 
@@ -213,7 +217,7 @@ static int train_step(void *p)
 }
 
 /* Inference figures: precision x kind x batch, in the order printed. */
-enum { BATCHES = 4, KINDS = 2, PRECISIONS = 2, INFER = PRECISIONS * KINDS * BATCHES };
+enum { BATCHES = 4, KINDS = 2, PRECISIONS = BENCH_MODEL_PRECISIONS, INFER = PRECISIONS * KINDS * BATCHES };
 static const int32_t batch_of[BATCHES] = { 1, 8, 32, 256 };
 static const char *const kind_name[KINDS] = { "initial", "recurrent" };
 static const char *const precision_name[PRECISIONS] = { "f32", "bf16" };
@@ -234,6 +238,7 @@ typedef struct model_bench {
     sp_trainer *trainer;
     sp_game *root;
     bench_model_search *search[SEARCH_ROWS];
+    bench_retrieval_model *retrieval; /* NULL without its rows */
     bench_sgemm sgemm;
     float *planes, *states, *next, *logits, *value;
     int32_t *actions;
@@ -244,6 +249,7 @@ static void close_bench(model_bench *b)
 {
     for (int r = 0; r < SEARCH_ROWS; r++)
         bench_model_search_close(b->search[r]);
+    bench_retrieval_model_close(b->retrieval);
     sp_game_free(b->root);
     sp_trainer_free(b->trainer);
     sp_model_free(b->train_model);
@@ -297,11 +303,11 @@ static int open_bench(model_bench *b, const model_bench_options *o, sp_model_inf
         fprintf(stderr, "sp-bench model: out of memory for the sgemm\n");
         return 1;
     }
-    if (open_model(&b->infer[0], o, o->threads, SP_PRECISION_F32) ||
-        open_model(&b->train_model, o, o->threads, SP_PRECISION_F32) ||
-        open_model(&b->search_model, o, 1, SP_PRECISION_F32))
+    if (bench_model_open(&b->infer[0], o->model, &o->arch, o->threads, SP_PRECISION_F32) ||
+        bench_model_open(&b->train_model, o->model, &o->arch, o->threads, SP_PRECISION_F32) ||
+        bench_model_open(&b->search_model, o->model, &o->arch, 1, SP_PRECISION_F32))
         return 1;
-    int rc = open_model(&b->infer[1], o, o->threads, SP_PRECISION_BF16);
+    int rc = bench_model_open(&b->infer[1], o->model, &o->arch, o->threads, SP_PRECISION_BF16);
     if (rc == SP_ERR_UNSUPPORTED)
         snprintf(b->unsupported, sizeof b->unsupported, "%s", sp_last_error());
     else if (rc)
@@ -319,6 +325,12 @@ static int open_bench(model_bench *b, const model_bench_options *o, sp_model_inf
     to.unroll = o->unroll;
     if (sp_trainer_create(&b->trainer, b->train_model, b->ds, &to))
         return fail("creating the trainer");
+    if (o->neighbours > 0) {
+        bench_retrieval_setup rs = { &arch, o->neighbours, o->threads, b->ds, o->batch, o->unroll,
+                                     batch_of[BATCHES - 1] };
+        if (bench_retrieval_model_open(&b->retrieval, &rs))
+            return 1;
+    }
 
     sp_game_options go;
     sp_game_options_init(&go, SP_GAME_OPTIONS_VERSION);
@@ -345,6 +357,10 @@ typedef struct model_figures {
     double peak[MAX_RUNS];
     double train_secs[MAX_RUNS], train_ratio[MAX_RUNS];
     double secs[INFER][MAX_RUNS], ratio[INFER][MAX_RUNS];
+    /* The retrieval model: training with the file's and with zero
+     * neighbours; initial inference per precision and batch. */
+    double retrieval_train_secs[2][MAX_RUNS];
+    double retrieval_initial_secs[PRECISIONS][BATCHES][MAX_RUNS];
     bench_search_figure search[SEARCH_ROWS][MAX_RUNS];
 } model_figures;
 
@@ -358,7 +374,14 @@ static int warm_up(model_bench *b)
         infer_ctx c = infer_figure(b, f);
         if (c.m && (infer_step(&c) || infer_step(&c)))
             return fail("warm-up");
+        if (b->retrieval && !c.recurrent)
+            for (int twice = 0; twice < 2; twice++)
+                if (bench_retrieval_model_initial(b->retrieval, f / (KINDS * BATCHES), b->planes, c.n, 0.0) < 0.0)
+                    return 1;
     }
+    for (int z = 0; b->retrieval && z < 2; z++)
+        if (bench_retrieval_model_train(b->retrieval, z, 0.0) < 0.0)
+            return 1;
     bench_search_figure unused;
     for (int r = 0; r < SEARCH_ROWS; r++)
         if (bench_model_search_time(b->search[r], b->root, 1, &unused))
@@ -379,12 +402,21 @@ static int run_round(model_bench *b, const model_bench_options *o, const sp_mode
     if ((fig->train_secs[r] = bench_time_per_call(o->seconds, train_step, b->trainer)) < 0.0)
         return fail("training step");
     fig->train_ratio[r] = train_flops * o->batch / fig->train_secs[r] / fig->peak[r];
+    /* Each retrieval row right after the row it is a ratio to. */
+    for (int z = 0; b->retrieval && z < 2; z++)
+        if ((fig->retrieval_train_secs[z][r] = bench_retrieval_model_train(b->retrieval, z, o->seconds)) < 0.0)
+            return 1;
     for (int f = 0; f < INFER; f++) {
         infer_ctx c = infer_figure(b, f);
         if (!c.m)
             continue;
         if ((fig->secs[f][r] = bench_time_per_call(o->seconds, infer_step, &c)) < 0.0)
             return fail("inference");
+        double *rs = &fig->retrieval_initial_secs[f / (KINDS * BATCHES)][f % BATCHES][r];
+        if (b->retrieval && !c.recurrent &&
+            (*rs = bench_retrieval_model_initial(b->retrieval, f / (KINDS * BATCHES), b->planes, c.n, o->seconds)) <
+                0.0)
+            return 1;
         double flops = (double)(c.recurrent ? info->flops_recurrent : info->flops_initial) * c.n;
         fig->ratio[f][r] = flops / fig->secs[f][r] / fig->peak[r];
     }
@@ -455,6 +487,74 @@ static void print_network(const model_bench *b, const model_bench_options *o, co
     }
 }
 
+/* Per round, base / other: above 1 when `other` takes less time. */
+static double rate_ratio(const double *base, const double *other, int n, double *lo, double *hi)
+{
+    double ratio[MAX_RUNS];
+    for (int r = 0; r < n; r++)
+        ratio[r] = base[r] / other[r];
+    return median_of(ratio, n, lo, hi);
+}
+
+static void print_retrieval(const model_bench *b, const model_bench_options *o, const sp_model_info *base,
+                            const model_figures *fig)
+{
+    const int n = o->runs;
+    const sp_model *m = bench_retrieval_model_handle(b->retrieval, 0);
+    sp_model_options arch;
+    sp_model_options_init(&arch, SP_MODEL_OPTIONS_VERSION);
+    sp_model_info info = SP_MODEL_INFO_INIT;
+    sp_model_get_options(m, &arch);
+    sp_model_describe(m, &info);
+    printf("retrieval model, N = %d: the same architecture; of its %d channels, %d from the representation, %d from a %d-block"
+           " neighbour network; %llu parameters, %.2f MFLOP initial per position (%.2f without neighbours).\n"
+           "  Ratios per round to the model without neighbours (N = 0) timed just before, medians over rounds"
+           " (range)\n",
+           (int)arch.neighbours, (int)arch.channels, (int)(arch.channels - arch.neighbour_channels),
+           (int)arch.neighbour_channels, (int)arch.neighbour_blocks, (unsigned long long)info.parameters,
+           (double)info.flops_initial * 1e-6, (double)base->flops_initial * 1e-6);
+    const char *why = bench_retrieval_model_untrained(b->retrieval);
+    if (why) {
+        printf("  training: no rows (%s)\n", why);
+    } else {
+        printf("  training, batch %d, K = %d, over the %llu training positions of a .spn pre-computed at the start"
+               " (k = %d: random keys, a two-half Flat retriever)\n",
+               o->batch, o->unroll, (unsigned long long)bench_retrieval_model_spn_rows(b->retrieval),
+               (int)arch.neighbours);
+        static const char *const row[2] = { "training step, neighbours", "training step, x_i = 0" };
+        for (int z = 0; z < 2; z++) {
+            double lo, hi, step = median_of(fig->retrieval_train_secs[z], n, NULL, NULL);
+            double v = rate_ratio(fig->train_secs, fig->retrieval_train_secs[z], n, &lo, &hi);
+            printf("  %-28s %9.1f ms  %9.0f pos/s  %.2fx N = 0's pos/s (%.2f-%.2f)", row[z], step * 1e3,
+                   o->batch / step, v, lo, hi);
+            if (z == 0) {
+                v = rate_ratio(fig->retrieval_train_secs[1], fig->retrieval_train_secs[0], n, &lo, &hi);
+                printf(", %.2fx x_i = 0's (%.2f-%.2f)", v, lo, hi);
+                v = rate_ratio(fig->retrieval_train_secs[0], fig->train_secs, n, &lo, &hi);
+                printf("; a step costs %.2fx N = 0's (%.2f-%.2f)", v, lo, hi);
+            }
+            printf("\n");
+        }
+    }
+    for (int p = 0; p < PRECISIONS; p++) {
+        if (!bench_retrieval_model_handle(b->retrieval, p)) {
+            printf("  initial %-20s unsupported on this CPU%s%s%s\n", precision_name[p],
+                   b->unsupported[0] ? " (" : "", b->unsupported, b->unsupported[0] ? ")" : "");
+            continue;
+        }
+        for (int k = 0; k < BATCHES; k++) {
+            const double *own = fig->retrieval_initial_secs[p][k], *base_secs = fig->secs[p * KINDS * BATCHES + k];
+            char name[64];
+            snprintf(name, sizeof name, "initial %s, batch %d", precision_name[p], batch_of[k]);
+            double lo, hi, t = median_of(own, n, NULL, NULL);
+            /* Batch 1 is a latency: its cost; the others throughputs. */
+            double v = k ? rate_ratio(base_secs, own, n, &lo, &hi) : rate_ratio(own, base_secs, n, &lo, &hi);
+            printf("  %-28s %9.3f ms  %9.0f pos/s  %s %.2fx N = 0's (%.2f-%.2f)\n", name, t * 1e3, batch_of[k] / t,
+                   k ? "throughput" : "latency", v, lo, hi);
+        }
+    }
+}
+
 static void print_search(const model_bench_options *o, const model_figures *fig)
 {
     printf("search: pUCT (fpu %s), %d simulations per search from the empty board over the learned dynamics, the\n"
@@ -481,7 +581,7 @@ static void print_search(const model_bench_options *o, const model_figures *fig)
 int bench_model(int argc, char **argv)
 {
     model_bench_options o = { 3, 0.5, 0, NULL, SP_MODEL_OPTIONS_INIT, NULL, NULL, 4000, 256, 5, 200, 5,
-                              SP_SEARCH_FPU_PARENT };
+                              SP_SEARCH_FPU_PARENT, 10 };
     int rc = parse(&o, argc, argv);
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -510,6 +610,8 @@ int bench_model(int argc, char **argv)
                " load average %s at the start, %s at the end\n",
                omp_get_max_threads(), omp_get_max_threads() > 1 ? "s" : "", o.runs, o.seconds, load_start, load_end);
         print_network(&b, &o, &info, fig);
+        if (b.retrieval)
+            print_retrieval(&b, &o, &info, fig);
         print_search(&o, fig);
     }
     if (fig)
