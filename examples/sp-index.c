@@ -27,7 +27,8 @@ static int usage(FILE *out)
             "      [--dim 64] [--sample 50000] [--history 8 (raw)] [--threads T] [--seed 1]\n"
             "  embed KEYS.spk --spd D.spd EMB   keys of positions into a key file\n"
             "      [--part all|train|test] [--fraction F --seed S] [--limit N]   (threads: OMP_NUM_THREADS)\n"
-            "  build INDEX.spi --keys K.spk     index the keys of a key file\n"
+            "  build INDEX.spi --keys K.spk     index the keys of a key file (--fraction F --seed S: a seeded share\n"
+            "                                   of its rows; one seed's smaller shares are subsets of its larger)\n"
             "  build INDEX.spi --spd D.spd [EMB]\n"
             "                                   index positions of a dataset (without EMB: train a raw PCA,\n"
             "                                   --pca-dim 64, --pca-sample 100000, --history 8, saved to --pca-out,\n"
@@ -415,6 +416,32 @@ static int index_keys(const index_cluster *cl, const args *a, const float *keys,
 }
 
 /* build --keys: the key file brings the keys, their ids and the embedder id. */
+/* build --keys --fraction F --seed S: a seeded share F of the key file's
+ * rows, drawn row by row in the file's order, so that with one seed a
+ * smaller share is a subset of a larger one (the retrieval-set fractions of
+ * the paper's Fig. 4d). Rows kept stay in order, compacted in place. */
+static int keep_key_rows(keys_file *k, double fraction, uint64_t seed)
+{
+    if (fraction >= 1)
+        return SP_OK;
+    sp_rng *rng = NULL;
+    int rc = sp_rng_create(&rng, seed);
+    if (rc)
+        return rc;
+    uint64_t m = 0;
+    for (uint64_t i = 0; i < k->count; i++) {
+        if (!(sp_rng_uniform(rng) < fraction))
+            continue;
+        k->positions[m] = k->positions[i];
+        k->games[m] = k->games[i];
+        memmove(k->keys + m * k->dim, k->keys + i * k->dim, (size_t)k->dim * sizeof *k->keys);
+        m++;
+    }
+    sp_rng_free(rng);
+    k->count = m;
+    return SP_OK;
+}
+
 static int build_from_keys(const index_cluster *cl, const args *a)
 {
     if (a->embedder || a->pca || a->model || a->spd) {
@@ -431,6 +458,20 @@ static int build_from_keys(const index_cluster *cl, const args *a)
         return 1;
     printf("keys             %llu of %u floats from %s (embedder %016llx)\n", (unsigned long long)k.count, k.dim,
            a->keys, (unsigned long long)k.embedder_id);
+    if (a->fraction < 1) {
+        int rc = keep_key_rows(&k, a->fraction, a->seed);
+        if (rc)
+            fail("--fraction", rc);
+        else if (k.count == 0)
+            fprintf(stderr, "sp-index build: --fraction %g kept no key of %s\n", a->fraction, a->keys);
+        else
+            printf("kept             %llu (--fraction %g, seed %llu)\n", (unsigned long long)k.count, a->fraction,
+                   (unsigned long long)a->seed);
+        if (stopped(cl, rc != SP_OK || k.count == 0)) {
+            keys_file_free(&k);
+            return 1;
+        }
+    }
     uint64_t n = cl->size > 1 ? keys_share(cl, &k) : k.count;
     int status = index_keys(cl, a, k.keys, k.positions, k.games, n, k.dim, k.embedder_id);
     keys_file_free(&k);

@@ -98,6 +98,22 @@ run build "$tmp/i.spi" --keys "$tmp/all.spk" --factory Flat
 run info "$tmp/i.spi"
 [ "$(value 'embedder id' "$tmp/out")" = "$raw_id" ] || fail "build --keys: the index has another embedder id"
 [ "$(value keys "$tmp/out")" = "$positions" ] || fail "build --keys: not every key indexed"
+# A seeded share of the key file's rows: about that share, the same index
+# twice with one seed, fewer keys for a smaller share, none refused.
+run build "$tmp/s3.spi" --keys "$tmp/all.spk" --factory Flat --fraction 0.3 --seed 2
+[ $rc = 0 ] || fail "build --keys --fraction 0.3: exit $rc"
+kept3=$(value kept "$tmp/out")
+[ -n "$kept3" ] && [ $((kept3 * 10)) -gt $((positions * 2)) ] && [ $((kept3 * 10)) -lt $((positions * 4)) ] ||
+    fail "build --keys --fraction 0.3 kept $kept3 of $positions keys"
+run info "$tmp/s3.spi"
+[ "$(value keys "$tmp/out")" = "$kept3" ] || fail "build --keys --fraction: the index holds other than the kept keys"
+run build "$tmp/s3b.spi" --keys "$tmp/all.spk" --factory Flat --fraction 0.3 --seed 2
+cmp -s "$tmp/s3.spi" "$tmp/s3b.spi" || fail "build --keys --fraction 0.3 --seed 2 twice: other indexes"
+run build "$tmp/s1.spi" --keys "$tmp/all.spk" --factory Flat --fraction 0.1 --seed 2
+kept1=$(value kept "$tmp/out")
+[ -n "$kept1" ] && [ "$kept1" -lt "$kept3" ] || fail "build --keys --fraction 0.1 kept $kept1, 0.3 kept $kept3"
+refused "kept no key" "build --keys with a share that keeps nothing" build "$tmp/x.spi" --keys "$tmp/all.spk" \
+    --factory Flat --fraction 0.00001 --seed 2
 refused "do not go with it" "build --keys with --embedder" build "$tmp/x.spi" --keys "$tmp/all.spk" \
     --embedder "$tmp/raw.spe"
 
