@@ -24,4 +24,8 @@ void train_report_model(FILE *out, const sp_model *m)
                  "position (initial + recurrent)\n",
             o.board_size, o.board_size, o.history, o.channels, o.repr_blocks, o.dyn_blocks, (double)info.parameters,
             (double)info.flops_initial, (double)info.flops_recurrent);
+    if (o.neighbours > 0)
+        fprintf(out, "retrieval: %d neighbours, %d of the channels theirs, a neighbour network of %d blocks, embedder "
+                     "%016llx\n",
+                o.neighbours, o.neighbour_channels, o.neighbour_blocks, (unsigned long long)sp_model_embedder_id(m));
 }
