@@ -229,6 +229,9 @@ SP_API int sp_model_initial_neighbours(sp_model *m, const float *planes, const f
  * @param ds      the dataset the ids are of (its board size the model's)
  * @param ids     n x N position ids, neighbour j of observation i at (i * N + j)
  * @param n       1..65536
+ * @param state   n x state_size floats, or NULL
+ * @param logits  n x num_actions floats, or NULL
+ * @param value   n floats, or NULL
  * @return as sp_model_initial_neighbours(); SP_ERR_INVALID_ARG also for a model without
  *         neighbours, another board size, or an id past the dataset (its row and slot named).
  * Threads: as sp_model_initial(); the dataset is only read.
