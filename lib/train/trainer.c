@@ -227,7 +227,8 @@ sp__neighbour_rng sp__train_neighbour_rng(uint64_t seed, uint64_t batch)
 }
 
 /* A retrieval model's options: the file needed and indexed, its embedder
- * the model's (recorded now); a model without neighbours takes none. */
+ * the model's (recorded once the trainer exists); a model without
+ * neighbours takes none. */
 static int neighbour_setup(sp_trainer *t, sp_model *model, const sp_dataset *ds)
 {
     const sp_trainer_options *o = &t->o;
@@ -256,8 +257,6 @@ static int neighbour_setup(sp_trainer *t, sp_model *model, const sp_dataset *ds)
     int rc = sp__neighbour_batch_create(&t->nb, ds, o->neighbours, &no);
     if (rc)
         return sp__error(rc, "sp_trainer_create: %s", sp_last_error());
-    model->embedder_id = id;
-    model->net.reg_weight = o->neighbour_regularisation;
     return SP_OK;
 }
 
@@ -327,6 +326,11 @@ int sp_trainer_create(sp_trainer **out, sp_model *model, const sp_dataset *ds, c
     if (rc) {
         sp_trainer_free(t);
         return rc;
+    }
+    /* Only a trainer that exists changes the model: its neighbours' embedder and regulariser. */
+    if (t->nb) {
+        model->embedder_id = sp_neighbours_embedder_id(o.neighbours);
+        model->net.reg_weight = o.neighbour_regularisation;
     }
     pthread_mutex_lock(&live_lock);
     t->next_live = live;
