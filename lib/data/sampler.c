@@ -4,12 +4,12 @@
  * so batches do not depend on how rows are shared among threads, and a
  * checkpoint restores the stream by restoring n alone. */
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/workers.h"
 #include "data_internal.h"
 
 struct sp_sampler {
@@ -307,20 +307,10 @@ static void *run_job(void *arg)
 static int draw_rows(sp_sampler *s, const sp_batch *batch, int64_t first_row)
 {
     int threads = s->o.threads < batch->size ? s->o.threads : (batch->size ? batch->size : 1);
-    job jobs[256];
-    pthread_t tid[256];
-    int created[256] = { 0 };
+    job jobs[SP__WORKERS_MAX];
     for (int i = 0; i < threads; i++)
         jobs[i] = (job){ .s = s, .b = batch, .first_row = first_row, .worker = i, .stride = threads };
-    for (int i = 1; i < threads; i++)
-        created[i] = pthread_create(&tid[i], NULL, run_job, &jobs[i]) == 0;
-    run_job(&jobs[0]); /* worker 0 is the calling thread */
-    for (int i = 1; i < threads; i++) {
-        if (created[i])
-            pthread_join(tid[i], NULL);
-        else
-            run_job(&jobs[i]); /* no thread to be had: its rows run here */
-    }
+    sp__run_workers(jobs, sizeof *jobs, threads, run_job);
     int rc = SP_OK;
     for (int i = 0; i < threads && !rc; i++)
         if (jobs[i].rc)

@@ -1,18 +1,18 @@
 /* The neighbour planes of a training batch (neighbour_batch.h): a `.spn`
  * file indexed by query position, each sample's first N neighbours as
  * neighbour planes under its symmetry, and the §2.3 regularisations. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core_internal.h"
+#include "core/workers.h"
 #include "neighbour_batch.h"
 
 /* A randomised slot draws at most this many rows before it gives up and
  * stays zero (a file whose rows are nearly all of the query's game). */
 #define RANDOMISE_DRAWS 64
-#define MAX_THREADS 256
+#define MAX_THREADS SP__WORKERS_MAX
 
 typedef struct entry {
     uint64_t position; /* the row's query id */
@@ -297,20 +297,10 @@ int sp__neighbour_batch_fill(const sp__neighbour_batch *nb, const sp__neighbour_
                          (size_t)n * floats, (int)n);
     int threads = nb->o.threads < n ? nb->o.threads : (n ? n : 1);
     job jobs[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    int created[MAX_THREADS] = { 0 };
     for (int i = 0; i < threads; i++)
         jobs[i] = (job){ .nb = nb, .rng = rng, .positions = positions, .symmetry = symmetry, .n = n,
                          .first_row = first_row, .out = out, .worker = i, .stride = threads };
-    for (int i = 1; i < threads; i++)
-        created[i] = pthread_create(&tid[i], NULL, run_job, &jobs[i]) == 0;
-    run_job(&jobs[0]); /* worker 0 is the calling thread */
-    for (int i = 1; i < threads; i++) {
-        if (created[i])
-            pthread_join(tid[i], NULL);
-        else
-            run_job(&jobs[i]); /* no thread to be had: its samples run here */
-    }
+    sp__run_workers(jobs, sizeof *jobs, threads, run_job);
     /* Each worker stops at its first failure, so the lowest of those is the
      * batch's first failing sample: the same error for every thread count. */
     const job *first = NULL;
