@@ -1011,6 +1011,67 @@ START_TEST(compact_pca_is_the_projection_and_refuses_damaged_bytes)
 }
 END_TEST
 
+/* The FAISS form's bytes (a raw embedder's, a .spp's payload): with any
+ * byte flipped, cut at any length or one byte longer they are refused with
+ * SP_ERR_FORMAT or read whole, never handed to FAISS in a shape it throws
+ * on halfway (FAISS 1.7.3 then leaks what it built, which the ASan suite's
+ * leak check would report here). Flips in the structure are refused; the
+ * untouched bytes read back with the same id. */
+START_TEST(faiss_pca_bytes_are_refused_or_read_whole)
+{
+    enum { ROWS = 40, IN = 8, OUT = 3 };
+    float x[ROWS * IN];
+    uint64_t state = 99;
+    for (size_t i = 0; i < ROWS * IN; i++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((state >> 40) % 1000) / 100.0f;
+    }
+    sp_pca *pca = NULL, *back = NULL;
+    ck_assert_int_eq(sp_pca_train(&pca, x, ROWS, IN, OUT, 1), SP_OK);
+    const void *bytes;
+    size_t size;
+    sp__pca_bytes(pca, &bytes, &size);
+    char *copy = malloc(size + 1);
+    memcpy(copy, bytes, size);
+    copy[size] = 0;
+    ck_assert_int_eq(sp__pca_from_bytes(&back, copy, size, IN, OUT, "test"), SP_OK);
+    ck_assert_uint_eq(sp_pca_id(back), sp_pca_id(pca));
+    sp_pca_free(back);
+    for (size_t cut = 0; cut <= size + 1; cut++) {
+        if (cut == size)
+            continue;
+        ck_assert_msg(sp__pca_from_bytes(&back, copy, cut, IN, OUT, "test") == SP_ERR_FORMAT, "cut at %zu", cut);
+        ck_assert_ptr_null(back);
+    }
+    size_t refused = 0;
+    float keys[OUT];
+    for (size_t at = 0; at < size; at++) {
+        for (int bit = 0; bit < 8; bit += 7) {
+            copy[at] ^= (char)(1 << bit);
+            int rc = sp__pca_from_bytes(&back, copy, size, IN, OUT, "test");
+            ck_assert_msg(rc == SP_OK || rc == SP_ERR_FORMAT, "byte %zu bit %d: %d", at, bit, rc);
+            if (rc == SP_OK)
+                ck_assert_int_eq(sp_pca_apply(back, x, 1, IN, keys), SP_OK);
+            else
+                ck_assert_ptr_null(back);
+            refused += rc != SP_OK;
+            sp_pca_free(back);
+            back = NULL;
+            copy[at] ^= (char)(1 << bit);
+        }
+    }
+    /* The fourccs, the dimensions and every vector's count are structure. */
+    for (size_t at = 0; at < 8; at++) {
+        copy[at] ^= 1;
+        ck_assert_int_eq(sp__pca_from_bytes(&back, copy, size, IN, OUT, "test"), SP_ERR_FORMAT);
+        copy[at] ^= 1;
+    }
+    ck_assert_uint_gt(refused, 100);
+    free(copy);
+    sp_pca_free(pca);
+}
+END_TEST
+
 /* A learned .spe whose compact PCA holds a NaN, with both CRCs made right
  * again: the loader still refuses it (the CRCs only catch accidents). */
 static void nan_in_learned_file_is_refused(const char *path, sp_model *model)
@@ -1457,6 +1518,7 @@ int main(void)
     tcase_add_test(tc, save_load_round_trip_is_identical);
     tcase_add_test(tc, corrupted_files_are_refused);
     tcase_add_test(tc, compact_pca_is_the_projection_and_refuses_damaged_bytes);
+    tcase_add_test(tc, faiss_pca_bytes_are_refused_or_read_whole);
     tcase_add_test(tc, failed_save_leaves_no_file);
     tcase_add_test(tc, retriever_refuses_another_embedders_queries);
     tcase_add_test(tc, bad_arguments_are_refused);

@@ -40,6 +40,12 @@ uint64_t sp__embed_hash(const void *data, size_t n);
 int sp__pca_from_bytes(sp_pca **out, const void *bytes, size_t size, uint32_t dim_in, uint32_t dim_out,
                        const char *who);
 
+/* SP_OK if `bytes` are exactly the FAISS form sp_pca_train() writes for
+ * dim_in -> dim_out (pca_layout.c lists the fields), else SP_ERR_FORMAT
+ * saying which part is not and where: checked before FAISS reads them,
+ * because FAISS leaks what it built when a later field throws. */
+int sp__pca_check_faiss_layout(const void *bytes, size_t size, uint32_t dim_in, uint32_t dim_out, const char *who);
+
 /* The PCA's serialised form (borrowed): its FAISS index, or the compact
  * form's tag, dim_in, dim_out (u32), A (dim_out x dim_in f32) and m (dim_in
  * f32) in host byte order. */

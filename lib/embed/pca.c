@@ -400,11 +400,11 @@ static int faiss_from_bytes(sp_pca **out, const void *bytes, size_t size, uint32
     pca->dim_out = dim_out;
     pca->bytes = copy;
     pca->size = size;
-    int rc = SP_OK;
-    if (faiss_read_index(fp, 0, &pca->index) != 0)
+    int rc = sp__pca_check_faiss_layout(copy, size, dim_in, dim_out, who);
+    if (rc == SP_OK && faiss_read_index(fp, 0, &pca->index) != 0)
         rc = sp__error(SP_ERR_FORMAT, "%s: FAISS cannot read the PCA: %s", who,
                        faiss_get_last_error() ? faiss_get_last_error() : "unknown error");
-    else if ((uint64_t)ftello(fp) != size)
+    else if (rc == SP_OK && (uint64_t)ftello(fp) != size)
         rc = sp__error(SP_ERR_FORMAT, "%s: the PCA does not fill its %zu bytes", who, size);
     fclose(fp);
     if (rc == SP_OK && (uint32_t)faiss_Index_d(pca->index) != dim_in)

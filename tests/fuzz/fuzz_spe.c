@@ -17,7 +17,10 @@
  * compact PCA: A and m, so mutations reach its checks); both fitted with
  * semiparam.embed.Embedder.fit (threads=1, default seed) on 20 random 3x3
  * games (sp.Rng(1), 3 + i % 5 moves each), learned.spe with the model below
- * built by semiparam.model.Model with the same fields and nn seed. */
+ * built by semiparam.model.Model with the same fields and nn seed.
+ * faiss-leak.spe is an earlier finding: raw.spe with its PCA's transform
+ * damaged, which FAISS read partly and leaked before the layout check
+ * (lib/embed/pca_layout.c) refused such bytes up front. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
