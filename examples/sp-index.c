@@ -55,6 +55,7 @@ static int usage(FILE *out)
             "  info KEYS.spk                    keys, dimension, board size, embedder id (the whole file checked)\n"
             "  info N.spn                       rows, neighbours per row, embedder id, empty neighbour slots\n"
             "  info E.spe [--model M.spm]       an embedder's kind, layer, dimension, id and explained variance\n"
+            "  info M.spm                       a model's architecture; a retrieval model's N and embedder id\n"
             "                                   (a learned one loads only with its model)\n"
             "  quality ...                      neighbour quality of an index (sp-index quality --help)\n"
             "query, recall and precompute take --max-codes N|all: codes scanned per query at most\n"
@@ -1258,6 +1259,36 @@ static int embedder_info(const args *a)
     return status;
 }
 
+/* info M.spm: the model's architecture and, for a retrieval model, the
+ * neighbours it reads and the embedder whose neighbours they must be. */
+static int model_info(const char *path)
+{
+    sp_model *m;
+    int rc = sp_model_load(&m, path, NULL);
+    if (rc != SP_OK)
+        return fail(path, rc);
+    sp_model_options o;
+    sp_model_info info = SP_MODEL_INFO_INIT;
+    sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION);
+    if ((rc = sp_model_get_options(m, &o)) != SP_OK || (rc = sp_model_describe(m, &info)) != SP_OK) {
+        sp_model_free(m);
+        return fail(path, rc);
+    }
+    printf("model            %s\n", path);
+    printf("board size       %d\n", o.board_size);
+    printf("history          %d\n", o.history);
+    printf("channels         %d\n", o.channels);
+    printf("blocks           %d representation, %d dynamics\n", o.repr_blocks, o.dyn_blocks);
+    printf("parameters       %llu\n", (unsigned long long)info.parameters);
+    printf("neighbours       %d\n", o.neighbours);
+    if (o.neighbours > 0) {
+        printf("neighbour part   %d channels, %d blocks\n", o.neighbour_channels, o.neighbour_blocks);
+        printf("embedder id      %016llx\n", (unsigned long long)sp_model_embedder_id(m));
+    }
+    sp_model_free(m);
+    return 0;
+}
+
 static int cmd_info(const index_cluster *cl, const args *a)
 {
     (void)cl;
@@ -1268,6 +1299,8 @@ static int cmd_info(const index_cluster *cl, const args *a)
         return embedder_info(a);
     if (len > 4 && !strcmp(a->index + len - 4, ".spn"))
         return neighbours_info(a->index);
+    if (len > 4 && !strcmp(a->index + len - 4, ".spm"))
+        return model_info(a->index);
     if (index_cluster_is_sharded(a->index))
         return sharded_info(a->index);
     sp_retriever *r;

@@ -63,6 +63,15 @@ tiny="--dataset $tmp/d.spd --channels 4 --repr-blocks 1 --dyn-blocks 1 --value-h
       --unroll 2 --threads 1 --test-fraction 0.05 --eval-positions 0 --checkpoint-minutes 0"
 x "$train" $tiny --neighbours 2 --neighbour-channels 2 --steps 4 --out "$tmp/n.spm" --neighbour-file "$tmp/train.spn"
 x "$train" $tiny --steps 4 --out "$tmp/p.spm"
+# sp-index info of a model: a retrieval model's N and the embedder it was trained with.
+x "$index" info "$tmp/n.spm"
+grep -q '^neighbours  *2$' "$tmp/out" || fail "sp-index info n.spm does not give its 2 neighbours"
+x "$index" info "$tmp/r.spe"
+rid=$(sed -n 's/^id  *//p' "$tmp/out")
+x "$index" info "$tmp/n.spm"
+[ -n "$rid" ] && grep -q "^embedder id  *$rid$" "$tmp/out" || fail "sp-index info n.spm does not name embedder $rid"
+x "$index" info "$tmp/p.spm"
+grep -q '^neighbours  *0$' "$tmp/out" && ! grep -q '^embedder id' "$tmp/out" || fail "sp-index info p.spm: not a plain model"
 common="--dataset $tmp/d.spd --unroll 2 --threads 1"
 search="--index $tmp/r1.spi --embedder $tmp/r.spe"
 
