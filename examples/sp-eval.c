@@ -1,8 +1,8 @@
 /* sp-eval: the test metrics of any model per unroll step k (sp_model_evaluate,
  * printed as sp-train --evaluate prints them). A retrieval model reads the
  * neighbours of the evaluated positions in a retrieval set given now, an
- * index searched with its embedder (no retraining: paper Fig. 4d), or a
- * ready .spn; in one or several modes (retrieved, zeroed, random) on the same
+ * index searched with its embedder (no retraining: paper Fig. 4d), one
+ * built now from the dataset's training positions, or a ready .spn; in one or several modes (retrieved, zeroed, random) on the same
  * positions; with CSV rows for tools/plot-retrieval and the distances to
  * the neighbours (Fig. 6a). */
 #include <stdio.h>
@@ -71,6 +71,7 @@ static int open_inputs(session *s)
 static int plain_model_options(const eval_args *a)
 {
     const char *extra = a->index            ? "--index"
+                        : a->embedder || a->pca ? "--embedder/--pca"
                         : a->neighbour_file ? "--neighbour-file"
                         : a->distances      ? "--distances"
                         : a->modes_given    ? "--neighbour-mode/--modes"
@@ -86,13 +87,14 @@ static int plain_model_options(const eval_args *a)
 static int open_neighbours(session *s)
 {
     const eval_args *a = s->a;
-    if (!a->index && !a->neighbour_file) {
+    if (!a->index && !a->neighbour_file && !a->embedder && !a->pca) {
         fprintf(stderr, "sp-eval: %s reads %d neighbours: give the retrieval set as --index I.spi --embedder E.spe "
-                        "[--embed-model B.spm], or ready neighbours as --neighbour-file T.spn\n",
+                        "[--embed-model B.spm], the embedder alone to build one now from the training games, or "
+                        "ready neighbours as --neighbour-file T.spn\n",
                 a->model, s->neighbours);
         return 1;
     }
-    eval_selection sel = { a->part, a->min_rating, a->test_fraction, a->split_seed, a->positions, a->seed };
+    eval_selection sel = { a->part, a->min_rating, a->test_fraction, a->split_seed, a->positions, a->seed, 0 };
     if (a->neighbour_file) {
         sel.sample = 0;
         s->max_positions = a->positions;
@@ -108,10 +110,10 @@ static int open_neighbours(session *s)
     if (a->neighbour_file)
         return eval_neighbours_open(a, s->model, &s->nb);
     double t = train_now();
-    if (eval_neighbours_find(a, s->model, s->ds, s->positions, s->n, &s->nb))
+    if (eval_neighbours_find(a, s->model, s->ds, s->positions, s->n, &s->progress, &s->nb))
         return 1;
     train_progress_clear(&s->progress);
-    printf("searched %s: %llu positions x %d neighbours in %.1f s\n", a->index, (unsigned long long)s->n,
+    printf("searched %s: %llu positions x %d neighbours in %.1f s\n", a->set_name, (unsigned long long)s->n,
            s->neighbours, train_now() - t);
     return 0;
 }
@@ -168,7 +170,7 @@ static int evaluate(session *s, int mode)
         printf("neighbour mode: %s\n", eval_mode_name(mode));
     train_report_print(stdout, &r);
     fflush(stdout);
-    eval_row row = { a->model, s->neighbours, a->index ? a->index : a->neighbour_file ? a->neighbour_file : "",
+    eval_row row = { a->model, s->neighbours, s->nb ? a->set_name : "",
                      a->label ? a->label : "", s->nb ? eval_mode_name(mode) : "none" };
     return a->csv ? eval_csv_append(a->csv, &row, &r) : 0;
 }

@@ -41,6 +41,11 @@ void eval_args_usage(FILE *out)
             "  --embedder E.spe                the embedder that made the index's keys (its id must be the index's\n"
             "                                  and the model's); or --pca P.spp (a raw embedder)\n"
             "  --embed-model B.spm             the model a learned embedder reads\n"
+            "  --build-fraction F              without --index: the retrieval set is built now with the embedder\n"
+            "                                  from a share F (drawn with seed 1) of the training part's positions,\n"
+            "                                  all ratings (default 0.05); one half for test positions, two halves\n"
+            "                                  by game otherwise; the default factory\n"
+            "  --index-out I.spi               keep the index built now\n"
             "  --nprobe N, --rerank R          search settings (default the index's)\n"
             "  --neighbour-file T.spn          ready neighbours instead of a search: their positions are evaluated\n"
             "  --neighbour-file-out F.spn      keep the neighbours found (default a temporary file, removed)\n"
@@ -129,7 +134,7 @@ static int take(eval_args *a, const char *o, const char *v)
         { "--neighbour-file", offsetof(eval_args, neighbour_file) },
         { "--neighbour-file-out", offsetof(eval_args, neighbour_file_out) },
         { "--csv", offsetof(eval_args, csv) },             { "--distances", offsetof(eval_args, distances) },
-        { "--label", offsetof(eval_args, label) },
+        { "--label", offsetof(eval_args, label) },         { "--index-out", offsetof(eval_args, index_out) },
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (!strcmp(o, paths[i].name)) {
@@ -142,6 +147,13 @@ static int take(eval_args *a, const char *o, const char *v)
         return part_of(v, &a->part);
     if (!strcmp(o, "--min-rating"))
         return decimal(o, v, 0, 1e5, &x) ? -1 : (a->min_rating = (float)x, 0);
+    if (!strcmp(o, "--build-fraction")) {
+        if (decimal(o, v, 1e-9, 1, &x))
+            return -1;
+        a->build_fraction = x;
+        a->fraction_given = 1;
+        return 0;
+    }
     if (!strcmp(o, "--test-fraction"))
         return decimal(o, v, 0, 0.999999, &x) ? -1 : (a->test_fraction = (float)x, 0);
     if (!strcmp(o, "--split-seed"))
@@ -209,11 +221,28 @@ static int check(const eval_args *a)
                         "or --pca P.spp\n");
         return -1;
     }
-    if (!a->index && (a->embedder || a->pca || a->embed_model || a->neighbour_file_out)) {
-        fprintf(stderr, "sp-eval: --embedder, --pca, --embed-model and --neighbour-file-out go with --index\n");
+    if (!a->index && !a->embedder && !a->pca && (a->embed_model || a->neighbour_file_out)) {
+        fprintf(stderr, "sp-eval: --embed-model and --neighbour-file-out go with --index or --embedder/--pca\n");
+        return -1;
+    }
+    if ((a->index || (!a->embedder && !a->pca)) && (a->fraction_given || a->index_out)) {
+        fprintf(stderr, "sp-eval: --build-fraction and --index-out are for the retrieval set built without --index "
+                        "(with --embedder or --pca)\n");
         return -1;
     }
     return 0;
+}
+
+/* The retrieval set's name: the index given, or how the built one is made. */
+static const char *set_name(const eval_args *a)
+{
+    static char built[128];
+    if (a->index || a->neighbour_file)
+        return a->index ? a->index : a->neighbour_file;
+    if (a->index_out)
+        return a->index_out;
+    snprintf(built, sizeof built, "built:%g", a->build_fraction);
+    return built;
 }
 
 int eval_args_parse(int argc, char **argv, eval_args *a)
@@ -228,6 +257,7 @@ int eval_args_parse(int argc, char **argv, eval_args *a)
     a->precision = SP_PRECISION_F32;
     a->modes[0] = SP_EVAL_RETRIEVED;
     a->mode_count = 1;
+    a->build_fraction = 0.05;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
@@ -241,5 +271,8 @@ int eval_args_parse(int argc, char **argv, eval_args *a)
         if (take(a, o, argv[++i]))
             return -1;
     }
-    return check(a);
+    if (check(a))
+        return -1;
+    a->set_name = set_name(a);
+    return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "eval_index.h"
 #include "eval_neighbours.h"
 #include "index/index_util.h"
 
@@ -64,7 +65,7 @@ static int check_ids(const eval_args *a, const sp_model *m, const sp_embedder *e
     uint64_t id = sp_embedder_id(e), index_id = sp_retriever_embedder_id(r), model_id = sp_model_embedder_id(m);
     if (id != index_id) {
         fprintf(stderr, "sp-eval: the embedder %s (id %016llx) did not make the keys of %s (embedder %016llx)\n", emb,
-                (unsigned long long)id, a->index, (unsigned long long)index_id);
+                (unsigned long long)id, a->set_name, (unsigned long long)index_id);
         return 1;
     }
     if (model_id && id != model_id) {
@@ -74,7 +75,7 @@ static int check_ids(const eval_args *a, const sp_model *m, const sp_embedder *e
     }
     if (sp_embedder_dim(e) != sp_retriever_dim(r)) {
         fprintf(stderr, "sp-eval: %s makes keys of %u floats, %s holds keys of %u\n", emb, sp_embedder_dim(e),
-                a->index, sp_retriever_dim(r));
+                a->set_name, sp_retriever_dim(r));
         return 1;
     }
     int rc = sp_model_check_retrieval(m, id, model_neighbours(m));
@@ -97,7 +98,7 @@ static int check_capacity(const eval_args *a, const sp_retriever *r, int neighbo
     if ((uint64_t)neighbours <= keys)
         return 0;
     fprintf(stderr, "sp-eval: %s reads %d neighbours, but %s can give at most %llu (%s)\n", a->model, neighbours,
-            a->index, (unsigned long long)keys, sp_retriever_halves(r) == 2 ? "its smaller half" : "its keys");
+            a->set_name, (unsigned long long)keys, sp_retriever_halves(r) == 2 ? "its smaller half" : "its keys");
     return 1;
 }
 
@@ -117,7 +118,7 @@ static int check_same_dataset(const eval_args *a, const sp_retriever *r, const s
                                                                  NULL, games);
     int status = 0;
     if (rc) {
-        fprintf(stderr, "sp-eval: searching %s: %s (%s)\n", a->index, sp_last_error(), sp_status_str(rc));
+        fprintf(stderr, "sp-eval: searching %s: %s (%s)\n", a->set_name, sp_last_error(), sp_status_str(rc));
         status = 1;
     }
     for (uint64_t i = 0; i < count * k && !status; i++) {
@@ -127,12 +128,12 @@ static int check_same_dataset(const eval_args *a, const sp_retriever *r, const s
             continue;
         if (sp_dataset_position_locate(ds, ids[i], &game, &move) != SP_OK) {
             fprintf(stderr, "sp-eval: %s holds position %llu, past the %llu positions of %s: an index of another "
-                            "dataset\n", a->index, (unsigned long long)ids[i],
+                            "dataset\n", a->set_name, (unsigned long long)ids[i],
                     (unsigned long long)sp_dataset_position_count(ds), a->dataset);
             status = 1;
         } else if (game != games[i]) {
             fprintf(stderr, "sp-eval: %s holds position %llu as one of game %u, but in %s it is of game %llu: an index "
-                            "of another dataset\n", a->index, (unsigned long long)ids[i], games[i], a->dataset,
+                            "of another dataset\n", a->set_name, (unsigned long long)ids[i], games[i], a->dataset,
                     (unsigned long long)game);
             status = 1;
         }
@@ -170,7 +171,7 @@ static int search(const eval_args *a, const sp_embedder *e, const sp_retriever *
     if (!status)
         status = check_same_dataset(a, r, ds, keys, n, &q, k);
     if (!status && (rc = sp_retriever_precompute(r, keys, positions, games, n, dim, k, &q, path)) != SP_OK) {
-        fprintf(stderr, "sp-eval: searching %s: %s (%s)\n", a->index, sp_last_error(), sp_status_str(rc));
+        fprintf(stderr, "sp-eval: searching %s: %s (%s)\n", a->set_name, sp_last_error(), sp_status_str(rc));
         status = 1;
     }
     free(keys);
@@ -178,8 +179,33 @@ static int search(const eval_args *a, const sp_embedder *e, const sp_retriever *
     return status;
 }
 
+/* The index given, or one built now: the model's embedder id is checked
+ * before the work of building (check_ids() checks a loaded index's). */
+static sp_retriever *open_retrieval_set(const eval_args *a, const sp_model *model, const sp_dataset *ds,
+                                        const sp_embedder *e, train_progress *progress)
+{
+    sp_retriever *r = NULL;
+    if (a->index) {
+        sp_retriever_options ro;
+        sp_retriever_options_init(&ro, SP_RETRIEVER_OPTIONS_VERSION);
+        ro.threads = (uint32_t)a->threads;
+        int rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, &ro);
+        if (rc)
+            fprintf(stderr, "sp-eval: %s: %s (%s)\n", a->index, sp_last_error(), sp_status_str(rc));
+        return r;
+    }
+    uint64_t model_id = sp_model_embedder_id(model);
+    if (model_id && model_id != sp_embedder_id(e)) {
+        fprintf(stderr, "sp-eval: %s was trained on neighbours of embedder %016llx, the embedder %s is %016llx\n",
+                a->model, (unsigned long long)model_id, a->embedder ? a->embedder : a->pca,
+                (unsigned long long)sp_embedder_id(e));
+        return NULL;
+    }
+    return eval_index_build(a, e, ds, progress, &r) ? NULL : r;
+}
+
 int eval_neighbours_find(const eval_args *a, sp_model *model, const sp_dataset *ds, const uint64_t *positions,
-                         uint64_t n, sp_neighbours **out)
+                         uint64_t n, train_progress *progress, sp_neighbours **out)
 {
     *out = NULL;
     index_embedder_names("sp-eval", "--embed-model");
@@ -187,17 +213,11 @@ int eval_neighbours_find(const eval_args *a, sp_model *model, const sp_dataset *
     index_embedder emb;
     if (index_embedder_open(&ea, sp_dataset_board_size(ds), &emb))
         return 1;
-    sp_retriever_options ro;
-    sp_retriever_options_init(&ro, SP_RETRIEVER_OPTIONS_VERSION);
-    ro.threads = (uint32_t)a->threads;
-    sp_retriever *r = NULL;
-    int rc = sp_retriever_load(&r, a->index, SP_RETRIEVER_LOAD_MMAP, &ro), status = 1;
     const char *path = a->neighbour_file_out;
-    int neighbours = model_neighbours(model);
-    if (rc)
-        fprintf(stderr, "sp-eval: %s: %s (%s)\n", a->index, sp_last_error(), sp_status_str(rc));
-    else if (!check_ids(a, model, emb.embedder, r) && !check_capacity(a, r, neighbours) &&
-             (path || !make_temporary(&path)))
+    int neighbours = model_neighbours(model), status = 1, rc;
+    sp_retriever *r = open_retrieval_set(a, model, ds, emb.embedder, progress);
+    if (r && !check_ids(a, model, emb.embedder, r) && !check_capacity(a, r, neighbours) &&
+        (path || !make_temporary(&path)))
         status = search(a, emb.embedder, r, ds, positions, n, (uint32_t)neighbours, path);
     sp_retriever_free(r);
     index_embedder_close(&emb);

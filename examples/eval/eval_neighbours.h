@@ -10,15 +10,18 @@
 
 #include "eval_args.h"
 #include "semiparam.h"
+#include "train/train_progress.h"
 
 /* Find the model's N neighbours of the n sorted `positions` of `ds` in the
- * index of `a` with its embedder, into a->neighbour_file_out or a temporary
- * file (removed by eval_neighbours_remove_temporary(), and at exit), and
- * open it into *out. Refuses an embedder whose id is not the index's or the
- * one the model records, an index that cannot give N neighbours, and an
- * index of another dataset. Returns 0, or 1 with the reason on stderr. */
+ * index of `a` (or one built now: eval_index.h) with its embedder, into
+ * a->neighbour_file_out or a temporary file (removed by
+ * eval_neighbours_remove_temporary(), and at exit), and open it into *out.
+ * Refuses an embedder whose id is not the index's or the one the model
+ * records, an index that cannot give N neighbours, and an index of another
+ * dataset. `progress` is the line the embedding reports on. Returns 0, or 1
+ * with the reason on stderr. */
 int eval_neighbours_find(const eval_args *a, sp_model *model, const sp_dataset *ds, const uint64_t *positions,
-                         uint64_t n, sp_neighbours **out);
+                         uint64_t n, train_progress *progress, sp_neighbours **out);
 
 /* Open a->neighbour_file, refusing one of another embedder than the model
  * records or with fewer than N neighbours a row. Returns 0, or 1 with the

@@ -2,6 +2,7 @@
  * (sp_dataset_game_part) and ratings (sp_dataset_game_info_get) decide as
  * the library's evaluation does, so a .spn of these positions is evaluated
  * whole; the sample is selection sampling (one pass, still in order). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,8 @@ int eval_positions_pick(const sp_dataset *ds, const eval_selection *s, uint64_t 
         counts[g] = (unsigned char)(!rc && in);
         total += counts[g] ? info.moves : 0;
     }
-    uint64_t want = s->sample && s->sample < total ? s->sample : total;
+    uint64_t sample = s->fraction > 0 ? (uint64_t)ceil(s->fraction * (double)total) : s->sample;
+    uint64_t want = sample && sample < total ? sample : total;
     uint64_t *ids = rc ? NULL : malloc((want ? want : 1) * sizeof *ids);
     if (!rc && !ids)
         rc = SP_ERR_NOMEM;

@@ -15,6 +15,7 @@ typedef struct eval_selection {
     uint64_t split_seed;
     uint64_t sample;    /* 0 = every position */
     uint64_t seed;
+    double fraction;    /* > 0: a sample of this share (rounded up) instead of `sample` positions */
 } eval_selection;
 
 /* The position ids in increasing order into *out (malloc'ed) and their

@@ -8,6 +8,9 @@
 #     same (test) positions; the modes differ from each other
 #   - a sample's kept .spn (--neighbour-file-out) evaluated by sp-train and
 #     reused by sp-eval --neighbour-file gives the figures of the search
+#   - without --index, the retrieval set built now from the training
+#     positions (--build-fraction 1: the one-half index's figures; the
+#     default 5% share's size; --index-out keeps it)
 #   - a model without neighbours: sp-train --evaluate's figures
 #   - --csv: a header once, a row per (mode, k), Wilson intervals around top-1
 #   - --distances: N rows per position, ranks 1..N, distances non-decreasing
@@ -94,6 +97,34 @@ if cmp -s "$tmp/eval.retrieved" "$tmp/eval.zeroed" || cmp -s "$tmp/eval.retrieve
     cmp -s "$tmp/eval.zeroed" "$tmp/eval.random"; then
     fail "two neighbour modes gave the same figures"
 fi
+
+# 1b. Without --index the embedder builds the retrieval set now. With
+# --build-fraction 1 it is every training position in one half (Flat below
+# 4,096 keys): r1.spi's set, so the figures are the search's above;
+# --index-out keeps it. The default share (5%) keeps fewer keys, seeded.
+run --model "$tmp/n.spm" $common --embedder "$tmp/r.spe" --build-fraction 1 --index-out "$tmp/built.spi"
+[ $rc = 0 ] || fail "sp-eval building the retrieval set: exit $rc"
+grep -q '^built the retrieval set .*built.spi: [0-9]* training positions (a share 1), 1 half, Flat' "$tmp/out" ||
+    fail "sp-eval did not say how it built the retrieval set"
+top1 | cmp -s - "$tmp/eval.retrieved" || fail "the retrieval set built now gives other figures than r1.spi's"
+x "$index" info "$tmp/r1.spi"
+grep '^keys' "$tmp/out" >"$tmp/keys.r1"
+x "$index" info "$tmp/built.spi"
+grep '^keys' "$tmp/out" | cmp -s - "$tmp/keys.r1" || fail "the index kept by --index-out is not r1.spi's keys"
+all=$(sed -n 's/^keys  *//p' "$tmp/out")
+run --model "$tmp/n.spm" $common --embedder "$tmp/r.spe" --index-out "$tmp/built5.spi"
+[ $rc = 0 ] || fail "sp-eval building a 5% retrieval set: exit $rc"
+x "$index" info "$tmp/built5.spi"
+share=$(sed -n 's/^keys  *//p' "$tmp/out")
+[ "$share" = "$(awk -v n="$all" 'BEGIN { s = n * 0.05; print (s == int(s)) ? s : int(s) + 1 }')" ] ||
+    fail "the default share kept $share of $all keys, not 5% rounded up"
+no_temporaries "after building retrieval sets"
+run --model "$tmp/n.spm" $common $search --build-fraction 0.5
+expect 2 "are for the retrieval set built without --index" "--build-fraction with --index"
+run --model "$tmp/n.spm" $common --index-out "$tmp/x.spi"
+expect 2 "are for the retrieval set built without --index" "--index-out without an embedder"
+run --model "$tmp/n.spm" $common --embedder "$tmp/r.spe" --build-fraction 0
+expect 2 "takes a number in" "--build-fraction 0"
 
 # 2. --modes on the same positions in one go, with the CSV rows (twice: one header).
 run --model "$tmp/n.spm" $common $search --modes retrieved,zeroed,random --csv "$tmp/s.csv" --label 1
