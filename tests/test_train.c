@@ -6,6 +6,7 @@
  * and floors against naive re-computations. */
 #include <check.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,7 +560,11 @@ typedef struct naive_report {
     uint64_t positions, count[SP_TRAIN_MAX_UNROLL + 1];
     double top1[SP_TRAIN_MAX_UNROLL + 1], ce[SP_TRAIN_MAX_UNROLL + 1], mse[SP_TRAIN_MAX_UNROLL + 1];
     double floor_top1[SP_TRAIN_MAX_UNROLL + 1], floor_mse[SP_TRAIN_MAX_UNROLL + 1], floor_value;
+    double mse_se[SP_TRAIN_MAX_UNROLL + 1]; /* two passes over the kept squared errors */
 } naive_report;
+
+/* Positions the naive evaluation keeps the squared errors of (per step). */
+#define NAIVE_MAX_POSITIONS 4096
 
 static int in_filter(const sp_dataset *ds, uint64_t g, float min_rating)
 {
@@ -591,6 +596,8 @@ static void naive_evaluate(sp_model *m, const sp_dataset *ds, const sp_eval_opti
     memset(counts, 0, sizeof counts);
     double vsum = 0;
     uint64_t vn = 0;
+    double(*errors)[NAIVE_MAX_POSITIONS] = malloc((SP_TRAIN_MAX_UNROLL + 1) * sizeof *errors);
+    ck_assert_ptr_nonnull(errors);
     int32_t moves[512];
     size_t n;
     for (uint64_t g = 0; g < sp_dataset_game_count(ds); g++) {
@@ -650,6 +657,8 @@ static void naive_evaluate(sp_model *m, const sp_dataset *ds, const sp_eval_opti
                 r->top1[k] += best == target;
                 r->ce[k] += log(norm) - logits[target];
                 r->mse[k] += (value - z) * (value - z);
+                ck_assert_uint_le(r->count[k], NAIVE_MAX_POSITIONS);
+                errors[k][r->count[k] - 1] = (value - z) * (value - z);
                 size_t bucket = t + (size_t)k < BUCKETS ? t + (size_t)k : BUCKETS - 1;
                 r->floor_top1[k] += table[bucket] == target;
                 r->floor_mse[k] += (r->floor_value - z) * (r->floor_value - z);
@@ -663,7 +672,12 @@ static void naive_evaluate(sp_model *m, const sp_dataset *ds, const sp_eval_opti
         r->mse[k] /= c;
         r->floor_top1[k] /= c;
         r->floor_mse[k] /= c;
+        double spread = 0;
+        for (uint64_t i = 0; i < r->count[k]; i++)
+            spread += (errors[k][i] - r->mse[k]) * (errors[k][i] - r->mse[k]);
+        r->mse_se[k] = sqrt(spread / (c - 1) / c);
     }
+    free(errors);
     free(state);
     free(next);
 }
@@ -715,10 +729,26 @@ START_TEST(evaluation_matches_a_naive_one)
             /* The network through the training pass vs the inference path: float rounding apart. */
             expect_near(r.policy_ce[k], want.ce[k], 1e-4, "cross-entropy", k);
             expect_near(r.value_mse[k], want.mse[k], 1e-4, "value MSE", k);
+            expect_near(r.value_mse_se[k], want.mse_se[k], 1e-3, "value MSE's standard error", k);
+            ck_assert(r.value_mse_se[k] > 0);
             expect_near(r.top1[k], want.top1[k], 1.5 / (double)want.count[k], "top-1", k);
         }
         ck_assert(isnan(r.top1[4]) || r.top1[4] == 0); /* past unroll: untouched */
     }
+    /* A version-1 caller's report (before value_mse_se), alone in a heap
+     * block of its size: filled, and nothing past it written (ASan). */
+    unsigned char *old = malloc(offsetof(sp_eval_report, value_mse_se));
+    ck_assert_ptr_nonnull(old);
+    uint32_t version = 1;
+    uint64_t positions = 0;
+    memcpy(old, &version, sizeof version);
+    sp_eval_options o = eval_options();
+    ck_assert_msg(sp_model_evaluate(m, ds, &o, (sp_eval_report *)old) == SP_OK, "%s", sp_last_error());
+    memcpy(&version, old, sizeof version);
+    memcpy(&positions, old + offsetof(sp_eval_report, positions), sizeof positions);
+    ck_assert_uint_eq(version, 1);
+    ck_assert_uint_gt(positions, 20);
+    free(old);
     sp_model_free(m);
     sp_dataset_free(ds);
 }

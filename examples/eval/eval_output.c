@@ -25,6 +25,17 @@ void eval_wilson(double p, uint64_t n, double *low, double *high)
     *high = centre + half < 1 ? centre + half : 1;
 }
 
+void eval_mse_interval(double mse, double se, double *low, double *high)
+{
+    const double z = 1.959963984540054;
+    if (!isfinite(mse) || !isfinite(se)) {
+        *low = *high = NAN;
+        return;
+    }
+    *low = mse - z * se > 0 ? mse - z * se : 0;
+    *high = mse + z * se;
+}
+
 static void field(FILE *f, const char *text)
 {
     if (!strpbrk(text, ",\"\r\n")) {
@@ -62,17 +73,19 @@ int eval_csv_append(const char *path, const eval_row *row, const sp_eval_report 
     }
     if (fresh)
         fputs("model,neighbours,index,label,mode,k,positions,top1,top1_low,top1_high,policy_ce,value_mse,"
-              "floor_top1,floor_value_mse\n", f);
+              "floor_top1,floor_value_mse,value_mse_low,value_mse_high\n", f);
     for (int k = 0; k <= r->unroll && k <= SP_TRAIN_MAX_UNROLL; k++) {
-        double low, high;
+        double low, high, mse_low, mse_high;
         eval_wilson(r->top1[k], r->count[k], &low, &high);
+        eval_mse_interval(r->value_mse[k], r->value_mse_se[k], &mse_low, &mse_high);
         field(f, row->model);
         fprintf(f, ",%d,", row->neighbours);
         field(f, row->index);
         fputc(',', f);
         field(f, row->label);
-        fprintf(f, ",%s,%d,%llu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", row->mode, k, (unsigned long long)r->count[k],
-                r->top1[k], low, high, r->policy_ce[k], r->value_mse[k], r->floor_top1[k], r->floor_value_mse[k]);
+        fprintf(f, ",%s,%d,%llu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", row->mode, k,
+                (unsigned long long)r->count[k], r->top1[k], low, high, r->policy_ce[k], r->value_mse[k],
+                r->floor_top1[k], r->floor_value_mse[k], mse_low, mse_high);
     }
     return finish(f, path);
 }

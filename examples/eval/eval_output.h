@@ -20,6 +20,10 @@ typedef struct eval_row {
 /* The 95% Wilson score interval of a share p over n trials. */
 void eval_wilson(double p, uint64_t n, double *low, double *high);
 
+/* The normal 95% interval of a mean squared error from its standard error
+ * (sp_eval_report.value_mse_se), cut at 0; NaN for a NaN input. */
+void eval_mse_interval(double mse, double se, double *low, double *high);
+
 /* Append the rows of report `r` (k = 0..K) to `path`, with the header first
  * when the file is new or empty. Returns 0, or 1 with the reason on stderr. */
 int eval_csv_append(const char *path, const eval_row *row, const sp_eval_report *r);

@@ -266,12 +266,16 @@ typedef struct sp_eval_report {
     double floor_top1[SP_TRAIN_MAX_UNROLL + 1];    /**< top-1 of the most frequent move at the move number */
     double floor_value_mse[SP_TRAIN_MAX_UNROLL + 1]; /**< MSE of the best constant value */
     double floor_value;      /**< that constant */
+    /** Standard error of value_mse over the positions (the squared errors'
+     * standard deviation over sqrt(count)); NaN below 2 positions.
+     * @since version 2 */
+    double value_mse_se[SP_TRAIN_MAX_UNROLL + 1];
 } sp_eval_report;
 
 /** Version of sp_eval_report this header describes. */
-#define SP_EVAL_REPORT_VERSION 1
+#define SP_EVAL_REPORT_VERSION 2
 /** An sp_eval_report ready to be filled. */
-#define SP_EVAL_REPORT_INIT { SP_EVAL_REPORT_VERSION, 0, 0, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0.0 }
+#define SP_EVAL_REPORT_INIT { SP_EVAL_REPORT_VERSION, 0, 0, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, 0.0, { 0 } }
 
 /**
  * Evaluate @p model on a part of @p ds (the model is used alone meanwhile).

@@ -15,7 +15,7 @@ static const sp__options_type eval_options_type = { "sp_eval_options", SP_EVAL_O
                                                     { offsetof(sp_eval_options, neighbours) } };
 static const sp_eval_report report_defaults = SP_EVAL_REPORT_INIT;
 static const sp__options_type report_type = { "sp_eval_report", SP_EVAL_REPORT_VERSION, sizeof(sp_eval_report),
-                                              &report_defaults, { 0 } };
+                                              &report_defaults, { offsetof(sp_eval_report, value_mse_se) } };
 
 /* The move-number floor's table: move numbers 0..MOVE_BUCKETS-2 each have
  * their own entry, later ones share the last (few games run that long). */
@@ -30,6 +30,7 @@ int sp_eval_options_init(sp_eval_options *opts, uint32_t version)
 typedef struct sums {
     uint64_t count;
     double top1, ce, se;
+    double se2; /* sum of the squared errors' squares: their spread, for value_mse's standard error */
 } sums;
 
 typedef struct evaluation {
@@ -134,6 +135,7 @@ static void score(sums *s, int hit, double ce, double se)
     s->top1 += hit;
     s->ce += ce;
     s->se += se;
+    s->se2 += se * se;
 }
 
 /* Step k of every row whose game is still going at t + k. */
@@ -321,6 +323,9 @@ static void fill_report(const evaluation *e, uint64_t positions, sp_eval_report 
         r->value_mse[k] = s->count ? s->se / n : none;
         r->floor_top1[k] = s->count ? f->top1 / n : none;
         r->floor_value_mse[k] = s->count ? f->se / n : none;
+        /* The sample variance of the squared errors, over n for the mean's. */
+        double var = s->count > 1 ? (s->se2 - s->se * s->se / n) / (n - 1) : none;
+        r->value_mse_se[k] = s->count > 1 ? sqrt(var > 0 ? var / n : 0) : none;
     }
 }
 

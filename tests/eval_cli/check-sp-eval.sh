@@ -12,7 +12,8 @@
 #     positions (--build-fraction 1: the one-half index's figures; the
 #     default 5% share's size; --index-out keeps it)
 #   - a model without neighbours: sp-train --evaluate's figures
-#   - --csv: a header once, a row per (mode, k), Wilson intervals around top-1
+#   - --csv: a header once, a row per (mode, k), Wilson intervals around
+#     top-1, a symmetric interval around value MSE
 #   - --distances: N rows per position, ranks 1..N, distances non-decreasing
 #   - refusals: an embedder of another id, an index of fewer keys than N, an
 #     index of another dataset, a missing and a corrupt model, another board
@@ -137,9 +138,11 @@ run --model "$tmp/p.spm" $common --csv "$tmp/s.csv" --label 1
 [ $rc = 0 ] || fail "sp-eval of a model without neighbours: exit $rc"
 awk -F, -v n="$tmp/n.spm" -v p="$tmp/p.spm" -v i="$tmp/r1.spi" '
     function flag(why) { if (!bad) bad = why }
-    NR == 1 { if ($0 != "model,neighbours,index,label,mode,k,positions,top1,top1_low,top1_high,policy_ce,value_mse,floor_top1,floor_value_mse") flag("header"); next }
+    NR == 1 { if ($0 != "model,neighbours,index,label,mode,k,positions,top1,top1_low,top1_high,policy_ce,value_mse,floor_top1,floor_value_mse,value_mse_low,value_mse_high") flag("header"); next }
     $1 == "model" { flag("a second header"); next }
-    NF != 14 { flag("a row of " NF " fields") }
+    NF != 16 { flag("a row of " NF " fields") }
+    $15 >= $12 || $16 <= $12 || $15 < 0 { flag("a value MSE interval not around it") }
+    $15 > 0 && (($12 - $15) - ($16 - $12) > 3e-6 || ($16 - $12) - ($12 - $15) > 3e-6) { flag("an asymmetric value MSE interval") }
     $1 == n && ($2 != 2 || $3 != i) { flag("the retrieval rows name another N or index") }
     $1 == p && ($2 != 0 || $3 != "" || $5 != "none") { flag("the plain model rows") }
     $4 != 1 { flag("a label") }

@@ -27,7 +27,7 @@ MAX_UNROLL = 15
 TRAINER_OPTIONS_VERSION = 2
 TRAIN_STATS_VERSION = 2
 EVAL_OPTIONS_VERSION = 2
-EVAL_REPORT_VERSION = 1
+EVAL_REPORT_VERSION = 2
 
 
 class Optimizer(enum.IntEnum):
@@ -91,7 +91,7 @@ class EvalReportStruct(ctypes.Structure):
     _c_name_ = "sp_eval_report"
     _fields_ = [("version", c_uint32), ("unroll", c_int32), ("positions", c_uint64), ("count", _Counts),
                 ("top1", _Steps), ("policy_ce", _Steps), ("value_mse", _Steps), ("floor_top1", _Steps),
-                ("floor_value_mse", _Steps), ("floor_value", c_double)]
+                ("floor_value_mse", _Steps), ("floor_value", c_double), ("value_mse_se", _Steps)]
 
 
 #: The figures of a training step; the per-step lists run over k = 0..unroll.
@@ -99,7 +99,7 @@ TrainStats = collections.namedtuple("TrainStats", "step unroll loss policy_loss 
                                                   "positions regularisation")
 #: Test metrics per unroll step k = 0..unroll (lists), the floors, and the positions counted.
 EvalReport = collections.namedtuple("EvalReport", "unroll positions count top1 policy_ce value_mse floor_top1 "
-                                                  "floor_value_mse floor_value")
+                                                  "floor_value_mse floor_value value_mse_se")
 
 _trainer_options_init = function("sp_trainer_options_init", c_int, [POINTER(TrainerOptions), c_uint32])
 _trainer_create = function("sp_trainer_create", c_int, [POINTER(c_void_p), c_void_p, c_void_p,
@@ -282,4 +282,4 @@ def evaluate(model, dataset, options=None, progress=None, neighbours=None, **fie
     k = report.unroll
     return EvalReport(k, report.positions, [report.count[i] for i in range(k + 1)], _steps(report.top1, k),
                       _steps(report.policy_ce, k), _steps(report.value_mse, k), _steps(report.floor_top1, k),
-                      _steps(report.floor_value_mse, k), report.floor_value)
+                      _steps(report.floor_value_mse, k), report.floor_value, _steps(report.value_mse_se, k))

@@ -150,6 +150,8 @@ class TestTrain(unittest.TestCase):
             for k in range(3):
                 self.assertTrue(0 <= r.top1[k] <= 1 and 0 <= r.floor_top1[k] <= 1)
                 self.assertTrue(r.policy_ce[k] > 0 and r.value_mse[k] >= 0)
+                # The squared errors' spread over sqrt(count): positive, and far below the MSE itself.
+                self.assertTrue(0 < r.value_mse_se[k] < r.value_mse[k])
             sample = evaluate(m, self.ds, unroll=0, part=Part.ALL, max_positions=10)
             self.assertEqual((sample.positions, sample.count), (10, [10]))
             rated = evaluate(m, self.ds, part=Part.ALL, min_rating=1900)
