@@ -57,22 +57,30 @@ static int model_neighbours(const sp_model *m)
     return sp_model_get_options(m, &o) == SP_OK ? o.neighbours : 0;
 }
 
+/* 1, saying so, when the model was trained on another embedder's neighbours. */
+static int not_the_models_embedder(const eval_args *a, const sp_model *m, const sp_embedder *e)
+{
+    uint64_t id = sp_embedder_id(e), model_id = sp_model_embedder_id(m);
+    if (!model_id || id == model_id)
+        return 0;
+    fprintf(stderr, "sp-eval: %s was trained on neighbours of embedder %016llx, the embedder %s is %016llx\n",
+            a->model, (unsigned long long)model_id, a->embedder ? a->embedder : a->pca, (unsigned long long)id);
+    return 1;
+}
+
 /* The embedder's id against the index's and the model's; the model's
  * against its own N (sp_model_check_retrieval) last. */
 static int check_ids(const eval_args *a, const sp_model *m, const sp_embedder *e, const sp_retriever *r)
 {
     const char *emb = a->embedder ? a->embedder : a->pca;
-    uint64_t id = sp_embedder_id(e), index_id = sp_retriever_embedder_id(r), model_id = sp_model_embedder_id(m);
+    uint64_t id = sp_embedder_id(e), index_id = sp_retriever_embedder_id(r);
     if (id != index_id) {
         fprintf(stderr, "sp-eval: the embedder %s (id %016llx) did not make the keys of %s (embedder %016llx)\n", emb,
                 (unsigned long long)id, a->set_name, (unsigned long long)index_id);
         return 1;
     }
-    if (model_id && id != model_id) {
-        fprintf(stderr, "sp-eval: %s was trained on neighbours of embedder %016llx, the embedder %s is %016llx\n",
-                a->model, (unsigned long long)model_id, emb, (unsigned long long)id);
+    if (not_the_models_embedder(a, m, e))
         return 1;
-    }
     if (sp_embedder_dim(e) != sp_retriever_dim(r)) {
         fprintf(stderr, "sp-eval: %s makes keys of %u floats, %s holds keys of %u\n", emb, sp_embedder_dim(e),
                 a->set_name, sp_retriever_dim(r));
@@ -194,13 +202,8 @@ static sp_retriever *open_retrieval_set(const eval_args *a, const sp_model *mode
             fprintf(stderr, "sp-eval: %s: %s (%s)\n", a->index, sp_last_error(), sp_status_str(rc));
         return r;
     }
-    uint64_t model_id = sp_model_embedder_id(model);
-    if (model_id && model_id != sp_embedder_id(e)) {
-        fprintf(stderr, "sp-eval: %s was trained on neighbours of embedder %016llx, the embedder %s is %016llx\n",
-                a->model, (unsigned long long)model_id, a->embedder ? a->embedder : a->pca,
-                (unsigned long long)sp_embedder_id(e));
+    if (not_the_models_embedder(a, model, e))
         return NULL;
-    }
     return eval_index_build(a, e, ds, progress, &r) ? NULL : r;
 }
 

@@ -191,6 +191,10 @@ no_temporaries "after a failed run"
 x "$index" embedder "$tmp/other.spe" --spd "$tmp/d.spd" --dim 8 --sample 500 --history 1 --seed 2
 run --model "$tmp/n.spm" $common --index "$tmp/r1.spi" --embedder "$tmp/other.spe"
 expect 1 "other.spe (id [0-9a-f]*) did not make the keys of .*r1.spi (embedder [0-9a-f]*)" "an embedder of another id"
+run --model "$tmp/n.spm" $common --embedder "$tmp/other.spe" --index-out "$tmp/other.spi"
+expect 1 "n.spm was trained on neighbours of embedder [0-9a-f]*, the embedder .*other.spe is" \
+    "building a retrieval set with an embedder of another id"
+[ ! -e "$tmp/other.spi" ] || fail "a refused build left $tmp/other.spi"
 x "$index" build "$tmp/tiny.spi" --spd "$tmp/d.spd" --embedder "$tmp/r.spe" --part train --limit 1 --factory Flat
 run --model "$tmp/n.spm" $common --index "$tmp/tiny.spi" --embedder "$tmp/r.spe"
 expect 1 "reads 2 neighbours, but .*tiny.spi can give at most 1" "an index of fewer keys than N"
