@@ -2,9 +2,10 @@
  * printed as sp-train --evaluate prints them). A retrieval model reads the
  * neighbours of the evaluated positions in a retrieval set given now, an
  * index searched with its embedder (no retraining: paper Fig. 4d), one
- * built now from the dataset's training positions, or a ready .spn; in one or several modes (retrieved, zeroed, random) on the same
- * positions; with CSV rows for tools/plot-retrieval and the distances to
- * the neighbours (Fig. 6a). */
+ * built now from the dataset's training positions, or a ready .spn; in one
+ * or several modes (retrieved, zeroed, random) on the same positions; with
+ * CSV rows for tools/plot-retrieval and the distances to the neighbours
+ * (Fig. 6a). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

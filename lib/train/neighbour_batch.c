@@ -12,7 +12,6 @@
 /* A randomised slot draws at most this many rows before it gives up and
  * stays zero (a file whose rows are nearly all of the query's game). */
 #define RANDOMISE_DRAWS 64
-#define MAX_THREADS SP__WORKERS_MAX
 
 typedef struct entry {
     uint64_t position; /* the row's query id */
@@ -66,7 +65,7 @@ static int check_options(const sp__neighbour_options *o, uint32_t k)
         bad = "randomise (0..1)";
     else if (o->zero_neighbours != 0 && o->zero_neighbours != 1)
         bad = "zero_neighbours (0 or 1)";
-    else if (o->threads < 1 || o->threads > MAX_THREADS)
+    else if (o->threads < 1 || o->threads > SP__WORKERS_MAX)
         bad = "threads (1..256)";
     if (bad)
         return sp__error(SP_ERR_INVALID_ARG, "sp__neighbour_batch_create: option %s out of range", bad);
@@ -296,7 +295,7 @@ int sp__neighbour_batch_fill(const sp__neighbour_batch *nb, const sp__neighbour_
         return sp__error(SP_ERR_BUFFER_TOO_SMALL, "sp__neighbour_batch_fill: needs %zu floats for %d samples",
                          (size_t)n * floats, (int)n);
     int threads = nb->o.threads < n ? nb->o.threads : (n ? n : 1);
-    job jobs[MAX_THREADS];
+    job jobs[SP__WORKERS_MAX];
     for (int i = 0; i < threads; i++)
         jobs[i] = (job){ .nb = nb, .rng = rng, .positions = positions, .symmetry = symmetry, .n = n,
                          .first_row = first_row, .out = out, .worker = i, .stride = threads };
