@@ -8,7 +8,8 @@
  * outputs; FLOPs and parameters by hand; files keep N, the neighbour
  * network and the embedder id, and a model without neighbours is still
  * written as before; another embedder or N is refused; what a retrieval
- * model does not do (layers, search) is refused with a message. */
+ * model does not do (layers; search without a neighbours callback) is
+ * refused with a message. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>

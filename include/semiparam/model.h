@@ -365,16 +365,35 @@ typedef enum sp_model_search_mode {
  * are only ever appended.
  * @since 0.1
  */
+/**
+ * The neighbours of a retrieval model's positions in a search: fill
+ * @p out_planes with n x N x ::SP_NEIGHBOUR_PLANES x size x size floats,
+ * the planes (sp_dataset_neighbour_planes()) of the N neighbours retrieved
+ * for the current position of each of the @p n games, zeros where fewer
+ * were found. The games are borrowed for the call. Called wherever the
+ * search runs initial inference on a real position (the root; in rules
+ * mode every node; in learned mode also the nodes reached from the root by
+ * passes only), from the searcher's workers, several at once when the
+ * search has threads > 1.
+ * @return 0; anything else stops the search as a failing model callback does.
+ * @since 0.1
+ */
+typedef int (*sp_model_neighbours_fn)(size_t n, const sp_game *const *games, float *out_planes, void *payload);
+
 typedef struct sp_model_search_options {
     uint32_t version;   /**< ::SP_MODEL_SEARCH_OPTIONS_VERSION */
     int32_t mode;       /**< ::sp_model_search_mode, default ::SP_MODEL_SEARCH_LEARNED */
     int32_t max_batch;  /**< most positions per network call, default 0 = as the searcher asks */
+    /** Version 2: the neighbours of a retrieval model (N > 0), required for one and refused
+     *  for a model without; default NULL. The agent (agent.h) retrieves them. */
+    sp_model_neighbours_fn neighbours;
+    void *neighbours_payload; /**< version 2: passed last to @c neighbours */
 } sp_model_search_options;
 
-/** Version of sp_model_search_options this header describes. */
-#define SP_MODEL_SEARCH_OPTIONS_VERSION 1
+/** Version of sp_model_search_options this header describes (2 added the neighbours). */
+#define SP_MODEL_SEARCH_OPTIONS_VERSION 2
 /** Default options as an initialiser. */
-#define SP_MODEL_SEARCH_OPTIONS_INIT { SP_MODEL_SEARCH_OPTIONS_VERSION, SP_MODEL_SEARCH_LEARNED, 0 }
+#define SP_MODEL_SEARCH_OPTIONS_INIT { SP_MODEL_SEARCH_OPTIONS_VERSION, SP_MODEL_SEARCH_LEARNED, 0, NULL, NULL }
 
 /**
  * Fill @p opts with the defaults of the fields that @p version has and set its version.
@@ -390,8 +409,11 @@ SP_API int sp_model_search_options_init(sp_model_search_options *opts, uint32_t 
  * mask from the rules (eye-filling allowed, pass always legal). The
  * callbacks' states and payload belong to the model: it must outlive every
  * search created from @p out.
- * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_VERSION, SP_ERR_NOMEM;
- *         SP_ERR_UNSUPPORTED for a retrieval model (N > 0): its root needs neighbours.
+ * A retrieval model (N > 0) reads the neighbours that @c opts->neighbours
+ * gives for every real position it evaluates; its model-only nodes (learned
+ * mode, below the root) follow the state that held them.
+ * @return SP_OK, SP_ERR_INVALID_ARG (also neighbours given to a model without), SP_ERR_VERSION,
+ *         SP_ERR_NOMEM; SP_ERR_UNSUPPORTED for a retrieval model without @c opts->neighbours.
  * @since 0.1
  */
 SP_API int sp_model_search_model(sp_model *m, const sp_model_search_options *opts, sp_search_model *out);

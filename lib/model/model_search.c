@@ -1,6 +1,7 @@
 /* The model as a searcher model: its options, the payloads the callbacks
  * share (one per model and distinct options, freed with the model),
  * and their free lists of states and call buffers. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,8 +11,10 @@
 #include "model_search.h"
 
 static const sp_model_search_options search_defaults = SP_MODEL_SEARCH_OPTIONS_INIT;
-static const sp__options_type search_options_type = { "sp_model_search_options", SP_MODEL_SEARCH_OPTIONS_VERSION,
-                                                      sizeof(sp_model_search_options), &search_defaults, { 0 } };
+static const sp__options_type search_options_type = {
+    "sp_model_search_options", SP_MODEL_SEARCH_OPTIONS_VERSION, sizeof(sp_model_search_options), &search_defaults,
+    { offsetof(sp_model_search_options, neighbours) }
+};
 
 /* Released states kept for reuse, in bytes: a finished search hands its
  * whole tree back at once, and the next one takes it again; past this the
@@ -88,11 +91,12 @@ static void free_scratch(sp__search_scratch *s)
     if (s) {
         free(s->floats);
         free(s->ints);
+        free(s->games);
         free(s);
     }
 }
 
-sp__search_scratch *sp__model_search_borrow_scratch(sp__model_search *p, size_t floats, size_t ints)
+sp__search_scratch *sp__model_search_borrow_scratch(sp__model_search *p, size_t floats, size_t ints, size_t games)
 {
     sp__search_scratch *s = NULL;
     pthread_mutex_lock(&p->lock);
@@ -118,6 +122,15 @@ sp__search_scratch *sp__model_search_borrow_scratch(sp__model_search *p, size_t 
             return NULL;
         }
         s->int_capacity = ints;
+    }
+    if (s->game_capacity < games) {
+        free(s->games);
+        s->game_capacity = 0;
+        if (!(s->games = malloc(games * sizeof *s->games))) {
+            free_scratch(s);
+            return NULL;
+        }
+        s->game_capacity = games;
     }
     return s;
 }
@@ -205,6 +218,8 @@ static int payload_create(sp_model *m, const sp_model_search_options *o, sp__mod
     p->history = mo.history;
     p->plane_floats = (size_t)info.input_planes * (size_t)p->area;
     p->state_floats = (size_t)info.state_size;
+    p->neighbours = mo.neighbours;
+    p->neighbour_floats = (size_t)mo.neighbours * SP_NEIGHBOUR_PLANES * (size_t)p->area;
     pthread_mutex_init(&p->lock, NULL);
     *out = p;
     return SP_OK;
@@ -224,20 +239,24 @@ int sp_model_search_model(sp_model *m, const sp_model_search_options *opts, sp_s
     if (o.max_batch < 0 || o.max_batch > SP__MODEL_SEARCH_MAX_ROWS)
         return sp__error(SP_ERR_INVALID_ARG, "sp_model_search_model: max_batch %d is outside 0..%d",
                          (int)o.max_batch, SP__MODEL_SEARCH_MAX_ROWS);
-    /* The search would evaluate every node with x_i = 0, the baseline: a
-     * retrieval model's root needs its neighbours, which the agent
-     * (issue 16) retrieves. */
-    if (m->opts.neighbours > 0)
+    /* Without its neighbours the search would evaluate every node with
+     * x_i = 0, the baseline: the caller (the agent) retrieves them. */
+    if (m->opts.neighbours > 0 && !o.neighbours)
         return sp__error(SP_ERR_UNSUPPORTED,
-                         "sp_model_search_model: the model reads %d neighbours; searching a retrieval model needs "
-                         "its neighbours at the root (the agent's work), not yet here",
+                         "sp_model_search_model: the model reads %d neighbours; searching it needs a neighbours "
+                         "callback (sp_model_search_options.neighbours, as the agent of agent.h sets)",
                          (int)m->opts.neighbours);
+    if (m->opts.neighbours == 0 && o.neighbours)
+        return sp__error(SP_ERR_INVALID_ARG,
+                         "sp_model_search_model: a neighbours callback for a model that reads no neighbours");
     /* Engines ask again for every new search: equal options share one
-     * payload, so the model holds at most one per mode and batch size. */
+     * payload, so the model holds at most one per mode, batch size and
+     * neighbours callback. */
     o.version = SP_MODEL_SEARCH_OPTIONS_VERSION;
     pthread_mutex_lock(&payloads_lock);
     sp__model_search *p = payloads;
-    while (p && (p->model != m || p->opts.mode != o.mode || p->opts.max_batch != o.max_batch))
+    while (p && (p->model != m || p->opts.mode != o.mode || p->opts.max_batch != o.max_batch ||
+                 p->opts.neighbours != o.neighbours || p->opts.neighbours_payload != o.neighbours_payload))
         p = p->next;
     if (!p && (rc = payload_create(m, &o, &p)) == SP_OK) {
         p->next = payloads;

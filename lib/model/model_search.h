@@ -21,6 +21,8 @@ typedef struct sp__search_scratch {
     size_t float_capacity;
     int32_t *ints;
     size_t int_capacity;
+    const sp_game **games; /* a retrieval model's batch of positions for the neighbours callback */
+    size_t game_capacity;
 } sp__search_scratch;
 
 /* A learned-mode state: the hidden state, and for the root and the nodes
@@ -44,6 +46,8 @@ typedef struct sp__model_search {
     int history;                   /* past positions in the planes */
     size_t plane_floats;           /* floats of one observation */
     size_t state_floats;           /* floats of one hidden state */
+    int neighbours;                /* N of a retrieval model, else 0 */
+    size_t neighbour_floats;       /* floats of one position's N neighbours' planes */
     pthread_mutex_t lock;          /* guards the two free lists */
     void **free_states;            /* released states kept for reuse (by mode: sp__learned_state or sp_game) */
     size_t n_free_states, cap_free_states;
@@ -59,9 +63,10 @@ void *sp__model_search_take_state(sp__model_search *p);
 /* The searcher's release callback: the state back to the free list. */
 void sp__model_search_release_state(void *state, void *payload);
 
-/* Borrow buffers holding at least `floats` floats and `ints` int32s; give
- * them back with sp__model_search_return_scratch. NULL when out of memory. */
-sp__search_scratch *sp__model_search_borrow_scratch(sp__model_search *p, size_t floats, size_t ints);
+/* Borrow buffers holding at least `floats` floats, `ints` int32s and
+ * `games` game pointers; give them back with
+ * sp__model_search_return_scratch. NULL when out of memory. */
+sp__search_scratch *sp__model_search_borrow_scratch(sp__model_search *p, size_t floats, size_t ints, size_t games);
 void sp__model_search_return_scratch(sp__model_search *p, sp__search_scratch *s);
 
 /* The callbacks (model_search_eval.c). */

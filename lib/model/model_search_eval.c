@@ -3,7 +3,9 @@
  * it the dynamics network plays on hidden states and knows no rules (but
  * for passes from the root, model_search.h). Rules
  * mode (AlphaZero): every node is a real game, evaluated by initial
- * inference, with its legal moves and its real end. */
+ * inference, with its legal moves and its real end. A retrieval model's
+ * initial inference reads the neighbours its callback gives for each real
+ * position; a callback's negative status (and message) passes through. */
 #include <math.h>
 #include <string.h>
 
@@ -61,11 +63,13 @@ static int evaluate_games(sp__model_search *p, size_t n, const sp_game *const *g
                           float *priors, float *values, uint8_t *masks, int32_t *terminal)
 {
     const size_t A = (size_t)p->actions, P = p->plane_floats, S = p->state_floats;
-    const size_t chunk = rows_per_call(p, n);
-    sp__search_scratch *s = sp__model_search_borrow_scratch(p, chunk * (P + A + 1 + (roots ? S : 0)), chunk);
+    const size_t chunk = rows_per_call(p, n), X = p->neighbour_floats;
+    sp__search_scratch *s = sp__model_search_borrow_scratch(p, chunk * (P + A + 1 + (roots ? S : 0) + X), chunk,
+                                                            X ? chunk : 0);
     if (!s)
         return sp__error(SP_ERR_NOMEM, "model search: out of memory for a batch of %zu positions", chunk);
     float *planes = s->floats, *logits = planes + chunk * P, *value = logits + chunk * A, *state = value + chunk;
+    float *neighbours = X ? state + (roots ? chunk * S : 0) : NULL;
     int32_t *rows = s->ints;
     int rc = SP_OK;
     for (size_t first = 0; first < n && !rc;) {
@@ -85,11 +89,16 @@ static int evaluate_games(sp__model_search *p, size_t n, const sp_game *const *g
             rc = sp_game_legal_mask(g, mask, A);
             if (!rc)
                 rc = sp_game_planes(g, p->history, planes + k * P, P);
+            if (X)
+                s->games[k] = g;
             rows[k++] = (int32_t)i;
         }
         first = i;
+        if (!rc && k && X && (rc = p->opts.neighbours(k, s->games, neighbours, p->opts.neighbours_payload)) > 0)
+            rc = sp__error(SP_ERR_CANCELLED, "model search: the neighbours callback returned %d", rc);
         if (!rc && k)
-            rc = sp_model_initial(p->model, planes, (int32_t)k, roots ? state : NULL, logits, value);
+            rc = sp_model_initial_neighbours(p->model, planes, neighbours, (int32_t)k, roots ? state : NULL, logits,
+                                             value);
         for (size_t j = 0; j < k && !rc; j++) {
             const size_t row = (size_t)rows[j];
             softmax(logits + j * A, masks + row * A, (int)A, priors + row * A);
@@ -188,7 +197,7 @@ static int learned_recurrent(sp__model_search *p, size_t n, void *const *states,
         if (!(out_states[i] = sp__model_search_take_state(p)))
             return sp__error(SP_ERR_NOMEM, "model search: out of memory for a state");
     }
-    sp__search_scratch *s = sp__model_search_borrow_scratch(p, chunk * (2 * S + A + 1), 2 * chunk);
+    sp__search_scratch *s = sp__model_search_borrow_scratch(p, chunk * (2 * S + A + 1), 2 * chunk, 0);
     if (!s)
         return sp__error(SP_ERR_NOMEM, "model search: out of memory for a batch of %zu states", chunk);
     float *in = s->floats, *next = in + chunk * S, *logits = next + chunk * S, *value = logits + chunk * A;
