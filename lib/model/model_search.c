@@ -96,6 +96,19 @@ static void free_scratch(sp__search_scratch *s)
     }
 }
 
+/* A buffer of at least `count` items of `item` bytes: `buf` when its
+ * `*capacity` suffices, else a fresh one (buf freed, contents not kept);
+ * NULL when out of memory, *capacity then 0. */
+static void *reserve(void *buf, size_t *capacity, size_t count, size_t item)
+{
+    if (*capacity >= count)
+        return buf;
+    free(buf);
+    buf = malloc(count * item);
+    *capacity = buf ? count : 0;
+    return buf;
+}
+
 sp__search_scratch *sp__model_search_borrow_scratch(sp__model_search *p, size_t floats, size_t ints, size_t games)
 {
     sp__search_scratch *s = NULL;
@@ -105,32 +118,12 @@ sp__search_scratch *sp__model_search_borrow_scratch(sp__model_search *p, size_t 
     pthread_mutex_unlock(&p->lock);
     if (!s && !(s = calloc(1, sizeof *s)))
         return NULL;
-    if (s->float_capacity < floats) {
-        free(s->floats);
-        s->float_capacity = 0;
-        if (!(s->floats = malloc(floats * sizeof *s->floats))) {
-            free_scratch(s);
-            return NULL;
-        }
-        s->float_capacity = floats;
-    }
-    if (s->int_capacity < ints) {
-        free(s->ints);
-        s->int_capacity = 0;
-        if (!(s->ints = malloc(ints * sizeof *s->ints))) {
-            free_scratch(s);
-            return NULL;
-        }
-        s->int_capacity = ints;
-    }
-    if (s->game_capacity < games) {
-        free(s->games);
-        s->game_capacity = 0;
-        if (!(s->games = malloc(games * sizeof *s->games))) {
-            free_scratch(s);
-            return NULL;
-        }
-        s->game_capacity = games;
+    s->floats = reserve(s->floats, &s->float_capacity, floats, sizeof *s->floats);
+    s->ints = reserve(s->ints, &s->int_capacity, ints, sizeof *s->ints);
+    s->games = reserve(s->games, &s->game_capacity, games, sizeof *s->games);
+    if ((floats && !s->floats) || (ints && !s->ints) || (games && !s->games)) {
+        free_scratch(s);
+        return NULL;
     }
     return s;
 }
