@@ -17,5 +17,6 @@
 #include "semiparam/embed.h"
 #include "semiparam/model.h"
 #include "semiparam/train.h"
+#include "semiparam/agent.h"
 
 #endif /* SEMIPARAM_H */
