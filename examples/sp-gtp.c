@@ -12,6 +12,7 @@
 
 #include "gtp/gtp_engine.h"
 #include "gtp/gtp_model.h"
+#include "gtp/gtp_retrieval.h"
 #include "gtp/gtp_search.h"
 
 static void usage(FILE *out)
@@ -20,7 +21,8 @@ static void usage(FILE *out)
             "usage: sp-gtp [--seed N] [--size N] [--komi X] [--player search|random] [--simulations N]\n"
             "              [--threads N] [--batch N] [--seconds S] [--playouts M] [--search puct|gumbel]\n"
             "              [--fpu parent|zero] [--show-search N]\n"
-            "              [--model M.spm [--search-mode learned|rules] [--policy-only] [--precision f32|bf16]]\n"
+            "              [--model M.spm [--search-mode learned|rules] [--policy-only] [--precision f32|bf16]\n"
+            "               [--embedder E.spe [--embed-model B.spm] --index I.spi --dataset D.spd [--nprobe N]]]\n"
             "              | --help | --version\n"
             "Speak GTP version 2 on standard input and output.\n"
             "  --seed N         seed of the player (default: from the clock and process id)\n"
@@ -43,6 +45,9 @@ static void usage(FILE *out)
             "                   default) or rules (AlphaZero: real games in the tree)\n"
             "  --policy-only    with --model: play the prior's most likely legal move, no search\n"
             "  --precision P    with --model: f32 (the default) or bf16 network arithmetic\n"
+            "  --embedder E.spe a retrieval model's embedder (--embed-model: the .spm a learned one was\n"
+            "                   made from), --index its retrieval set's index, --dataset the games\n"
+            "                   the index's positions are of; --nprobe N: IVF lists visited per query\n"
             "  --help           show this help\n"
             "  --version        print the library version\n"
             "Extension command: sp-top-moves [N] shows the last search's best N moves\n"
@@ -85,6 +90,13 @@ static int model_board_size(sp_model *model)
     return sp_model_get_options(model, &o) == SP_OK ? o.board_size : 0;
 }
 
+static int model_neighbours(sp_model *model)
+{
+    sp_model_options o;
+    sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION);
+    return sp_model_get_options(model, &o) == SP_OK ? o.neighbours : 0;
+}
+
 /* Load the model for play: one OpenMP thread per network call, since the
  * search's own threads (--threads) are what run calls side by side. A
  * model of another size than --size (when given) is refused here, at start-up. */
@@ -124,11 +136,15 @@ int main(int argc, char **argv)
         { "show-search", required_argument, NULL, 'T' }, { "fpu", required_argument, NULL, 'F' },
         { "model", required_argument, NULL, 'M' }, { "search-mode", required_argument, NULL, 'D' },
         { "policy-only", no_argument, NULL, 'P' }, { "precision", required_argument, NULL, 'R' },
+        { "embedder", required_argument, NULL, 'E' }, { "embed-model", required_argument, NULL, 'B' },
+        { "index", required_argument, NULL, 'I' }, { "dataset", required_argument, NULL, 'A' },
+        { "nprobe", required_argument, NULL, 'N' },
         { NULL, 0, NULL, 0 },
     };
     gtp_search_options search = GTP_SEARCH_OPTIONS_INIT;
     int use_search = 1, size_given = 0, simulations_given = 0, policy_only = 0, precision = -1, mode = -1;
     const char *model_path = NULL;
+    gtp_retrieval_paths paths = { NULL, NULL, NULL, NULL };
     gtp_engine_options opts = GTP_ENGINE_OPTIONS_INIT;
     opts.seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
     double v;
@@ -209,6 +225,26 @@ int main(int argc, char **argv)
         case 'M':
             model_path = optarg;
             break;
+        case 'E':
+            paths.embedder = optarg;
+            break;
+        case 'B':
+            paths.embed_model = optarg;
+            break;
+        case 'I':
+            paths.index = optarg;
+            break;
+        case 'A':
+            paths.dataset = optarg;
+            break;
+        case 'N':
+            if (parse_number(optarg, 1, 65536, &v) || v != (int)v) {
+                fprintf(stderr, "sp-gtp: --nprobe takes an integer in 1..65536, not \"%s\"\n", optarg);
+                usage(stderr);
+                return 2;
+            }
+            search.nprobe = (int)v;
+            break;
         case 'P':
             policy_only = 1;
             break;
@@ -254,10 +290,38 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    const int retrieval_given = paths.embedder || paths.embed_model || paths.index || paths.dataset || search.nprobe;
+    if (!model_path && retrieval_given) {
+        fprintf(stderr, "sp-gtp: --embedder, --embed-model, --index, --dataset and --nprobe are a retrieval "
+                        "model's: they need --model\n");
+        usage(stderr);
+        return 2;
+    }
     sp_model *model = NULL;
+    gtp_retrieval retrieval = { NULL, NULL, NULL, NULL };
     if (model_path) {
         if (load_model(model_path, precision, size_given ? opts.board_size : 0, &model))
             return 1;
+        if (model_neighbours(model) > 0 && policy_only) {
+            fprintf(stderr, "sp-gtp: the model reads %d neighbours, which --policy-only does not retrieve: play "
+                            "it through its search (--simulations 1 for its prior alone)\n", model_neighbours(model));
+            sp_model_free(model);
+            return 2;
+        }
+        if (model_neighbours(model) > 0) {
+            if (gtp_retrieval_load(&retrieval, &paths, model)) {
+                sp_model_free(model);
+                return 1;
+            }
+            search.embedder = retrieval.embedder;
+            search.retriever = retrieval.retriever;
+            search.dataset = retrieval.dataset;
+        } else if (retrieval_given) {
+            fprintf(stderr, "sp-gtp: the model %s reads no neighbours: drop --embedder, --embed-model, "
+                            "--index, --dataset and --nprobe\n", model_path);
+            sp_model_free(model);
+            return 2;
+        }
         opts.board_size = model_board_size(model);
         search.model = model;
         search.model_mode = mode > 0 ? SP_MODEL_SEARCH_RULES : SP_MODEL_SEARCH_LEARNED;
@@ -267,6 +331,7 @@ int main(int argc, char **argv)
     gtp_engine *engine;
     if (gtp_engine_create(&engine, &opts)) {
         fprintf(stderr, "sp-gtp: cannot create the engine: %s\n", sp_last_error());
+        gtp_retrieval_free(&retrieval);
         sp_model_free(model);
         return 1;
     }
@@ -282,6 +347,7 @@ int main(int argc, char **argv)
     if (failed) {
         fprintf(stderr, "sp-gtp: cannot create the player: %s\n", sp_last_error());
         gtp_engine_free(engine);
+        gtp_retrieval_free(&retrieval);
         sp_model_free(model);
         return 1;
     }
@@ -294,8 +360,9 @@ int main(int argc, char **argv)
         fputs(response, stdout);
         fflush(stdout);
     }
-    /* The engine's searches hold the model's states: the model goes last. */
+    /* The engine's agent holds the model's states and borrows the retrieval files: they go last. */
     gtp_engine_free(engine);
+    gtp_retrieval_free(&retrieval);
     sp_model_free(model);
     return 0;
 }

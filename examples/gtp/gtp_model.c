@@ -119,10 +119,14 @@ static int cmd_top_moves(gtp_engine *e, int argc, char **args, void *payload)
 
 int gtp_model_attach_commands(gtp_engine *engine, sp_model *model)
 {
-    return gtp_engine_register(engine, "boardsize", cmd_boardsize, model) ||
-                   gtp_engine_register(engine, "sp-top-moves", cmd_top_moves, model)
-               ? -1
-               : 0;
+    sp_model_options o;
+    if (sp_model_options_init(&o, SP_MODEL_OPTIONS_VERSION) || sp_model_get_options(model, &o))
+        return -1;
+    if (gtp_engine_register(engine, "boardsize", cmd_boardsize, model))
+        return -1;
+    /* A retrieval model's view needs the neighbours only the agent
+     * retrieves: the search's sp-top-moves stays. */
+    return o.neighbours == 0 && gtp_engine_register(engine, "sp-top-moves", cmd_top_moves, model) ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -18,7 +18,8 @@
 int gtp_model_prior(sp_model *model, const sp_game *game, float *out_prior, float *out_value);
 
 /**
- * Register the model's `boardsize` and `sp-top-moves [N]` (the network's
+ * Register the model's `boardsize` and, for a model without neighbours,
+ * `sp-top-moves [N]` (the network's
  * value and its N most likely legal moves for the side to move, default
  * 10): one line "value V" and then one "VERTEX prior P" per move. The
  * model is borrowed: it must outlive the engine.

@@ -1,12 +1,12 @@
-/* sp-gtp's searching player: the engine's game goes to the searcher as the
- * root; the tree is kept from move to move while the game only grows. The
- * searcher's model is the playout evaluator or, with a model, the model's
- * own searcher model. */
+/* sp-gtp's searching player: the engine's game goes to the library's agent
+ * (agent.h), which keeps its tree while the game only grows and, for a
+ * retrieval model, retrieves the neighbours; here only what GTP adds: the
+ * time budget from the clock, a colour moving out of turn, and the
+ * sp-top-moves command. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gtp_search.h"
 
@@ -17,23 +17,12 @@ typedef struct searcher {
     gtp_engine *engine;
     gtp_search_options opts;
     int size;
-    sp_go_evaluator *evaluator;
-    sp_search *search;
-    sp_game *root;      /* the position last searched, for tree reuse; NULL when none */
+    sp_agent *agent;    /* the player: search, tree reuse and retrieval are the agent's */
     int has_result;     /* sp-top-moves has something to show */
-    int result_size;
-    double result_seconds;
     /* Our own clock when the controller sends no time_left. */
     gtp_clock settings;
     double used_seconds;
 } searcher;
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 double gtp_search_budget(const gtp_clock *c, int empty_points)
 {
@@ -60,94 +49,27 @@ double gtp_search_budget(const gtp_clock *c, int empty_points)
 
 static int write_top_moves(searcher *s, int top, FILE *out);
 
-/* The move of a search action; a search that found none (-1) passes. */
-static int move_of(int size, int action)
+/* The agent for a board of @p size: a model plays its own size only. */
+static int make_agent(searcher *s, int size)
 {
-    int move;
-    return sp_action_to_move(size, action, &move) == SP_OK ? move : SP_PASS;
-}
-
-static void release_search(searcher *s)
-{
-    sp_search_free(s->search);
-    sp_go_evaluator_free(s->evaluator);
-    sp_game_free(s->root);
-    s->search = NULL;
-    s->evaluator = NULL;
-    s->root = NULL;
+    sp_agent_free(s->agent);
+    s->agent = NULL;
     s->has_result = 0;
-}
-
-static int make_search(searcher *s, int size)
-{
-    release_search(s);
-    sp_go_evaluator_options eo = SP_GO_EVALUATOR_OPTIONS_INIT;
-    eo.board_size = size;
-    eo.playouts = s->opts.playouts;
-    eo.threads = s->opts.threads;
-    eo.seed = s->opts.seed;
-    sp_search_model model;
-    sp_model_search_options mo = SP_MODEL_SEARCH_OPTIONS_INIT;
-    mo.mode = s->opts.model_mode;
-    sp_search_options so = SP_SEARCH_OPTIONS_INIT;
-    so.kind = s->opts.kind;
-    so.simulations = s->opts.simulations;
-    so.threads = s->opts.threads;
-    /* With threads, batches of 4 leaves per thread: each thread's part of a
-     * batch then spans several calls, which lets the threads share the
-     * selection time (docs/benchmarks.md, "Two threads"). A network call
-     * costs about as much for 4 rows as for 1, so a model batches too. */
-    so.batch_size = s->opts.batch                             ? s->opts.batch
-                    : s->opts.threads > 1 || s->opts.model ? 4 * s->opts.threads
-                                                           : 1;
-    so.seed = s->opts.seed;
-    so.fpu = s->opts.fpu;
-    int rc = s->opts.model ? sp_model_search_model(s->opts.model, &mo, &model)
-                           : sp_go_evaluator_create(&s->evaluator, &eo) || sp_go_evaluator_model(s->evaluator, &model);
-    if (rc || sp_search_create(&s->search, &model, &so)) {
-        release_search(s);
+    sp_agent_options o = SP_AGENT_OPTIONS_INIT;
+    o.simulations = s->opts.simulations;
+    o.kind = s->opts.kind;
+    o.mode = s->opts.model_mode;
+    o.threads = s->opts.threads;
+    o.batch = s->opts.batch;
+    o.fpu = s->opts.fpu;
+    o.playouts = s->opts.playouts;
+    o.board_size = size;
+    o.nprobe = (uint32_t)s->opts.nprobe;
+    o.seed = s->opts.seed;
+    if (sp_agent_create(&s->agent, s->opts.model, s->opts.embedder, s->opts.retriever, s->opts.dataset, &o))
         return -1;
-    }
     s->size = size;
     return 0;
-}
-
-/* Advance the tree by the moves played since the last search when the game
- * only grew (same set-up, same komi); otherwise start a new tree. */
-static void follow_game(searcher *s, const sp_game *game)
-{
-    /* Over a learned model every move starts a fresh tree, as MuZero's
-     * does: the kept subtree was built by the dynamics, and its root's pass
-     * child with it, which then never meets the rules (model.h,
-     * SP_MODEL_SEARCH_LEARNED). Kept, such pass children valued giving a
-     * move away like the end of a won game, and the engine passed in the
-     * middle of fights (issue 13's matches, docs/results.md). */
-    const int learned = s->opts.model && s->opts.model_mode == SP_MODEL_SEARCH_LEARNED;
-    int ok = !learned && s->root != NULL && sp_game_komi(s->root) == sp_game_komi(game);
-    int n0 = ok ? sp_game_move_count(s->root) : 0, n = sp_game_move_count(game);
-    ok = ok && n >= n0;
-    for (int i = 0; ok && i < n0; i++) {
-        int c0, m0, c1, m1;
-        sp_game_move_at(s->root, i, &c0, &m0);
-        sp_game_move_at(game, i, &c1, &m1);
-        ok = c0 == c1 && m0 == m1;
-    }
-    if (ok) {
-        /* The same moves from another set-up would still differ here. */
-        sp_game *back = NULL;
-        ok = sp_game_clone(&back, game) == SP_OK;
-        for (int i = n0; ok && i < n; i++)
-            ok = sp_game_undo(back) == SP_OK;
-        ok = ok && sp_game_hash(back) == sp_game_hash(s->root) && sp_game_to_play(back) == sp_game_to_play(s->root);
-        sp_game_free(back);
-    }
-    for (int i = n0; ok && i < n; i++) {
-        int color, move, action;
-        sp_game_move_at(game, i, &color, &move);
-        ok = sp_move_to_action(s->size, move, &action) == SP_OK && sp_search_advance(s->search, action) == SP_OK;
-    }
-    if (!ok)
-        sp_search_reset(s->search);
 }
 
 static sp_game *clone_game(const sp_game *game)
@@ -186,18 +108,12 @@ static int search_genmove(void *payload, const sp_game *game, int color, const g
 {
     searcher *s = payload;
     const int size = sp_game_size(game);
-    if ((!s->search || s->size != size) && make_search(s, size))
+    if ((!s->agent || s->size != size) && make_agent(s, size))
         return -1;
     s->has_result = 0;
     sp_game *root = gtp_search_position(game, color);
     if (!root)
         return -1;
-    if (sp_game_is_over(root)) {
-        sp_game_free(root);
-        *out_move = SP_PASS;
-        return 0;
-    }
-    follow_game(s, root);
 
     /* Time: the controller's time_left when it sends one, else our own count. */
     gtp_clock c = *clock;
@@ -213,37 +129,40 @@ static int search_genmove(void *payload, const sp_game *game, int color, const g
     double budget = gtp_search_budget(&c, empty);
     if (s->opts.seconds > 0.0 && (budget == 0.0 || s->opts.seconds < budget))
         budget = s->opts.seconds;
-    sp_search_set_limits(s->search, s->opts.simulations, budget);
 
-    const double start = now_seconds();
-    int32_t action;
-    int rc = sp_search_run(s->search, root, NULL, &action);
-    s->result_seconds = now_seconds() - start;
-    s->used_seconds += s->result_seconds;
-    sp_game_free(s->root);
-    s->root = root;
-    if (rc) {
-        sp_search_reset(s->search);
+    int32_t move = SP_PASS;
+    const int over = sp_game_is_over(root);
+    int rc = sp_agent_genmove(s->agent, root, budget, &move);
+    sp_game_free(root);
+    sp_agent_report report = SP_AGENT_REPORT_INIT;
+    sp_agent_report_get(s->agent, &report);
+    s->used_seconds += report.seconds;
+    if (rc)
         return -1;
-    }
-    s->has_result = 1;
-    s->result_size = size;
-    if (s->opts.show_top > 0) {
+    s->has_result = !over;
+    if (s->has_result && s->opts.show_top > 0) {
         char vertex[8];
-        sp_move_to_gtp(size, move_of(size, action), vertex, sizeof vertex);
+        sp_move_to_gtp(size, move, vertex, sizeof vertex);
         fprintf(stderr, "sp-gtp: %s plays %s after ", color == SP_BLACK ? "Black" : "White", vertex);
         write_top_moves(s, s->opts.show_top, stderr);
         fprintf(stderr, "\n");
     }
-    *out_move = move_of(size, action);
+    *out_move = move;
     return 0;
 }
 
 static void release_searcher(void *payload)
 {
     searcher *s = payload;
-    release_search(s);
+    sp_agent_free(s->agent);
     free(s);
+}
+
+/* The move of a search action; a search that found none (-1) passes. */
+static int move_of(int size, int action)
+{
+    int move;
+    return sp_action_to_move(size, action, &move) == SP_OK ? move : SP_PASS;
 }
 
 /* The latest search's best @p top moves by visits, each with its visits,
@@ -251,18 +170,23 @@ static void release_searcher(void *payload)
  * variation; 0, or -1 when the search cannot be read. */
 static int write_top_moves(searcher *s, int top, FILE *out)
 {
-    const int actions = s->result_size * s->result_size + 1;
+    const int actions = s->size * s->size + 1;
+    const sp_search *search = sp_agent_search(s->agent);
+    sp_agent_report report = SP_AGENT_REPORT_INIT;
     int32_t *visits = malloc((size_t)actions * sizeof *visits);
     float *priors = malloc((size_t)actions * sizeof *priors), *values = malloc((size_t)actions * sizeof *values);
-    int32_t pv[PV_MAX], sims = 0;
+    int32_t pv[PV_MAX];
     size_t pv_len = 0;
-    float root_value = 0.0f;
-    int ok = visits && priors && values &&
-             sp_search_root_stats(s->search, visits, priors, values, NULL, (size_t)actions) == SP_OK &&
-             sp_search_root_value(s->search, &root_value, &sims) == SP_OK &&
-             sp_search_pv(s->search, pv, PV_MAX, &pv_len) == SP_OK;
+    int ok = visits && priors && values && sp_agent_report_get(s->agent, &report) == SP_OK &&
+             sp_search_root_stats(search, visits, priors, values, NULL, (size_t)actions) == SP_OK &&
+             sp_search_pv(search, pv, PV_MAX, &pv_len) == SP_OK;
     if (ok) {
-        fprintf(out, "simulations %d seconds %.3f value %+.3f\n", sims, s->result_seconds, (double)root_value);
+        fprintf(out, "simulations %d seconds %.3f value %+.3f\n", report.simulations, report.seconds,
+                (double)report.value);
+        if (report.queries > 0)
+            fprintf(out, "retrieval %d neighbours for %lld positions, embedding %.3f s, search %.3f s\n",
+                    (int)report.neighbours, (long long)report.queries, report.seconds_embed,
+                    report.seconds_retrieve);
         for (int shown = 0; shown < top; shown++) {
             int best = -1;
             for (int a = 0; a < actions; a++)
@@ -271,7 +195,7 @@ static int write_top_moves(searcher *s, int top, FILE *out)
             if (best < 0)
                 break;
             char vertex[8];
-            sp_move_to_gtp(s->result_size, move_of(s->result_size, best), vertex, sizeof vertex);
+            sp_move_to_gtp(s->size, move_of(s->size, best), vertex, sizeof vertex);
             fprintf(out, "%-5s visits %5d prior %.3f value %+.3f\n", vertex, visits[best], (double)priors[best],
                     (double)values[best]);
             visits[best] = -visits[best];
@@ -279,7 +203,7 @@ static int write_top_moves(searcher *s, int top, FILE *out)
         fprintf(out, "pv");
         for (size_t i = 0; i < pv_len; i++) {
             char vertex[8];
-            sp_move_to_gtp(s->result_size, move_of(s->result_size, pv[i]), vertex, sizeof vertex);
+            sp_move_to_gtp(s->size, move_of(s->size, pv[i]), vertex, sizeof vertex);
             fprintf(out, " %s", vertex);
         }
     }
@@ -323,7 +247,7 @@ int gtp_search_attach(gtp_engine *engine, const gtp_search_options *opts)
         return -1;
     s->engine = engine;
     s->opts = *opts;
-    if (make_search(s, sp_game_size(gtp_engine_game(engine)))) {
+    if (make_agent(s, sp_game_size(gtp_engine_game(engine)))) {
         free(s);
         return -1;
     }

@@ -1,12 +1,12 @@
-/* The searching player of sp-gtp: MCTS (include/semiparam/search.h) over the
- * random-playout evaluator or a learned model (model.h), with tree reuse
- * between moves, a time budget from time_settings/time_left, and the
- * sp-top-moves extension command. */
+/* The searching player of sp-gtp: the library's agent (agent.h) over the
+ * random-playout evaluator, a learned model or a retrieval model, with a
+ * time budget from time_settings/time_left and the sp-top-moves extension
+ * command. */
 #ifndef SP_GTP_SEARCH_H
 #define SP_GTP_SEARCH_H
 
 #include "gtp_engine.h"
-#include "semiparam/model.h"
+#include "semiparam/agent.h"
 
 typedef struct gtp_search_options {
     int simulations;   /**< per move, at most */
@@ -21,10 +21,15 @@ typedef struct gtp_search_options {
     sp_model *model;   /**< search over this model instead of random playouts (borrowed: it must
                             outlive the engine); NULL for playouts */
     int model_mode;    /**< with a model: SP_MODEL_SEARCH_LEARNED or SP_MODEL_SEARCH_RULES */
+    /* A retrieval model's (agent.h, sp_agent_create), borrowed; NULL otherwise. */
+    const sp_embedder *embedder;
+    sp_retriever *retriever;
+    sp_dataset *dataset;
+    int nprobe;        /**< IVF lists visited per retrieval; 0: the index's default */
 } gtp_search_options;
 
 #define GTP_SEARCH_OPTIONS_INIT \
-    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED }
+    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED, NULL, NULL, NULL, 0 }
 
 /**
  * Make a searching player the engine's player and register `sp-top-moves`.

@@ -5,12 +5,13 @@
 # and, given SP_INDEX, each embedder (.spe) loads with one of the shipped
 # models (a learned embedder loads only with the model whose content hash it
 # names) and each retrieval model loads and reads a shipped embedder's
-# neighbours. sp-gtp cannot play a retrieval model yet (its search needs
-# neighbours at the root): it must say so, and a build without sp-index
-# checks no more of it.
-# Usage: check-models.sh SOURCE_ROOT SP_GTP [SP_INDEX]
+# neighbours. Given SP_DATA too and the CGOS games (SP_DATA_DIR), each
+# retrieval model plays a legal first move through sp-gtp's search over an
+# index of 150 games built with its embedder. --policy-only refuses a
+# retrieval model (it would retrieve nothing) and must say so.
+# Usage: check-models.sh SOURCE_ROOT SP_GTP [SP_INDEX [SP_DATA]]
 set -eu
-root=$1 gtp=$2 index=${3:-}
+root=$1 gtp=$2 index=${3:-} data=${4:-}
 cd "$root/models"
 [ -s SHA256SUMS ] || { echo "FAIL: models/SHA256SUMS is missing or empty"; exit 1; }
 sha256sum --check --strict SHA256SUMS
@@ -21,11 +22,11 @@ for f in *.spm *.spe; do
 done
 retrieval=
 for f in $(awk '/\.spm$/ { print $2 }' SHA256SUMS); do
-    out=$(printf 'boardsize 9\ngenmove b\nquit\n' | "$gtp" --model "$f" --policy-only 2>&1)
+    out=$(printf 'boardsize 9\ngenmove b\nquit\n' | "$gtp" --model "$f" --policy-only 2>&1) || true
     move=$(printf '%s\n' "$out" | sed -n 's/^= \([A-HJ-T][0-9]*\|pass\)$/\1/p' | head -1)
     if [ -z "$move" ] && printf '%s\n' "$out" | grep -q 'reads [0-9]* neighbours'; then
         retrieval="$retrieval $f"
-        echo "ok: $f is a retrieval model, which sp-gtp does not play yet"
+        echo "ok: $f is a retrieval model, which --policy-only refuses"
         continue
     fi
     [ -n "$move" ] || { echo "FAIL: $f: no move in: $out"; exit 1; }
@@ -53,4 +54,28 @@ for f in $retrieval; do
     *" $id "*) echo "ok: $f loads and reads the neighbours of embedder $id, which ships" ;;
     *) echo "FAIL: $f reads the neighbours of embedder $id, which no shipped .spe is ($embedder_ids )"; exit 1 ;;
     esac
+done
+[ -n "$data" ] || exit 0
+games="${SP_DATA_DIR:-$root/../shared/data}/go9/cgos9x9_2015.sgf.xz"
+[ -r "$games" ] || { echo "skip: $games is absent, the retrieval models are not played"; exit 0; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$data" import "$tmp/small.spd" "$games" --max-games 150 >/dev/null
+for f in $retrieval; do
+    id=$("$index" info "$f" | sed -n 's/^embedder id  *//p')
+    embedder= base=
+    for e in $(awk '/\.spe$/ { print $2 }' SHA256SUMS); do
+        for m in $(awk '/\.spm$/ { print $2 }' SHA256SUMS); do
+            if "$index" info "$e" --model "$m" 2>/dev/null | grep -q "^id  *$id\$"; then
+                embedder=$e base=$m
+            fi
+        done
+    done
+    "$index" build "$tmp/small.spi" --spd "$tmp/small.spd" --embedder "$embedder" --model "$base" \
+        --factory Flat --threads 1 >/dev/null 2>&1 || { echo "FAIL: cannot index the games with $embedder"; exit 1; }
+    out=$(printf 'boardsize 9\ngenmove b\nquit\n' | "$gtp" --model "$f" --embedder "$embedder" --embed-model "$base" \
+        --index "$tmp/small.spi" --dataset "$tmp/small.spd" --simulations 8 --search-mode rules 2>&1) || true
+    move=$(printf '%s\n' "$out" | sed -n 's/^= \([A-HJ-T][0-9]*\|pass\)$/\1/p' | head -1)
+    [ -n "$move" ] || { echo "FAIL: $f: no move over an index of $embedder: $out"; exit 1; }
+    echo "ok: $f retrieves with $embedder and plays $move"
 done
