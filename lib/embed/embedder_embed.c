@@ -96,6 +96,10 @@ int sp_embedder_embed_games(const sp_embedder *e, const sp_game *const *games, u
     int rc = planes && (work || e->kind != SP_EMBEDDER_LEARNED)
                  ? SP_OK
                  : sp__error(SP_ERR_NOMEM, "sp_embedder_embed_games: out of memory");
+    /* A few games (an agent's queries, made from its search's workers)
+     * take one OpenMP thread: a team would cost more than the PCA of a
+     * handful of rows saves, and compete with the caller's own threads. */
+    const int saved = sp__omp_enter(n <= batch ? 1 : 0);
     for (uint64_t done = 0; done < n && rc == SP_OK;) {
         uint64_t b = n - done < batch ? n - done : batch;
         for (uint64_t i = 0; i < b && rc == SP_OK; i++)
@@ -104,6 +108,7 @@ int sp_embedder_embed_games(const sp_embedder *e, const sp_game *const *games, u
             rc = embed_rows(e, planes, b, keys + done * e->dim, work);
         done += b;
     }
+    sp__omp_leave(saved);
     free(planes);
     free(work);
     return rc;
