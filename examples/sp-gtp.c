@@ -50,9 +50,12 @@ static void usage(FILE *out)
             "                   the index's positions are of; --nprobe N: IVF lists visited per query\n"
             "  --help           show this help\n"
             "  --version        print the library version\n"
-            "Extension command: sp-top-moves [N] shows the last search's best N moves\n"
-            "(visits, prior, value) and its principal variation; with --model, the network's\n"
-            "value and N most likely legal moves for the side to move instead.\n");
+            "Extension commands: sp-top-moves [N] shows the last search's best N moves\n"
+            "(visits, prior, value) and its principal variation; with a --model without\n"
+            "neighbours, the network's value and N most likely legal moves for the side to move\n"
+            "instead. With a retrieval model, sp-neighbours [N] shows the last search's root\n"
+            "neighbours (game, move, distance, outcome, next moves, board) and sp-remember adds\n"
+            "the game on the board to the retrieval set (for this process; no file changes).\n");
 }
 
 static int parse_number(const char *text, double min, double max, double *out)

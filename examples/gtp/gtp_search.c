@@ -213,7 +213,79 @@ static int write_top_moves(searcher *s, int top, FILE *out)
     return ok ? 0 : -1;
 }
 
+/* The board of @p g, rows from the top as GTP numbers them, Black X, White
+ * O, and @p mark (a point, or -1) as *. */
+static void write_board(FILE *out, const sp_game *g, int mark)
+{
+    static const char letters[] = "ABCDEFGHJKLMNOPQRST";
+    const int size = sp_game_size(g);
+    fprintf(out, "   ");
+    for (int col = 0; col < size; col++)
+        fprintf(out, " %c", letters[col]);
+    for (int row = 0; row < size; row++) {
+        fprintf(out, "\n%2d ", size - row);
+        for (int col = 0; col < size; col++) {
+            const int p = row * size + col, c = sp_game_color_at(g, p);
+            fprintf(out, " %c", p == mark ? '*' : c == SP_BLACK ? 'X' : c == SP_WHITE ? 'O' : '.');
+        }
+    }
+}
+
+/* The latest root's neighbours, nearest first: one line each (game, move,
+ * squared distance, outcome for its side to move, next moves), then its
+ * board with the next move as * when @p boards. */
+static int write_neighbours(searcher *s, int count, int boards, FILE *out)
+{
+    sp_agent_report report = SP_AGENT_REPORT_INIT;
+    if (sp_agent_report_get(s->agent, &report))
+        return -1;
+    if (count > report.neighbours)
+        count = report.neighbours;
+    for (int i = 0; i < count; i++) {
+        sp_agent_neighbour n = SP_AGENT_NEIGHBOUR_INIT;
+        if (sp_agent_neighbour_get(s->agent, i, &n))
+            return -1;
+        fprintf(out, "%s%d game %llu move %d distance %.4f outcome %+d next", i ? "\n" : "", i + 1,
+                (unsigned long long)n.game, (int)n.move_number, (double)n.distance, (int)n.outcome);
+        for (int k = 0; k < SP_NEIGHBOUR_ACTIONS && n.next_moves[k] != -2; k++) {
+            char vertex[8];
+            sp_move_to_gtp(s->size, n.next_moves[k], vertex, sizeof vertex);
+            fprintf(out, " %s", vertex);
+        }
+        sp_game *at = NULL;
+        if (boards && sp_dataset_game_replay(s->opts.dataset, n.game, n.move_number, &at) == SP_OK) {
+            fprintf(out, "\n");
+            write_board(out, at, n.next_moves[0]);
+        }
+        sp_game_free(at);
+    }
+    return 0;
+}
+
+/* Run @p write into a GTP response. */
+static int respond(gtp_engine *e, int write(searcher *, int, int, FILE *), searcher *s, int a, int b)
+{
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&text, &length);
+    int rc = out ? write(s, a, b, out) : -1;
+    if (out)
+        fclose(out);
+    if (rc)
+        gtp_printf(e, "cannot read the agent: %s", sp_last_error());
+    else
+        gtp_printf(e, "%s", text);
+    free(text);
+    return rc;
+}
+
 /* sp-top-moves [N]: write_top_moves() of the latest genmove. */
+static int write_top(searcher *s, int top, int unused, FILE *out)
+{
+    (void)unused;
+    return write_top_moves(s, top, out);
+}
+
 static int cmd_top_moves(gtp_engine *e, int argc, char **args, void *payload)
 {
     searcher *s = payload;
@@ -226,18 +298,52 @@ static int cmd_top_moves(gtp_engine *e, int argc, char **args, void *payload)
         gtp_printf(e, "no search yet: genmove first");
         return -1;
     }
-    char *text = NULL;
-    size_t length = 0;
-    FILE *out = open_memstream(&text, &length);
-    int rc = out ? write_top_moves(s, top, out) : -1;
-    if (out)
-        fclose(out);
-    if (rc)
-        gtp_printf(e, "cannot read the search: %s", sp_last_error());
-    else
-        gtp_printf(e, "%s", text);
-    free(text);
-    return rc;
+    return respond(e, write_top, s, top, 0);
+}
+
+/* sp-neighbours [N]: write_neighbours() of the latest genmove, with boards. */
+static int cmd_neighbours(gtp_engine *e, int argc, char **args, void *payload)
+{
+    searcher *s = payload;
+    int count = 10;
+    if (argc > 1 || (argc == 1 && ((count = atoi(args[0])) < 1 || count > 1000))) {
+        gtp_printf(e, "syntax error");
+        return -1;
+    }
+    if (!s->opts.retriever) {
+        gtp_printf(e, "the player retrieves no neighbours: give a retrieval model (--model, --index ...)");
+        return -1;
+    }
+    if (!s->has_result) {
+        gtp_printf(e, "no search yet: genmove first");
+        return -1;
+    }
+    return respond(e, write_neighbours, s, count, 1);
+}
+
+/* sp-remember: the game on the board into the retrieval set (sp_agent_add_game). */
+static int cmd_remember(gtp_engine *e, int argc, char **args, void *payload)
+{
+    searcher *s = payload;
+    (void)args;
+    if (argc != 0) {
+        gtp_printf(e, "syntax error");
+        return -1;
+    }
+    const sp_game *game = gtp_engine_game(e);
+    if (!s->opts.retriever) {
+        gtp_printf(e, "the player has no retrieval set to remember in: give a retrieval model (--model, --index ...)");
+        return -1;
+    }
+    if ((!s->agent || s->size != sp_game_size(game)) && make_agent(s, sp_game_size(game)))
+        return gtp_printf(e, "cannot create the agent: %s", sp_last_error()), -1;
+    uint64_t id;
+    if (sp_agent_add_game(s->agent, game, "sp-gtp", &id)) {
+        gtp_printf(e, "cannot remember the game: %s", sp_last_error());
+        return -1;
+    }
+    gtp_printf(e, "game %llu, %d positions", (unsigned long long)id, sp_game_move_count(game));
+    return 0;
 }
 
 int gtp_search_attach(gtp_engine *engine, const gtp_search_options *opts)
@@ -251,7 +357,9 @@ int gtp_search_attach(gtp_engine *engine, const gtp_search_options *opts)
         free(s);
         return -1;
     }
-    if (gtp_engine_register(engine, "sp-top-moves", cmd_top_moves, s)) {
+    if (gtp_engine_register(engine, "sp-top-moves", cmd_top_moves, s) ||
+        gtp_engine_register(engine, "sp-neighbours", cmd_neighbours, s) ||
+        gtp_engine_register(engine, "sp-remember", cmd_remember, s)) {
         release_searcher(s);
         return -1;
     }

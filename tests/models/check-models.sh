@@ -73,9 +73,27 @@ for f in $retrieval; do
     done
     "$index" build "$tmp/small.spi" --spd "$tmp/small.spd" --embedder "$embedder" --model "$base" \
         --factory Flat --threads 1 >/dev/null 2>&1 || { echo "FAIL: cannot index the games with $embedder"; exit 1; }
-    out=$(printf 'boardsize 9\ngenmove b\nquit\n' | "$gtp" --model "$f" --embedder "$embedder" --embed-model "$base" \
+    corners='play b A1\nplay w J9\nplay b A9\nplay w J1\n'
+    out=$(printf "boardsize 9\\ngenmove b\\nsp-neighbours 2\\nclear_board\\n${corners}genmove b\\nsp-remember\\nclear_board\\n${corners}genmove b\\nsp-neighbours 1\\nquit\\n" |
+        "$gtp" --model "$f" --embedder "$embedder" --embed-model "$base" \
         --index "$tmp/small.spi" --dataset "$tmp/small.spd" --simulations 8 --search-mode rules 2>&1) || true
     move=$(printf '%s\n' "$out" | sed -n 's/^= \([A-HJ-T][0-9]*\|pass\)$/\1/p' | head -1)
     [ -n "$move" ] || { echo "FAIL: $f: no move over an index of $embedder: $out"; exit 1; }
     echo "ok: $f retrieves with $embedder and plays $move"
+    # Its neighbours with boards; a game of corner moves remembered as game
+    # 150 (the index's games are 0..149), whose position after the corners
+    # the same moves played again find at distance 0 (no CGOS game has it).
+    printf '%s\n' "$out" | grep -q '^= 1 game [0-9]* move [0-9]* distance' ||
+        { echo "FAIL: $f: sp-neighbours shows no neighbour: $out"; exit 1; }
+    printf '%s\n' "$out" | grep -q '^= game 150, 5 positions$' ||
+        { echo "FAIL: $f: sp-remember did not add the game: $out"; exit 1; }
+    printf '%s\n' "$out" | grep -q '^= 1 game 150 move 4 distance 0.0000' ||
+        { echo "FAIL: $f: the remembered position is not the nearest neighbour of its repetition: $out"; exit 1; }
+    echo "ok: $f shows its neighbours and remembers a game"
+    # Without its index: refused at start-up, with the command that builds one.
+    out=$(printf 'quit\n' | "$gtp" --model "$f" --embedder "$embedder" --embed-model "$base" 2>&1) &&
+        { echo "FAIL: $f played without an index"; exit 1; }
+    printf '%s\n' "$out" | grep -q 'needs --index' && printf '%s\n' "$out" | grep -q '^  sp-index build ' ||
+        { echo "FAIL: $f without an index: no word of how to build one: $out"; exit 1; }
+    echo "ok: $f without an index says how to build one"
 done
