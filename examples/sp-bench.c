@@ -16,6 +16,8 @@ static const bench_command commands[] = {
     { "retrieval", "IVF-PQ recall@10, queries/s, build time and memory on CGOS PCA keys vs exact search", bench_retrieval },
     { "embed", "embedders' keys/s per core (learned f32/bf16 vs the model, raw); embedding and indexing N positions: "
                "time, peak memory, recall@10 vs exact", bench_embed },
+    { "agent", "the agent's time per move at 200 simulations, split by stage (embedding, retrieval, search): the "
+               "retrieval model beside the baseline agent, learned and rules modes", bench_agent },
 };
 
 static int usage(FILE *out)

@@ -18,6 +18,7 @@ int bench_data(int argc, char **argv);
 int bench_nn(int argc, char **argv);
 int bench_model(int argc, char **argv);
 int bench_embed(int argc, char **argv);
+int bench_agent(int argc, char **argv);
 
 /* Monotonic seconds. */
 double bench_now(void);

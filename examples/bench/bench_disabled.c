@@ -27,6 +27,16 @@ int bench_embed(int argc, char **argv)
                     "(meson setup -Dnn=enabled -Dretrieval=enabled)\n");
     return 1;
 }
+
+/* The agent's retrieval model needs both too. */
+int bench_agent(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "sp-bench agent: libsemiparam was built without the nn or the retrieval module "
+                    "(meson setup -Dnn=enabled -Dretrieval=enabled)\n");
+    return 1;
+}
 #endif
 
 #if defined(BENCH_WITHOUT_RETRIEVAL)
