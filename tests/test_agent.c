@@ -213,6 +213,13 @@ static void self_play(sp_agent *a, int simulations, int retrieval, int keeps_tre
     if (sp_game_is_over(g)) {
         ck_assert_int_eq(sp_agent_genmove(a, g, 0.0, &move), SP_OK);
         ck_assert_int_eq(move, SP_PASS);
+        /* No search ran: nothing stale to show. */
+        int32_t visits[ACTIONS];
+        ck_assert_int_eq(sp_search_root_stats(sp_agent_search(a), visits, NULL, NULL, NULL, ACTIONS), SP_ERR_MISUSE);
+        sp_agent_report r = SP_AGENT_REPORT_INIT;
+        ck_assert_int_eq(sp_agent_report_get(a, &r), SP_OK);
+        ck_assert_int_eq(r.simulations, 0);
+        ck_assert_int_eq(r.neighbours, 0);
     }
     sp_game_free(g);
 }
@@ -424,6 +431,18 @@ START_TEST(bad_arguments_and_mismatched_handles_are_refused)
     ck_assert_int_eq(sp_agent_genmove(NULL, g9, 0.0, &move), SP_ERR_INVALID_ARG);
     ck_assert_int_eq(sp_game_play(g9, 40), SP_OK);
     ck_assert_int_eq(sp_agent_add_game(a, g9, NULL, NULL), SP_ERR_MISUSE);
+    /* A search, then a finished game: a pass, and no stale search to show. */
+    int32_t visits[ACTIONS];
+    ck_assert_int_eq(sp_agent_genmove(a, g9, 0.0, &move), SP_OK);
+    ck_assert_int_eq(sp_search_root_stats(sp_agent_search(a), visits, NULL, NULL, NULL, ACTIONS), SP_OK);
+    sp_game *over = NULL;
+    ck_assert_int_eq(sp_game_clone(&over, g9), SP_OK);
+    ck_assert_int_eq(sp_game_play(over, SP_PASS), SP_OK);
+    ck_assert_int_eq(sp_game_play(over, SP_PASS), SP_OK);
+    ck_assert_int_eq(sp_agent_genmove(a, over, 0.0, &move), SP_OK);
+    ck_assert_int_eq(move, SP_PASS);
+    ck_assert_int_eq(sp_search_root_stats(sp_agent_search(a), visits, NULL, NULL, NULL, ACTIONS), SP_ERR_MISUSE);
+    sp_game_free(over);
     ck_assert_int_eq(sp_agent_add_game(NULL, g9, NULL, NULL), SP_ERR_INVALID_ARG);
     sp_agent_report r;
     ck_assert_int_eq(sp_agent_report_get(a, NULL), SP_ERR_INVALID_ARG);

@@ -126,7 +126,9 @@ SP_API int sp_agent_neighbours(const sp_agent *agent);
  * @param out_move receives the move (::SP_PASS when the game is over)
  * @return SP_OK; SP_ERR_INVALID_ARG (NULL, another board size); SP_ERR_NOMEM;
  *         SP_ERR_IO, SP_ERR_FORMAT (a retrieval or dataset failure, its message kept);
- *         SP_ERR_INTERNAL. The report then covers the failed search.
+ *         SP_ERR_INTERNAL. After a failure, or for a finished game (no search), the tree is
+ *         dropped (sp_agent_search() has no results to show) and the report holds the
+ *         time spent, move ::SP_PASS and no simulations.
  * @since 0.1
  */
 SP_API int sp_agent_genmove(sp_agent *agent, const sp_game *game, double seconds, int32_t *out_move);
@@ -143,8 +145,9 @@ typedef struct sp_agent_report {
     int32_t simulations;      /**< simulations the search ran for this move */
     int32_t reused;           /**< visits the root kept from the previous moves' tree (the root's
                                    visits, sp_search_root_stats(), minus simulations); 0 for a new tree */
-    float value;              /**< the root's value for the side that moved, -1..1 */
-    int32_t neighbours;       /**< neighbours of the root shown by sp_agent_neighbour_get() */
+    float value;              /**< the root's value for its side to move (the side this move is for), -1..1 */
+    int32_t neighbours;       /**< neighbours of the root shown by sp_agent_neighbour_get(): N, or fewer
+                                   when the retrieval set holds fewer keys */
     int64_t queries;          /**< positions whose neighbours were retrieved (the root and, in rules
                                    mode, every position the search evaluated) */
     double seconds;           /**< the whole call */
@@ -160,7 +163,7 @@ typedef struct sp_agent_report {
 #define SP_AGENT_REPORT_INIT { SP_AGENT_REPORT_VERSION, SP_PASS, 0, 0, 0.0f, 0, 0, 0.0, 0.0, 0.0, 0.0 }
 
 /**
- * Set @p report's version and zero the fields it has.
+ * Set @p report's version and the fields it has to ::SP_AGENT_REPORT_INIT's (all zero, move ::SP_PASS).
  * @return SP_OK, SP_ERR_INVALID_ARG, SP_ERR_VERSION.
  * @since 0.1
  */

@@ -360,12 +360,6 @@ typedef enum sp_model_search_mode {
 } sp_model_search_mode;
 
 /**
- * Options of the model as a searcher model. Initialise with
- * ::SP_MODEL_SEARCH_OPTIONS_INIT or sp_model_search_options_init(); fields
- * are only ever appended.
- * @since 0.1
- */
-/**
  * The neighbours of a retrieval model's positions in a search: fill
  * @p out_planes with n x N x ::SP_NEIGHBOUR_PLANES x size x size floats,
  * the planes (sp_dataset_neighbour_planes()) of the N neighbours retrieved
@@ -380,6 +374,12 @@ typedef enum sp_model_search_mode {
  */
 typedef int (*sp_model_neighbours_fn)(size_t n, const sp_game *const *games, float *out_planes, void *payload);
 
+/**
+ * Options of the model as a searcher model. Initialise with
+ * ::SP_MODEL_SEARCH_OPTIONS_INIT or sp_model_search_options_init(); fields
+ * are only ever appended.
+ * @since 0.1
+ */
 typedef struct sp_model_search_options {
     uint32_t version;   /**< ::SP_MODEL_SEARCH_OPTIONS_VERSION */
     int32_t mode;       /**< ::sp_model_search_mode, default ::SP_MODEL_SEARCH_LEARNED */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent_internal.h"
+#include "model/model_search_release.h"
 
 static const sp_agent_options agent_defaults = SP_AGENT_OPTIONS_INIT;
 static const sp__options_type agent_options_type = { "sp_agent_options", SP_AGENT_OPTIONS_VERSION,
@@ -131,6 +132,9 @@ void sp_agent_free(sp_agent *a)
     if (!a)
         return;
     sp_search_free(a->search);
+    /* The model keeps a searcher payload per neighbours payload (this agent) until it is freed. */
+    if (a->model && a->neighbours)
+        sp__model_search_release_neighbours(a->model, a);
     sp_go_evaluator_free(a->evaluator);
     sp_game_free(a->root);
     sp_rng_free(a->rng);
@@ -282,6 +286,28 @@ static int draw_action(sp_agent *a, int32_t *action)
     return rc;
 }
 
+/* The report's closing figures: the move, the stages' times, the neighbours shown. */
+static void finish_report(sp_agent *a, double start, int move)
+{
+    a->report.move = move;
+    a->report.neighbours = 0;
+    for (int i = 0; a->root_valid && i < a->neighbours; i++)
+        a->report.neighbours += a->root_ids[i] != SP_RETRIEVER_NO_ID; /* fewer keys than N: the found ones, first */
+    a->report.queries = a->queries;
+    a->report.seconds = sp__agent_now() - start;
+    a->report.seconds_embed = a->embed_seconds;
+    a->report.seconds_retrieve = a->retrieve_seconds;
+    a->report.seconds_search = fmax(0.0, a->report.seconds - a->embed_seconds - a->retrieve_seconds);
+}
+
+/* Forget the tree and the last root, so that nothing shows a stale search. */
+static void forget(sp_agent *a)
+{
+    sp_search_reset(a->search);
+    sp_game_free(a->root);
+    a->root = NULL;
+}
+
 int sp_agent_genmove(sp_agent *a, const sp_game *game, double seconds, int32_t *out_move)
 {
     if (!a || !game || !out_move)
@@ -297,8 +323,11 @@ int sp_agent_genmove(sp_agent *a, const sp_game *game, double seconds, int32_t *
     a->queries = 0;
     a->root_valid = 0;
     *out_move = SP_PASS;
-    if (sp_game_is_over(game))
+    if (sp_game_is_over(game)) {
+        forget(a);
+        finish_report(a, start, SP_PASS);
         return SP_OK;
+    }
 
     sp_game *root = NULL;
     int rc = sp_game_clone(&root, game);
@@ -307,37 +336,30 @@ int sp_agent_genmove(sp_agent *a, const sp_game *game, double seconds, int32_t *
     follow_game(a, root);
     sp_game_free(a->root);
     a->root = root;
-    if (a->neighbours && (rc = sp__agent_retrieve_root(a, root)))
-        return rc;
+    if (a->neighbours)
+        rc = sp__agent_retrieve_root(a, root);
 
     double limit = a->opts.seconds;
     if (seconds > 0.0 && (limit == 0.0 || seconds < limit))
         limit = seconds;
     int32_t action = -1;
-    rc = sp_search_set_limits(a->search, a->opts.simulations, limit);
+    if (!rc)
+        rc = sp_search_set_limits(a->search, a->opts.simulations, limit);
     if (!rc)
         rc = sp_search_run(a->search, root, NULL, &action);
     if (!rc && a->opts.temperature > 0.0f)
         rc = draw_action(a, &action);
-    sp_search_root_value(a->search, &a->report.value, &a->report.simulations);
-    /* What the run did not add, the kept subtree brought. */
-    if (!rc)
+    if (!rc) {
+        sp_search_root_value(a->search, &a->report.value, &a->report.simulations);
+        /* What the run did not add, the kept subtree brought. */
         a->report.reused = root_visits(a) - a->report.simulations;
-    if (rc) {
-        sp_search_reset(a->search);
-        sp_game_free(a->root);
-        a->root = NULL;
     }
     int move = SP_PASS;
     if (!rc && action >= 0)
         sp_action_to_move(a->size, action, &move);
+    if (rc)
+        forget(a);
+    finish_report(a, start, rc ? SP_PASS : move);
     *out_move = move;
-    a->report.move = move;
-    a->report.neighbours = a->root_valid ? a->neighbours : 0;
-    a->report.queries = a->queries;
-    a->report.seconds = sp__agent_now() - start;
-    a->report.seconds_embed = a->embed_seconds;
-    a->report.seconds_retrieve = a->retrieve_seconds;
-    a->report.seconds_search = fmax(0.0, a->report.seconds - a->embed_seconds - a->retrieve_seconds);
     return rc;
 }

@@ -3,6 +3,7 @@
  * come back NULL as on any failure, and sp_model_free(NULL) stays a no-op. */
 #include "core/disabled.h"
 #include "semiparam/model.h"
+#include "model/model_search_release.h"
 
 int sp_model_options_init(sp_model_options *opts, uint32_t version) { return SP__DISABLED("nn"); }
 
@@ -77,4 +78,10 @@ uint64_t sp_model_embedder_id(const sp_model *m) { return 0; }
 int sp_model_check_retrieval(const sp_model *m, uint64_t embedder_id, int32_t neighbours)
 {
     return SP__DISABLED("nn");
+}
+
+void sp__model_search_release_neighbours(sp_model *m, const void *neighbours_payload)
+{
+    (void)m;
+    (void)neighbours_payload;
 }

@@ -9,6 +9,7 @@
 #include "go/game_internal.h"
 #include "model_internal.h" /* sp__model_search_release_all */
 #include "model_search.h"
+#include "model_search_release.h"
 
 static const sp_model_search_options search_defaults = SP_MODEL_SEARCH_OPTIONS_INIT;
 static const sp__options_type search_options_type = {
@@ -167,13 +168,15 @@ static void payload_free(sp__model_search *p)
 static pthread_mutex_t payloads_lock = PTHREAD_MUTEX_INITIALIZER;
 static sp__model_search *payloads;
 
-void sp__model_search_release_all(sp_model *m)
+/* Free the payloads of model m, or only those whose neighbours callback
+ * reads `neighbours_payload` when it is not NULL. */
+static void release_payloads(sp_model *m, const void *neighbours_payload)
 {
     pthread_mutex_lock(&payloads_lock);
     sp__model_search **link = &payloads, *mine = NULL;
     while (*link) {
         sp__model_search *p = *link;
-        if (p->model == m) {
+        if (p->model == m && (!neighbours_payload || p->opts.neighbours_payload == neighbours_payload)) {
             *link = p->next;
             p->next = mine;
             mine = p;
@@ -187,6 +190,14 @@ void sp__model_search_release_all(sp_model *m)
         payload_free(mine);
         mine = next;
     }
+}
+
+void sp__model_search_release_all(sp_model *m) { release_payloads(m, NULL); }
+
+void sp__model_search_release_neighbours(sp_model *m, const void *neighbours_payload)
+{
+    if (neighbours_payload)
+        release_payloads(m, neighbours_payload);
 }
 
 static int payload_create(sp_model *m, const sp_model_search_options *o, sp__model_search **out)
