@@ -350,7 +350,22 @@ class Handle:
             # A dependent refused (it is in use): the C object stays, still open.
             self._ptr = ptr
             raise
+        self._free_after_dependents(ptr)
+
+    def _free_after_dependents(self, ptr):
+        """Free the C object once no dependent holds a C object of its own,
+        then tell the Dependents lists this handle is in. Only the garbage
+        collection of a cycle (at interpreter exit: a module's globals and
+        its functions) leaves one: it clears the weak references of the lists
+        before it calls any finalizer, in no set order, so a model can go
+        before the search or agent whose tree holds its states; the last
+        of them to go frees it then."""
+        for value in list(vars(self).values()):
+            if isinstance(value, Dependents) and value._defer(lambda: self._free_after_dependents(ptr)):
+                return
         type(self)._free(ptr)
+        for registrar in self.__dict__.pop("_registrars", ()):
+            registrar._freed()
 
     def __enter__(self):
         self._p  # entering a closed handle is an error
@@ -404,9 +419,35 @@ class Dependents:
 
     def __init__(self):
         self._refs = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._live = 0  # children added whose C object is not freed yet
+        self._then = None  # the parent's free, waiting for them
 
     def add(self, child):
+        if child.closed:
+            return
         self._refs.add(child)
+        with self._lock:
+            self._live += 1
+        child.__dict__.setdefault("_registrars", []).append(self)
+
+    def _freed(self):
+        """A child freed its C object."""
+        with self._lock:
+            self._live -= 1
+            then = self._then if self._live == 0 else None
+            if then is not None:
+                self._then = None
+        if then is not None:
+            then()
+
+    def _defer(self, then):
+        """Whether a child still holds a C object; then() runs when the last one is freed."""
+        with self._lock:
+            if self._live == 0:
+                return False
+            self._then = then
+            return True
 
     def close_all(self):
         for child in list(self._refs):

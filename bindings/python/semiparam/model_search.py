@@ -10,10 +10,16 @@ The root of Search.run() is a Game of the model's board size; actions are
 board points and size*size for pass, as for a GoEvaluator. The model is any
 open handle of an sp_model (semiparam.model.Model); it must stay open while
 searches over it exist, and closing the ModelSearchModel closes them first.
+
+A retrieval model (options.neighbours > 0) needs the neighbours of every
+position it evaluates, which the options' `neighbours` callback (version 2)
+gives; that callback is not offered to Python, so ModelSearchModel over a
+retrieval model raises the library's UnsupportedError: semiparam.agent.Agent
+searches one, retrieving the neighbours in C.
 """
 import ctypes
 import enum
-from ctypes import POINTER, byref, c_int, c_int32, c_uint32, c_void_p
+from ctypes import POINTER, byref, c_float, c_int, c_int32, c_size_t, c_uint32, c_void_p
 
 from . import _lib
 from ._lib import function
@@ -22,7 +28,7 @@ from . import go
 from .go import Game
 from .search import SearchModel
 
-MODEL_SEARCH_OPTIONS_VERSION = 1
+MODEL_SEARCH_OPTIONS_VERSION = 2
 
 
 class ModelSearchMode(enum.IntEnum):
@@ -31,10 +37,17 @@ class ModelSearchMode(enum.IntEnum):
     RULES = 1    #: AlphaZero: real games in the tree, initial inference at every node
 
 
+#: sp_model_neighbours_fn: int (*)(size_t n, const sp_game *const *games, float *out_planes, void *payload).
+NEIGHBOURS_FN = ctypes.CFUNCTYPE(c_int, c_size_t, POINTER(c_void_p), POINTER(c_float), c_void_p)
+
+
 class ModelSearchOptions(ctypes.Structure):
-    """sp_model_search_options; build with model_search_options()."""
+    """sp_model_search_options; build with model_search_options(). The
+    version 2 fields (the neighbours callback of a retrieval model and its
+    payload) stay NULL from Python: the agent (semiparam.agent) sets its own."""
     _c_name_ = "sp_model_search_options"
-    _fields_ = [("version", c_uint32), ("mode", c_int32), ("max_batch", c_int32)]
+    _fields_ = [("version", c_uint32), ("mode", c_int32), ("max_batch", c_int32),
+                ("neighbours", NEIGHBOURS_FN), ("neighbours_payload", c_void_p)]  # version 2
 
 
 _options_init = function("sp_model_search_options_init", c_int, [POINTER(ModelSearchOptions), c_uint32])
@@ -44,6 +57,10 @@ _search_model = function("sp_model_search_model", c_int, [c_void_p, POINTER(Mode
 
 def model_search_options(**fields):
     """ModelSearchOptions with the library's defaults, then @fields (mode, max_batch)."""
+    for name in ("neighbours", "neighbours_payload"):
+        if name in fields:
+            raise TypeError("model_search_options(%s=...): the neighbours callback is not offered to Python; "
+                            "semiparam.agent.Agent searches a retrieval model" % name)
     opts = _lib.new_options(ModelSearchOptions)
     check(_options_init(byref(opts), MODEL_SEARCH_OPTIONS_VERSION))
     return _lib.fill_options(opts, fields)
@@ -68,6 +85,10 @@ class ModelSearchModel(go.SearchActions, _lib.Handle):
             raise TypeError("options must be a ModelSearchOptions, not %s" % type(options).__name__)
         elif fields:
             raise TypeError("give either options or keyword fields, not both")
+        if options.neighbours or options.neighbours_payload:
+            # C would keep calling a Python thunk that nothing here keeps alive.
+            raise TypeError("ModelSearchOptions.neighbours is not offered to Python; "
+                            "semiparam.agent.Agent searches a retrieval model")
         struct = SearchModel()
         with _lib.borrow(model, _lib.Handle, "model") as ptr:
             check(_search_model(ptr, byref(options), byref(struct)))

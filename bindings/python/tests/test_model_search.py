@@ -1,7 +1,9 @@
 """semiparam.model_search: a Python search over a tiny fresh model, both
 modes: legal moves only, root priors a distribution over the legal moves,
-lifetime rules (closing the view, or the model, closes the searches over it)
-and argument checks."""
+lifetime rules (closing the view, or the model, closes the searches over
+it; a collected cycle frees them before the model), a retrieval model
+refused (UnsupportedError: the agent searches one) and argument checks."""
+import gc
 import unittest
 
 import semiparam as sp
@@ -45,15 +47,29 @@ class TestModelSearch(unittest.TestCase):
 
     def test_options(self):
         o = model_search.model_search_options()
-        self.assertEqual((o.version, o.mode, o.max_batch), (1, ModelSearchMode.LEARNED, 0))
+        self.assertEqual((o.version, o.mode, o.max_batch), (2, ModelSearchMode.LEARNED, 0))
+        self.assertFalse(o.neighbours)  # a NULL callback
+        self.assertIsNone(o.neighbours_payload)
         with self.assertRaises(TypeError):
             model_search.model_search_options(modes=1)
+        # The neighbours callback (version 2) is the agent's, not Python's.
+        with self.assertRaises(TypeError):
+            model_search.model_search_options(neighbours=None)
+        with self.assertRaises(TypeError):
+            model_search.model_search_options(neighbours_payload=1)
+        o.neighbours = model_search.NEIGHBOURS_FN(lambda n, games, out, payload: 0)
+        with self.assertRaises(TypeError):
+            ModelSearchModel(self.model, o)
+        # Version 1 (without the callback) is still read.
+        with ModelSearchModel(self.model, model_search.model_search_options(version=1, mode=ModelSearchMode.RULES)) \
+                as m:
+            self.assertEqual(m.mode, ModelSearchMode.RULES)
         with self.assertRaises(sp.InvalidArgumentError):
             ModelSearchModel(self.model, mode=5)
         with self.assertRaises(sp.InvalidArgumentError):
             ModelSearchModel(self.model, max_batch=-1)
         with self.assertRaises(sp.VersionError):
-            ModelSearchModel(self.model, model_search.model_search_options(version=2))
+            ModelSearchModel(self.model, model_search.model_search_options(version=3))
         with self.assertRaises(TypeError):
             ModelSearchModel("model")
         with self.assertRaises(TypeError):
@@ -81,6 +97,43 @@ class TestModelSearch(unittest.TestCase):
                                     self.assertEqual(stats.priors[a], 0.0)
                                     self.assertEqual(stats.visits[a], 0)
                             self.assertEqual(s.root_value()[1], 32)
+
+    def test_a_retrieval_model_needs_the_agent(self):
+        # Without a neighbours callback the search would read zeros for every
+        # neighbour: the library refuses, and the agent (semiparam.agent) is the way.
+        with Model(nn=nn.nn_options(backend=nn.Backend.CPU, threads=1), neighbours=3, neighbour_channels=3,
+                   **TINY) as retrieval:
+            for mode in ModelSearchMode:
+                with self.subTest(mode=mode), self.assertRaises(sp.UnsupportedError) as cm:
+                    ModelSearchModel(retrieval, mode=mode)
+                self.assertIn("neighbours", str(cm.exception))
+
+    def test_a_collected_cycle_frees_the_searches_before_the_model(self):
+        # The garbage collection of a cycle clears the model's and the view's
+        # weak lists of dependents before any finalizer runs, in no set order:
+        # the model must still outlive the search whose tree holds its states.
+        freed = []
+        frees = Search.__dict__["_free"], Model.__dict__["_free"]
+        for cls, name in ((Search, "search"), (Model, "model")):
+            cls._free = staticmethod(lambda ptr, free=cls._free, name=name: (freed.append(name), free(ptr)))
+
+        class Player:
+            def __init__(self):
+                self.model = tiny_model()
+                self.view = ModelSearchModel(self.model, mode=ModelSearchMode.RULES)
+                self.search = Search(self.view, simulations=4)
+                self.me = self
+
+        try:
+            for _ in range(10):
+                p = Player()
+                with random_game(1, 2) as g:
+                    p.search.run(g)
+                del p
+                gc.collect()
+            self.assertEqual(freed, ["search", "model"] * 10)
+        finally:
+            Search._free, Model._free = frees
 
     def test_wrong_root_and_lifetime(self):
         m = ModelSearchModel(self.model)
