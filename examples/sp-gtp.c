@@ -4,6 +4,7 @@
  * or uniformly random moves that keep its own eyes with --player random. */
 #include <getopt.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,9 @@ static void usage(FILE *out)
             "neighbours, the network's value and N most likely legal moves for the side to move\n"
             "instead. With a retrieval model, sp-neighbours [N] shows the last search's root\n"
             "neighbours (game, move, distance, outcome, next moves, board) and sp-remember adds\n"
-            "the game on the board to the retrieval set (for this process; no file changes).\n");
+            "the game on the board to the retrieval set (for this process; no file changes).\n"
+            "lz-analyze [color] [interval] streams Leela Zero's analysis lines (Sabaki, Lizzie) every\n"
+            "interval centiseconds until the next command.\n");
 }
 
 static int parse_number(const char *text, double min, double max, double *out)
@@ -80,6 +83,13 @@ static long read_line(FILE *in, char *buf, size_t capacity)
     if (c == EOF && n == 0)
         return -1;
     return (long)n;
+}
+
+/* Whether standard input has something to read (or is at its end). */
+static int input_waiting(void)
+{
+    struct pollfd p = { .fd = 0, .events = POLLIN };
+    return poll(&p, 1, 0) != 0;
 }
 
 /* Simulations per move with a model unless --simulations says otherwise
@@ -354,6 +364,9 @@ int main(int argc, char **argv)
         sp_model_free(model);
         return 1;
     }
+    /* Unbuffered input: an open stream (lz-analyze) runs until the next
+     * command arrives, which poll() sees only when no buffer holds it. */
+    setvbuf(stdin, NULL, _IONBF, 0);
     static char line[GTP_MAX_LINE + 1];
     long n;
     int quit = 0;
@@ -362,6 +375,10 @@ int main(int argc, char **argv)
         quit = gtp_engine_handle(engine, line, (size_t)n, &response);
         fputs(response, stdout);
         fflush(stdout);
+        /* At least one update, then more until input is waiting. */
+        while (gtp_engine_stream_step(engine, stdout) && !input_waiting())
+            ;
+        gtp_engine_stream_end(engine, stdout);
     }
     /* The engine's agent holds the model's states and borrows the retrieval files: they go last. */
     gtp_engine_free(engine);

@@ -379,6 +379,81 @@ START_TEST(sp_gtp_with_a_model_file)
 }
 END_TEST
 
+/* One lz-analyze update as Sabaki and Lizzie read Leela Zero's: entries
+ * "info move V visits N winrate W prior P lcb L order K pv V ..." on one
+ * line, W, P and L in 0..10000, orders 0, 1, ..., visits not increasing
+ * and summing to `simulations`, each pv starting with its move. Returns
+ * the entries read, or -1 with the reason in `why`. */
+static int check_analysis_line(const char *line, int simulations, char *why, size_t cap)
+{
+    int entries = 0, sum = 0, last = 1 << 30;
+    const char *p = line;
+    while (*p && *p != '\n') {
+        char move[8], first[8];
+        int visits, winrate, prior, lcb, order, used = 0;
+        if (sscanf(p, "info move %7s visits %d winrate %d prior %d lcb %d order %d pv %7s%n", move, &visits,
+                   &winrate, &prior, &lcb, &order, first, &used) != 7)
+            return snprintf(why, cap, "entry %d does not parse: %.80s", entries, p), -1;
+        if (order != entries || visits < 1 || visits > last || winrate < 0 || winrate > 10000 || prior < 0 ||
+            prior > 10000 || lcb < 0 || lcb > 10000 || strcmp(move, first))
+            return snprintf(why, cap, "entry %d is out of order or range: %.80s", entries, p), -1;
+        last = visits;
+        sum += visits;
+        entries++;
+        p += used;
+        /* The rest of the pv, up to the next entry. */
+        while (*p == ' ' && strncmp(p, " info ", 6))
+            p += strcspn(p + 1, " \n") + 1;
+        if (*p == ' ')
+            p++;
+    }
+    if (sum != simulations)
+        return snprintf(why, cap, "visits sum to %d, not %d", sum, simulations), -1;
+    return entries;
+}
+
+START_TEST(lz_analyze_streams_as_sabaki_reads_it)
+{
+    sp_model *m = tiny_model();
+    if (!m)
+        return;
+    char path[] = "/tmp/sp_gtp_analyze_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    close(fd);
+    ck_assert_msg(sp_model_save(m, path) == SP_OK, "%s", sp_last_error());
+    sp_model_free(m);
+    /* From a file, input is always waiting: each stream gives one update
+     * and closes with the blank line before the next command's response. */
+    /* Intervals of 100 s: each update stops at the simulations, not the clock. */
+    static const char commands[] = "play b C3\nlz-analyze w 10000\nsp-top-moves 1\n7 lz-analyze interval 10000\n"
+                                   "lz-analyze x\nquit\n";
+    static const char *const flags[] = { "--search-mode rules", "--search-mode learned", "" };
+    for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+        char args[512], *out, *err, why[256];
+        snprintf(args, sizeof args, "%s%s %s --simulations 16 --seed 1", f < 2 ? "--model " : "",
+                 f < 2 ? path : "--size 5", flags[f]);
+        ck_assert_msg(run_sp_gtp(args, commands, &out, &err) == 0, "%s: %s", args, err);
+        const char *p = strstr(out, "=\n\n=\ninfo move ");
+        ck_assert_msg(p != NULL, "%s: no analysis after play: %s", args, out);
+        p += 5;
+        ck_assert_msg(check_analysis_line(p, 16, why, sizeof why) > 0, "%s: %s", args, why);
+        p = strchr(p, '\n') + 1;
+        /* Closed by a blank line; sp-top-moves then shows the analysis's search (a model's, the network). */
+        ck_assert_msg(strncmp(p, f < 2 ? "\n= value " : "\n= simulations 16 ", f < 2 ? 9 : 18) == 0, "%s: %s",
+                      args, p);
+        /* The second analysis goes on from the kept tree but in learned mode. */
+        p = strstr(p, "=7\ninfo move ");
+        ck_assert_msg(p != NULL, "%s: no second analysis: %s", args, out);
+        ck_assert_msg(check_analysis_line(p + 3, f == 1 ? 16 : 32, why, sizeof why) > 0, "%s: %s", args, why);
+        ck_assert_msg(strstr(p, "\n\n? syntax error\n\n") != NULL, "%s: %s", args, p);
+        free(out);
+        free(err);
+    }
+    unlink(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gtp_search");
@@ -394,6 +469,7 @@ int main(void)
     tcase_add_test(model, model_plays_legal_games);
     tcase_add_test(model, model_commands);
     tcase_add_test(model, sp_gtp_with_a_model_file);
+    tcase_add_test(model, lz_analyze_streams_as_sabaki_reads_it);
     suite_add_tcase(s, model);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

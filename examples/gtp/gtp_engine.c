@@ -311,7 +311,37 @@ static void frame(gtp_engine *e, int ok, const char *id)
         buffer_append(r, &c, 1);
         previous = c;
     }
-    buffer_append(r, "\n\n", 2);
+    /* An open stream's blank line comes when it ends (gtp_engine_stream_end). */
+    buffer_append(r, "\n\n", ok && e->stream ? 1 : 2);
+}
+
+void gtp_engine_stream(gtp_engine *engine, gtp_stream_fn step, void *payload)
+{
+    engine->stream = step;
+    engine->stream_payload = payload;
+}
+
+int gtp_engine_streaming(const gtp_engine *engine) { return engine && engine->stream != NULL; }
+
+void gtp_engine_stream_end(gtp_engine *engine, FILE *out)
+{
+    if (!engine || !engine->stream)
+        return;
+    engine->stream = NULL;
+    engine->stream_payload = NULL;
+    fputs("\n", out);
+    fflush(out);
+}
+
+int gtp_engine_stream_step(gtp_engine *engine, FILE *out)
+{
+    if (!engine || !engine->stream)
+        return 0;
+    int stop = engine->stream(engine, out, engine->stream_payload);
+    fflush(out);
+    if (stop)
+        gtp_engine_stream_end(engine, out);
+    return !stop;
 }
 
 #define GTP_MAX_WORDS 32
@@ -336,6 +366,7 @@ int gtp_engine_handle(gtp_engine *engine, const char *line, size_t length, const
         n--;
     }
     buffer_reset(&engine->text);
+    engine->stream = NULL;
     int ok = 0;
     if (raw > GTP_MAX_LINE) {
         gtp_printf(engine, "line too long");
@@ -350,6 +381,8 @@ int gtp_engine_handle(gtp_engine *engine, const char *line, size_t length, const
         else
             ok = c->fn(engine, n - 1, command + 1, c->payload) == 0;
     }
+    if (!ok)
+        engine->stream = NULL;
     frame(engine, ok, id);
     *out_response = engine->response.failed ? out_of_memory : engine->response.data;
     return engine->quit;

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <semiparam.h>
 
@@ -67,6 +68,33 @@ void gtp_engine_free(gtp_engine *engine);
  * @return 1 after quit, 0 otherwise.
  */
 int gtp_engine_handle(gtp_engine *engine, const char *line, size_t length, const char **out_response);
+
+/**
+ * One update of a streaming response (lz-analyze): write one line to @p out.
+ * @return 0 to go on, non-zero to end the stream.
+ */
+typedef int (*gtp_stream_fn)(gtp_engine *engine, FILE *out, void *payload);
+
+/**
+ * Called by a command handler that succeeds: its response stays open after
+ * the handler returns ("=id" and one newline, no closing blank line), and
+ * the program calls gtp_engine_stream_step() until input arrives, then
+ * gtp_engine_stream_end(), which writes the blank line that closes it.
+ */
+void gtp_engine_stream(gtp_engine *engine, gtp_stream_fn step, void *payload);
+
+/** Whether a streaming response is open. */
+int gtp_engine_streaming(const gtp_engine *engine);
+
+/**
+ * One update of the open stream to @p out, flushed. When the step ends the
+ * stream (or none is open) the stream is closed as gtp_engine_stream_end() does.
+ * @return 1 while the stream stays open, 0 once it is closed.
+ */
+int gtp_engine_stream_step(gtp_engine *engine, FILE *out);
+
+/** Close the open stream (if any): write the closing blank line to @p out and flush. */
+void gtp_engine_stream_end(gtp_engine *engine, FILE *out);
 
 /** Replace the move chooser; the engine releases the old one. NULL restores the random player. */
 void gtp_engine_set_player(gtp_engine *engine, const gtp_player *player);

@@ -28,6 +28,9 @@ struct gtp_engine {
     gtp_buffer text;     /* the handler's response text */
     gtp_buffer response; /* the framed response handed back */
     char line[GTP_MAX_LINE + 1];
+    /* A streaming response (gtp_engine_stream): its step and payload, NULL when none. */
+    gtp_stream_fn stream;
+    void *stream_payload;
 };
 
 /* Add the standard GTP commands; 0 or -1 when out of memory. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gtp_internal.h"
 #include "gtp_search.h"
 
 #define TOP_DEFAULT 10
@@ -19,6 +20,8 @@ typedef struct searcher {
     int size;
     sp_agent *agent;    /* the player: search, tree reuse and retrieval are the agent's */
     int has_result;     /* sp-top-moves has something to show */
+    int analysis_color; /* lz-analyze's side to move */
+    double analysis_seconds; /* between its updates */
     /* Our own clock when the controller sends no time_left. */
     gtp_clock settings;
     double used_seconds;
@@ -346,6 +349,87 @@ static int cmd_remember(gtp_engine *e, int argc, char **args, void *payload)
     return 0;
 }
 
+/* One lz-analyze update: search the position on the board for another
+ * interval (the tree kept between updates, but in learned mode) and write
+ * every visited move as Leela Zero does, on one line: "info move V visits N
+ * winrate W prior P lcb W order K pv ..." with W and P in 0..10000 for the
+ * side analysed, the most visited first; the best move's pv is the
+ * search's principal variation, the others' their own move. */
+static int analysis_step(gtp_engine *e, FILE *out, void *payload)
+{
+    searcher *s = payload;
+    const sp_game *game = gtp_engine_game(e);
+    const int size = sp_game_size(game), actions = size * size + 1;
+    if ((!s->agent || s->size != size) && make_agent(s, size))
+        return 1;
+    sp_game *root = gtp_search_position(game, s->analysis_color);
+    int32_t move;
+    int rc = !root || sp_game_is_over(root) || sp_agent_genmove(s->agent, root, s->analysis_seconds, &move);
+    sp_game_free(root);
+    int32_t *visits = malloc((size_t)actions * sizeof *visits), pv[PV_MAX];
+    float *priors = malloc((size_t)actions * sizeof *priors), *values = malloc((size_t)actions * sizeof *values);
+    size_t pv_len = 0;
+    const sp_search *search = sp_agent_search(s->agent);
+    rc = rc || !visits || !priors || !values ||
+         sp_search_root_stats(search, visits, priors, values, NULL, (size_t)actions) ||
+         sp_search_pv(search, pv, PV_MAX, &pv_len);
+    s->has_result = !rc;
+    for (int order = 0; !rc; order++) {
+        int best = -1;
+        for (int a = 0; a < actions; a++)
+            if (visits[a] > 0 && (best < 0 || visits[a] > visits[best]))
+                best = a;
+        if (best < 0)
+            break;
+        char vertex[8];
+        const int winrate = (int)lround(5000.0 * (1.0 + values[best]));
+        sp_move_to_gtp(size, move_of(size, best), vertex, sizeof vertex);
+        fprintf(out, "%sinfo move %s visits %d winrate %d prior %d lcb %d order %d pv", order ? " " : "", vertex,
+                visits[best], winrate, (int)lround(10000.0 * priors[best]), winrate, order);
+        if (order == 0 && pv_len > 0 && pv[0] == best) {
+            for (size_t i = 0; i < pv_len; i++) {
+                sp_move_to_gtp(size, move_of(size, pv[i]), vertex, sizeof vertex);
+                fprintf(out, " %s", vertex);
+            }
+        } else {
+            fprintf(out, " %s", vertex);
+        }
+        visits[best] = 0;
+    }
+    fprintf(out, "\n");
+    free(visits);
+    free(priors);
+    free(values);
+    return rc;
+}
+
+/* lz-analyze [color] [interval] [interval N] [minmoves N] [maxmoves N]:
+ * Leela Zero's live analysis, as Sabaki and Lizzie ask for it (interval in
+ * centiseconds, default 100; KataGo's minmoves and maxmoves are accepted
+ * and ignored: every visited move is listed). The response stays open,
+ * one update per interval, until the next command. */
+static int cmd_lz_analyze(gtp_engine *e, int argc, char **args, void *payload)
+{
+    searcher *s = payload;
+    int color = sp_game_to_play(gtp_engine_game(e)), interval = 100, at = 0, ignored;
+    if (at < argc && gtp_parse_color(args[at]) > 0)
+        color = gtp_parse_color(args[at++]);
+    if (at < argc && strspn(args[at], "0123456789") == strlen(args[at]) &&
+        gtp__parse_int(args[at++], 0, 100000, &interval))
+        return gtp__fail(e, "syntax error");
+    for (; at < argc; at += 2) {
+        const int is_interval = strcmp(args[at], "interval") == 0;
+        if ((!is_interval && strcmp(args[at], "minmoves") && strcmp(args[at], "maxmoves")) || at + 1 >= argc ||
+            gtp__parse_int(args[at + 1], 0, 100000, is_interval ? &interval : &ignored))
+            return gtp__fail(e, "syntax error");
+    }
+    s->analysis_color = color;
+    /* An interval of 0 asks for updates as often as possible: a tenth of a second here. */
+    s->analysis_seconds = interval > 0 ? interval / 100.0 : 0.1;
+    gtp_engine_stream(e, analysis_step, s);
+    return 0;
+}
+
 int gtp_search_attach(gtp_engine *engine, const gtp_search_options *opts)
 {
     searcher *s = calloc(1, sizeof *s);
@@ -359,7 +443,8 @@ int gtp_search_attach(gtp_engine *engine, const gtp_search_options *opts)
     }
     if (gtp_engine_register(engine, "sp-top-moves", cmd_top_moves, s) ||
         gtp_engine_register(engine, "sp-neighbours", cmd_neighbours, s) ||
-        gtp_engine_register(engine, "sp-remember", cmd_remember, s)) {
+        gtp_engine_register(engine, "sp-remember", cmd_remember, s) ||
+        gtp_engine_register(engine, "lz-analyze", cmd_lz_analyze, s)) {
         release_searcher(s);
         return -1;
     }
