@@ -58,7 +58,8 @@ static void usage(FILE *out)
             "neighbours (game, move, distance, outcome, next moves, board) and sp-remember adds\n"
             "the game on the board to the retrieval set (for this process; no file changes).\n"
             "lz-analyze [color] [interval] streams Leela Zero's analysis lines (Sabaki, Lizzie) every\n"
-            "interval centiseconds until the next command.\n");
+            "interval centiseconds until the next command. final_status_list (Monte-Carlo ownership),\n"
+            "kgs-genmove_cleanup and kgs-time_settings are there for servers and referees.\n");
 }
 
 static int parse_number(const char *text, double min, double max, double *out)

@@ -471,6 +471,53 @@ START_TEST(player_interface_clock_and_extensions)
 }
 END_TEST
 
+/* The end of a game: dead stones by Monte-Carlo ownership (one per side on
+ * a 5x5 board split by two walls, the status GNU Go 3.8 gives too), the
+ * clean-up move that captures instead of passing, KGS's time settings. */
+START_TEST(status_cleanup_and_kgs_time)
+{
+    static int ok = 0;
+    static const char *const walls[] = { "boardsize 5", "play b C1", "play w B1", "play b C2", "play w B2",
+                                         "play b C3", "play w B3", "play b C4", "play w B4", "play b C5",
+                                         "play w B5", "play b A3", "play w E3", NULL };
+    script(walls);
+    EXPECT("final_status_list dead", "= A3\nE3\n\n");
+    EXPECT("final_status_list alive", "= B5 B4 B3 B2 B1\nC5 C4 C3 C2 C1\n\n");
+    EXPECT("final_status_list seki", "=\n\n");
+    EXPECT("final_status_list", "? syntax error\n\n");
+    EXPECT("final_status_list dying", "? syntax error\n\n");
+    /* A player that passes: the clean-up plays next to White's dead stone instead. */
+    gtp_player player = { "fixed", fixed_genmove, fixed_release, &ok };
+    gtp_engine_set_player(engine, &player);
+    fixed_move = SP_PASS;
+    const char *r = send("kgs-genmove_cleanup b");
+    ck_assert_msg(!strcmp(r, "= E4\n\n") || !strcmp(r, "= E2\n\n") || !strcmp(r, "= D3\n\n"), "%s", r);
+    EXPECT("kgs-genmove_cleanup", "? syntax error\n\n");
+    /* White's only dead stone gone, Black passes as its player says. */
+    static const char *const capture[] = { "undo", "play b E4", "play w pass", "play b E2", "play w pass",
+                                           "play b D3", NULL };
+    script(capture);
+    EXPECT("final_status_list dead", "= A3\n\n");
+    /* White's pass becomes a move next to A3 (its first free neighbour, from the top). */
+    EXPECT("kgs-genmove_cleanup w", "= A4\n\n");
+    EXPECT("kgs-time_settings byoyomi 60 10 5", "=\n\n");
+    EXPECT("genmove b", "= pass\n\n");
+    ck_assert_int_eq(seen_clock.main_time, 60);
+    ck_assert_int_eq(seen_clock.byo_yomi_time, 10);
+    ck_assert_int_eq(seen_clock.byo_yomi_stones, 1);
+    EXPECT("kgs-time_settings canadian 0 300 25", "=\n\n");
+    EXPECT("genmove w", "= pass\n\n");
+    ck_assert_int_eq(seen_clock.main_time, 0);
+    ck_assert_int_eq(seen_clock.byo_yomi_time, 300);
+    ck_assert_int_eq(seen_clock.byo_yomi_stones, 25);
+    EXPECT("kgs-time_settings absolute 900", "=\n\n");
+    EXPECT("kgs-time_settings none", "=\n\n");
+    EXPECT("kgs-time_settings byoyomi 60 10", "? syntax error\n\n");
+    EXPECT("kgs-time_settings fischer 60 10", "? syntax error\n\n");
+    gtp_engine_set_player(engine, NULL);
+}
+END_TEST
+
 START_TEST(quit_ends_the_session)
 {
     ck_assert_str_eq(send("name"), "= libsemiparam\n\n");
@@ -661,6 +708,7 @@ int main(void)
     tcase_add_test(tc, sgf_load_and_print);
     tcase_add_test(tc, player_interface_clock_and_extensions);
     tcase_add_test(tc, quit_ends_the_session);
+    tcase_add_test(tc, status_cleanup_and_kgs_time);
     suite_add_tcase(s, tc);
     TCase *match = tcase_create("gnugo");
     tcase_set_timeout(match, 120);

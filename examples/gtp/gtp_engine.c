@@ -126,7 +126,8 @@ int gtp_engine_create(gtp_engine **out, const gtp_engine_options *opts)
     game_opts.board_size = opts->board_size;
     game_opts.komi = opts->komi;
     if (sp_game_create(&e->game, &game_opts) != SP_OK || sp_rng_create(&e->rng, opts->seed) != SP_OK
-        || gtp__register_standard(e) || gtp__register_meta(e) || gtp__register_sgf(e)) {
+        || gtp__register_standard(e) || gtp__register_meta(e) || gtp__register_sgf(e) ||
+        gtp__register_status(e)) {
         gtp_engine_free(e);
         return -1;
     }

@@ -37,6 +37,7 @@ struct gtp_engine {
 int gtp__register_standard(gtp_engine *engine);
 int gtp__register_meta(gtp_engine *engine);
 int gtp__register_sgf(gtp_engine *engine);
+int gtp__register_status(gtp_engine *engine);
 
 /* Write @p message as the response text and return -1, the error result. */
 int gtp__fail(gtp_engine *engine, const char *message);
