@@ -1,7 +1,9 @@
-/* sp-gtp: a Go engine speaking GTP version 2 on stdin/stdout. It plays with
- * MCTS over random playouts (gtp/gtp_search.c) or over a learned model
- * (--model, gtp/gtp_model.c), with the model's prior alone (--policy-only),
- * or uniformly random moves that keep its own eyes with --player random. */
+/* sp-gtp: a Go engine speaking GTP version 2 on stdin/stdout. It plays
+ * through the library's agent (gtp/gtp_search.c): by default the shipped
+ * retrieval model with its retrieval set (gtp/gtp_retrieval.c), or any
+ * --model; or MCTS over random playouts (--player playouts), the model's
+ * prior alone (--policy-only, gtp/gtp_model.c), or uniformly random moves
+ * that keep its own eyes (--player random). */
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
@@ -19,8 +21,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: sp-gtp [--seed N] [--size N] [--komi X] [--player search|random] [--simulations N]\n"
-            "              [--threads N] [--batch N] [--seconds S] [--playouts M] [--search puct|gumbel]\n"
+            "usage: sp-gtp [--seed N] [--size N] [--komi X] [--player agent|playouts|random]\n"
+            "              [--simulations N] [--threads N] [--batch N] [--seconds S] [--playouts M] [--search puct|gumbel]\n"
             "              [--fpu parent|zero] [--show-search N]\n"
             "              [--model M.spm [--search-mode learned|rules] [--policy-only] [--precision f32|bf16]\n"
             "               [--embedder E.spe [--embed-model B.spm] --index I.spi --dataset D.spd [--nprobe N]]]\n"
@@ -29,8 +31,11 @@ static void usage(FILE *out)
             "  --seed N         seed of the player (default: from the clock and process id)\n"
             "  --size N         initial board size, 2..19 (default 9)\n"
             "  --komi X         initial komi (default 7)\n"
-            "  --player P       search (MCTS over random playouts, the default) or random\n"
-            "  --simulations N  simulations per move at most (default 1000, or 200 with --model)\n"
+            "  --player P       agent (the default: the search over --model, or without it over the\n"
+            "                   shipped retrieval model, models/retrieval.spm, and its retrieval set\n"
+            "                   data/agent.spi of data/agent.spd, which tools/demo builds), playouts\n"
+            "                   (the search over random playouts) or random\n"
+            "  --simulations N  simulations per move at most (default 200 with a model, 1000 over playouts)\n"
             "  --threads N      search threads (default 1)\n"
             "  --batch N        leaves evaluated together (default 1, or 4 per thread with --threads\n"
             "                   or --model)\n"
@@ -92,6 +97,11 @@ static int input_waiting(void)
     struct pollfd p = { .fd = 0, .events = POLLIN };
     return poll(&p, 1, 0) != 0;
 }
+
+/* Who plays: the agent (a model, by default the shipped retrieval model),
+ * the search over random playouts, or random moves; "search" is
+ * --player's old name for the search over --model or else playouts. */
+enum { PLAYER_AGENT, PLAYER_PLAYOUTS, PLAYER_RANDOM, PLAYER_SEARCH };
 
 /* Simulations per move with a model unless --simulations says otherwise
  * (issue 13: the paper's budget), far fewer than over playouts. */
@@ -156,7 +166,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     gtp_search_options search = GTP_SEARCH_OPTIONS_INIT;
-    int use_search = 1, size_given = 0, simulations_given = 0, policy_only = 0, precision = -1, mode = -1;
+    int player = PLAYER_AGENT, size_given = 0, simulations_given = 0, policy_only = 0, precision = -1, mode = -1;
     const char *model_path = NULL;
     gtp_retrieval_paths paths = { NULL, NULL, NULL, NULL };
     gtp_engine_options opts = GTP_ENGINE_OPTIONS_INIT;
@@ -194,12 +204,16 @@ int main(int argc, char **argv)
             opts.komi = (float)v;
             break;
         case 'p':
-            if (strcmp(optarg, "search") && strcmp(optarg, "random")) {
-                fprintf(stderr, "sp-gtp: --player takes search or random, not \"%s\"\n", optarg);
+            if (strcmp(optarg, "agent") && strcmp(optarg, "playouts") && strcmp(optarg, "search") &&
+                strcmp(optarg, "random")) {
+                fprintf(stderr, "sp-gtp: --player takes agent, playouts or random, not \"%s\"\n", optarg);
                 usage(stderr);
                 return 2;
             }
-            use_search = strcmp(optarg, "search") == 0;
+            /* "search", its old name: the search over --model, else over playouts. */
+            player = !strcmp(optarg, "random") ? PLAYER_RANDOM : !strcmp(optarg, "playouts") ? PLAYER_PLAYOUTS
+                     : !strcmp(optarg, "search")                                         ? PLAYER_SEARCH
+                                                                                         : PLAYER_AGENT;
             break;
         case 'F':
             if (strcmp(optarg, "parent") && strcmp(optarg, "zero")) {
@@ -298,11 +312,27 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!model_path && (policy_only || mode >= 0 || precision >= 0)) {
-        fprintf(stderr, "sp-gtp: --%s needs --model\n",
-                policy_only ? "policy-only" : mode >= 0 ? "search-mode" : "precision");
+    if (player == PLAYER_SEARCH)
+        player = model_path ? PLAYER_AGENT : PLAYER_PLAYOUTS;
+    if (player != PLAYER_AGENT && (policy_only || mode >= 0 || precision >= 0)) {
+        fprintf(stderr, "sp-gtp: --%s needs a model: --player %s plays none\n",
+                policy_only ? "policy-only" : mode >= 0 ? "search-mode" : "precision",
+                player == PLAYER_RANDOM ? "random" : "playouts");
         usage(stderr);
         return 2;
+    }
+    if (model_path && player != PLAYER_AGENT) {
+        fprintf(stderr, "sp-gtp: --player %s plays no model: drop --model\n",
+                player == PLAYER_RANDOM ? "random" : "playouts");
+        usage(stderr);
+        return 2;
+    }
+    /* The agent without --model: the shipped retrieval model and its files. */
+    char home[4096], model_default[4200], defaults[4][4096];
+    gtp_retrieval_home(home, sizeof home);
+    if (player == PLAYER_AGENT && !model_path) {
+        snprintf(model_default, sizeof model_default, "%s/models/retrieval.spm", home);
+        model_path = model_default;
     }
     const int retrieval_given = paths.embedder || paths.embed_model || paths.index || paths.dataset || search.nprobe;
     if (!model_path && retrieval_given) {
@@ -323,7 +353,8 @@ int main(int argc, char **argv)
             return 2;
         }
         if (model_neighbours(model) > 0) {
-            if (gtp_retrieval_load(&retrieval, &paths, model)) {
+            gtp_retrieval_default_paths(&paths, home, defaults);
+            if (gtp_retrieval_load(&retrieval, &paths)) {
                 sp_model_free(model);
                 return 1;
             }
@@ -353,7 +384,7 @@ int main(int argc, char **argv)
     int failed = 0;
     if (model && policy_only)
         failed = gtp_model_attach_policy(engine, model);
-    else if (use_search)
+    else if (player != PLAYER_RANDOM)
         failed = gtp_search_attach(engine, &search);
     /* The model's commands replace the search's sp-top-moves. */
     if (!failed && model)

@@ -649,7 +649,7 @@ START_TEST(full_game_against_gnugo)
     /* Two games, sp-gtp Black in the first and White in the second. */
     char seed[16];
     snprintf(seed, sizeof seed, "%d", 11 + _i);
-    char *ours_argv[] = { (char *)sp_gtp, "--seed", seed, NULL };
+    char *ours_argv[] = { (char *)sp_gtp, "--player", "playouts", "--seed", seed, NULL };
     char *gnugo_argv[] = { gnugo_path,        "--mode", "gtp", "--level", "1", "--seed", "1", "--chinese-rules",
                            "--positional-superko", NULL };
     peer players[2]; /* indexed by the colour to move: 0 Black, 1 White */

@@ -372,8 +372,12 @@ START_TEST(sp_gtp_with_a_model_file)
     ck_assert_msg(strstr(err, "cannot load the model") != NULL, "%s", err);
     free(out);
     free(err);
-    ck_assert_int_eq(run_sp_gtp("--policy-only", "quit\n", &out, &err), 2);
-    ck_assert_msg(strstr(err, "--policy-only needs --model") != NULL, "%s", err);
+    ck_assert_int_eq(run_sp_gtp("--player playouts --policy-only", "quit\n", &out, &err), 2);
+    ck_assert_msg(strstr(err, "--policy-only needs a model") != NULL, "%s", err);
+    free(out);
+    free(err);
+    ck_assert_int_eq(run_sp_gtp("--player random --model x.spm", "quit\n", &out, &err), 2);
+    ck_assert_msg(strstr(err, "plays no model") != NULL, "%s", err);
     free(out);
     free(err);
 }
@@ -432,7 +436,7 @@ START_TEST(lz_analyze_streams_as_sabaki_reads_it)
     for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
         char args[512], *out, *err, why[256];
         snprintf(args, sizeof args, "%s%s %s --simulations 16 --seed 1", f < 2 ? "--model " : "",
-                 f < 2 ? path : "--size 5", flags[f]);
+                 f < 2 ? path : "--player playouts --size 5", flags[f]);
         ck_assert_msg(run_sp_gtp(args, commands, &out, &err) == 0, "%s: %s", args, err);
         const char *p = strstr(out, "=\n\n=\ninfo move ");
         ck_assert_msg(p != NULL, "%s: no analysis after play: %s", args, out);

@@ -51,11 +51,11 @@ START_TEST(threaded_games_finish)
     const char *sp_gtp = getenv("SP_GTP");
     ck_assert_msg(sp_gtp != NULL, "SP_GTP is not set");
     char cmd_a[512], cmd_b[512];
-    snprintf(cmd_a, sizeof cmd_a, "%s --threads 2 --simulations %d --seed %d %s", sp_gtp, p->simulations, p->seed,
-             p->a_extra);
+    snprintf(cmd_a, sizeof cmd_a, "%s --player playouts --threads 2 --simulations %d --seed %d %s", sp_gtp,
+             p->simulations, p->seed, p->a_extra);
     if (p->b[0] == 's')
-        snprintf(cmd_b, sizeof cmd_b, "%s --threads 2 --simulations %d --seed %d %s", sp_gtp, p->simulations,
-                 p->seed + 100, p->b_extra);
+        snprintf(cmd_b, sizeof cmd_b, "%s --player playouts --threads 2 --simulations %d --seed %d %s", sp_gtp,
+                 p->simulations, p->seed + 100, p->b_extra);
     else
         snprintf(cmd_b, sizeof cmd_b, "%s", GNUGO);
     match_engine a = { .command = cmd_a, .label = "A" }, b = { .command = cmd_b, .label = "B" };

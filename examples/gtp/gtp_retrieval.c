@@ -1,7 +1,9 @@
 /* The files of sp-gtp's retrieval agent: each refused with its path and
  * the library's reason, and a missing one with the command that makes it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gtp_retrieval.h"
 
@@ -21,24 +23,68 @@ static int fail(gtp_retrieval *r, const char *what, const char *path)
     return -1;
 }
 
-int gtp_retrieval_load(gtp_retrieval *r, const gtp_retrieval_paths *p, const sp_model *model)
+static int readable(const char *path) { return access(path, R_OK) == 0; }
+
+void gtp_retrieval_home(char *out, size_t capacity)
+{
+    const char *env = getenv("SEMIPARAM_HOME");
+    if (env && *env) {
+        snprintf(out, capacity, "%s", env);
+        return;
+    }
+    char exe[4096], probe[4200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        /* build/examples/sp-gtp: the tree is two directories up. */
+        for (int up = 0; up < 3; up++) {
+            char *slash = strrchr(exe, '/');
+            if (!slash)
+                break;
+            *slash = 0;
+        }
+        snprintf(probe, sizeof probe, "%s/models/retrieval.spm", exe);
+        if (*exe && readable(probe)) {
+            snprintf(out, capacity, "%s", exe);
+            return;
+        }
+    }
+    snprintf(out, capacity, ".");
+}
+
+void gtp_retrieval_default_paths(gtp_retrieval_paths *p, const char *home, char storage[4][4096])
+{
+    if (!p->embedder) {
+        snprintf(storage[0], 4096, "%s/models/embedder.spe", home);
+        p->embedder = storage[0];
+        if (!p->embed_model) {
+            snprintf(storage[1], 4096, "%s/models/baseline.spm", home);
+            p->embed_model = storage[1];
+        }
+    }
+    if (!p->index) {
+        snprintf(storage[2], 4096, "%s/data/agent.spi", home);
+        p->index = storage[2];
+    }
+    if (!p->dataset) {
+        snprintf(storage[3], 4096, "%s/data/agent.spd", home);
+        p->dataset = storage[3];
+    }
+}
+
+int gtp_retrieval_load(gtp_retrieval *r, const gtp_retrieval_paths *p)
 {
     memset(r, 0, sizeof *r);
-    const char *missing = !p->embedder ? "--embedder E.spe (the embedder it was trained with)"
-                          : !p->index  ? "--index I.spi (the retrieval set's index)"
-                          : !p->dataset ? "--dataset D.spd (the games the index's positions are of)"
-                                        : NULL;
-    if (missing) {
-        sp_model_options mo;
-        sp_model_options_init(&mo, SP_MODEL_OPTIONS_VERSION);
-        sp_model_get_options(model, &mo);
+    if (!readable(p->index) || !readable(p->dataset)) {
         fprintf(stderr,
-                "sp-gtp: the model reads %d neighbours of embedder %016llx and needs %s.\n"
-                "An index over the CGOS games is built once with (docs/tutorial.md):\n"
-                "  sp-data import cgos.spd ../shared/data/go9/cgos9x9_2015.sgf.xz\n"
-                "  sp-index build I.spi --spd cgos.spd --part train --embedder models/embedder.spe "
-                "--model models/baseline.spm\n",
-                (int)mo.neighbours, (unsigned long long)sp_model_embedder_id(model), missing);
+                "sp-gtp: no retrieval set at %s (with its games %s). tools/demo builds one over the CGOS games;\n"
+                "by hand (docs/tutorial.md, section 10):\n"
+                "  sp-data import data/agent.spd ../shared/data/go9/cgos9x9_2015.sgf.xz --max-games 3000\n"
+                "  sp-index build data/agent.spi --spd data/agent.spd --embedder models/embedder.spe "
+                "--model models/baseline.spm\n"
+                "or play without retrieval: --model models/baseline.spm, or --player playouts\n",
+                p->index, p->dataset);
+        gtp_retrieval_free(r);
         return -1;
     }
     if (p->embed_model) {

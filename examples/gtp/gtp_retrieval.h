@@ -4,6 +4,8 @@
 #ifndef SP_GTP_RETRIEVAL_H
 #define SP_GTP_RETRIEVAL_H
 
+#include <stddef.h>
+
 #include "semiparam/dataset.h"
 #include "semiparam/embed.h"
 #include "semiparam/model.h"
@@ -24,11 +26,29 @@ typedef struct gtp_retrieval {
 } gtp_retrieval;
 
 /**
- * Load what @p model (N > 0) retrieves with; on failure write why to stderr
- * (which option is missing, or what the file holds) and return -1 with
- * nothing left loaded.
+ * The directory of the shipped files: $SEMIPARAM_HOME, else the source tree
+ * this sp-gtp was built in (two levels above build/examples/sp-gtp) when it
+ * holds models/retrieval.spm, else ".". Its `models/` holds the models and
+ * embedder, its `data/` the default retrieval set (tools/demo builds it).
+ * Writes at most @p capacity bytes to @p out.
  */
-int gtp_retrieval_load(gtp_retrieval *r, const gtp_retrieval_paths *paths, const sp_model *model);
+void gtp_retrieval_home(char *out, size_t capacity);
+
+/**
+ * Fill the paths @p p leaves NULL with the shipped ones under @p home:
+ * models/embedder.spe (with models/baseline.spm, the model it was made
+ * from, when the embedder too was left to the default), data/agent.spi,
+ * data/agent.spd. The strings are kept in @p storage (4 x 4096 bytes).
+ */
+void gtp_retrieval_default_paths(gtp_retrieval_paths *p, const char *home, char storage[4][4096]);
+
+/**
+ * Load what a retrieval model retrieves with, every path given (see
+ * gtp_retrieval_default_paths()); on failure write why to stderr (a missing
+ * retrieval set with the commands that build it, or what a file holds) and
+ * return -1 with nothing left loaded.
+ */
+int gtp_retrieval_load(gtp_retrieval *r, const gtp_retrieval_paths *paths);
 
 /** Release what gtp_retrieval_load() loaded (after the engine that borrows it). */
 void gtp_retrieval_free(gtp_retrieval *r);

@@ -51,6 +51,7 @@ double gtp_search_budget(const gtp_clock *c, int empty_points)
 }
 
 static int write_top_moves(searcher *s, int top, FILE *out);
+static int write_neighbours(searcher *s, int count, int boards, FILE *out);
 
 /* The agent for a board of @p size: a model plays its own size only. */
 static int make_agent(searcher *s, int size)
@@ -148,6 +149,10 @@ static int search_genmove(void *payload, const sp_game *game, int color, const g
         sp_move_to_gtp(size, move, vertex, sizeof vertex);
         fprintf(stderr, "sp-gtp: %s plays %s after ", color == SP_BLACK ? "Black" : "White", vertex);
         write_top_moves(s, s->opts.show_top, stderr);
+        if (s->opts.retriever) {
+            fprintf(stderr, "\nneighbours of the position:\n");
+            write_neighbours(s, 3, 0, stderr);
+        }
         fprintf(stderr, "\n");
     }
     *out_move = move;

@@ -90,10 +90,11 @@ for f in $retrieval; do
     printf '%s\n' "$out" | grep -q '^= 1 game 150 move 4 distance 0.0000' ||
         { echo "FAIL: $f: the remembered position is not the nearest neighbour of its repetition: $out"; exit 1; }
     echo "ok: $f shows its neighbours and remembers a game"
-    # Without its index: refused at start-up, with the command that builds one.
-    out=$(printf 'quit\n' | "$gtp" --model "$f" --embedder "$embedder" --embed-model "$base" 2>&1) &&
-        { echo "FAIL: $f played without an index"; exit 1; }
-    printf '%s\n' "$out" | grep -q 'needs --index' && printf '%s\n' "$out" | grep -q '^  sp-index build ' ||
+    # Without its index (none given, none at the default place of an empty
+    # home): refused at start-up, with the commands that build one.
+    out=$(printf 'quit\n' | SEMIPARAM_HOME="$tmp/empty" "$gtp" --model "$f" --embedder "$embedder" \
+        --embed-model "$base" 2>&1) && { echo "FAIL: $f played without an index"; exit 1; }
+    printf '%s\n' "$out" | grep -q 'no retrieval set at' && printf '%s\n' "$out" | grep -q '^  sp-index build ' ||
         { echo "FAIL: $f without an index: no word of how to build one: $out"; exit 1; }
     echo "ok: $f without an index says how to build one"
 done
