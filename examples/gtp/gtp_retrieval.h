@@ -26,9 +26,10 @@ typedef struct gtp_retrieval {
 } gtp_retrieval;
 
 /**
- * The directory of the shipped files: $SEMIPARAM_HOME, else the source tree
- * this sp-gtp was built in (two levels above build/examples/sp-gtp) when it
- * holds models/retrieval.spm, else ".". Its `models/` holds the models and
+ * The directory of the shipped files: $SEMIPARAM_HOME, else the working
+ * directory when it holds models/retrieval.spm (a source tree's root), else
+ * the source tree this sp-gtp was built in (two levels above
+ * build/examples/sp-gtp) when it holds it, else ".". Its `models/` holds the models and
  * embedder, its `data/` the default retrieval set (tools/demo builds it).
  * Writes at most @p capacity bytes to @p out.
  */
