@@ -269,6 +269,38 @@ START_TEST(temperature_draws_visited_moves)
 }
 END_TEST
 
+/* Time limits: the move's and the options' (the smaller one holds) end a
+ * search of ten million simulations; no elapsed time is compared but the
+ * lower bound the clock itself sets (a loaded machine only runs fewer
+ * simulations in the same time). */
+START_TEST(time_limits_end_the_search)
+{
+    world w;
+    world_open(&w, 9);
+    for (int kind = 0; kind <= 2; kind++) {
+        sp_agent_options o = options(10000000, SP_MODEL_SEARCH_RULES, 1);
+        o.seconds = 0.2;
+        sp_agent *a = agent_of(&w, kind, &o);
+        sp_game *g = NULL;
+        ck_assert_int_eq(sp_game_create(&g, NULL), SP_OK);
+        const double limits[] = { 0.05, 0.0, 5.0 }; /* the move's: below, none, above the options' 0.2 s */
+        for (int i = 0; i < 3; i++) {
+            int32_t move;
+            ck_assert_msg(sp_agent_genmove(a, g, limits[i], &move) == SP_OK, "%s", sp_last_error());
+            sp_agent_report r = SP_AGENT_REPORT_INIT;
+            ck_assert_int_eq(sp_agent_report_get(a, &r), SP_OK);
+            ck_assert_int_ge(r.simulations, 1);
+            ck_assert_int_lt(r.simulations, 10000000);
+            ck_assert_msg(r.seconds >= (i == 0 ? 0.05 : 0.2), "kind %d: stopped after %g s", kind, r.seconds);
+            ck_assert_int_eq(sp_game_play(g, move), SP_OK);
+        }
+        sp_game_free(g);
+        sp_agent_free(a);
+    }
+    world_close(&w);
+}
+END_TEST
+
 /* A game of the agent's own, added, is retrieved for each of its positions
  * at distance 0 (the index is exact); a reloaded set does the same. */
 START_TEST(an_added_game_is_retrieved_for_its_own_positions)
@@ -488,6 +520,7 @@ Suite *agent_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, every_kind_of_agent_plays_legal_moves, 0, 12);
     tcase_add_test(tc, temperature_draws_visited_moves);
+    tcase_add_test(tc, time_limits_end_the_search);
     suite_add_tcase(s, tc);
     tc = tcase_create("retrieval");
     tcase_set_timeout(tc, 300);
