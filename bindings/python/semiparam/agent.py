@@ -214,7 +214,8 @@ class Agent(_lib.Handle):
 
     def _latest_search(self):
         """sp_agent_search: the latest search, None when the latest genmove()
-        ran none (the game was over, or nothing yet): C keeps an older tree then."""
+        ran none (the game was over, a failure, or nothing yet: the C search
+        then holds no results and would refuse the reading)."""
         if self.report().simulations <= 0:
             return None
         return _agent_search(self._p)
