@@ -25,7 +25,8 @@ static void usage(FILE *out)
             "              [--simulations N] [--threads N] [--batch N] [--seconds S] [--playouts M] [--search puct|gumbel]\n"
             "              [--fpu parent|zero] [--show-search N]\n"
             "              [--model M.spm [--search-mode learned|rules] [--policy-only] [--precision f32|bf16]\n"
-            "               [--embedder E.spe [--embed-model B.spm] --index I.spi --dataset D.spd [--nprobe N]]]\n"
+            "               [--zero-neighbours | --embedder E.spe [--embed-model B.spm] --index I.spi\n"
+            "                --dataset D.spd [--nprobe N]]]\n"
             "              | --help | --version\n"
             "Speak GTP version 2 on standard input and output.\n"
             "  --seed N         seed of the player (default: from the clock and process id)\n"
@@ -51,6 +52,8 @@ static void usage(FILE *out)
             "                   learned (MuZero: the model's dynamics below the root, as the paper)\n"
             "  --policy-only    with --model: play the prior's most likely legal move, no search\n"
             "  --precision P    with --model: f32 (the default) or bf16 network arithmetic\n"
+            "  --zero-neighbours  a retrieval model with every x_i = 0 and no retrieval: its baseline of\n"
+            "                   equal capacity\n"
             "  --embedder E.spe a retrieval model's embedder (--embed-model: the .spm a learned one was\n"
             "                   made from), --index its retrieval set's index, --dataset the games\n"
             "                   the index's positions are of; --nprobe N: IVF lists visited per query\n"
@@ -162,7 +165,7 @@ int main(int argc, char **argv)
         { "policy-only", no_argument, NULL, 'P' }, { "precision", required_argument, NULL, 'R' },
         { "embedder", required_argument, NULL, 'E' }, { "embed-model", required_argument, NULL, 'B' },
         { "index", required_argument, NULL, 'I' }, { "dataset", required_argument, NULL, 'A' },
-        { "nprobe", required_argument, NULL, 'N' },
+        { "nprobe", required_argument, NULL, 'N' }, { "zero-neighbours", no_argument, NULL, 'Z' },
         { NULL, 0, NULL, 0 },
     };
     gtp_search_options search = GTP_SEARCH_OPTIONS_INIT;
@@ -256,6 +259,9 @@ int main(int argc, char **argv)
         case 'E':
             paths.embedder = optarg;
             break;
+        case 'Z':
+            search.zero_neighbours = 1;
+            break;
         case 'B':
             paths.embed_model = optarg;
             break;
@@ -346,13 +352,19 @@ int main(int argc, char **argv)
     if (model_path) {
         if (load_model(model_path, precision, size_given ? opts.board_size : 0, &model))
             return 1;
-        if (model_neighbours(model) > 0 && policy_only) {
+        if (search.zero_neighbours && model_neighbours(model) == 0) {
+            fprintf(stderr, "sp-gtp: --zero-neighbours is for a retrieval model; %s reads no neighbours\n",
+                    model_path);
+            sp_model_free(model);
+            return 2;
+        }
+        if (model_neighbours(model) > 0 && policy_only && !search.zero_neighbours) {
             fprintf(stderr, "sp-gtp: the model reads %d neighbours, which --policy-only does not retrieve: play "
                             "it through its search (--simulations 1 for its prior alone)\n", model_neighbours(model));
             sp_model_free(model);
             return 2;
         }
-        if (model_neighbours(model) > 0) {
+        if (model_neighbours(model) > 0 && !search.zero_neighbours) {
             gtp_retrieval_default_paths(&paths, home, defaults);
             if (gtp_retrieval_load(&retrieval, &paths)) {
                 sp_model_free(model);
@@ -362,8 +374,9 @@ int main(int argc, char **argv)
             search.retriever = retrieval.retriever;
             search.dataset = retrieval.dataset;
         } else if (retrieval_given) {
-            fprintf(stderr, "sp-gtp: the model %s reads no neighbours: drop --embedder, --embed-model, "
-                            "--index, --dataset and --nprobe\n", model_path);
+            fprintf(stderr, "sp-gtp: the model %s retrieves nothing%s: drop --embedder, --embed-model, "
+                            "--index, --dataset and --nprobe\n", model_path,
+                    search.zero_neighbours ? " with --zero-neighbours" : "");
             sp_model_free(model);
             return 2;
         }

@@ -155,12 +155,16 @@ static sp_agent_options options(int simulations, int mode, int threads)
     return o;
 }
 
+/* kind 0: playouts, 1: the baseline model, 2: the retrieval model, 3: the retrieval model with x_i = 0. */
 static sp_agent *agent_of(world *w, int kind, const sp_agent_options *o)
 {
     sp_agent *a = NULL;
+    sp_agent_options zero = *o;
+    zero.zero_neighbours = 1;
     int rc = kind == 0   ? sp_agent_create(&a, NULL, NULL, NULL, NULL, o)
              : kind == 1 ? sp_agent_create(&a, w->baseline, NULL, NULL, NULL, o)
-                         : sp_agent_create(&a, w->retrieval, w->embedder, w->retriever, w->ds, o);
+             : kind == 2 ? sp_agent_create(&a, w->retrieval, w->embedder, w->retriever, w->ds, o)
+                         : sp_agent_create(&a, w->retrieval, NULL, NULL, NULL, &zero);
     ck_assert_msg(rc == SP_OK, "%s", sp_last_error());
     return a;
 }
@@ -239,6 +243,47 @@ START_TEST(every_kind_of_agent_plays_legal_moves)
     ck_assert_int_eq(sp_agent_neighbours(a), kind == 2 ? N : 0);
     self_play(a, 12, kind == 2, kind == 0 || mode == 0);
     sp_agent_free(a);
+    world_close(&w);
+}
+END_TEST
+
+/* The zero-neighbour agent evaluates its root as sp_model_initial() does
+ * (every x_i = 0), and the retrieval agent does not. */
+START_TEST(zero_neighbours_search_the_baseline_of_equal_capacity)
+{
+    world w;
+    world_open(&w, 10);
+    sp_game *g = NULL;
+    ck_assert_int_eq(sp_dataset_game_replay(w.ds, 3, 6, &g), SP_OK);
+    const size_t P = (size_t)sp_go_plane_count(HISTORY) * AREA;
+    float *planes = malloc(P * sizeof *planes), logits[ACTIONS], priors[ACTIONS];
+    uint8_t legal[ACTIONS];
+    ck_assert_int_eq(sp_game_planes(g, HISTORY, planes, P), SP_OK);
+    ck_assert_int_eq(sp_model_initial(w.retrieval, planes, 1, NULL, logits, NULL), SP_OK);
+    ck_assert_int_eq(sp_game_legal_mask(g, legal, ACTIONS), SP_OK);
+    double top = -INFINITY, sum = 0.0, want[ACTIONS];
+    for (int i = 0; i < ACTIONS; i++)
+        if (legal[i] && logits[i] > top)
+            top = logits[i];
+    for (int i = 0; i < ACTIONS; i++)
+        sum += want[i] = legal[i] ? exp(logits[i] - top) : 0.0;
+    sp_agent_options o = options(8, SP_MODEL_SEARCH_RULES, 1);
+    for (int kind = 2; kind <= 3; kind++) {
+        sp_agent *a = agent_of(&w, kind, &o);
+        int32_t move;
+        ck_assert_int_eq(sp_agent_genmove(a, g, 0.0, &move), SP_OK);
+        ck_assert_int_eq(sp_search_root_stats(sp_agent_search(a), NULL, priors, NULL, NULL, ACTIONS), SP_OK);
+        double worst = 0.0;
+        for (int i = 0; i < ACTIONS; i++)
+            worst = fmax(worst, fabs(priors[i] - want[i] / sum));
+        if (kind == 3)
+            ck_assert_msg(worst < 1e-5, "the zero-neighbour root priors differ from the baseline's by %g", worst);
+        else
+            ck_assert_msg(worst > 1e-5, "the retrieval agent's root priors are the baseline's");
+        sp_agent_free(a);
+    }
+    free(planes);
+    sp_game_free(g);
     world_close(&w);
 }
 END_TEST
@@ -433,6 +478,14 @@ START_TEST(bad_arguments_and_mismatched_handles_are_refused)
     ck_assert_int_eq(sp_dataset_create(&small, 7), SP_OK);
     ck_assert_int_eq(sp_agent_create(&a, w.retrieval, w.embedder, w.retriever, small, &o), SP_ERR_INVALID_ARG);
     sp_dataset_free(small);
+    /* The baseline of equal capacity: a retrieval model only, and without the retrieval's handles. */
+    sp_agent_options zero = o;
+    zero.zero_neighbours = 1;
+    ck_assert_int_eq(sp_agent_create(&a, w.baseline, NULL, NULL, NULL, &zero), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_agent_create(&a, NULL, NULL, NULL, NULL, &zero), SP_ERR_INVALID_ARG);
+    ck_assert_int_eq(sp_agent_create(&a, w.retrieval, w.embedder, w.retriever, w.ds, &zero), SP_ERR_INVALID_ARG);
+    zero.zero_neighbours = 2;
+    ck_assert_int_eq(sp_agent_create(&a, w.retrieval, NULL, NULL, NULL, &zero), SP_ERR_INVALID_ARG);
     /* Options. */
     sp_agent_options bad = o;
     bad.simulations = 0;
@@ -518,8 +571,9 @@ Suite *agent_suite(void)
     Suite *s = suite_create("agent");
     TCase *tc = tcase_create("play");
     tcase_set_timeout(tc, 300);
-    tcase_add_loop_test(tc, every_kind_of_agent_plays_legal_moves, 0, 12);
+    tcase_add_loop_test(tc, every_kind_of_agent_plays_legal_moves, 0, 16);
     tcase_add_test(tc, temperature_draws_visited_moves);
+    tcase_add_test(tc, zero_neighbours_search_the_baseline_of_equal_capacity);
     tcase_add_test(tc, time_limits_end_the_search);
     suite_add_tcase(s, tc);
     tc = tcase_create("retrieval");

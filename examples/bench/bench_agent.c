@@ -17,7 +17,7 @@
 #define MAX_POSITIONS 10000
 
 typedef struct agent_bench_options {
-    const char *spd, *index, *models;
+    const char *spd, *index, *models, *baseline;
     uint64_t build;      /* training positions indexed when no --index is given */
     uint32_t positions;  /* moves timed per configuration */
     int32_t simulations, threads;
@@ -27,12 +27,16 @@ typedef struct agent_bench_options {
 static int agent_usage(FILE *out)
 {
     fprintf(out,
-            "usage: sp-bench agent --spd D.spd [--index I.spi] [--models DIR] [--build N] [--positions N]\n"
-            "                      [--simulations N] [--threads T] [--nprobe N]\n"
+            "usage: sp-bench agent --spd D.spd [--index I.spi] [--models DIR] [--baseline M.spm] [--build N]\n"
+            "                      [--positions N] [--simulations N] [--threads T] [--nprobe N]\n"
             "  --spd D.spd        the dataset: the index's positions, and its test games give the positions\n"
             "  --index I.spi      the retrieval set, built with DIR/embedder.spe over D.spd's positions;\n"
             "                     without it one is built now from --build training positions\n"
-            "  --models DIR       baseline.spm, retrieval.spm and embedder.spe (default models)\n"
+            "  --models DIR       retrieval.spm, embedder.spe and baseline.spm, the embedder's model (default\n"
+            "                     models)\n"
+            "  --baseline M.spm   the agent without retrieval to compare with (default DIR/baseline.spm; the\n"
+            "                     retrieval model's equal-capacity baseline, trained with every x_i = 0, is\n"
+            "                     the fair one, and runs with every x_i = 0)\n"
             "  --build N          training positions indexed without --index (default 100000)\n"
             "  --positions N      moves timed per agent and mode (default 20)\n"
             "  --simulations N    per move (default 200)\n"
@@ -62,8 +66,8 @@ static int parse(agent_bench_options *o, int argc, char **argv)
         char *end;
         double x = strtod(v, &end);
         int bad = end == v || *end || !(x >= 1) || x != floor(x);
-        if (!strcmp(a, "--spd") || !strcmp(a, "--index") || !strcmp(a, "--models")) {
-            *(a[2] == 's' ? &o->spd : a[2] == 'i' ? &o->index : &o->models) = v;
+        if (!strcmp(a, "--spd") || !strcmp(a, "--index") || !strcmp(a, "--models") || !strcmp(a, "--baseline")) {
+            *(a[2] == 's' ? &o->spd : a[2] == 'i' ? &o->index : a[2] == 'm' ? &o->models : &o->baseline) = v;
             bad = 0;
         } else if (!strcmp(a, "--build")) {
             bad |= x > 1e10;
@@ -98,7 +102,7 @@ static int parse(agent_bench_options *o, int argc, char **argv)
 /* What the bench loads once. */
 typedef struct world {
     sp_dataset *ds;
-    sp_model *baseline, *retrieval;
+    sp_model *embed_model, *baseline, *retrieval; /* baseline: the embedder's model unless --baseline */
     sp_embedder *embedder;
     sp_retriever *retriever;
     sp_game **games; /* the positions timed */
@@ -113,7 +117,9 @@ static void world_close(world *w)
     sp_retriever_free(w->retriever);
     sp_embedder_free(w->embedder);
     sp_model_free(w->retrieval);
-    sp_model_free(w->baseline);
+    if (w->baseline != w->embed_model)
+        sp_model_free(w->baseline);
+    sp_model_free(w->embed_model);
     sp_dataset_free(w->ds);
 }
 
@@ -196,13 +202,16 @@ static int world_open(world *w, const agent_bench_options *o)
     if (sp_dataset_load(&w->ds, o->spd))
         return fail(o->spd);
     snprintf(path, sizeof path, "%s/baseline.spm", o->models);
-    if (sp_model_load(&w->baseline, path, &nn))
+    if (sp_model_load(&w->embed_model, path, &nn))
         return fail(path);
+    w->baseline = w->embed_model;
+    if (o->baseline && sp_model_load(&w->baseline, o->baseline, &nn))
+        return fail(o->baseline);
     snprintf(path, sizeof path, "%s/retrieval.spm", o->models);
     if (sp_model_load(&w->retrieval, path, &nn))
         return fail(path);
     snprintf(path, sizeof path, "%s/embedder.spe", o->models);
-    if (sp_embedder_load(&w->embedder, path, w->baseline))
+    if (sp_embedder_load(&w->embedder, path, w->embed_model))
         return fail(path);
     if (o->index && sp_retriever_load(&w->retriever, o->index, 0, NULL))
         return fail(o->index);
@@ -224,6 +233,9 @@ static int time_agent(world *w, const agent_bench_options *o, int retrieval, int
     ao.mode = mode;
     ao.nprobe = o->nprobe;
     sp_agent *a = NULL;
+    /* A baseline of the retrieval architecture runs with every x_i = 0. */
+    sp_model_options mo = SP_MODEL_OPTIONS_INIT;
+    ao.zero_neighbours = !retrieval && sp_model_get_options(w->baseline, &mo) == SP_OK && mo.neighbours > 0;
     int rc = retrieval ? sp_agent_create(&a, w->retrieval, w->embedder, w->retriever, w->ds, &ao)
                        : sp_agent_create(&a, w->baseline, NULL, NULL, NULL, &ao);
     if (rc)
@@ -260,7 +272,7 @@ static int time_agent(world *w, const agent_bench_options *o, int retrieval, int
 
 int bench_agent(int argc, char **argv)
 {
-    agent_bench_options o = { NULL, NULL, "models", 100000, 20, 200, 2, 0 };
+    agent_bench_options o = { NULL, NULL, "models", NULL, 100000, 20, 200, 2, 0 };
     int rc = parse(&o, argc, argv);
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -284,8 +296,8 @@ int bench_agent(int argc, char **argv)
                "-", "1");
         printf("%-9s %-8s %9.3f %9.4f %9.4f %9.3f %9.0f %9.2f\n", "retrieval", modes[mode], ret.move, ret.embed,
                ret.retrieve, ret.search, ret.queries, ret.move / base.move);
-        printf("           retrieval's share of the move (embed + retrieve, summed over workers): %.1f%%\n",
-               100.0 * (ret.embed + ret.retrieve) / ret.move);
+        printf("           retrieval's share of the workers' time (embed + retrieve over threads x s/move): %.1f%%\n",
+               100.0 * (ret.embed + ret.retrieve) / (o.threads * ret.move));
     }
     world_close(&w);
     return rc ? 1 : 0;

@@ -26,10 +26,11 @@ typedef struct gtp_search_options {
     sp_retriever *retriever;
     sp_dataset *dataset;
     int nprobe;        /**< IVF lists visited per retrieval; 0: the index's default */
+    int zero_neighbours; /**< 1: a retrieval model played with every x_i = 0 (its equal-capacity baseline) */
 } gtp_search_options;
 
 #define GTP_SEARCH_OPTIONS_INIT \
-    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED, NULL, NULL, NULL, 0 }
+    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED, NULL, NULL, NULL, 0, 0 }
 
 /**
  * Make a searching player the engine's player and register `sp-top-moves`.

@@ -11,7 +11,8 @@
  *   (paper §2.1.2): before each evaluation of a real position the agent
  *   embeds it, retrieves its N nearest keys and reads their planes
  *   (sp_dataset_neighbour_planes());
- * - a model without neighbours (the baseline), alone;
+ * - a model without neighbours (the baseline), alone; or a retrieval model
+ *   with sp_agent_options::zero_neighbours, its equal-capacity baseline;
  * - no model: random playouts on the real rules (go_evaluator.h).
  *
  * Moves are go.h's (`row * size + col`, ::SP_PASS); the search's actions
@@ -64,6 +65,9 @@ typedef struct sp_agent_options {
                                proportional to visits^(1 / temperature) */
     double seconds;       /**< per move at most, 0 (default): only the simulations limit it */
     uint64_t seed;        /**< search and temperature draws, default 1 */
+    int32_t zero_neighbours; /**< 1: a retrieval model searched with every x_i = 0 and no retrieval
+                                  (the equal-capacity baseline the model was compared with; no
+                                  embedder, retriever or dataset); default 0 */
 } sp_agent_options;
 
 /** Version of sp_agent_options this header describes. */
@@ -71,7 +75,7 @@ typedef struct sp_agent_options {
 /** Default options as an initialiser. */
 #define SP_AGENT_OPTIONS_INIT                                                                                  \
     { SP_AGENT_OPTIONS_VERSION, 200, SP_SEARCH_PUCT, SP_MODEL_SEARCH_RULES, 1, 0, SP_SEARCH_FPU_PARENT, 1, 9, \
-      0, 0.0f, 0.0, 1 }
+      0, 0.0f, 0.0, 1, 0 }
 
 /**
  * Fill @p opts with the defaults of the fields that @p version has and set its
@@ -153,8 +157,8 @@ typedef struct sp_agent_report {
     double seconds;           /**< the whole call */
     double seconds_embed;     /**< computing the queries' keys, summed over the search's workers */
     double seconds_retrieve;  /**< the index searches and the neighbours' planes, summed likewise */
-    double seconds_search;    /**< the rest: the tree and the network (seconds minus the retrieval
-                                   stages, as wall-clock time: with threads the stages overlap) */
+    double seconds_search;    /**< the rest: the tree and the network, as wall-clock time (seconds
+                                   minus the retrieval stages' sum divided by the search's threads) */
 } sp_agent_report;
 
 /** Version of sp_agent_report this header describes. */

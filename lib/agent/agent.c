@@ -51,22 +51,29 @@ static int check_options(const sp_agent_options *o)
     BAD(!(o->temperature >= 0.0f) || isinf(o->temperature), "temperature %g is not a finite number >= 0",
         (double)o->temperature);
     BAD(!(o->seconds >= 0.0) || isinf(o->seconds), "seconds %g is not a finite number >= 0", o->seconds);
+    BAD(o->zero_neighbours != 0 && o->zero_neighbours != 1, "zero_neighbours %d is neither 0 nor 1",
+        (int)o->zero_neighbours);
 #undef BAD
     return SP_OK;
 }
 
 /* The handles a model needs, and that they agree. */
-static int check_handles(sp_model *model, const sp_embedder *e, const sp_retriever *r, const sp_dataset *ds)
+static int check_handles(sp_model *model, const sp_embedder *e, const sp_retriever *r, const sp_dataset *ds,
+                         int zero_neighbours)
 {
     sp_model_options mo = SP_MODEL_OPTIONS_INIT;
     int rc = model ? sp_model_get_options(model, &mo) : SP_OK;
     if (rc)
         return rc;
-    const int N = model ? mo.neighbours : 0;
+    if (zero_neighbours && (!model || mo.neighbours == 0))
+        return sp__error(SP_ERR_INVALID_ARG, "sp_agent_create: zero_neighbours for %s, which reads no neighbours",
+                         model ? "a model" : "random playouts");
+    const int N = model && !zero_neighbours ? mo.neighbours : 0;
     if (N == 0 && (e || r || ds))
         return sp__error(SP_ERR_INVALID_ARG, "sp_agent_create: an embedder, retriever or dataset for %s, which "
                                              "retrieves nothing: pass NULL",
-                         model ? "a model without neighbours" : "random playouts");
+                         !model ? "random playouts" : zero_neighbours ? "zero_neighbours"
+                                                                      : "a model without neighbours");
     if (N == 0)
         return SP_OK;
     if (!e || !r || !ds)
@@ -89,6 +96,15 @@ static int check_handles(sp_model *model, const sp_embedder *e, const sp_retriev
     return SP_OK;
 }
 
+/* The baseline of a retrieval model: every x_i = 0 (sp_model_initial()'s bits). */
+static int zero_planes(size_t n, const sp_game *const *games, float *out, void *payload)
+{
+    const sp_agent *a = payload;
+    (void)games;
+    memset(out, 0, n * (size_t)a->zero_floats * sizeof *out);
+    return 0;
+}
+
 static int make_search(sp_agent *a)
 {
     const sp_agent_options *o = &a->opts;
@@ -99,6 +115,9 @@ static int make_search(sp_agent *a)
         mo.mode = o->mode;
         if (a->neighbours) {
             mo.neighbours = sp__agent_neighbours;
+            mo.neighbours_payload = a;
+        } else if (a->opts.zero_neighbours) {
+            mo.neighbours = zero_planes;
             mo.neighbours_payload = a;
         }
         rc = sp_model_search_model(a->model, &mo, &sm);
@@ -133,7 +152,7 @@ void sp_agent_free(sp_agent *a)
         return;
     sp_search_free(a->search);
     /* The model keeps a searcher payload per neighbours payload (this agent) until it is freed. */
-    if (a->model && a->neighbours)
+    if (a->model && (a->neighbours || a->opts.zero_neighbours))
         sp__model_search_release_neighbours(a->model, a);
     sp_go_evaluator_free(a->evaluator);
     sp_game_free(a->root);
@@ -154,7 +173,7 @@ int sp_agent_create(sp_agent **out, sp_model *model, const sp_embedder *embedder
     if (!rc)
         rc = check_options(&o);
     if (!rc)
-        rc = check_handles(model, embedder, retriever, dataset);
+        rc = check_handles(model, embedder, retriever, dataset, o.zero_neighbours);
     if (rc)
         return rc;
     sp_agent *a = calloc(1, sizeof *a);
@@ -169,7 +188,8 @@ int sp_agent_create(sp_agent **out, sp_model *model, const sp_embedder *embedder
         sp_model_options mo = SP_MODEL_OPTIONS_INIT;
         sp_model_get_options(model, &mo);
         a->size = mo.board_size;
-        a->neighbours = mo.neighbours;
+        a->neighbours = o.zero_neighbours ? 0 : mo.neighbours;
+        a->zero_floats = (size_t)mo.neighbours * SP_NEIGHBOUR_PLANES * (size_t)mo.board_size * mo.board_size;
     }
     a->area = a->size * a->size;
     if (a->neighbours) {
@@ -297,7 +317,9 @@ static void finish_report(sp_agent *a, double start, int move)
     a->report.seconds = sp__agent_now() - start;
     a->report.seconds_embed = a->embed_seconds;
     a->report.seconds_retrieve = a->retrieve_seconds;
-    a->report.seconds_search = fmax(0.0, a->report.seconds - a->embed_seconds - a->retrieve_seconds);
+    /* The stages' times are summed over the search's workers: a thread's share comes off the wall time. */
+    const double per_thread = (a->embed_seconds + a->retrieve_seconds) / a->opts.threads;
+    a->report.seconds_search = fmax(0.0, a->report.seconds - per_thread);
 }
 
 /* Forget the tree and the last root, so that nothing shows a stale search. */

@@ -19,6 +19,7 @@ struct sp_agent {
     int neighbours;             /* N; 0 without retrieval */
     uint32_t dim;               /* key size */
     size_t neighbour_floats;    /* floats of one position's N neighbours' planes */
+    size_t zero_floats;         /* the same for zero_neighbours (the model's N, x_i = 0) */
     sp_go_evaluator *evaluator; /* without a model */
     sp_search *search;
     sp_game *root;              /* the position last searched, for tree reuse; NULL when none */

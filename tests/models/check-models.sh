@@ -97,4 +97,10 @@ for f in $retrieval; do
     printf '%s\n' "$out" | grep -q 'no retrieval set at' && printf '%s\n' "$out" | grep -q '^  sp-index build ' ||
         { echo "FAIL: $f without an index: no word of how to build one: $out"; exit 1; }
     echo "ok: $f without an index says how to build one"
+    # Its equal-capacity baseline: every x_i = 0, nothing retrieved.
+    out=$(printf 'boardsize 9\ngenmove b\nquit\n' | SEMIPARAM_HOME="$tmp/empty" "$gtp" --model "$f" --zero-neighbours \
+        --simulations 8 2>&1) || true
+    move=$(printf '%s\n' "$out" | sed -n 's/^= \([A-HJ-T][0-9]*\|pass\)$/\1/p' | head -1)
+    [ -n "$move" ] || { echo "FAIL: $f --zero-neighbours: no move: $out"; exit 1; }
+    echo "ok: $f with every x_i = 0 plays $move"
 done

@@ -48,7 +48,7 @@ class AgentOptions(ctypes.Structure):
     _fields_ = [("version", c_uint32), ("simulations", c_int32), ("kind", c_int32), ("mode", c_int32),
                 ("threads", c_int32), ("batch", c_int32), ("fpu", c_int32), ("playouts", c_int32),
                 ("board_size", c_int32), ("nprobe", c_uint32), ("temperature", c_float), ("seconds", c_double),
-                ("seed", c_uint64)]
+                ("seed", c_uint64), ("zero_neighbours", c_int32)]
 
 
 class AgentReport(ctypes.Structure):
@@ -95,7 +95,8 @@ def agent_options(**fields):
     """AgentOptions with the library's defaults (sp_agent_options_init), then
     @fields: simulations, kind (SearchKind), mode (ModelSearchMode), threads,
     batch, fpu (SearchFpu), playouts and board_size (without a model), nprobe,
-    temperature, seconds, seed."""
+    temperature, seconds, seed, zero_neighbours (1: a retrieval model as its
+    equal-capacity baseline, every x_i = 0, no retrieval)."""
     opts = _lib.new_options(AgentOptions)
     check(_options_init(byref(opts), AGENT_OPTIONS_VERSION))
     return _lib.fill_options(opts, fields)

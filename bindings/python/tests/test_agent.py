@@ -94,9 +94,9 @@ class TestAgentOptions(unittest.TestCase):
         self.assertIsInstance(o, AgentOptions)
         self.assertEqual(agent.AGENT_OPTIONS_VERSION, 1)
         self.assertEqual((o.version, o.simulations, o.kind, o.mode, o.threads, o.batch, o.fpu, o.playouts,
-                          o.board_size, o.nprobe, o.temperature, o.seconds, o.seed),
+                          o.board_size, o.nprobe, o.temperature, o.seconds, o.seed, o.zero_neighbours),
                          (1, 200, SearchKind.PUCT, ModelSearchMode.RULES, 1, 0, SearchFpu.PARENT, 1, 9, 0, 0.0, 0.0,
-                          1))
+                          1, 0))
         o = agent.agent_options(simulations=7, kind=SearchKind.GUMBEL, temperature=0.5, seed=2 ** 63)
         self.assertEqual((o.simulations, o.kind, o.temperature, o.seed), (7, SearchKind.GUMBEL, 0.5, 2 ** 63))
         with self.assertRaises(TypeError):
@@ -188,6 +188,14 @@ class TestBaseline(SelfPlay, unittest.TestCase):
                 with self.subTest(mode=mode), Agent(m, simulations=SIMULATIONS, mode=mode, threads=threads) as a:
                     self.assertEqual((a.board_size, a.neighbours), (SIZE, 0))
                     self.self_play(a, retrieval=False, keeps_tree=mode == ModelSearchMode.RULES, max_plies=60)
+
+    def test_a_retrieval_model_as_its_own_baseline(self):
+        """zero_neighbours: the N = 3 model with every x_i = 0 retrieves nothing and plays."""
+        with tiny_model(N, seed=6) as m, Agent(m, simulations=SIMULATIONS, zero_neighbours=1) as a:
+            self.assertEqual((a.board_size, a.neighbours), (SIZE, 0))
+            self.self_play(a, retrieval=False, keeps_tree=True, max_plies=30)
+        with tiny_model(seed=7) as m, self.assertRaises(sp.InvalidArgumentError):
+            Agent(m, zero_neighbours=1)
 
     def test_closing_the_model_closes_the_agent(self):
         m = tiny_model(seed=5)
