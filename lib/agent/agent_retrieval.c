@@ -75,7 +75,7 @@ static int planes_of(const sp_agent *a, const uint64_t *ids, float *out)
         int rc = sp_dataset_neighbour_planes(a->dataset, ids[j], 0, dst, one);
         if (rc)
             return sp__error(rc, "agent: neighbour %llu of the retrieval set is not a position of the agent's "
-                                 "dataset (%s): the index belongs to another dataset",
+                                 "dataset (%s): is the index of another dataset?",
                              (unsigned long long)ids[j], sp_last_error());
     }
     return SP_OK;

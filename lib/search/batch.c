@@ -2,7 +2,6 @@
  * index, each lane cut into calls of at most max_batch rows, run by a small
  * pool of threads and the calling thread, with up to two batches in flight. */
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,12 +58,10 @@ void sp__batch_reset_rows(sp__batch *b, int32_t n)
 
 int sp__callback_status(int rc, const char *what)
 {
-    if (rc < 0 && rc >= SP_ERR_INTERNAL) {
-        /* Keep the callback's own message: it says what failed. */
-        char why[256];
-        snprintf(why, sizeof why, "%s", sp_last_error());
-        return sp__error(rc, "search: the model's %s inference failed: %s", what, why[0] ? why : sp_status_str(rc));
-    }
+    /* The callback's own message says what failed (sp__error formats before it writes). */
+    if (rc < 0 && rc >= SP_ERR_INTERNAL)
+        return sp__error(rc, "search: the model's %s inference failed: %s", what,
+                         sp_last_error()[0] ? sp_last_error() : sp_status_str(rc));
     return sp__error(SP_ERR_CANCELLED, "search: the model's %s inference returned %d", what, rc);
 }
 
