@@ -179,8 +179,10 @@ int sp_agent_add_game(sp_agent *a, const sp_game *game, const char *source, uint
     if (!a || !game)
         return sp__error(SP_ERR_INVALID_ARG, "sp_agent_add_game: %s is NULL", a ? "game" : "agent");
     if (!a->neighbours)
-        return sp__error(SP_ERR_MISUSE, "sp_agent_add_game: the agent retrieves nothing (its model reads no "
-                                        "neighbours), so it has no retrieval set to add to");
+        return sp__error(SP_ERR_MISUSE, "sp_agent_add_game: the agent retrieves nothing (%s), so it has no "
+                                        "retrieval set to add to",
+                         !a->model ? "random playouts" : a->opts.zero_neighbours ? "zero_neighbours"
+                                                                                 : "a model without neighbours");
     if (sp_game_size(game) != a->size)
         return sp__error(SP_ERR_INVALID_ARG, "sp_agent_add_game: a %dx%d game for a %dx%d agent",
                          sp_game_size(game), sp_game_size(game), a->size, a->size);
