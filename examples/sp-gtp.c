@@ -26,7 +26,7 @@ static void usage(FILE *out)
             "              [--fpu parent|zero] [--show-search N]\n"
             "              [--model M.spm [--search-mode learned|rules] [--policy-only] [--precision f32|bf16]\n"
             "               [--zero-neighbours | --embedder E.spe [--embed-model B.spm] --index I.spi\n"
-            "                --dataset D.spd [--nprobe N]]]\n"
+            "                --dataset D.spd [--nprobe N] [--remember]]]\n"
             "              | --help | --version\n"
             "Speak GTP version 2 on standard input and output.\n"
             "  --seed N         seed of the player (default: from the clock and process id)\n"
@@ -54,6 +54,9 @@ static void usage(FILE *out)
             "  --precision P    with --model: f32 (the default) or bf16 network arithmetic\n"
             "  --zero-neighbours  a retrieval model with every x_i = 0 and no retrieval: its baseline of\n"
             "                   equal capacity\n"
+            "  --remember       add every game that ends (clear_board, boardsize, loadsgf, quit) to the\n"
+            "                   retrieval set, and at quit write the grown set over its index and\n"
+            "                   dataset files (one sp-gtp at a time per set)\n"
             "  --embedder E.spe a retrieval model's embedder (--embed-model: the .spm a learned one was\n"
             "                   made from), --index its retrieval set's index, --dataset the games\n"
             "                   the index's positions are of; --nprobe N: IVF lists visited per query\n"
@@ -166,6 +169,7 @@ int main(int argc, char **argv)
         { "embedder", required_argument, NULL, 'E' }, { "embed-model", required_argument, NULL, 'B' },
         { "index", required_argument, NULL, 'I' }, { "dataset", required_argument, NULL, 'A' },
         { "nprobe", required_argument, NULL, 'N' }, { "zero-neighbours", no_argument, NULL, 'Z' },
+        { "remember", no_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
     gtp_search_options search = GTP_SEARCH_OPTIONS_INIT;
@@ -262,6 +266,9 @@ int main(int argc, char **argv)
         case 'Z':
             search.zero_neighbours = 1;
             break;
+        case 'r':
+            search.remember = 1;
+            break;
         case 'B':
             paths.embed_model = optarg;
             break;
@@ -349,6 +356,11 @@ int main(int argc, char **argv)
     }
     sp_model *model = NULL;
     gtp_retrieval retrieval = { NULL, NULL, NULL, NULL };
+    if (search.remember && (!model_path || search.zero_neighbours)) {
+        fprintf(stderr, "sp-gtp: --remember needs a retrieval model that retrieves (its set is what grows)\n");
+        usage(stderr);
+        return 2;
+    }
     if (model_path) {
         if (load_model(model_path, precision, size_given ? opts.board_size : 0, &model))
             return 1;
@@ -373,6 +385,12 @@ int main(int argc, char **argv)
             search.embedder = retrieval.embedder;
             search.retriever = retrieval.retriever;
             search.dataset = retrieval.dataset;
+            search.save_index = paths.index;
+            search.save_dataset = paths.dataset;
+        } else if (search.remember) {
+            fprintf(stderr, "sp-gtp: --remember needs a retrieval model; %s retrieves nothing\n", model_path);
+            sp_model_free(model);
+            return 2;
         } else if (retrieval_given) {
             fprintf(stderr, "sp-gtp: the model %s retrieves nothing%s: drop --embedder, --embed-model, "
                             "--index, --dataset and --nprobe\n", model_path,

@@ -37,7 +37,10 @@ static int cmd_boardsize(gtp_engine *e, int argc, char **args, void *payload)
     int size;
     if (argc != 1 || gtp__parse_int(args[0], -1000000, 1000000, &size))
         return gtp__fail(e, "syntax error");
-    if (size < SP_GO_MIN_SIZE || size > SP_GO_MAX_SIZE || sp_game_set_size(e->game, size) != SP_OK)
+    if (size < SP_GO_MIN_SIZE || size > SP_GO_MAX_SIZE)
+        return gtp__fail(e, "unacceptable size");
+    gtp__game_ends(e);
+    if (sp_game_set_size(e->game, size) != SP_OK)
         return gtp__fail(e, "unacceptable size");
     return 0;
 }
@@ -46,6 +49,7 @@ static int cmd_clear_board(gtp_engine *e, int argc, char **args, void *payload)
 {
     if (argc)
         return gtp__fail(e, "syntax error");
+    gtp__game_ends(e);
     return sp_game_clear(e->game) == SP_OK ? 0 : gtp__fail(e, "cannot clear the board");
 }
 

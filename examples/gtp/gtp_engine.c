@@ -138,10 +138,23 @@ int gtp_engine_create(gtp_engine **out, const gtp_engine_options *opts)
     return 0;
 }
 
+void gtp_engine_on_game_end(gtp_engine *engine, gtp_game_end_fn fn, void *payload)
+{
+    engine->game_end = fn;
+    engine->game_end_payload = payload;
+}
+
+void gtp__game_ends(gtp_engine *engine)
+{
+    if (engine->game_end)
+        engine->game_end(engine, engine->game, engine->game_end_payload);
+}
+
 void gtp_engine_free(gtp_engine *engine)
 {
     if (!engine)
         return;
+    gtp__game_ends(engine);
     if (engine->player.release)
         engine->player.release(engine->player.payload);
     for (int i = 0; i < engine->n_commands; i++)

@@ -96,6 +96,12 @@ int gtp_engine_stream_step(gtp_engine *engine, FILE *out);
 /** Close the open stream (if any): write the closing blank line to @p out and flush. */
 void gtp_engine_stream_end(gtp_engine *engine, FILE *out);
 
+/** Called with the engine's game just before it is cleared, resized or replaced, and when the engine is freed. */
+typedef void (*gtp_game_end_fn)(gtp_engine *engine, const sp_game *game, void *payload);
+
+/** Set (or with NULL remove) the game-end hook; one at a time. */
+void gtp_engine_on_game_end(gtp_engine *engine, gtp_game_end_fn fn, void *payload);
+
 /** Replace the move chooser; the engine releases the old one. NULL restores the random player. */
 void gtp_engine_set_player(gtp_engine *engine, const gtp_player *player);
 

@@ -31,7 +31,14 @@ struct gtp_engine {
     /* A streaming response (gtp_engine_stream): its step and payload, NULL when none. */
     gtp_stream_fn stream;
     void *stream_payload;
+    /* Called with the game about to be cleared or replaced (gtp_engine_on_game_end). */
+    gtp_game_end_fn game_end;
+    void *game_end_payload;
 };
+
+/* Tell the game-end hook (if any) that the engine's game is about to go:
+ * call before clearing, resizing or replacing it. */
+void gtp__game_ends(gtp_engine *engine);
 
 /* Add the standard GTP commands; 0 or -1 when out of memory. */
 int gtp__register_standard(gtp_engine *engine);

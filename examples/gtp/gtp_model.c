@@ -80,6 +80,7 @@ static int cmd_boardsize(gtp_engine *e, int argc, char **args, void *payload)
         gtp_printf(e, "unacceptable size: the model plays %dx%d only", model, model);
         return -1;
     }
+    gtp__game_ends(e);
     return sp_game_set_size(gtp_engine_game(e), size) == SP_OK ? 0 : gtp__fail(e, "unacceptable size");
 }
 

@@ -22,6 +22,8 @@ typedef struct searcher {
     int has_result;     /* sp-top-moves has something to show */
     int analysis_color; /* lz-analyze's side to move */
     double analysis_seconds; /* between its updates */
+    int game_remembered;  /* the engine's current game is in the retrieval set already */
+    int games_remembered; /* by --remember, to be saved at the end */
     /* Our own clock when the controller sends no time_left. */
     gtp_clock settings;
     double used_seconds;
@@ -160,9 +162,44 @@ static int search_genmove(void *payload, const sp_game *game, int color, const g
     return 0;
 }
 
+/* Add @p game to the retrieval set; 0, or -1 with the reason in sp_last_error(). */
+static int remember_game(searcher *s, const sp_game *game, uint64_t *out_id)
+{
+    if ((!s->agent || s->size != sp_game_size(game)) && make_agent(s, sp_game_size(game)))
+        return -1;
+    if (sp_agent_add_game(s->agent, game, "sp-gtp", out_id))
+        return -1;
+    s->game_remembered = 1;
+    return 0;
+}
+
+/* --remember: the game that ends goes to the retrieval set (once, and only with moves). */
+static void game_ends(gtp_engine *e, const sp_game *game, void *payload)
+{
+    searcher *s = payload;
+    (void)e;
+    uint64_t id;
+    if (!s->game_remembered && sp_game_move_count(game) > 0) {
+        if (remember_game(s, game, &id))
+            fprintf(stderr, "sp-gtp: the game is not remembered: %s\n", sp_last_error());
+        else
+            s->games_remembered++;
+    }
+    s->game_remembered = 0;
+}
+
 static void release_searcher(void *payload)
 {
     searcher *s = payload;
+    /* --remember with files: the grown set replaces them (each written whole, then renamed). */
+    if (s->games_remembered > 0 && s->opts.save_index && s->opts.save_dataset) {
+        if (sp_dataset_save(s->opts.dataset, s->opts.save_dataset) ||
+            sp_retriever_save(s->opts.retriever, s->opts.save_index))
+            fprintf(stderr, "sp-gtp: cannot save the grown retrieval set: %s\n", sp_last_error());
+        else
+            fprintf(stderr, "sp-gtp: %d game%s remembered in %s and %s\n", s->games_remembered,
+                    s->games_remembered == 1 ? "" : "s", s->opts.save_dataset, s->opts.save_index);
+    }
     sp_agent_free(s->agent);
     free(s);
 }
@@ -344,10 +381,8 @@ static int cmd_remember(gtp_engine *e, int argc, char **args, void *payload)
         gtp_printf(e, "the player has no retrieval set to remember in: give a retrieval model (--model, --index ...)");
         return -1;
     }
-    if ((!s->agent || s->size != sp_game_size(game)) && make_agent(s, sp_game_size(game)))
-        return gtp_printf(e, "cannot create the agent: %s", sp_last_error()), -1;
     uint64_t id;
-    if (sp_agent_add_game(s->agent, game, "sp-gtp", &id)) {
+    if (remember_game(s, game, &id)) {
         gtp_printf(e, "cannot remember the game: %s", sp_last_error());
         return -1;
     }
@@ -456,5 +491,7 @@ int gtp_search_attach(gtp_engine *engine, const gtp_search_options *opts)
     }
     gtp_player player = { "semiparam-mcts", search_genmove, release_searcher, s };
     gtp_engine_set_player(engine, &player);
+    if (opts->remember && opts->retriever)
+        gtp_engine_on_game_end(engine, game_ends, s);
     return 0;
 }

@@ -27,10 +27,15 @@ typedef struct gtp_search_options {
     sp_dataset *dataset;
     int nprobe;        /**< IVF lists visited per retrieval; 0: the index's default */
     int zero_neighbours; /**< 1: a retrieval model played with every x_i = 0 (its equal-capacity baseline) */
+    /* With a retrieval model: add every game to the retrieval set when it ends (cleared, resized,
+     * replaced, or at quit), and at the end save the grown set over these files (NULL: keep it in
+     * memory only). */
+    int remember;
+    const char *save_index, *save_dataset;
 } gtp_search_options;
 
 #define GTP_SEARCH_OPTIONS_INIT \
-    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED, NULL, NULL, NULL, 0, 0 }
+    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED, NULL, NULL, NULL, 0, 0, 0, NULL, NULL }
 
 /**
  * Make a searching player the engine's player and register `sp-top-moves`.

@@ -20,6 +20,7 @@ static int cmd_loadsgf(gtp_engine *e, int argc, char **args, void *payload)
     }
     while (move_number > 0 && sp_game_move_count(game) >= move_number)
         sp_game_undo(game);
+    gtp__game_ends(e);
     sp_game_free(e->game);
     e->game = game;
     return 0;

@@ -97,6 +97,17 @@ for f in $retrieval; do
     printf '%s\n' "$out" | grep -q 'no retrieval set at' && printf '%s\n' "$out" | grep -q '^  sp-index build ' ||
         { echo "FAIL: $f without an index: no word of how to build one: $out"; exit 1; }
     echo "ok: $f without an index says how to build one"
+    # --remember: two games end (clear_board, quit) and the files hold them after.
+    cp "$tmp/small.spd" "$tmp/grow.spd"
+    cp "$tmp/small.spi" "$tmp/grow.spi"
+    keys=$("$index" info "$tmp/grow.spi" | sed -n 's/^keys  *//p')
+    printf 'boardsize 9\nplay b A1\nplay w J9\nplay b pass\nplay w pass\nclear_board\nplay b E5\nquit\n' |
+        "$gtp" --model "$f" --embedder "$embedder" --embed-model "$base" --index "$tmp/grow.spi" \
+            --dataset "$tmp/grow.spd" --remember >/dev/null 2>&1 || { echo "FAIL: $f --remember failed"; exit 1; }
+    grown=$("$index" info "$tmp/grow.spi" | sed -n 's/^keys  *//p')
+    [ "$grown" -eq $((keys + 5)) ] || { echo "FAIL: --remember: $keys keys became $grown, not $((keys + 5))"; exit 1; }
+    "$data" info "$tmp/grow.spd" | grep -q '^games  *152$' || { echo "FAIL: --remember: not 152 games"; exit 1; }
+    echo "ok: $f --remember adds its two games (5 positions) to the files"
     # Its equal-capacity baseline: every x_i = 0, nothing retrieved.
     out=$(printf 'boardsize 9\ngenmove b\nquit\n' | SEMIPARAM_HOME="$tmp/empty" "$gtp" --model "$f" --zero-neighbours \
         --simulations 8 2>&1) || true
