@@ -23,7 +23,7 @@ typedef struct searcher {
     int analysis_color; /* lz-analyze's side to move */
     double analysis_seconds; /* between its updates */
     int game_remembered;  /* the engine's current game is in the retrieval set already */
-    int games_remembered; /* by --remember, to be saved at the end */
+    int games_remembered; /* games added, saved at the end with --remember */
     /* Our own clock when the controller sends no time_left. */
     gtp_clock settings;
     double used_seconds;
@@ -192,7 +192,7 @@ static void release_searcher(void *payload)
 {
     searcher *s = payload;
     /* --remember with files: the grown set replaces them (each written whole, then renamed). */
-    if (s->games_remembered > 0 && s->opts.save_index && s->opts.save_dataset) {
+    if (s->opts.remember && s->games_remembered > 0 && s->opts.save_index && s->opts.save_dataset) {
         if (sp_dataset_save(s->opts.dataset, s->opts.save_dataset) ||
             sp_retriever_save(s->opts.retriever, s->opts.save_index))
             fprintf(stderr, "sp-gtp: cannot save the grown retrieval set: %s\n", sp_last_error());
@@ -386,6 +386,7 @@ static int cmd_remember(gtp_engine *e, int argc, char **args, void *payload)
         gtp_printf(e, "cannot remember the game: %s", sp_last_error());
         return -1;
     }
+    s->games_remembered++;
     gtp_printf(e, "game %llu, %d positions", (unsigned long long)id, sp_game_move_count(game));
     return 0;
 }
