@@ -73,6 +73,7 @@ for f in $retrieval; do
     done
     "$index" build "$tmp/small.spi" --spd "$tmp/small.spd" --embedder "$embedder" --model "$base" \
         --factory Flat --threads 1 >/dev/null 2>&1 || { echo "FAIL: cannot index the games with $embedder"; exit 1; }
+    small_keys=$("$index" info "$tmp/small.spi" | sed -n 's/^keys  *//p')
     corners='play b A1\nplay w J9\nplay b A9\nplay w J1\n'
     out=$(printf "boardsize 9\\ngenmove b\\nsp-neighbours 2\\nclear_board\\n${corners}genmove b\\nsp-remember\\nclear_board\\n${corners}genmove b\\nsp-neighbours 1\\nquit\\n" |
         "$gtp" --model "$f" --embedder "$embedder" --embed-model "$base" \
@@ -89,7 +90,10 @@ for f in $retrieval; do
         { echo "FAIL: $f: sp-remember did not add the game: $out"; exit 1; }
     printf '%s\n' "$out" | grep -q '^= 1 game 150 move 4 distance 0.0000' ||
         { echo "FAIL: $f: the remembered position is not the nearest neighbour of its repetition: $out"; exit 1; }
-    echo "ok: $f shows its neighbours and remembers a game"
+    # Without --remember the remembered game stays in memory: the file is as it was.
+    [ "$("$index" info "$tmp/small.spi" | sed -n 's/^keys  *//p')" = "$small_keys" ] ||
+        { echo "FAIL: sp-remember without --remember changed $tmp/small.spi"; exit 1; }
+    echo "ok: $f shows its neighbours and remembers a game (in memory)"
     # Without its index (none given, none at the default place of an empty
     # home): refused at start-up, with the commands that build one.
     out=$(printf 'quit\n' | SEMIPARAM_HOME="$tmp/empty" "$gtp" --model "$f" --embedder "$embedder" \
