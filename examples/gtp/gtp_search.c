@@ -332,18 +332,26 @@ static int write_top(searcher *s, int top, int unused, FILE *out)
     return write_top_moves(s, top, out);
 }
 
+/* The optional count argument of sp-top-moves and sp-neighbours: 1..max,
+ * else @p fallback; 0, or -1 with the error written. */
+static int count_argument(gtp_engine *e, int argc, char **args, int fallback, int max, int *out)
+{
+    *out = fallback;
+    return argc > 1 || (argc == 1 && ((*out = atoi(args[0])) < 1 || *out > max)) ? gtp__fail(e, "syntax error") : 0;
+}
+
+/* 0 when a genmove left a search to show, else -1 with the error written. */
+static int searched(gtp_engine *e, const searcher *s)
+{
+    return s->has_result ? 0 : gtp__fail(e, "no search yet: genmove first");
+}
+
 static int cmd_top_moves(gtp_engine *e, int argc, char **args, void *payload)
 {
     searcher *s = payload;
-    int top = TOP_DEFAULT;
-    if (argc > 1 || (argc == 1 && ((top = atoi(args[0])) < 1 || top > 400))) {
-        gtp_printf(e, "syntax error");
+    int top;
+    if (count_argument(e, argc, args, TOP_DEFAULT, 400, &top) || searched(e, s))
         return -1;
-    }
-    if (!s->has_result) {
-        gtp_printf(e, "no search yet: genmove first");
-        return -1;
-    }
     return respond(e, write_top, s, top, 0);
 }
 
@@ -351,19 +359,13 @@ static int cmd_top_moves(gtp_engine *e, int argc, char **args, void *payload)
 static int cmd_neighbours(gtp_engine *e, int argc, char **args, void *payload)
 {
     searcher *s = payload;
-    int count = 10;
-    if (argc > 1 || (argc == 1 && ((count = atoi(args[0])) < 1 || count > 1000))) {
-        gtp_printf(e, "syntax error");
+    int count;
+    if (count_argument(e, argc, args, 10, 1000, &count))
         return -1;
-    }
-    if (!s->opts.retriever) {
-        gtp_printf(e, "the player retrieves no neighbours: give a retrieval model (--model, --index ...)");
+    if (!s->opts.retriever)
+        return gtp__fail(e, "the player retrieves no neighbours: give a retrieval model (--model, --index ...)");
+    if (searched(e, s))
         return -1;
-    }
-    if (!s->has_result) {
-        gtp_printf(e, "no search yet: genmove first");
-        return -1;
-    }
     return respond(e, write_neighbours, s, count, 1);
 }
 
@@ -372,15 +374,12 @@ static int cmd_remember(gtp_engine *e, int argc, char **args, void *payload)
 {
     searcher *s = payload;
     (void)args;
-    if (argc != 0) {
-        gtp_printf(e, "syntax error");
-        return -1;
-    }
+    if (argc != 0)
+        return gtp__fail(e, "syntax error");
     const sp_game *game = gtp_engine_game(e);
-    if (!s->opts.retriever) {
-        gtp_printf(e, "the player has no retrieval set to remember in: give a retrieval model (--model, --index ...)");
-        return -1;
-    }
+    if (!s->opts.retriever)
+        return gtp__fail(e, "the player has no retrieval set to remember in: give a retrieval model (--model, "
+                            "--index ...)");
     uint64_t id;
     if (remember_game(s, game, &id)) {
         gtp_printf(e, "cannot remember the game: %s", sp_last_error());
