@@ -14,7 +14,7 @@
 typedef struct options {
     const char *black, *white, *sgf_dir;
     int games, size, show;
-    float komi;
+    float komi, a_gives;
     double timeout;
 } options;
 
@@ -29,6 +29,8 @@ static int usage(FILE *out)
             "  --games N          games to play (default 1)\n"
             "  --size N           board size, 2..19 (default 9)\n"
             "  --komi K           komi (default 7)\n"
+            "  --a-gives P        handicap engine A by P points of komi: komi K+P when A is Black,\n"
+            "                     K-P when A is White (default 0)\n"
             "  --timeout SECONDS  longest wait for any answer; a slower engine loses (default 60)\n"
             "  --sgf-dir DIR      write each game to DIR/game-NNNN.sgf\n"
             "  --show             print the board after every move\n");
@@ -73,7 +75,7 @@ static int parse_options(int argc, char **argv, options *o)
             return -1;
         }
         const char *v = argv[++i];
-        double komi;
+        double value;
         int bad = 0;
         if (strcmp(a, "--black") == 0)
             o->black = v;
@@ -86,8 +88,11 @@ static int parse_options(int argc, char **argv, options *o)
         else if (strcmp(a, "--size") == 0)
             bad = parse_int(v, SP_GO_MIN_SIZE, SP_GO_MAX_SIZE, &o->size);
         else if (strcmp(a, "--komi") == 0) {
-            bad = parse_double(v, -1000, 1000, &komi);
-            o->komi = (float)komi;
+            bad = parse_double(v, -1000, 1000, &value);
+            o->komi = (float)value;
+        } else if (strcmp(a, "--a-gives") == 0) {
+            bad = parse_double(v, -1000, 1000, &value);
+            o->a_gives = (float)value;
         } else if (strcmp(a, "--timeout") == 0)
             bad = parse_double(v, 0.001, 1e6, &o->timeout);
         else {
@@ -176,6 +181,9 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("engine A: %s  [%s]\nengine B: %s  [%s]\n", a.name, a.command, b.name, b.command);
+    if (o.a_gives != 0)
+        printf("engine A gives %g points: komi %g when A is Black, %g when A is White\n", (double)o.a_gives,
+               (double)(o.komi + o.a_gives), (double)(o.komi - o.a_gives));
 
     sp_game_options gopts = SP_GAME_OPTIONS_INIT;
     gopts.board_size = o.size;
@@ -192,6 +200,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < o.games; i++) {
         match_engine *black = i % 2 == 0 ? &a : &b, *white = i % 2 == 0 ? &b : &a;
         match_result res;
+        /* A's handicap moves the komi toward B whichever colour B has. */
+        s.komi = black == &a ? o.komi + o.a_gives : o.komi - o.a_gives;
         sp_game_clear(game);
         match_play_game(black, white, &s, game, &res);
         match_engine *winner = res.winner == SP_BLACK ? black : res.winner == SP_WHITE ? white : NULL;

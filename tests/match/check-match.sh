@@ -57,6 +57,11 @@ grep -q 'result=W+6.5 end=score moves=2' "$tmp/pass" || fail "empty board is not
 [ "$(field wilson95_low "$tmp/pass")" = 0.0945 ] || fail "Wilson interval low for 1/2"
 [ "$(field wilson95_high "$tmp/pass")" = 0.9055 ] || fail "Wilson interval high for 1/2"
 
+# A gives 3 points: komi 7 + 3 when A is Black (game 1), 7 - 3 when A is White (game 2).
+"$match" --black "$fake pass" --white "$fake pass" --games 2 --a-gives 3 >"$tmp/gives" 2>&1
+grep -q '^game 1: black=A white=B result=W+10 end=score' "$tmp/gives" || fail "A as Black does not give komi 10"
+grep -q '^game 2: black=B white=A result=W+4 end=score' "$tmp/gives" || fail "A as White does not give komi 4"
+
 # Bad usage and engines that never start.
 "$match" --black x >/dev/null 2>&1; [ $? = 2 ] || fail "missing --white is not a usage error"
 "$match" --black x --white y --games 0 >/dev/null 2>&1; [ $? = 2 ] || fail "--games 0 accepted"
