@@ -288,6 +288,91 @@ START_TEST(zero_neighbours_search_the_baseline_of_equal_capacity)
 }
 END_TEST
 
+/* The planes a callback hands out for every position: those of the payload. */
+static int fixed_planes(size_t n, const sp_game *const *games, float *out, void *payload)
+{
+    const size_t X = (size_t)N * SP_NEIGHBOUR_PLANES * AREA;
+    (void)games;
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + i * X, payload, X * sizeof *out);
+    return 0;
+}
+
+/* root_neighbours: one retrieval per move, and the search is the one a
+ * searcher gets when every position reads the root's neighbours (rebuilt
+ * from the reported ids through the dataset); the default retrieves for
+ * the other positions too. Options of version 1 leave it at 0. */
+START_TEST(root_neighbours_retrieve_once_per_move)
+{
+    world w;
+    world_open(&w, 12);
+    sp_game *g = NULL;
+    ck_assert_int_eq(sp_dataset_game_replay(w.ds, 5, 9, &g), SP_OK);
+    for (int root_only = 0; root_only <= 1; root_only++) {
+        sp_agent_options o = options(16, SP_MODEL_SEARCH_RULES, 1);
+        o.root_neighbours = root_only;
+        sp_agent *a = agent_of(&w, 2, &o);
+        int32_t move;
+        ck_assert_int_eq(sp_agent_genmove(a, g, 0.0, &move), SP_OK);
+        sp_agent_report r = SP_AGENT_REPORT_INIT;
+        ck_assert_int_eq(sp_agent_report_get(a, &r), SP_OK);
+        if (!root_only) {
+            ck_assert_int_gt(r.queries, 1);
+            sp_agent_free(a);
+            continue;
+        }
+        ck_assert_int_eq(r.queries, 1);
+        const size_t one = (size_t)SP_NEIGHBOUR_PLANES * AREA;
+        float *planes = calloc(N * one, sizeof *planes);
+        ck_assert_ptr_nonnull(planes);
+        for (int j = 0; j < N; j++) {
+            sp_agent_neighbour nb = SP_AGENT_NEIGHBOUR_INIT;
+            ck_assert_int_eq(sp_agent_neighbour_get(a, j, &nb), SP_OK);
+            ck_assert_int_eq(sp_dataset_neighbour_planes(w.ds, nb.position, 0, planes + j * one, one), SP_OK);
+        }
+        sp_model_search_options mo = SP_MODEL_SEARCH_OPTIONS_INIT;
+        mo.mode = SP_MODEL_SEARCH_RULES;
+        mo.neighbours = fixed_planes;
+        mo.neighbours_payload = planes;
+        sp_search_model sm;
+        ck_assert_int_eq(sp_model_search_model(w.retrieval, &mo, &sm), SP_OK);
+        sp_search_options so = SP_SEARCH_OPTIONS_INIT;
+        so.simulations = 16;
+        so.threads = 1;
+        so.batch_size = 4; /* the agent's for a model on one thread */
+        so.seed = o.seed;
+        sp_search *ref = NULL;
+        ck_assert_int_eq(sp_search_create(&ref, &sm, &so), SP_OK);
+        int32_t action, want[ACTIONS], got[ACTIONS];
+        ck_assert_int_eq(sp_search_run(ref, g, NULL, &action), SP_OK);
+        ck_assert_int_eq(sp_search_root_stats(ref, want, NULL, NULL, NULL, ACTIONS), SP_OK);
+        ck_assert_int_eq(sp_search_root_stats(sp_agent_search(a), got, NULL, NULL, NULL, ACTIONS), SP_OK);
+        for (int i = 0; i < ACTIONS; i++)
+            ck_assert_msg(got[i] == want[i], "action %d: %d visits, %d with the root's planes everywhere", i,
+                          (int)got[i], (int)want[i]);
+        int ref_move;
+        ck_assert_int_eq(sp_action_to_move(SIZE, action, &ref_move), SP_OK);
+        ck_assert_int_eq(move, ref_move);
+        sp_search_free(ref);
+        free(planes);
+        sp_agent_free(a);
+    }
+    sp_agent_options v1;
+    memset(&v1, 0x7f, sizeof v1); /* a version-1 caller's struct ends before root_neighbours */
+    ck_assert_int_eq(sp_agent_options_init(&v1, 1), SP_OK);
+    ck_assert_int_eq(v1.version, 1);
+    sp_agent *a = agent_of(&w, 2, &v1);
+    int32_t move;
+    ck_assert_int_eq(sp_agent_genmove(a, g, 0.0, &move), SP_OK);
+    sp_agent_report r = SP_AGENT_REPORT_INIT;
+    ck_assert_int_eq(sp_agent_report_get(a, &r), SP_OK);
+    ck_assert_int_gt(r.queries, 1);
+    sp_agent_free(a);
+    sp_game_free(g);
+    world_close(&w);
+}
+END_TEST
+
 /* A temperature draws among the visited moves; T = 0 plays the search's. */
 START_TEST(temperature_draws_visited_moves)
 {
@@ -492,6 +577,10 @@ START_TEST(bad_arguments_and_mismatched_handles_are_refused)
     ck_assert_int_eq(sp_agent_create(&a, w.baseline, NULL, NULL, NULL, &bad), SP_ERR_INVALID_ARG);
     ck_assert_msg(strstr(sp_last_error(), "simulations"), "%s", sp_last_error());
     bad = o;
+    bad.root_neighbours = -1;
+    ck_assert_int_eq(sp_agent_create(&a, w.retrieval, w.embedder, w.retriever, w.ds, &bad), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "root_neighbours"), "%s", sp_last_error());
+    bad = o;
     bad.temperature = NAN;
     ck_assert_int_eq(sp_agent_create(&a, w.baseline, NULL, NULL, NULL, &bad), SP_ERR_INVALID_ARG);
     bad = o;
@@ -574,6 +663,7 @@ Suite *agent_suite(void)
     tcase_add_loop_test(tc, every_kind_of_agent_plays_legal_moves, 0, 16);
     tcase_add_test(tc, temperature_draws_visited_moves);
     tcase_add_test(tc, zero_neighbours_search_the_baseline_of_equal_capacity);
+    tcase_add_test(tc, root_neighbours_retrieve_once_per_move);
     tcase_add_test(tc, time_limits_end_the_search);
     suite_add_tcase(s, tc);
     tc = tcase_create("retrieval");

@@ -68,14 +68,19 @@ typedef struct sp_agent_options {
     int32_t zero_neighbours; /**< 1: a retrieval model searched with every x_i = 0 and no retrieval
                                   (the equal-capacity baseline the model was compared with; no
                                   embedder, retriever or dataset); default 0 */
+    int32_t root_neighbours; /**< 1: every position the search evaluates reads the root's
+                                  neighbours, retrieved once per move (the paper's agent retrieves
+                                  for the root only); 0 (default): each real position its own
+                                  (rules mode evaluates real positions at every node). @since
+                                  version 2 */
 } sp_agent_options;
 
-/** Version of sp_agent_options this header describes. */
-#define SP_AGENT_OPTIONS_VERSION 1
+/** Version of sp_agent_options this header describes (2 adds root_neighbours). */
+#define SP_AGENT_OPTIONS_VERSION 2
 /** Default options as an initialiser. */
 #define SP_AGENT_OPTIONS_INIT                                                                                  \
     { SP_AGENT_OPTIONS_VERSION, 200, SP_SEARCH_PUCT, SP_MODEL_SEARCH_RULES, 1, 0, SP_SEARCH_FPU_PARENT, 1, 9, \
-      0, 0.0f, 0.0, 1, 0 }
+      0, 0.0f, 0.0, 1, 0, 0 }
 
 /**
  * Fill @p opts with the defaults of the fields that @p version has and set its

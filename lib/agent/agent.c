@@ -3,6 +3,7 @@
  * while the game only grows, the move drawn with a temperature, and the
  * report of the latest move. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,8 @@
 
 static const sp_agent_options agent_defaults = SP_AGENT_OPTIONS_INIT;
 static const sp__options_type agent_options_type = { "sp_agent_options", SP_AGENT_OPTIONS_VERSION,
-                                                     sizeof(sp_agent_options), &agent_defaults, { 0 } };
+                                                     sizeof(sp_agent_options), &agent_defaults,
+                                                     { offsetof(sp_agent_options, root_neighbours) } };
 static const sp_agent_report report_defaults = SP_AGENT_REPORT_INIT;
 static const sp__options_type report_type = { "sp_agent_report", SP_AGENT_REPORT_VERSION, sizeof(sp_agent_report),
                                               &report_defaults, { 0 } };
@@ -53,6 +55,8 @@ static int check_options(const sp_agent_options *o)
     BAD(!(o->seconds >= 0.0) || isinf(o->seconds), "seconds %g is not a finite number >= 0", o->seconds);
     BAD(o->zero_neighbours != 0 && o->zero_neighbours != 1, "zero_neighbours %d is neither 0 nor 1",
         (int)o->zero_neighbours);
+    BAD(o->root_neighbours != 0 && o->root_neighbours != 1, "root_neighbours %d is neither 0 nor 1",
+        (int)o->root_neighbours);
 #undef BAD
     return SP_OK;
 }

@@ -113,8 +113,11 @@ int sp__agent_neighbours(size_t n, const sp_game *const *games, float *out, void
     float *distances = malloc(n * N * sizeof *distances);
     int rc = misses && rows && ids && distances ? SP_OK : sp__error(SP_ERR_NOMEM, "agent: out of memory");
     size_t m = 0;
+    /* With root_neighbours every position reads the root's: the positions
+       a search reaches are a few moves from it. */
+    const int root_for_all = a->opts.root_neighbours && a->root_valid;
     for (size_t i = 0; i < n && !rc; i++) {
-        if (is_root(a, games[i])) {
+        if (root_for_all || is_root(a, games[i])) {
             memcpy(out + i * X, a->root_planes, X * sizeof *out);
         } else {
             misses[m] = games[i];

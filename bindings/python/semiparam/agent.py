@@ -35,7 +35,7 @@ from .go import Game
 from .model import Model
 from .retriever import Retriever
 
-AGENT_OPTIONS_VERSION = 1
+AGENT_OPTIONS_VERSION = 2
 AGENT_REPORT_VERSION = 1
 AGENT_NEIGHBOUR_VERSION = 1
 #: What AgentNeighbour.next_moves holds past its game's end.
@@ -48,7 +48,7 @@ class AgentOptions(ctypes.Structure):
     _fields_ = [("version", c_uint32), ("simulations", c_int32), ("kind", c_int32), ("mode", c_int32),
                 ("threads", c_int32), ("batch", c_int32), ("fpu", c_int32), ("playouts", c_int32),
                 ("board_size", c_int32), ("nprobe", c_uint32), ("temperature", c_float), ("seconds", c_double),
-                ("seed", c_uint64), ("zero_neighbours", c_int32)]
+                ("seed", c_uint64), ("zero_neighbours", c_int32), ("root_neighbours", c_int32)]
 
 
 class AgentReport(ctypes.Structure):
@@ -96,7 +96,9 @@ def agent_options(**fields):
     @fields: simulations, kind (SearchKind), mode (ModelSearchMode), threads,
     batch, fpu (SearchFpu), playouts and board_size (without a model), nprobe,
     temperature, seconds, seed, zero_neighbours (1: a retrieval model as its
-    equal-capacity baseline, every x_i = 0, no retrieval)."""
+    equal-capacity baseline, every x_i = 0, no retrieval), root_neighbours
+    (1: every position searched reads the root's neighbours, one retrieval
+    per move)."""
     opts = _lib.new_options(AgentOptions)
     check(_options_init(byref(opts), AGENT_OPTIONS_VERSION))
     return _lib.fill_options(opts, fields)

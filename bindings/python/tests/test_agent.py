@@ -92,11 +92,12 @@ class TestAgentOptions(unittest.TestCase):
     def test_defaults_match_c(self):
         o = agent.agent_options()
         self.assertIsInstance(o, AgentOptions)
-        self.assertEqual(agent.AGENT_OPTIONS_VERSION, 1)
+        self.assertEqual(agent.AGENT_OPTIONS_VERSION, 2)
         self.assertEqual((o.version, o.simulations, o.kind, o.mode, o.threads, o.batch, o.fpu, o.playouts,
-                          o.board_size, o.nprobe, o.temperature, o.seconds, o.seed, o.zero_neighbours),
-                         (1, 200, SearchKind.PUCT, ModelSearchMode.RULES, 1, 0, SearchFpu.PARENT, 1, 9, 0, 0.0, 0.0,
-                          1, 0))
+                          o.board_size, o.nprobe, o.temperature, o.seconds, o.seed, o.zero_neighbours,
+                          o.root_neighbours),
+                         (2, 200, SearchKind.PUCT, ModelSearchMode.RULES, 1, 0, SearchFpu.PARENT, 1, 9, 0, 0.0, 0.0,
+                          1, 0, 0))
         o = agent.agent_options(simulations=7, kind=SearchKind.GUMBEL, temperature=0.5, seed=2 ** 63)
         self.assertEqual((o.simulations, o.kind, o.temperature, o.seed), (7, SearchKind.GUMBEL, 0.5, 2 ** 63))
         with self.assertRaises(TypeError):
@@ -260,6 +261,16 @@ class TestRetrieval(SelfPlay, unittest.TestCase):
                 self.assertEqual((a.board_size, a.neighbours), (SIZE, N))
                 self.assertEqual(repr(a), "<semiparam.Agent 5x5, retrieval, N = 3, %d simulations>" % SIMULATIONS)
                 self.self_play(a, retrieval=True, keeps_tree=mode == ModelSearchMode.RULES, max_plies=40)
+
+    def test_root_neighbours_retrieve_once_per_move(self):
+        # Rules mode evaluates real positions at every node: each retrieves, unless root_neighbours.
+        for root_only in (0, 1):
+            with self.subTest(root_neighbours=root_only), \
+                    self.w.agent(simulations=8, mode=ModelSearchMode.RULES, root_neighbours=root_only) as a, \
+                    self.w.ds.game_replay(4, 6) as g:
+                a.genmove(g)
+                queries = a.report().queries
+                self.assertEqual(queries == 1, bool(root_only), "%d queries" % queries)
 
     def test_neighbours_tell_their_outcome_and_next_moves(self):
         ds = self.w.ds
