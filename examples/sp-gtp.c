@@ -23,7 +23,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: sp-gtp [--seed N] [--size N] [--komi X] [--player agent|playouts|random]\n"
             "              [--simulations N] [--threads N] [--batch N] [--seconds S] [--playouts M] [--search puct|gumbel]\n"
-            "              [--fpu parent|zero] [--show-search N]\n"
+            "              [--fpu parent|zero] [--show-search N] [--move-log FILE]\n"
             "              [--model M.spm [--search-mode learned|rules] [--policy-only] [--precision f32|bf16]\n"
             "               [--zero-neighbours | --embedder E.spe [--embed-model B.spm] --index I.spi\n"
             "                --dataset D.spd [--nprobe N] [--root-neighbours] [--remember]]]\n"
@@ -46,6 +46,9 @@ static void usage(FILE *out)
             "  --fpu F          value of unvisited moves: parent (the parent's mean, the default) or zero\n"
             "                   (MuZero: the worst value seen)\n"
             "  --show-search N  after each genmove, print the search's top N moves to stderr\n"
+            "  --move-log FILE  append a CSV row per searched move to FILE: move number, colour, move,\n"
+            "                   simulations, reused visits, value, seconds (all, embedding, retrieval),\n"
+            "                   queries, and the distances of the root's neighbours d1..dN\n"
             "  --model M.spm    search over this learned model (model.h) instead of random playouts;\n"
             "                   the board size is the model's (boardsize refuses any other)\n"
             "  --search-mode K  with a model: rules (AlphaZero: real games in the tree, the default) or\n"
@@ -172,6 +175,7 @@ int main(int argc, char **argv)
         { "index", required_argument, NULL, 'I' }, { "dataset", required_argument, NULL, 'A' },
         { "nprobe", required_argument, NULL, 'N' }, { "zero-neighbours", no_argument, NULL, 'Z' },
         { "remember", no_argument, NULL, 'r' }, { "root-neighbours", no_argument, NULL, 'O' },
+        { "move-log", required_argument, NULL, 'L' },
         { NULL, 0, NULL, 0 },
     };
     gtp_search_options search = GTP_SEARCH_OPTIONS_INIT;
@@ -273,6 +277,9 @@ int main(int argc, char **argv)
             break;
         case 'O':
             search.root_neighbours = 1;
+            break;
+        case 'L':
+            search.move_log = optarg;
             break;
         case 'B':
             paths.embed_model = optarg;

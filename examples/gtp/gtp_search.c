@@ -3,6 +3,7 @@
  * retrieval model, retrieves the neighbours; here only what GTP adds: the
  * time budget from the clock, a colour moving out of turn, and the
  * sp-top-moves command. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ typedef struct searcher {
     /* Our own clock when the controller sends no time_left. */
     gtp_clock settings;
     double used_seconds;
+    FILE *move_log;       /* --move-log */
 } searcher;
 
 double gtp_search_budget(const gtp_clock *c, int empty_points)
@@ -54,6 +56,7 @@ double gtp_search_budget(const gtp_clock *c, int empty_points)
 
 static int write_top_moves(searcher *s, int top, FILE *out);
 static int write_neighbours(searcher *s, int count, int boards, FILE *out);
+static void log_move(searcher *s, const sp_game *root, int color, int move);
 
 /* The agent for a board of @p size: a model plays its own size only. */
 static int make_agent(searcher *s, int size)
@@ -141,6 +144,8 @@ static int search_genmove(void *payload, const sp_game *game, int color, const g
     int32_t move = SP_PASS;
     const int over = sp_game_is_over(root);
     int rc = sp_agent_genmove(s->agent, root, budget, &move);
+    if (!rc && !over)
+        log_move(s, root, color, move);
     sp_game_free(root);
     sp_agent_report report = SP_AGENT_REPORT_INIT;
     sp_agent_report_get(s->agent, &report);
@@ -160,6 +165,48 @@ static int search_genmove(void *payload, const sp_game *game, int color, const g
         fprintf(stderr, "\n");
     }
     *out_move = move;
+    return 0;
+}
+
+/* --move-log: one CSV row per searched move, flushed at once (a match may
+ * kill the engine): the position's move number, the move, the report's
+ * figures and the distances of the root's neighbours (Fig. 6 of the paper
+ * compares those met in play with the test positions'). */
+static void log_move(searcher *s, const sp_game *root, int color, int move)
+{
+    sp_agent_report r = SP_AGENT_REPORT_INIT;
+    if (!s->move_log || sp_agent_report_get(s->agent, &r))
+        return;
+    char vertex[8];
+    sp_move_to_gtp(s->size, move, vertex, sizeof vertex);
+    fprintf(s->move_log, "%d,%c,%s,%d,%d,%.4f,%.4f,%.4f,%.4f,%d", sp_game_move_count(root),
+            color == SP_BLACK ? 'B' : 'W', vertex, (int)r.simulations, (int)r.reused, (double)r.value, r.seconds,
+            r.seconds_embed, r.seconds_retrieve, (int)r.queries);
+    for (int i = 0; i < r.neighbours; i++) {
+        sp_agent_neighbour n = SP_AGENT_NEIGHBOUR_INIT;
+        if (sp_agent_neighbour_get(s->agent, i, &n) == SP_OK)
+            fprintf(s->move_log, ",%.6f", (double)n.distance);
+    }
+    fprintf(s->move_log, "\n");
+    fflush(s->move_log);
+}
+
+static int open_move_log(searcher *s, const char *path)
+{
+    s->move_log = fopen(path, "a");
+    if (!s->move_log) {
+        fprintf(stderr, "sp-gtp: cannot open the move log %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    /* A header when the file is new; runs that share it append rows. */
+    if (ftell(s->move_log) == 0) {
+        fprintf(s->move_log, "move_number,color,move,simulations,reused,value,seconds,seconds_embed,"
+                             "seconds_retrieve,queries");
+        for (int i = 1; i <= sp_agent_neighbours(s->agent); i++)
+            fprintf(s->move_log, ",d%d", i);
+        fprintf(s->move_log, "\n");
+        fflush(s->move_log);
+    }
     return 0;
 }
 
@@ -201,6 +248,8 @@ static void release_searcher(void *payload)
             fprintf(stderr, "sp-gtp: %d game%s remembered in %s and %s\n", s->games_remembered,
                     s->games_remembered == 1 ? "" : "s", s->opts.save_dataset, s->opts.save_index);
     }
+    if (s->move_log)
+        fclose(s->move_log);
     sp_agent_free(s->agent);
     free(s);
 }
@@ -481,6 +530,10 @@ int gtp_search_attach(gtp_engine *engine, const gtp_search_options *opts)
     s->opts = *opts;
     if (make_agent(s, sp_game_size(gtp_engine_game(engine)))) {
         free(s);
+        return -1;
+    }
+    if (opts->move_log && open_move_log(s, opts->move_log)) {
+        release_searcher(s);
         return -1;
     }
     if (gtp_engine_register(engine, "sp-top-moves", cmd_top_moves, s) ||

@@ -33,10 +33,11 @@ typedef struct gtp_search_options {
     int remember;
     const char *save_index, *save_dataset;
     int root_neighbours; /**< 1: every position searched reads the root's neighbours (one retrieval per move) */
+    const char *move_log; /**< append a CSV row per searched move here (NULL: none) */
 } gtp_search_options;
 
 #define GTP_SEARCH_OPTIONS_INIT \
-    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, 0 }
+    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, 0, NULL }
 
 /**
  * Make a searching player the engine's player and register `sp-top-moves`.

@@ -77,7 +77,8 @@ for f in $retrieval; do
     corners='play b A1\nplay w J9\nplay b A9\nplay w J1\n'
     out=$(printf "boardsize 9\\ngenmove b\\nsp-neighbours 2\\nclear_board\\n${corners}genmove b\\nsp-remember\\nclear_board\\n${corners}genmove b\\nsp-neighbours 1\\nquit\\n" |
         "$gtp" --model "$f" --embedder "$embedder" --embed-model "$base" \
-        --index "$tmp/small.spi" --dataset "$tmp/small.spd" --simulations 8 --search-mode rules 2>&1) || true
+        --index "$tmp/small.spi" --dataset "$tmp/small.spd" --simulations 8 --search-mode rules \
+        --move-log "$tmp/moves.csv" 2>&1) || true
     move=$(printf '%s\n' "$out" | sed -n 's/^= \([A-HJ-T][0-9]*\|pass\)$/\1/p' | head -1)
     [ -n "$move" ] || { echo "FAIL: $f: no move over an index of $embedder: $out"; exit 1; }
     echo "ok: $f retrieves with $embedder and plays $move"
@@ -94,6 +95,16 @@ for f in $retrieval; do
     [ "$("$index" info "$tmp/small.spi" | sed -n 's/^keys  *//p')" = "$small_keys" ] ||
         { echo "FAIL: sp-remember without --remember changed $tmp/small.spi"; exit 1; }
     echo "ok: $f shows its neighbours and remembers a game (in memory)"
+    # --move-log: a header and a row per genmove, as wide as the header, the
+    # neighbours' distances ascending; the last genmove's nearest is the
+    # remembered position at distance 0, as sp-neighbours said.
+    awk -F, 'NR == 1 { width = NF; if ($1 != "move_number" || $11 != "d1") bad = "header " $0; next }
+        NF != width { bad = "row " NR " has " NF " fields, not " width }
+        { for (i = 12; i <= NF; i++) if ($i + 0 < $(i - 1) + 0) bad = "row " NR ": distances not ascending" }
+        END { if (NR != 4) bad = bad " " NR - 1 " rows, not 3"; if ($11 != "0.000000") bad = bad " last d1 " $11
+              if (bad) { print bad; exit 1 } }' "$tmp/moves.csv" ||
+        { echo "FAIL: $f: --move-log:"; cat "$tmp/moves.csv"; exit 1; }
+    echo "ok: $f --move-log logs each move with its neighbours' distances"
     # Without its index (none given, none at the default place of an empty
     # home): refused at start-up, with the commands that build one.
     out=$(printf 'quit\n' | SEMIPARAM_HOME="$tmp/empty" "$gtp" --model "$f" --embedder "$embedder" \
