@@ -240,6 +240,17 @@ if command -v gnuplot >/dev/null 2>&1; then
         x "$plot" $kind "$@" "$tmp/$kind.png"
         [ "$(od -An -c -N4 "$tmp/$kind.png" | tr -d ' ')" = '211PNG' ] || fail "plot-retrieval $kind wrote no PNG"
     done
+    # The same distances as sp-gtp's move log (a row per position, d1..dN) plot the same figure.
+    awk -F, 'function flush() { if (row != "") print row } NR == 1 { next }
+        $1 != last { flush(); row = "0,B,A1,1,0,0,0,0,0,1"; last = $1 } { row = row "," $4 } END { flush() }' \
+        "$tmp/dist.csv" | sed '1i move_number,color,move,simulations,reused,value,seconds,seconds_embed,seconds_retrieve,queries,d1,d2' \
+        >"$tmp/moves.csv"
+    x "$plot" fig6a "$tmp/moves.csv:test" "$tmp/dist2.csv:again" "$tmp/log.png"
+    cmp -s "$tmp/fig6a.png" "$tmp/log.png" || fail "plot-retrieval fig6a of a move log differs from its sp-eval file's"
+    printf 'bad,header\n1,2\n' >"$tmp/bad.csv"
+    "$plot" fig6a "$tmp/bad.csv" "$tmp/x.png" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    expect 1 "nor an sp-gtp move log" "plot-retrieval of a foreign file"
     "$plot" fig4b "$tmp/no-such.csv" "$tmp/x.png" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     expect 1 "no-such.csv" "plot-retrieval of a missing file"
