@@ -75,6 +75,7 @@ for f in $retrieval; do
         --factory Flat --threads 1 >/dev/null 2>&1 || { echo "FAIL: cannot index the games with $embedder"; exit 1; }
     small_keys=$("$index" info "$tmp/small.spi" | sed -n 's/^keys  *//p')
     corners='play b A1\nplay w J9\nplay b A9\nplay w J1\n'
+    rm -f "$tmp/moves.csv"  # the log appends: one model's rows at a time
     out=$(printf "boardsize 9\\ngenmove b\\nsp-neighbours 2\\nclear_board\\n${corners}genmove b\\nsp-remember\\nclear_board\\n${corners}genmove b\\nsp-neighbours 1\\nquit\\n" |
         "$gtp" --model "$f" --embedder "$embedder" --embed-model "$base" \
         --index "$tmp/small.spi" --dataset "$tmp/small.spd" --simulations 8 --search-mode rules \
