@@ -26,7 +26,7 @@ static void usage(FILE *out)
             "              [--fpu parent|zero] [--show-search N] [--move-log FILE]\n"
             "              [--model M.spm [--search-mode learned|rules] [--policy-only] [--precision f32|bf16]\n"
             "               [--zero-neighbours | --embedder E.spe [--embed-model B.spm] --index I.spi\n"
-            "                --dataset D.spd [--nprobe N] [--root-neighbours] [--remember]]]\n"
+            "                --dataset D.spd [--nprobe N] [--per-node-neighbours] [--remember]]]\n"
             "              | --help | --version\n"
             "Speak GTP version 2 on standard input and output.\n"
             "  --seed N         seed of the player (default: from the clock and process id)\n"
@@ -57,8 +57,8 @@ static void usage(FILE *out)
             "  --precision P    with --model: f32 (the default) or bf16 network arithmetic\n"
             "  --zero-neighbours  a retrieval model with every x_i = 0 and no retrieval: its baseline of\n"
             "                   equal capacity\n"
-            "  --root-neighbours  retrieve once per move: every position the search evaluates reads the\n"
-            "                   root's neighbours (default: each position its own in rules mode)\n"
+            "  --per-node-neighbours  in rules mode, every position the search evaluates retrieves its own\n"
+            "                   neighbours (default: the root's, retrieved once per move, serve them all)\n"
             "  --remember       add every game that ends (clear_board, boardsize, loadsgf, quit) to the\n"
             "                   retrieval set, and at quit write the grown set over its index and\n"
             "                   dataset files (one sp-gtp at a time per set)\n"
@@ -174,7 +174,7 @@ int main(int argc, char **argv)
         { "embedder", required_argument, NULL, 'E' }, { "embed-model", required_argument, NULL, 'B' },
         { "index", required_argument, NULL, 'I' }, { "dataset", required_argument, NULL, 'A' },
         { "nprobe", required_argument, NULL, 'N' }, { "zero-neighbours", no_argument, NULL, 'Z' },
-        { "remember", no_argument, NULL, 'r' }, { "root-neighbours", no_argument, NULL, 'O' },
+        { "remember", no_argument, NULL, 'r' }, { "per-node-neighbours", no_argument, NULL, 'O' },
         { "move-log", required_argument, NULL, 'L' },
         { NULL, 0, NULL, 0 },
     };
@@ -276,7 +276,7 @@ int main(int argc, char **argv)
             search.remember = 1;
             break;
         case 'O':
-            search.root_neighbours = 1;
+            search.per_node_neighbours = 1;
             break;
         case 'L':
             search.move_log = optarg;
@@ -360,9 +360,9 @@ int main(int argc, char **argv)
         model_path = model_default;
     }
     const int retrieval_given = paths.embedder || paths.embed_model || paths.index || paths.dataset || search.nprobe ||
-                                search.root_neighbours;
+                                search.per_node_neighbours;
     if (!model_path && retrieval_given) {
-        fprintf(stderr, "sp-gtp: --embedder, --embed-model, --index, --dataset, --nprobe and --root-neighbours "
+        fprintf(stderr, "sp-gtp: --embedder, --embed-model, --index, --dataset, --nprobe and --per-node-neighbours "
                         "are a retrieval model's: they need --model\n");
         usage(stderr);
         return 2;
@@ -406,7 +406,7 @@ int main(int argc, char **argv)
             return 2;
         } else if (retrieval_given) {
             fprintf(stderr, "sp-gtp: the model %s retrieves nothing%s: drop --embedder, --embed-model, "
-                            "--index, --dataset, --nprobe and --root-neighbours\n", model_path,
+                            "--index, --dataset, --nprobe and --per-node-neighbours\n", model_path,
                     search.zero_neighbours ? " with --zero-neighbours" : "");
             sp_model_free(model);
             return 2;

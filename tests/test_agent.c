@@ -238,6 +238,8 @@ START_TEST(every_kind_of_agent_plays_legal_moves)
         return; /* playouts have one mode */
     }
     sp_agent_options o = options(12, mode == 0 ? SP_MODEL_SEARCH_RULES : SP_MODEL_SEARCH_LEARNED, threads);
+    /* Two workers retrieving at once, and one thread with the root's neighbours for all. */
+    o.per_node_neighbours = threads == 2;
     sp_agent *a = agent_of(&w, kind, &o);
     ck_assert_int_eq(sp_agent_board_size(a), SIZE);
     ck_assert_int_eq(sp_agent_neighbours(a), kind == 2 ? N : 0);
@@ -288,77 +290,109 @@ START_TEST(zero_neighbours_search_the_baseline_of_equal_capacity)
 }
 END_TEST
 
-/* The planes a callback hands out for every position: those of the payload. */
+/* The planes a callback hands out: the root's neighbours' for the root's
+ * side to move, their next positions' for the other. */
+typedef struct fixed {
+    float *same, *next;
+    int to_play;
+} fixed;
+
 static int fixed_planes(size_t n, const sp_game *const *games, float *out, void *payload)
 {
+    const fixed *f = payload;
     const size_t X = (size_t)N * SP_NEIGHBOUR_PLANES * AREA;
-    (void)games;
     for (size_t i = 0; i < n; i++)
-        memcpy(out + i * X, payload, X * sizeof *out);
+        memcpy(out + i * X, sp_game_to_play(games[i]) == f->to_play ? f->same : f->next, X * sizeof *out);
     return 0;
 }
 
-/* root_neighbours: one retrieval per move, and the search is the one a
- * searcher gets when every position reads the root's neighbours (rebuilt
- * from the reported ids through the dataset); the default retrieves for
- * the other positions too. Options of version 1 leave it at 0. */
-START_TEST(root_neighbours_retrieve_once_per_move)
+/* By default one retrieval per move, and the search is the one a searcher
+ * gets when every position reads the root's neighbours, or for the other
+ * side to move their next positions, zeros past a game's end (rebuilt from
+ * the reported neighbours through the dataset's games); per_node_neighbours
+ * retrieves for the other positions too. Options of version 1 get the
+ * default. */
+#define SIMULATIONS_DEEP 64 /* a principal variation of two moves or more */
+
+START_TEST(one_retrieval_per_move_unless_per_node)
 {
     world w;
     world_open(&w, 12);
     sp_game *g = NULL;
     ck_assert_int_eq(sp_dataset_game_replay(w.ds, 5, 9, &g), SP_OK);
-    for (int root_only = 0; root_only <= 1; root_only++) {
-        sp_agent_options o = options(16, SP_MODEL_SEARCH_RULES, 1);
-        o.root_neighbours = root_only;
+    for (int per_node = 1; per_node >= 0; per_node--) {
+        sp_agent_options o = options(SIMULATIONS_DEEP, SP_MODEL_SEARCH_RULES, 1);
+        o.per_node_neighbours = per_node;
         sp_agent *a = agent_of(&w, 2, &o);
         int32_t move;
         ck_assert_int_eq(sp_agent_genmove(a, g, 0.0, &move), SP_OK);
         sp_agent_report r = SP_AGENT_REPORT_INIT;
         ck_assert_int_eq(sp_agent_report_get(a, &r), SP_OK);
-        if (!root_only) {
+        if (per_node) {
             ck_assert_int_gt(r.queries, 1);
             sp_agent_free(a);
             continue;
         }
         ck_assert_int_eq(r.queries, 1);
         const size_t one = (size_t)SP_NEIGHBOUR_PLANES * AREA;
-        float *planes = calloc(N * one, sizeof *planes);
-        ck_assert_ptr_nonnull(planes);
+        fixed f = { calloc(N * one, sizeof(float)), calloc(N * one, sizeof(float)), sp_game_to_play(g) };
+        ck_assert(f.same && f.next);
+        int ended = 0;
         for (int j = 0; j < N; j++) {
             sp_agent_neighbour nb = SP_AGENT_NEIGHBOUR_INIT;
             ck_assert_int_eq(sp_agent_neighbour_get(a, j, &nb), SP_OK);
-            ck_assert_int_eq(sp_dataset_neighbour_planes(w.ds, nb.position, 0, planes + j * one, one), SP_OK);
+            ck_assert_int_eq(sp_dataset_neighbour_planes(w.ds, nb.position, 0, f.same + j * one, one), SP_OK);
+            sp_dataset_game_info info = { .version = SP_DATASET_GAME_INFO_VERSION };
+            ck_assert_int_eq(sp_dataset_game_info_get(w.ds, nb.game, &info), SP_OK);
+            if ((uint32_t)nb.move_number + 1 < info.moves)
+                ck_assert_int_eq(sp_dataset_neighbour_planes(w.ds, nb.position + 1, 0, f.next + j * one, one), SP_OK);
+            else
+                ended++;
         }
+        ck_assert_int_lt(ended, N); /* some next positions are there to read */
         sp_model_search_options mo = SP_MODEL_SEARCH_OPTIONS_INIT;
         mo.mode = SP_MODEL_SEARCH_RULES;
         mo.neighbours = fixed_planes;
-        mo.neighbours_payload = planes;
+        mo.neighbours_payload = &f;
         sp_search_model sm;
         ck_assert_int_eq(sp_model_search_model(w.retrieval, &mo, &sm), SP_OK);
         sp_search_options so = SP_SEARCH_OPTIONS_INIT;
-        so.simulations = 16;
+        so.simulations = SIMULATIONS_DEEP;
         so.threads = 1;
         so.batch_size = 4; /* the agent's for a model on one thread */
         so.seed = o.seed;
         sp_search *ref = NULL;
         ck_assert_int_eq(sp_search_create(&ref, &sm, &so), SP_OK);
         int32_t action, want[ACTIONS], got[ACTIONS];
+        float want_q[ACTIONS], got_q[ACTIONS];
         ck_assert_int_eq(sp_search_run(ref, g, NULL, &action), SP_OK);
-        ck_assert_int_eq(sp_search_root_stats(ref, want, NULL, NULL, NULL, ACTIONS), SP_OK);
-        ck_assert_int_eq(sp_search_root_stats(sp_agent_search(a), got, NULL, NULL, NULL, ACTIONS), SP_OK);
+        ck_assert_int_eq(sp_search_root_stats(ref, want, NULL, want_q, NULL, ACTIONS), SP_OK);
+        ck_assert_int_eq(sp_search_root_stats(sp_agent_search(a), got, NULL, got_q, NULL, ACTIONS), SP_OK);
         for (int i = 0; i < ACTIONS; i++)
-            ck_assert_msg(got[i] == want[i], "action %d: %d visits, %d with the root's planes everywhere", i,
-                          (int)got[i], (int)want[i]);
+            ck_assert_msg(got[i] == want[i] && fabsf(got_q[i] - want_q[i]) < 1e-6f,
+                          "action %d: %d visits, value %g; %d and %g with the reference's planes", i, (int)got[i],
+                          (double)got_q[i], (int)want[i], (double)want_q[i]);
+        /* The principal variation's second move follows the priors of a
+           child, a position of the other side to move (the untrained
+           model's values are all 0: its priors are what the planes move). */
+        int32_t want_pv[16], got_pv[16];
+        size_t want_len, got_len;
+        ck_assert_int_eq(sp_search_pv(ref, want_pv, 16, &want_len), SP_OK);
+        ck_assert_int_eq(sp_search_pv(sp_agent_search(a), got_pv, 16, &got_len), SP_OK);
+        ck_assert_uint_ge(want_len, 2);
+        ck_assert_uint_eq(got_len, want_len);
+        for (size_t i = 0; i < want_len; i++)
+            ck_assert_int_eq(got_pv[i], want_pv[i]);
         int ref_move;
         ck_assert_int_eq(sp_action_to_move(SIZE, action, &ref_move), SP_OK);
         ck_assert_int_eq(move, ref_move);
         sp_search_free(ref);
-        free(planes);
+        free(f.same);
+        free(f.next);
         sp_agent_free(a);
     }
     sp_agent_options v1;
-    memset(&v1, 0x7f, sizeof v1); /* a version-1 caller's struct ends before root_neighbours */
+    memset(&v1, 0x7f, sizeof v1); /* a version-1 caller's struct ends before per_node_neighbours */
     ck_assert_int_eq(sp_agent_options_init(&v1, 1), SP_OK);
     ck_assert_int_eq(v1.version, 1);
     sp_agent *a = agent_of(&w, 2, &v1);
@@ -366,7 +400,7 @@ START_TEST(root_neighbours_retrieve_once_per_move)
     ck_assert_int_eq(sp_agent_genmove(a, g, 0.0, &move), SP_OK);
     sp_agent_report r = SP_AGENT_REPORT_INIT;
     ck_assert_int_eq(sp_agent_report_get(a, &r), SP_OK);
-    ck_assert_int_gt(r.queries, 1);
+    ck_assert_int_eq(r.queries, 1);
     sp_agent_free(a);
     sp_game_free(g);
     world_close(&w);
@@ -577,9 +611,9 @@ START_TEST(bad_arguments_and_mismatched_handles_are_refused)
     ck_assert_int_eq(sp_agent_create(&a, w.baseline, NULL, NULL, NULL, &bad), SP_ERR_INVALID_ARG);
     ck_assert_msg(strstr(sp_last_error(), "simulations"), "%s", sp_last_error());
     bad = o;
-    bad.root_neighbours = -1;
+    bad.per_node_neighbours = -1;
     ck_assert_int_eq(sp_agent_create(&a, w.retrieval, w.embedder, w.retriever, w.ds, &bad), SP_ERR_INVALID_ARG);
-    ck_assert_msg(strstr(sp_last_error(), "root_neighbours"), "%s", sp_last_error());
+    ck_assert_msg(strstr(sp_last_error(), "per_node_neighbours"), "%s", sp_last_error());
     bad = o;
     bad.temperature = NAN;
     ck_assert_int_eq(sp_agent_create(&a, w.baseline, NULL, NULL, NULL, &bad), SP_ERR_INVALID_ARG);
@@ -663,7 +697,7 @@ Suite *agent_suite(void)
     tcase_add_loop_test(tc, every_kind_of_agent_plays_legal_moves, 0, 16);
     tcase_add_test(tc, temperature_draws_visited_moves);
     tcase_add_test(tc, zero_neighbours_search_the_baseline_of_equal_capacity);
-    tcase_add_test(tc, root_neighbours_retrieve_once_per_move);
+    tcase_add_test(tc, one_retrieval_per_move_unless_per_node);
     tcase_add_test(tc, time_limits_end_the_search);
     suite_add_tcase(s, tc);
     tc = tcase_create("retrieval");

@@ -225,11 +225,12 @@ typedef struct agent_figure {
     double move, embed, retrieve, search, queries;
 } agent_figure;
 
-/* retrieval 0: the baseline; 1: the retrieval agent; 2: the same, retrieving for the root only. */
+/* retrieval 0: the baseline; 1: the retrieval agent (the root's neighbours for every position);
+   2: the same, every real position retrieving its own. */
 static int time_agent(world *w, const agent_bench_options *o, int retrieval, int mode, agent_figure *out)
 {
     sp_agent_options ao = SP_AGENT_OPTIONS_INIT;
-    ao.root_neighbours = retrieval == 2;
+    ao.per_node_neighbours = retrieval == 2;
     ao.simulations = o->simulations;
     ao.threads = o->threads;
     ao.mode = mode;
@@ -302,11 +303,11 @@ int bench_agent(int argc, char **argv)
                100.0 * (ret.embed + ret.retrieve) / (o.threads * ret.move));
         if (mode != SP_MODEL_SEARCH_RULES)
             continue;
-        /* Rules mode evaluates real positions at every node: the root's neighbours for all of them. */
+        /* Rules mode evaluates real positions at every node: each may retrieve its own. */
         rc = time_agent(&w, &o, 2, mode, &ret);
         if (rc)
             break;
-        printf("%-9s %-8s %9.3f %9.4f %9.4f %9.3f %9.0f %9.2f\n", "root-only", modes[mode], ret.move, ret.embed,
+        printf("%-9s %-8s %9.3f %9.4f %9.4f %9.3f %9.0f %9.2f\n", "per-node", modes[mode], ret.move, ret.embed,
                ret.retrieve, ret.search, ret.queries, ret.move / base.move);
         printf("           retrieval's share of the workers' time (embed + retrieve over threads x s/move): %.1f%%\n",
                100.0 * (ret.embed + ret.retrieve) / (o.threads * ret.move));

@@ -76,7 +76,7 @@ static int make_agent(searcher *s, int size)
     o.nprobe = (uint32_t)s->opts.nprobe;
     o.seed = s->opts.seed;
     o.zero_neighbours = s->opts.zero_neighbours;
-    o.root_neighbours = s->opts.root_neighbours;
+    o.per_node_neighbours = s->opts.per_node_neighbours;
     if (sp_agent_create(&s->agent, s->opts.model, s->opts.embedder, s->opts.retriever, s->opts.dataset, &o))
         return -1;
     s->size = size;

@@ -32,7 +32,7 @@ typedef struct gtp_search_options {
      * memory only). */
     int remember;
     const char *save_index, *save_dataset;
-    int root_neighbours; /**< 1: every position searched reads the root's neighbours (one retrieval per move) */
+    int per_node_neighbours; /**< 1: every real position searched retrieves its own neighbours (default 0: the root's serve all) */
     const char *move_log; /**< append a CSV row per searched move here (NULL: none) */
 } gtp_search_options;
 

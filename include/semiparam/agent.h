@@ -68,14 +68,15 @@ typedef struct sp_agent_options {
     int32_t zero_neighbours; /**< 1: a retrieval model searched with every x_i = 0 and no retrieval
                                   (the equal-capacity baseline the model was compared with; no
                                   embedder, retriever or dataset); default 0 */
-    int32_t root_neighbours; /**< 1: every position the search evaluates reads the root's
-                                  neighbours, retrieved once per move (the paper's agent retrieves
-                                  for the root only); 0 (default): each real position its own
-                                  (rules mode evaluates real positions at every node). @since
-                                  version 2 */
+    int32_t per_node_neighbours; /**< 0 (default): the root's neighbours, retrieved once per
+                                      move, serve every position the search evaluates (the paper's
+                                      agent retrieves for the root only), each neighbour's next
+                                      position for the other side to move; 1: every real position
+                                      retrieves its own (rules mode evaluates real positions at
+                                      every node: one lookup each). @since version 2 */
 } sp_agent_options;
 
-/** Version of sp_agent_options this header describes (2 adds root_neighbours). */
+/** Version of sp_agent_options this header describes (2 adds per_node_neighbours). */
 #define SP_AGENT_OPTIONS_VERSION 2
 /** Default options as an initialiser. */
 #define SP_AGENT_OPTIONS_INIT                                                                                  \

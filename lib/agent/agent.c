@@ -13,7 +13,7 @@
 static const sp_agent_options agent_defaults = SP_AGENT_OPTIONS_INIT;
 static const sp__options_type agent_options_type = { "sp_agent_options", SP_AGENT_OPTIONS_VERSION,
                                                      sizeof(sp_agent_options), &agent_defaults,
-                                                     { offsetof(sp_agent_options, root_neighbours) } };
+                                                     { offsetof(sp_agent_options, per_node_neighbours) } };
 static const sp_agent_report report_defaults = SP_AGENT_REPORT_INIT;
 static const sp__options_type report_type = { "sp_agent_report", SP_AGENT_REPORT_VERSION, sizeof(sp_agent_report),
                                               &report_defaults, { 0 } };
@@ -55,8 +55,8 @@ static int check_options(const sp_agent_options *o)
     BAD(!(o->seconds >= 0.0) || isinf(o->seconds), "seconds %g is not a finite number >= 0", o->seconds);
     BAD(o->zero_neighbours != 0 && o->zero_neighbours != 1, "zero_neighbours %d is neither 0 nor 1",
         (int)o->zero_neighbours);
-    BAD(o->root_neighbours != 0 && o->root_neighbours != 1, "root_neighbours %d is neither 0 nor 1",
-        (int)o->root_neighbours);
+    BAD(o->per_node_neighbours != 0 && o->per_node_neighbours != 1, "per_node_neighbours %d is neither 0 nor 1",
+        (int)o->per_node_neighbours);
 #undef BAD
     return SP_OK;
 }

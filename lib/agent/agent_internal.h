@@ -34,6 +34,10 @@ struct sp_agent {
     uint64_t *root_ids;         /* N */
     float *root_distances;      /* N */
     float *root_planes;         /* neighbour_floats */
+    /* For the positions of the other side to move (per_node_neighbours 0):
+     * each neighbour's next position in its game, zeros past the game's
+     * end, since every plane is seen from the side to move. */
+    float *root_next_planes;    /* neighbour_floats */
 
     /* Time and queries of the search's retrievals, which its workers add
      * to at once. */

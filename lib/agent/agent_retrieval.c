@@ -21,7 +21,8 @@ int sp__agent_retrieval_init(sp_agent *a)
     a->root_ids = malloc(N * sizeof *a->root_ids);
     a->root_distances = malloc(N * sizeof *a->root_distances);
     a->root_planes = malloc(a->neighbour_floats * sizeof *a->root_planes);
-    if (!a->root_ids || !a->root_distances || !a->root_planes)
+    a->root_next_planes = malloc(a->neighbour_floats * sizeof *a->root_next_planes);
+    if (!a->root_ids || !a->root_distances || !a->root_planes || !a->root_next_planes)
         return sp__error(SP_ERR_NOMEM, "sp_agent_create: out of memory for the neighbours");
     return SP_OK;
 }
@@ -31,6 +32,7 @@ void sp__agent_retrieval_free(sp_agent *a)
     free(a->root_ids);
     free(a->root_distances);
     free(a->root_planes);
+    free(a->root_next_planes);
 }
 
 /* Keys of n games, then their N nearest ids and distances; the seconds of
@@ -81,6 +83,30 @@ static int planes_of(const sp_agent *a, const uint64_t *ids, float *out)
     return SP_OK;
 }
 
+/* The planes of each neighbour's next position (the one after its next
+ * move, in the same game), for the root's opponent to move; zeros where
+ * the neighbour's game ends with it. */
+static int next_planes_of(const sp_agent *a, const uint64_t *ids, float *out)
+{
+    const size_t one = (size_t)SP_NEIGHBOUR_PLANES * (size_t)a->area;
+    const uint64_t positions = sp_dataset_position_count(a->dataset);
+    for (int j = 0; j < a->neighbours; j++) {
+        uint64_t game = 0, next_game = 1;
+        uint32_t move;
+        if (ids[j] != SP_RETRIEVER_NO_ID && ids[j] + 1 < positions &&
+            sp_dataset_position_locate(a->dataset, ids[j], &game, &move) == SP_OK)
+            sp_dataset_position_locate(a->dataset, ids[j] + 1, &next_game, &move);
+        if (game != next_game) {
+            memset(out + (size_t)j * one, 0, one * sizeof *out);
+            continue;
+        }
+        int rc = sp_dataset_neighbour_planes(a->dataset, ids[j] + 1, 0, out + (size_t)j * one, one);
+        if (rc)
+            return rc;
+    }
+    return SP_OK;
+}
+
 static int is_root(const sp_agent *a, const sp_game *g)
 {
     return a->root_valid && sp_game_hash(g) == a->root_hash && sp_game_to_play(g) == a->root_to_play;
@@ -93,6 +119,8 @@ int sp__agent_retrieve_root(sp_agent *a, const sp_game *root)
     const double t0 = sp__agent_now();
     if (!rc)
         rc = planes_of(a, a->root_ids, a->root_planes);
+    if (!rc && !a->opts.per_node_neighbours)
+        rc = next_planes_of(a, a->root_ids, a->root_next_planes);
     a->retrieve_seconds += sp__agent_now() - t0; /* before the search: no worker adds yet */
     if (rc)
         return rc;
@@ -113,11 +141,14 @@ int sp__agent_neighbours(size_t n, const sp_game *const *games, float *out, void
     float *distances = malloc(n * N * sizeof *distances);
     int rc = misses && rows && ids && distances ? SP_OK : sp__error(SP_ERR_NOMEM, "agent: out of memory");
     size_t m = 0;
-    /* With root_neighbours every position reads the root's: the positions
-       a search reaches are a few moves from it. */
-    const int root_for_all = a->opts.root_neighbours && a->root_valid;
+    /* By default every position reads the root's neighbours (the positions
+       a search reaches are a few moves from it), or for the other side to
+       move their next positions. */
+    const int root_for_all = !a->opts.per_node_neighbours && a->root_valid;
     for (size_t i = 0; i < n && !rc; i++) {
-        if (root_for_all || is_root(a, games[i])) {
+        if (root_for_all && !is_root(a, games[i]) && sp_game_to_play(games[i]) != a->root_to_play) {
+            memcpy(out + i * X, a->root_next_planes, X * sizeof *out);
+        } else if (root_for_all || is_root(a, games[i])) {
             memcpy(out + i * X, a->root_planes, X * sizeof *out);
         } else {
             misses[m] = games[i];

@@ -48,7 +48,7 @@ class AgentOptions(ctypes.Structure):
     _fields_ = [("version", c_uint32), ("simulations", c_int32), ("kind", c_int32), ("mode", c_int32),
                 ("threads", c_int32), ("batch", c_int32), ("fpu", c_int32), ("playouts", c_int32),
                 ("board_size", c_int32), ("nprobe", c_uint32), ("temperature", c_float), ("seconds", c_double),
-                ("seed", c_uint64), ("zero_neighbours", c_int32), ("root_neighbours", c_int32)]
+                ("seed", c_uint64), ("zero_neighbours", c_int32), ("per_node_neighbours", c_int32)]
 
 
 class AgentReport(ctypes.Structure):
@@ -96,9 +96,10 @@ def agent_options(**fields):
     @fields: simulations, kind (SearchKind), mode (ModelSearchMode), threads,
     batch, fpu (SearchFpu), playouts and board_size (without a model), nprobe,
     temperature, seconds, seed, zero_neighbours (1: a retrieval model as its
-    equal-capacity baseline, every x_i = 0, no retrieval), root_neighbours
-    (1: every position searched reads the root's neighbours, one retrieval
-    per move)."""
+    equal-capacity baseline, every x_i = 0, no retrieval), per_node_neighbours
+    (1: in rules mode every real position searched retrieves its own
+    neighbours; 0, the default: the root's serve them all, one retrieval per
+    move)."""
     opts = _lib.new_options(AgentOptions)
     check(_options_init(byref(opts), AGENT_OPTIONS_VERSION))
     return _lib.fill_options(opts, fields)
