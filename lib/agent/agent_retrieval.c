@@ -91,12 +91,13 @@ static int next_planes_of(const sp_agent *a, const uint64_t *ids, float *out)
     const size_t one = (size_t)SP_NEIGHBOUR_PLANES * (size_t)a->area;
     const uint64_t positions = sp_dataset_position_count(a->dataset);
     for (int j = 0; j < a->neighbours; j++) {
-        uint64_t game = 0, next_game = 1;
+        uint64_t game, next_game;
         uint32_t move;
-        if (ids[j] != SP_RETRIEVER_NO_ID && ids[j] + 1 < positions &&
-            sp_dataset_position_locate(a->dataset, ids[j], &game, &move) == SP_OK)
-            sp_dataset_position_locate(a->dataset, ids[j] + 1, &next_game, &move);
-        if (game != next_game) {
+        const int has_next = ids[j] != SP_RETRIEVER_NO_ID && ids[j] + 1 < positions &&
+                             sp_dataset_position_locate(a->dataset, ids[j], &game, &move) == SP_OK &&
+                             sp_dataset_position_locate(a->dataset, ids[j] + 1, &next_game, &move) == SP_OK &&
+                             next_game == game;
+        if (!has_next) {
             memset(out + (size_t)j * one, 0, one * sizeof *out);
             continue;
         }
@@ -146,7 +147,7 @@ int sp__agent_neighbours(size_t n, const sp_game *const *games, float *out, void
        move their next positions. */
     const int root_for_all = !a->opts.per_node_neighbours && a->root_valid;
     for (size_t i = 0; i < n && !rc; i++) {
-        if (root_for_all && !is_root(a, games[i]) && sp_game_to_play(games[i]) != a->root_to_play) {
+        if (root_for_all && sp_game_to_play(games[i]) != a->root_to_play) {
             memcpy(out + i * X, a->root_next_planes, X * sizeof *out);
         } else if (root_for_all || is_root(a, games[i])) {
             memcpy(out + i * X, a->root_planes, X * sizeof *out);
