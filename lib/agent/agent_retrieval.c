@@ -131,32 +131,34 @@ int sp__agent_retrieve_root(sp_agent *a, const sp_game *root)
     return SP_OK;
 }
 
-int sp__agent_neighbours(size_t n, const sp_game *const *games, float *out, void *payload)
+/* The planes the root's retrieval serves @p g with, or NULL when @p g retrieves its own. By
+   default every position reads the root's neighbours (the positions a search reaches are a few
+   moves from it), or for the other side to move their next positions. */
+static const float *root_planes_for(const sp_agent *a, const sp_game *g)
 {
-    sp_agent *a = payload;
-    const size_t X = a->neighbour_floats, N = (size_t)a->neighbours;
-    /* The root's were retrieved before the search; the others now, in one batch. */
-    const sp_game **misses = malloc(n * sizeof *misses);
-    size_t *rows = malloc(n * sizeof *rows);
-    uint64_t *ids = malloc(n * N * sizeof *ids);
-    float *distances = malloc(n * N * sizeof *distances);
-    int rc = misses && rows && ids && distances ? SP_OK : sp__error(SP_ERR_NOMEM, "agent: out of memory");
-    size_t m = 0;
-    /* By default every position reads the root's neighbours (the positions
-       a search reaches are a few moves from it), or for the other side to
-       move their next positions. */
     const int root_for_all = !a->opts.per_node_neighbours && a->root_valid;
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (root_for_all && sp_game_to_play(games[i]) != a->root_to_play) {
-            memcpy(out + i * X, a->root_next_planes, X * sizeof *out);
-        } else if (root_for_all || is_root(a, games[i])) {
-            memcpy(out + i * X, a->root_planes, X * sizeof *out);
-        } else {
-            misses[m] = games[i];
-            rows[m++] = i;
+    if (root_for_all && sp_game_to_play(g) != a->root_to_play)
+        return a->root_next_planes;
+    if (root_for_all || is_root(a, g))
+        return a->root_planes;
+    return NULL;
+}
+
+/* Retrieve, in one batch, the @p m positions of @p games that the root's planes do not serve. */
+static int retrieve_misses(sp_agent *a, size_t n, const sp_game *const *games, size_t m, float *out)
+{
+    const size_t X = a->neighbour_floats, N = (size_t)a->neighbours;
+    const sp_game **misses = malloc(m * sizeof *misses);
+    size_t *rows = malloc(m * sizeof *rows);
+    uint64_t *ids = malloc(m * N * sizeof *ids);
+    float *distances = malloc(m * N * sizeof *distances);
+    int rc = misses && rows && ids && distances ? SP_OK : sp__error(SP_ERR_NOMEM, "agent: out of memory");
+    for (size_t i = 0, k = 0; i < n && !rc; i++)
+        if (!root_planes_for(a, games[i])) {
+            misses[k] = games[i];
+            rows[k++] = i;
         }
-    }
-    if (!rc && m)
+    if (!rc)
         rc = retrieve(a, m, misses, ids, distances);
     const double t0 = sp__agent_now();
     for (size_t k = 0; k < m && !rc; k++)
@@ -170,6 +172,23 @@ int sp__agent_neighbours(size_t n, const sp_game *const *games, float *out, void
     free(ids);
     free(distances);
     return rc;
+}
+
+int sp__agent_neighbours(size_t n, const sp_game *const *games, float *out, void *payload)
+{
+    sp_agent *a = payload;
+    const size_t X = a->neighbour_floats;
+    /* The root's planes were retrieved before the search; the other positions retrieve now,
+       and only then is anything allocated (by default none do: the search's hot path). */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *planes = root_planes_for(a, games[i]);
+        if (planes)
+            memcpy(out + i * X, planes, X * sizeof *out);
+        else
+            m++;
+    }
+    return m ? retrieve_misses(a, n, games, m, out) : SP_OK;
 }
 
 int sp_agent_neighbour_get(const sp_agent *a, int32_t index, sp_agent_neighbour *out)
