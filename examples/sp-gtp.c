@@ -23,7 +23,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: sp-gtp [--seed N] [--size N] [--komi X] [--player agent|playouts|random]\n"
             "              [--simulations N] [--threads N] [--batch N] [--seconds S] [--playouts M] [--search puct|gumbel]\n"
-            "              [--fpu parent|zero] [--show-search N] [--move-log FILE]\n"
+            "              [--fpu parent|zero] [--temperature T [--temperature-moves N]] [--show-search N]\n"
+            "              [--move-log FILE]\n"
             "              [--model M.spm [--search-mode learned|rules] [--policy-only] [--precision f32|bf16]\n"
             "               [--zero-neighbours | --embedder E.spe [--embed-model B.spm] --index I.spi\n"
             "                --dataset D.spd [--nprobe N] [--per-node-neighbours] [--remember]]]\n"
@@ -45,6 +46,10 @@ static void usage(FILE *out)
             "  --search K       puct (MuZero, the default) or gumbel (Gumbel MuZero)\n"
             "  --fpu F          value of unvisited moves: parent (the parent's mean, the default) or zero\n"
             "                   (MuZero: the worst value seen)\n"
+            "  --temperature T  play a move drawn with probability proportional to visits^(1/T)\n"
+            "                   (default 0: the search's move); games against a fixed opponent then vary\n"
+            "  --temperature-moves N  draw only the game's first N moves, then play the search's\n"
+            "                   (default 0: every move)\n"
             "  --show-search N  after each genmove, print the search's top N moves to stderr\n"
             "  --move-log FILE  append a CSV row per searched move to FILE: move number, colour, move,\n"
             "                   simulations, reused visits, value, seconds (all, embedding, retrieval),\n"
@@ -175,7 +180,8 @@ int main(int argc, char **argv)
         { "index", required_argument, NULL, 'I' }, { "dataset", required_argument, NULL, 'A' },
         { "nprobe", required_argument, NULL, 'N' }, { "zero-neighbours", no_argument, NULL, 'Z' },
         { "remember", no_argument, NULL, 'r' }, { "per-node-neighbours", no_argument, NULL, 'O' },
-        { "move-log", required_argument, NULL, 'L' },
+        { "move-log", required_argument, NULL, 'L' }, { "temperature", required_argument, NULL, 'U' },
+        { "temperature-moves", required_argument, NULL, 'W' },
         { NULL, 0, NULL, 0 },
     };
     gtp_search_options search = GTP_SEARCH_OPTIONS_INIT;
@@ -280,6 +286,22 @@ int main(int argc, char **argv)
             break;
         case 'L':
             search.move_log = optarg;
+            break;
+        case 'U':
+            if (parse_number(optarg, 0, 100, &v)) {
+                fprintf(stderr, "sp-gtp: --temperature takes a number in 0..100, not \"%s\"\n", optarg);
+                usage(stderr);
+                return 2;
+            }
+            search.temperature = (float)v;
+            break;
+        case 'W':
+            if (parse_number(optarg, 0, 100000, &v) || v != (int)v) {
+                fprintf(stderr, "sp-gtp: --temperature-moves takes an integer in 0..100000, not \"%s\"\n", optarg);
+                usage(stderr);
+                return 2;
+            }
+            search.temperature_moves = (int)v;
             break;
         case 'B':
             paths.embed_model = optarg;

@@ -433,6 +433,42 @@ START_TEST(temperature_draws_visited_moves)
 }
 END_TEST
 
+/* With temperature_moves, only the game's first moves are drawn: past them the
+ * agent plays as one without a temperature, fed the same calls. */
+START_TEST(temperature_moves_draw_only_the_opening)
+{
+    world w;
+    world_open(&w, 4);
+    sp_agent_options o = options(24, SP_MODEL_SEARCH_RULES, 1);
+    sp_agent *plain = agent_of(&w, 1, &o);
+    o.temperature = 1.0f;
+    o.temperature_moves = 2;
+    sp_agent *drawn = agent_of(&w, 1, &o);
+    sp_game *g = NULL;
+    ck_assert_int_eq(sp_game_create(&g, NULL), SP_OK);
+    ck_assert_int_eq(sp_game_play(g, 0), SP_OK);
+    ck_assert_int_eq(sp_game_play(g, SIZE + 2), SP_OK);
+    for (int i = 0; i < 30; i++) { /* move 3: the search's move, each time */
+        int32_t want, got;
+        ck_assert_int_eq(sp_agent_genmove(plain, g, 0.0, &want), SP_OK);
+        ck_assert_int_eq(sp_agent_genmove(drawn, g, 0.0, &got), SP_OK);
+        ck_assert_int_eq(got, want);
+    }
+    ck_assert_int_eq(sp_game_undo(g), SP_OK); /* move 2: drawn */
+    int distinct = 0, seen[ACTIONS] = { 0 };
+    for (int i = 0; i < 30; i++) {
+        int32_t move;
+        ck_assert_int_eq(sp_agent_genmove(drawn, g, 0.0, &move), SP_OK);
+        distinct += !seen[move == SP_PASS ? AREA : move]++;
+    }
+    ck_assert_int_gt(distinct, 1);
+    sp_game_free(g);
+    sp_agent_free(drawn);
+    sp_agent_free(plain);
+    world_close(&w);
+}
+END_TEST
+
 /* Time limits: the move's and the options' (the smaller one holds) end a
  * search of ten million simulations; no elapsed time is compared but the
  * lower bound the clock itself sets (a loaded machine only runs fewer
@@ -615,6 +651,10 @@ START_TEST(bad_arguments_and_mismatched_handles_are_refused)
     ck_assert_int_eq(sp_agent_create(&a, w.retrieval, w.embedder, w.retriever, w.ds, &bad), SP_ERR_INVALID_ARG);
     ck_assert_msg(strstr(sp_last_error(), "per_node_neighbours"), "%s", sp_last_error());
     bad = o;
+    bad.temperature_moves = -1;
+    ck_assert_int_eq(sp_agent_create(&a, w.baseline, NULL, NULL, NULL, &bad), SP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(sp_last_error(), "temperature_moves"), "%s", sp_last_error());
+    bad = o;
     bad.temperature = NAN;
     ck_assert_int_eq(sp_agent_create(&a, w.baseline, NULL, NULL, NULL, &bad), SP_ERR_INVALID_ARG);
     bad = o;
@@ -696,6 +736,7 @@ Suite *agent_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, every_kind_of_agent_plays_legal_moves, 0, 16);
     tcase_add_test(tc, temperature_draws_visited_moves);
+    tcase_add_test(tc, temperature_moves_draw_only_the_opening);
     tcase_add_test(tc, zero_neighbours_search_the_baseline_of_equal_capacity);
     tcase_add_test(tc, one_retrieval_per_move_unless_per_node);
     tcase_add_test(tc, time_limits_end_the_search);

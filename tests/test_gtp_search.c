@@ -308,17 +308,26 @@ static int run_sp_gtp(const char *args, const char *commands, char **out, char *
     return WEXITSTATUS(status);
 }
 
-START_TEST(sp_gtp_with_a_model_file)
+/* Save the tiny model to a new file named by the mkstemp() template @p path;
+ * 0 when built without the nn module. */
+static int tiny_model_file(char *path)
 {
     sp_model *m = tiny_model();
     if (!m)
-        return;
-    char path[] = "/tmp/sp_gtp_model_XXXXXX";
+        return 0;
     int fd = mkstemp(path);
     ck_assert(fd >= 0);
     close(fd);
     ck_assert_msg(sp_model_save(m, path) == SP_OK, "%s", sp_last_error());
     sp_model_free(m);
+    return 1;
+}
+
+START_TEST(sp_gtp_with_a_model_file)
+{
+    char path[] = "/tmp/sp_gtp_model_XXXXXX";
+    if (!tiny_model_file(path))
+        return;
     static const char game[] = "genmove b\ngenmove w\ngenmove b\ngenmove w\nsp-top-moves 3\nboardsize 9\n"
                                "list_commands\nquit\n";
     static const char *const flags[] = { "", "--search-mode rules --simulations 8", "--policy-only",
@@ -380,6 +389,56 @@ START_TEST(sp_gtp_with_a_model_file)
     ck_assert_msg(strstr(err, "plays no model") != NULL, "%s", err);
     free(out);
     free(err);
+}
+END_TEST
+
+/* The move sp-gtp `args --seed seed` answers to `commands`, whose last is a genmove. */
+static void last_move(const char *args, int seed, const char *commands, char move[16])
+{
+    char all[512], *text, *err;
+    snprintf(all, sizeof all, "%s --seed %d", args, seed);
+    ck_assert_msg(run_sp_gtp(all, commands, &text, &err) == 0, "%s: %s", all, err);
+    const char *last = text;
+    for (const char *p = text; (p = strstr(p, "\n\n")) && p[2]; p += 2)
+        last = p + 2;
+    ck_assert_msg(sscanf(last, "= %15s", move) == 1, "%s", text);
+    free(text);
+    free(err);
+}
+
+/* --temperature 1 --temperature-moves 1 opens games differently from seed to
+ * seed, where the search alone opens every one the same, and then plays as
+ * the search alone does. */
+START_TEST(sp_gtp_temperature_opens_games_differently)
+{
+    char path[] = "/tmp/sp_gtp_model_XXXXXX";
+    if (!tiny_model_file(path))
+        return;
+    char plain[512], drawn[600], first[16] = "";
+    snprintf(plain, sizeof plain, "--model %s --search-mode rules --simulations 16", path);
+    snprintf(drawn, sizeof drawn, "%s --temperature 1 --temperature-moves 1", plain);
+    int distinct = 0;
+    for (int seed = 1; seed <= 8; seed++) {
+        char want[16], got[16], commands[64];
+        last_move(plain, seed, "genmove b\n", want);
+        if (seed == 1)
+            snprintf(first, sizeof first, "%s", want);
+        ck_assert_str_eq(want, first);
+        last_move(drawn, seed, "genmove b\n", got);
+        distinct += strcmp(got, first) != 0;
+        /* After that first move, the second is the search's. */
+        snprintf(commands, sizeof commands, "play b %s\ngenmove w\n", got);
+        last_move(plain, seed, commands, want);
+        last_move(drawn, seed, commands, got);
+        ck_assert_str_eq(got, want);
+    }
+    ck_assert_int_gt(distinct, 0);
+    char *out, *err;
+    ck_assert_int_eq(run_sp_gtp("--temperature -1", "quit\n", &out, &err), 2);
+    ck_assert_msg(strstr(err, "--temperature takes") != NULL, "%s", err);
+    free(out);
+    free(err);
+    unlink(path);
 }
 END_TEST
 
@@ -473,6 +532,7 @@ int main(void)
     tcase_add_test(model, model_plays_legal_games);
     tcase_add_test(model, model_commands);
     tcase_add_test(model, sp_gtp_with_a_model_file);
+    tcase_add_test(model, sp_gtp_temperature_opens_games_differently);
     tcase_add_test(model, lz_analyze_streams_as_sabaki_reads_it);
     suite_add_tcase(s, model);
     SRunner *sr = srunner_create(s);

@@ -77,6 +77,8 @@ static int make_agent(searcher *s, int size)
     o.seed = s->opts.seed;
     o.zero_neighbours = s->opts.zero_neighbours;
     o.per_node_neighbours = s->opts.per_node_neighbours;
+    o.temperature = s->opts.temperature;
+    o.temperature_moves = s->opts.temperature_moves;
     if (sp_agent_create(&s->agent, s->opts.model, s->opts.embedder, s->opts.retriever, s->opts.dataset, &o))
         return -1;
     s->size = size;

@@ -34,10 +34,12 @@ typedef struct gtp_search_options {
     const char *save_index, *save_dataset;
     int per_node_neighbours; /**< 1: every real position searched retrieves its own neighbours (default 0: the root's serve all) */
     const char *move_log; /**< append a CSV row per searched move here (NULL: none) */
+    float temperature;    /**< > 0: moves drawn with probability proportional to visits^(1/T) */
+    int temperature_moves; /**< with a temperature, only the game's first this many moves; 0: all */
 } gtp_search_options;
 
 #define GTP_SEARCH_OPTIONS_INIT \
-    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, 0, NULL }
+    { 1000, 1, 0, 0.0, 1, SP_SEARCH_PUCT, 1, 0, SP_SEARCH_FPU_PARENT, NULL, SP_MODEL_SEARCH_LEARNED, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, 0, NULL, 0.0f, 0 }
 
 /**
  * Make a searching player the engine's player and register `sp-top-moves`.

@@ -74,14 +74,19 @@ typedef struct sp_agent_options {
                                       position for the other side to move; 1: every real position
                                       retrieves its own (rules mode evaluates real positions at
                                       every node: one lookup each). @since version 2 */
+    int32_t temperature_moves; /**< with a temperature: only the game's first this many moves are
+                                    drawn (sp_game_move_count() below it), the later ones are the
+                                    search's, so that games open differently and are then played
+                                    at full strength; 0 (default): every move. @since version 3 */
 } sp_agent_options;
 
-/** Version of sp_agent_options this header describes (2 adds per_node_neighbours). */
-#define SP_AGENT_OPTIONS_VERSION 2
+/** Version of sp_agent_options this header describes (2 adds per_node_neighbours, 3
+    temperature_moves). */
+#define SP_AGENT_OPTIONS_VERSION 3
 /** Default options as an initialiser. */
 #define SP_AGENT_OPTIONS_INIT                                                                                  \
     { SP_AGENT_OPTIONS_VERSION, 200, SP_SEARCH_PUCT, SP_MODEL_SEARCH_RULES, 1, 0, SP_SEARCH_FPU_PARENT, 1, 9, \
-      0, 0.0f, 0.0, 1, 0, 0 }
+      0, 0.0f, 0.0, 1, 0, 0, 0 }
 
 /**
  * Fill @p opts with the defaults of the fields that @p version has and set its

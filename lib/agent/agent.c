@@ -13,7 +13,8 @@
 static const sp_agent_options agent_defaults = SP_AGENT_OPTIONS_INIT;
 static const sp__options_type agent_options_type = { "sp_agent_options", SP_AGENT_OPTIONS_VERSION,
                                                      sizeof(sp_agent_options), &agent_defaults,
-                                                     { offsetof(sp_agent_options, per_node_neighbours) } };
+                                                     { offsetof(sp_agent_options, per_node_neighbours),
+                                                       offsetof(sp_agent_options, temperature_moves) } };
 static const sp_agent_report report_defaults = SP_AGENT_REPORT_INIT;
 static const sp__options_type report_type = { "sp_agent_report", SP_AGENT_REPORT_VERSION, sizeof(sp_agent_report),
                                               &report_defaults, { 0 } };
@@ -57,6 +58,7 @@ static int check_options(const sp_agent_options *o)
         (int)o->zero_neighbours);
     BAD(o->per_node_neighbours != 0 && o->per_node_neighbours != 1, "per_node_neighbours %d is neither 0 nor 1",
         (int)o->per_node_neighbours);
+    BAD(o->temperature_moves < 0, "temperature_moves %d is negative", (int)o->temperature_moves);
 #undef BAD
     return SP_OK;
 }
@@ -373,7 +375,8 @@ int sp_agent_genmove(sp_agent *a, const sp_game *game, double seconds, int32_t *
         rc = sp_search_set_limits(a->search, a->opts.simulations, limit);
     if (!rc)
         rc = sp_search_run(a->search, root, NULL, &action);
-    if (!rc && a->opts.temperature > 0.0f)
+    if (!rc && a->opts.temperature > 0.0f
+        && (a->opts.temperature_moves == 0 || sp_game_move_count(game) < a->opts.temperature_moves))
         rc = draw_action(a, &action);
     if (!rc) {
         sp_search_root_value(a->search, &a->report.value, &a->report.simulations);

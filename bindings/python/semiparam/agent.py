@@ -35,7 +35,7 @@ from .go import Game
 from .model import Model
 from .retriever import Retriever
 
-AGENT_OPTIONS_VERSION = 2
+AGENT_OPTIONS_VERSION = 3
 AGENT_REPORT_VERSION = 1
 AGENT_NEIGHBOUR_VERSION = 1
 #: What AgentNeighbour.next_moves holds past its game's end.
@@ -48,7 +48,8 @@ class AgentOptions(ctypes.Structure):
     _fields_ = [("version", c_uint32), ("simulations", c_int32), ("kind", c_int32), ("mode", c_int32),
                 ("threads", c_int32), ("batch", c_int32), ("fpu", c_int32), ("playouts", c_int32),
                 ("board_size", c_int32), ("nprobe", c_uint32), ("temperature", c_float), ("seconds", c_double),
-                ("seed", c_uint64), ("zero_neighbours", c_int32), ("per_node_neighbours", c_int32)]
+                ("seed", c_uint64), ("zero_neighbours", c_int32), ("per_node_neighbours", c_int32),
+                ("temperature_moves", c_int32)]
 
 
 class AgentReport(ctypes.Structure):
@@ -99,7 +100,8 @@ def agent_options(**fields):
     equal-capacity baseline, every x_i = 0, no retrieval), per_node_neighbours
     (1: in rules mode every real position searched retrieves its own
     neighbours; 0, the default: the root's serve them all, one retrieval per
-    move)."""
+    move), temperature_moves (with a temperature, only the game's first this
+    many moves are drawn; 0, the default: every move)."""
     opts = _lib.new_options(AgentOptions)
     check(_options_init(byref(opts), AGENT_OPTIONS_VERSION))
     return _lib.fill_options(opts, fields)

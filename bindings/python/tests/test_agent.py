@@ -92,12 +92,12 @@ class TestAgentOptions(unittest.TestCase):
     def test_defaults_match_c(self):
         o = agent.agent_options()
         self.assertIsInstance(o, AgentOptions)
-        self.assertEqual(agent.AGENT_OPTIONS_VERSION, 2)
+        self.assertEqual(agent.AGENT_OPTIONS_VERSION, 3)
         self.assertEqual((o.version, o.simulations, o.kind, o.mode, o.threads, o.batch, o.fpu, o.playouts,
                           o.board_size, o.nprobe, o.temperature, o.seconds, o.seed, o.zero_neighbours,
-                          o.per_node_neighbours),
-                         (2, 200, SearchKind.PUCT, ModelSearchMode.RULES, 1, 0, SearchFpu.PARENT, 1, 9, 0, 0.0, 0.0,
-                          1, 0, 0))
+                          o.per_node_neighbours, o.temperature_moves),
+                         (3, 200, SearchKind.PUCT, ModelSearchMode.RULES, 1, 0, SearchFpu.PARENT, 1, 9, 0, 0.0, 0.0,
+                          1, 0, 0, 0))
         o = agent.agent_options(simulations=7, kind=SearchKind.GUMBEL, temperature=0.5, seed=2 ** 63)
         self.assertEqual((o.simulations, o.kind, o.temperature, o.seed), (7, SearchKind.GUMBEL, 0.5, 2 ** 63))
         with self.assertRaises(TypeError):
@@ -122,7 +122,7 @@ class TestAgentOptions(unittest.TestCase):
             Agent(simulations=0)
         self.assertIn("simulations", str(cm.exception))
         for fields in (dict(temperature=math.nan), dict(mode=7), dict(board_size=1), dict(threads=0),
-                       dict(seconds=-1.0)):
+                       dict(seconds=-1.0), dict(temperature_moves=-1)):
             with self.subTest(**fields), self.assertRaises(sp.InvalidArgumentError):
                 Agent(**fields)
         with self.assertRaises(sp.VersionError):
@@ -179,6 +179,18 @@ class TestPlayouts(SelfPlay, unittest.TestCase):
             with Game(SIZE) as g, self.assertRaises(sp.MisuseError):
                 g.play(0)
                 a.add_game(g)
+
+    def test_temperature_moves_draw_only_the_opening(self):
+        """Past the first temperature_moves moves the agent plays as one without
+        a temperature fed the same calls; before them it draws."""
+        with Agent(board_size=SIZE, simulations=SIMULATIONS, seed=5) as plain, \
+                Agent(board_size=SIZE, simulations=SIMULATIONS, seed=5, temperature=1.0,
+                      temperature_moves=1) as drawn, Game(SIZE) as g:
+            g.play(0)
+            for _ in range(20):
+                self.assertEqual(drawn.genmove(g), plain.genmove(g))
+            g.undo()
+            self.assertGreater(len({drawn.genmove(g) for _ in range(20)}), 1)
 
 
 @unittest.skipUnless(HAVE_NN, "built without the nn module (-Dnn=disabled)")
