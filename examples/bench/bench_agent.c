@@ -273,6 +273,16 @@ static int time_agent(world *w, const agent_bench_options *o, int retrieval, int
     return rc ? fail("a move") : 0;
 }
 
+/* A retrieval agent's row, against its baseline's time per move, and its retrieval's share. */
+static void print_retrieval_row(const char *name, const char *mode, const agent_figure *ret,
+                                const agent_figure *base, int threads)
+{
+    printf("%-9s %-8s %9.3f %9.4f %9.4f %9.3f %9.0f %9.2f\n", name, mode, ret->move, ret->embed, ret->retrieve,
+           ret->search, ret->queries, ret->move / base->move);
+    printf("           retrieval's share of the workers' time (embed + retrieve over threads x s/move): %.1f%%\n",
+           100.0 * (ret->embed + ret->retrieve) / (threads * ret->move));
+}
+
 int bench_agent(int argc, char **argv)
 {
     agent_bench_options o = { NULL, NULL, "models", NULL, 100000, 20, 200, 2, 0 };
@@ -297,20 +307,14 @@ int bench_agent(int argc, char **argv)
             break;
         printf("%-9s %-8s %9.3f %9s %9s %9.3f %9s %9s\n", "baseline", modes[mode], base.move, "-", "-", base.search,
                "-", "1");
-        printf("%-9s %-8s %9.3f %9.4f %9.4f %9.3f %9.0f %9.2f\n", "retrieval", modes[mode], ret.move, ret.embed,
-               ret.retrieve, ret.search, ret.queries, ret.move / base.move);
-        printf("           retrieval's share of the workers' time (embed + retrieve over threads x s/move): %.1f%%\n",
-               100.0 * (ret.embed + ret.retrieve) / (o.threads * ret.move));
+        print_retrieval_row("retrieval", modes[mode], &ret, &base, o.threads);
         if (mode != SP_MODEL_SEARCH_RULES)
             continue;
         /* Rules mode evaluates real positions at every node: each may retrieve its own. */
         rc = time_agent(&w, &o, 2, mode, &ret);
         if (rc)
             break;
-        printf("%-9s %-8s %9.3f %9.4f %9.4f %9.3f %9.0f %9.2f\n", "per-node", modes[mode], ret.move, ret.embed,
-               ret.retrieve, ret.search, ret.queries, ret.move / base.move);
-        printf("           retrieval's share of the workers' time (embed + retrieve over threads x s/move): %.1f%%\n",
-               100.0 * (ret.embed + ret.retrieve) / (o.threads * ret.move));
+        print_retrieval_row("per-node", modes[mode], &ret, &base, o.threads);
     }
     world_close(&w);
     return rc ? 1 : 0;
