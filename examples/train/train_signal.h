@@ -3,6 +3,9 @@
 #ifndef TRAIN_SIGNAL_H
 #define TRAIN_SIGNAL_H
 
+/* Call before the program starts any thread that trains or evaluates: the
+ * calling thread, and every thread it starts afterwards, blocks SIGINT and
+ * SIGTERM, and a thread of this module's takes them (see train_signal.c). */
 void train_signal_install(void);
 
 /* The same for another program (sp-eval): the first signal prints @p note
