@@ -254,18 +254,19 @@ int main(int argc, char **argv)
         case 't':
         case 'b':
         case 'm':
-        case 'T': {
+        case 'T':
+        case 'W': {
             const char *name = c == 'S' ? "--simulations" : c == 't' ? "--threads" : c == 'b' ? "--batch"
-                             : c == 'm' ? "--playouts" : "--show-search";
-            const int min = c == 'b' || c == 'T' ? 0 : 1;
-            const double max = c == 'S' ? 10000000 : c == 'm' ? 100000 : c == 't' ? 256 : c == 'T' ? 400 : 65536;
+                             : c == 'm' ? "--playouts" : c == 'T' ? "--show-search" : "--temperature-moves";
+            const int min = c == 'b' || c == 'T' || c == 'W' ? 0 : 1;
+            const double max = c == 'S' ? 10000000 : c == 'm' || c == 'W' ? 100000 : c == 't' ? 256 : c == 'T' ? 400 : 65536;
             if (parse_number(optarg, min, max, &v) || v != (int)v) {
                 fprintf(stderr, "sp-gtp: %s takes an integer in %d..%.0f, not \"%s\"\n", name, min, max, optarg);
                 usage(stderr);
                 return 2;
             }
             *(c == 'S' ? &search.simulations : c == 't' ? &search.threads : c == 'b' ? &search.batch
-                       : c == 'm' ? &search.playouts : &search.show_top) = (int)v;
+                       : c == 'm' ? &search.playouts : c == 'T' ? &search.show_top : &search.temperature_moves) = (int)v;
             simulations_given |= c == 'S';
             break;
         }
@@ -294,14 +295,6 @@ int main(int argc, char **argv)
                 return 2;
             }
             search.temperature = (float)v;
-            break;
-        case 'W':
-            if (parse_number(optarg, 0, 100000, &v) || v != (int)v) {
-                fprintf(stderr, "sp-gtp: --temperature-moves takes an integer in 0..100000, not \"%s\"\n", optarg);
-                usage(stderr);
-                return 2;
-            }
-            search.temperature_moves = (int)v;
             break;
         case 'B':
             paths.embed_model = optarg;
